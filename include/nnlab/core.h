@@ -1,0 +1,33 @@
+/* nnlab/core.h - library version, threads, timing. */
+#ifndef NNLAB_CORE_H
+#define NNLAB_CORE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNLAB_VERSION "0.1.0"
+
+const char *nl_version(void);
+
+/* Sets the threads used by nnlab's own loops and by BLAS (one OpenMP pool).
+ * n <= 0 means all available cores. Returns the number in effect. */
+int nl_set_threads(int n);
+int nl_get_threads(void);
+
+/* Short description of the BLAS in use, e.g. "OpenBLAS 0.3.21 (openmp) Zen". */
+const char *nl_blas_info(void);
+
+/* Monotonic clock in seconds; wall clock in milliseconds since the epoch. */
+double nl_now(void);
+int64_t nl_wall_ms(void);
+
+/* Peak resident set size of this process in MiB (from getrusage). */
+double nl_peak_rss_mib(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,81 @@
+/* nnlab/data.h - datasets in memory and their loaders.
+ *
+ * Images stay as u8 in memory, one sample after another, each sample in HWC
+ * order (height, width, channels: the NHWC layout every nnlab layer uses).
+ * Scaling to float happens per batch (nl_batch_gather). */
+#ifndef NNLAB_DATA_H
+#define NNLAB_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnlab/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nl_dataset {
+    size_t n;        /* number of samples */
+    int h, w, c;     /* per-sample shape, stored HWC */
+    int num_classes; /* labels are in [0, num_classes) */
+    uint8_t *images; /* n * h * w * c bytes */
+    uint8_t *labels; /* n bytes */
+} nl_dataset;
+
+static inline size_t nl_dataset_sample_size(const nl_dataset *d) {
+    return (size_t)d->h * (size_t)d->w * (size_t)d->c;
+}
+
+void nl_dataset_free(nl_dataset *d);
+
+/* Keeps the first n samples (n >= d->n leaves it unchanged). */
+void nl_dataset_truncate(nl_dataset *d, size_t n);
+
+/* ---- IDX (MNIST family) --------------------------------------------- */
+
+/* Reads a whole file, transparently gunzipping when it starts with the gzip
+ * magic. *out is malloc'd. max_bytes bounds the decompressed size. */
+nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+                       nl_error *err);
+
+/* Parses an IDX u8 file held in memory. Checks magic (0x00 0x00 0x08 rank),
+ * rank == expected_rank, dimensions (no overflow), exact size. dims gets the
+ * rank dimensions. name is used in messages. On success *data points into buf. */
+nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int expected_rank,
+                       uint32_t dims[3], const uint8_t **data, nl_error *err);
+
+/* Loads an image file (rank 3) and a label file (rank 1) into d. Checks that
+ * counts agree and every label is < num_classes. Either path may end in .gz. */
+nl_status nl_idx_load(const char *images_path, const char *labels_path, int num_classes,
+                      nl_dataset *d, nl_error *err);
+
+/* Split of a dataset inside a data directory. */
+typedef enum nl_split { NL_SPLIT_TRAIN = 0, NL_SPLIT_TEST = 1 } nl_split;
+
+/* Loads DIR/<subdir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
+ * subdir is "mnist", "fashion-mnist", ... A missing file gives NL_ENOTFOUND
+ * naming every path tried. */
+nl_status nl_mnist_load(const char *dir, const char *subdir, nl_split split, nl_dataset *d,
+                        nl_error *err);
+
+/* Loads a named dataset ("mnist", "fashion-mnist", "kmnist", "cifar10") from
+ * the data directory dir, dispatching to the loader of its format. */
+nl_status nl_dataset_load(const char *dir, const char *dataset, nl_split split, nl_dataset *d,
+                          nl_error *err);
+
+/* Resolves the data directory: explicit (may be NULL), else $NNLAB_DATA,
+ * else $XDG_CACHE_HOME/nnlab, else $HOME/.cache/nnlab. Writes into out. */
+nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_error *err);
+
+/* ---- batching ----------------------------------------------------------- */
+
+/* Gathers samples idx[0..count) from d into out (count * sample_size floats),
+ * scaled by 1/255, and their labels into labels. Uses the OpenMP threads. */
+void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
+                     uint8_t *labels);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

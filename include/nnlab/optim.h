@@ -1,0 +1,53 @@
+/* nnlab/optim.h - optimizers over the flat parameter slab.
+ *
+ * Adam:  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *        p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ * AdamW: Adam plus decoupled weight decay applied first: p -= lr * wd * p
+ * SGD:   with momentum mu: u = mu u + g; p -= lr u   (mu = 0: p -= lr g) */
+#ifndef NNLAB_OPTIM_H
+#define NNLAB_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnlab/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nl_optim_kind { NL_OPT_ADAM = 0, NL_OPT_ADAMW = 1, NL_OPT_SGD = 2 } nl_optim_kind;
+
+typedef struct nl_optim_config {
+    nl_optim_kind kind;
+    float lr;
+    float beta1, beta2, eps; /* adam, adamw */
+    float weight_decay;      /* adamw */
+    float momentum;          /* sgd */
+} nl_optim_config;
+
+typedef struct nl_optimizer {
+    nl_optim_config cfg;
+    size_t n;     /* parameters */
+    uint64_t t;   /* steps taken */
+    float *m, *v; /* adam: moments; sgd: m is the momentum buffer (NULL when mu = 0) */
+} nl_optimizer;
+
+/* Defaults: Adam/AdamW lr 1e-3, b1 0.9, b2 0.999, eps 1e-7, AdamW wd 0.01; SGD lr 0.01. */
+nl_optim_config nl_optim_defaults(nl_optim_kind kind);
+const char *nl_optim_name(nl_optim_kind kind);
+/* "adam", "adamw", "sgd" -> kind. */
+nl_status nl_optim_parse(const char *name, nl_optim_kind *kind, nl_error *err);
+
+nl_status nl_optim_init(nl_optimizer *o, const nl_optim_config *cfg, size_t nparams,
+                        nl_error *err);
+void nl_optim_free(nl_optimizer *o);
+/* One update of params with grads (both nparams floats). */
+void nl_optim_step(nl_optimizer *o, float *params, const float *grads);
+/* Floats of state per parameter (adam: 2, sgd with momentum: 1, plain sgd: 0). */
+int nl_optim_state_per_param(const nl_optim_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

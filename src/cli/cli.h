@@ -1,0 +1,47 @@
+/* Shared pieces of the `nnlab` command-line program.
+ *
+ * Exit statuses: 0 success, 1 runtime error, 2 usage error (unknown option,
+ * bad value), 127 command not found (nnlab stats -- CMD). */
+#ifndef NNLAB_CLI_H
+#define NNLAB_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
+
+/* One subcommand: `nnlab NAME ...`. argv[0] is the subcommand name. */
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* Subcommands (one file each: src/cli/cmd_<name>.c). */
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+
+/* Messages on stderr, prefixed "nnlab <cmd>: ". usage_error adds a hint to
+ * --help and returns CLI_USAGE. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_note(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing: the whole string must be a number in [lo, hi].
+ * Return 0 on success, -1 (message printed, caller returns CLI_USAGE) otherwise. */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                     double *out);
+
+/* Option matching for "--opt VALUE" and "--opt=VALUE". When argv[*i] matches
+ * opt, sets *val (advancing *i for the separate form) and returns 1; returns -1
+ * when the value is missing (message printed), 0 when argv[*i] is not opt. */
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *opt,
+                  const char **val);
+
+/* 1 when stderr is a terminal (progress bars). */
+int cli_stderr_tty(void);
+
+#endif

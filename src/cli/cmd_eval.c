@@ -1,0 +1,81 @@
+/* nnlab eval --model FILE: test accuracy of a saved model. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "nnlab/core.h"
+#include "nnlab/data.h"
+#include "nnlab/train.h"
+
+static const char *CMD = "eval";
+
+static void usage(FILE *f) {
+    fprintf(f, "Usage: nnlab eval --model FILE [--data DIR] [--dataset NAME] [--threads N] [--json]\n\n"
+               "Evaluates a model saved by 'nnlab train --save' on the test set of its\n"
+               "workload's dataset (or --dataset) and prints the test accuracy and loss.\n");
+}
+
+int cmd_eval(int argc, char **argv) {
+    const char *model_path = NULL, *data_opt = NULL, *dataset_opt = NULL;
+    long threads = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        if ((r = cli_opt_value(CMD, argc, argv, &i, "--model", &v))) {
+            if (r < 0) return CLI_USAGE;
+            model_path = v;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--data", &v))) {
+            if (r < 0) return CLI_USAGE;
+            data_opt = v;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--dataset", &v))) {
+            if (r < 0) return CLI_USAGE;
+            dataset_opt = v;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--threads", &v))) {
+            if (r < 0 || cli_parse_int(CMD, "--threads", v, 1, 1024, &threads)) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else {
+            return cli_usage_error(CMD, "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!model_path) return cli_usage_error(CMD, "missing --model FILE");
+    nl_set_threads((int)threads);
+    nl_error err = {0};
+    nl_model *m = NULL;
+    nl_dataset test = {0};
+    char workload[64] = "", dir[4096];
+    double acc = 0, loss = 0;
+    int rc = CLI_ERR;
+    if (nl_model_load(model_path, 256, &m, NULL, workload, sizeof workload, &err)) goto fail;
+    const nl_workload_info *wi = nl_workload_find(workload);
+    const char *dataset = dataset_opt ? dataset_opt : wi ? wi->dataset : NULL;
+    if (!dataset) {
+        nl_error_set(&err, NL_EINVAL, "%s: unknown workload '%s' in the file; pass --dataset",
+                     model_path, workload);
+        goto fail;
+    }
+    if (nl_data_dir(data_opt, dir, sizeof dir, &err) ||
+        nl_dataset_load(dir, dataset, NL_SPLIT_TEST, &test, &err) ||
+        nl_evaluate(m, &test, 256, &acc, &loss, &err))
+        goto fail;
+    if (json)
+        printf("{\"model\": \"%s\", \"workload\": \"%s\", \"dataset\": \"%s\", \"samples\": %zu, "
+               "\"test_accuracy\": %.4f, \"test_loss\": %.6f}\n",
+               model_path, workload, dataset, test.n, acc, loss);
+    else
+        printf("%s (%s) on %s: test accuracy %.4f, test loss %.4f (%zu samples)\n", model_path,
+               workload, dataset, acc, loss, test.n);
+    rc = CLI_OK;
+    goto done;
+fail:
+    cli_error(CMD, "%s", err.msg);
+done:
+    nl_model_free(m);
+    nl_dataset_free(&test);
+    return rc;
+}

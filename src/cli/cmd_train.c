@@ -1,0 +1,265 @@
+/* nnlab train WORKLOAD: load data, build, train, evaluate every epoch, report. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "nnlab/core.h"
+#include "nnlab/data.h"
+#include "nnlab/model.h"
+#include "nnlab/optim.h"
+#include "nnlab/train.h"
+
+static const char *CMD = "train";
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "Usage: nnlab train WORKLOAD [OPTIONS]\n\n"
+            "Trains a workload (see 'nnlab models') and reports test accuracy after every epoch.\n"
+            "Defaults are the study's: 3 epochs, batch 32, Adam (lr 1e-3).\n\n"
+            "Options:\n"
+            "  --data DIR         data directory (default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab\n"
+            "                     or ~/.cache/nnlab); MNIST in DIR/mnist/, CIFAR-10 in\n"
+            "                     DIR/cifar-10-batches-bin/\n"
+            "  --dataset NAME     train an MNIST-shaped workload on another IDX dataset:\n"
+            "                     fashion-mnist or kmnist (in DIR/NAME/)\n"
+            "  --epochs N         epochs (default 3)\n"
+            "  --batch N          batch size (default 32)\n"
+            "  --lr X             learning rate (default: the workload's)\n"
+            "  --optimizer NAME   adam, adamw or sgd (default: the workload's)\n"
+            "  --weight-decay X   adamw decoupled weight decay (default 0.01)\n"
+            "  --momentum X       sgd momentum (default 0)\n"
+            "  --seed N           seed for initialisation, shuffling and dropout (default 0)\n"
+            "  --threads N        threads for nnlab and BLAS (default: all cores)\n"
+            "  --limit N          train on the first N training samples only\n"
+            "  --save FILE        write the trained model (with optimizer state) to FILE\n"
+            "  --events FILE      write MLPerf-style event lines to FILE ('-': stdout);\n"
+            "                     default $NNLAB_EVENTS, else no events\n"
+            "  --json             print one JSON object with the results on stdout\n"
+            "  --quiet            no progress on stderr\n"
+            "  -h, --help         show this help\n\n"
+            "Same seed and same thread count give bit-identical results.\n");
+}
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig) { g_stop = sig; }
+static int should_stop(void *user) { return g_stop != 0; }
+
+static void hook_epoch_start(void *u, int e, int n, int steps) {
+    progress_epoch_start(u, e, n, steps);
+}
+static void hook_step(void *u, int e, int s, int steps, size_t samples, double loss, double acc,
+                      double secs) {
+    progress_step(u, s, samples, loss, acc, secs);
+}
+static void hook_epoch_end(void *u, const nl_epoch_stats *s) { progress_epoch_end(u, s); }
+
+int cmd_train(int argc, char **argv) {
+    const char *workload = NULL, *data_opt = NULL, *dataset_opt = NULL, *save = NULL;
+    const char *events_path = getenv("NNLAB_EVENTS"), *opt_name = NULL;
+    long epochs = 3, batch = 32, threads = 0;
+    uint64_t seed = 0, limit = 0;
+    double lr = -1, wd = -1, momentum = -1;
+    int json = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+#define OPT(name) ((r = cli_opt_value(CMD, argc, argv, &i, name, &v)) != 0)
+        if (OPT("--data")) {
+            if (r < 0) return CLI_USAGE;
+            data_opt = v;
+        } else if (OPT("--dataset")) {
+            if (r < 0) return CLI_USAGE;
+            dataset_opt = v;
+        } else if (OPT("--epochs")) {
+            if (r < 0 || cli_parse_int(CMD, "--epochs", v, 1, 100000, &epochs)) return CLI_USAGE;
+        } else if (OPT("--batch")) {
+            if (r < 0 || cli_parse_int(CMD, "--batch", v, 1, 65536, &batch)) return CLI_USAGE;
+        } else if (OPT("--lr")) {
+            if (r < 0 || cli_parse_double(CMD, "--lr", v, 1e-12, 100, &lr)) return CLI_USAGE;
+        } else if (OPT("--optimizer")) {
+            if (r < 0) return CLI_USAGE;
+            opt_name = v;
+        } else if (OPT("--weight-decay")) {
+            if (r < 0 || cli_parse_double(CMD, "--weight-decay", v, 0, 10, &wd)) return CLI_USAGE;
+        } else if (OPT("--momentum")) {
+            if (r < 0 || cli_parse_double(CMD, "--momentum", v, 0, 0.9999, &momentum))
+                return CLI_USAGE;
+        } else if (OPT("--seed")) {
+            if (r < 0 || cli_parse_u64(CMD, "--seed", v, &seed)) return CLI_USAGE;
+        } else if (OPT("--threads")) {
+            if (r < 0 || cli_parse_int(CMD, "--threads", v, 1, 1024, &threads)) return CLI_USAGE;
+        } else if (OPT("--limit")) {
+            if (r < 0 || cli_parse_u64(CMD, "--limit", v, &limit)) return CLI_USAGE;
+            if (limit == 0) return cli_usage_error(CMD, "--limit must be at least 1");
+        } else if (OPT("--save")) {
+            if (r < 0) return CLI_USAGE;
+            save = v;
+        } else if (OPT("--events")) {
+            if (r < 0) return CLI_USAGE;
+            events_path = v;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+            quiet = 1;
+        } else if (argv[i][0] == '-') {
+            return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
+        } else if (!workload) {
+            workload = argv[i];
+        } else {
+            return cli_usage_error(CMD, "unexpected argument '%s' (one workload at a time)",
+                                   argv[i]);
+        }
+#undef OPT
+    }
+    if (!workload) return cli_usage_error(CMD, "missing WORKLOAD (see 'nnlab models')");
+    const nl_workload_info *wi = nl_workload_find(workload);
+    if (!wi)
+        return cli_usage_error(CMD, "unknown workload '%s' (known: mnist, mnist-keras-paper, "
+                                    "cifar10, cifar10-keras-paper)",
+                               workload);
+    const char *dataset = wi->dataset;
+    if (dataset_opt) {
+        if (strcmp(wi->dataset, "mnist") != 0)
+            return cli_usage_error(CMD, "--dataset applies to MNIST-shaped workloads only");
+        if (strcmp(dataset_opt, "mnist") && strcmp(dataset_opt, "fashion-mnist") &&
+            strcmp(dataset_opt, "kmnist"))
+            return cli_usage_error(CMD, "unknown --dataset '%s' (expected mnist, fashion-mnist "
+                                        "or kmnist)",
+                                   dataset_opt);
+        dataset = dataset_opt;
+    }
+    nl_error err = {0};
+    nl_optim_kind okind;
+    if (nl_optim_parse(opt_name ? opt_name : wi->optimizer, &okind, &err))
+        return cli_usage_error(CMD, "%s", err.msg);
+    nl_optim_config ocfg = nl_optim_defaults(okind);
+    if (!opt_name) ocfg.lr = wi->lr;
+    if (lr > 0) ocfg.lr = (float)lr;
+    if (wd >= 0) {
+        if (okind != NL_OPT_ADAMW) return cli_usage_error(CMD, "--weight-decay needs --optimizer adamw");
+        ocfg.weight_decay = (float)wd;
+    }
+    if (momentum >= 0) {
+        if (okind != NL_OPT_SGD) return cli_usage_error(CMD, "--momentum needs --optimizer sgd");
+        ocfg.momentum = (float)momentum;
+    }
+
+    /* ---- from here on, errors are runtime errors (exit 1) ---- */
+    const double t_start = nl_now();
+    nl_events ev = {0};
+    if (nl_events_open(&ev, events_path, &err)) {
+        cli_error(CMD, "%s", err.msg);
+        return CLI_ERR;
+    }
+    int nthreads = nl_set_threads((int)threads);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int rc = CLI_ERR;
+    nl_dataset train = {0}, test = {0};
+    nl_model *m = NULL;
+    nl_optimizer opt = {0};
+    nl_epoch_stats *stats = calloc((size_t)epochs, sizeof *stats);
+    char dir[4096], meta[512];
+    const char *status = "aborted";
+
+    snprintf(meta, sizeof meta, "{\"workload\": \"%s\", \"framework\": \"nnlab\", \"threads\": %d}",
+             workload, nthreads);
+    nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
+    if (!stats || nl_workload_build(workload, &m, &err) || nl_model_compile(m, (int)batch, &err))
+        goto fail;
+    nl_model_init(m, seed);
+    if (nl_optim_init(&opt, &ocfg, nl_model_param_slab_size(m), &err)) goto fail;
+    nl_event(&ev, "INTERVAL_END", "init_stop", NULL, NULL);
+    nl_event(&ev, "INTERVAL_START", "run_start", NULL, NULL);
+    const double t_run = nl_now();
+    if (nl_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
+    if (nl_dataset_load(dir, dataset, NL_SPLIT_TRAIN, &train, &err) ||
+        nl_dataset_load(dir, dataset, NL_SPLIT_TEST, &test, &err))
+        goto fail;
+    if (limit) nl_dataset_truncate(&train, (size_t)limit);
+    snprintf(meta, sizeof meta, "{\"dataset\": \"%s\", \"train_samples\": %zu, \"test_samples\": %zu}",
+             dataset, train.n, test.n);
+    nl_event(&ev, "POINT_IN_TIME", "data_loaded", NULL, meta);
+    if (!quiet && !json)
+        cli_note(CMD, "%s on %s: %zu training, %zu test samples, %zu parameters, batch %ld, %s, %d threads",
+                 workload, dataset, train.n, test.n, nl_model_num_params(m), batch,
+                 nl_optim_name(okind), nthreads);
+
+    progress prog;
+    progress_init(&prog, !quiet, cli_stderr_tty());
+    nl_train_hooks hooks = {.user = &prog,
+                            .epoch_start = hook_epoch_start,
+                            .step = hook_step,
+                            .epoch_end = hook_epoch_end,
+                            .should_stop = should_stop};
+    nl_train_config tc = nl_train_defaults();
+    tc.epochs = (int)epochs;
+    tc.batch = (int)batch;
+    tc.seed = seed;
+    tc.events = &ev;
+    const double t_train = nl_now();
+    if (nl_train(m, &opt, &train, &test, &tc, &hooks, stats, &err)) goto fail;
+    const double train_wall = nl_now() - t_train;
+    if (save && nl_model_save(save, m, workload, &opt, &err)) goto fail;
+    status = "success";
+    snprintf(meta, sizeof meta, "{\"status\": \"%s\"}", status);
+    nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);
+
+    double train_s = 0, samples = 0;
+    for (int e = 0; e < epochs; e++) train_s += stats[e].train_seconds, samples += (double)stats[e].samples;
+    const double total_s = nl_now() - t_start, rss = nl_peak_rss_mib();
+    if (json) {
+        printf("{\"framework\": \"nnlab\", \"framework_version\": \"%s\", \"workload\": \"%s\", "
+               "\"dataset\": \"%s\", \"epochs\": %ld, \"batch\": %ld, \"threads\": %d, \"seed\": "
+               "%llu, \"optimizer\": \"%s\", \"lr\": %g, \"train_samples\": %zu, "
+               "\"train_seconds\": %.4f, \"run_seconds\": %.4f, \"total_seconds\": %.4f, "
+               "\"samples_per_second\": %.1f, \"final_loss\": %.6f, \"test_accuracy\": [",
+               nl_version(), workload, dataset, epochs, batch, nthreads,
+               (unsigned long long)seed, nl_optim_name(okind), (double)ocfg.lr, train.n, train_s,
+               nl_now() - t_run, total_s, samples / train_s, stats[epochs - 1].loss);
+        for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].test_accuracy);
+        printf("], \"epoch_seconds\": [");
+        for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].train_seconds);
+        printf("], \"peak_rss_mib\": %.1f}\n", rss);
+    } else {
+        printf("%s on %s, %ld epochs, batch %ld, %d threads, seed %llu\n", workload, dataset,
+               epochs, batch, nthreads, (unsigned long long)seed);
+        printf("%5s  %10s  %9s  %9s  %8s  %12s\n", "epoch", "loss", "accuracy", "test acc",
+               "seconds", "samples/s");
+        for (int e = 0; e < epochs; e++)
+            printf("%5d  %10.4f  %9.4f  %9.4f  %8.3f  %12.0f\n", e + 1, stats[e].loss,
+                   stats[e].accuracy, stats[e].test_accuracy, stats[e].train_seconds,
+                   (double)stats[e].samples / stats[e].train_seconds);
+        printf("test accuracy %.4f; training %.3f s (%.0f samples/s); whole command %.3f s; "
+               "peak RSS %.1f MiB\n",
+               stats[epochs - 1].test_accuracy, train_s, samples / train_s, total_s, rss);
+        if (save) printf("model saved to %s\n", save);
+    }
+    (void)train_wall;
+    rc = CLI_OK;
+    goto done;
+fail:
+    cli_error(CMD, "%s", err.msg);
+    snprintf(meta, sizeof meta, "{\"status\": \"%s\"}", status);
+    nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);
+    if (g_stop) rc = 128 + (int)g_stop;
+done:
+    nl_events_close(&ev);
+    nl_optim_free(&opt);
+    nl_model_free(m);
+    nl_dataset_free(&train);
+    nl_dataset_free(&test);
+    free(stats);
+    return rc;
+}

@@ -1,0 +1,16 @@
+/* GEMM entry point for all layers: row-major C = alpha * op(A) * op(B) + beta * C,
+ * op(A) [M,K], op(B) [K,N], C [M,N].
+ *
+ * Threads: outside an OpenMP parallel region, the output is split along its
+ * larger dimension into one contiguous block per thread and each block is one
+ * single-threaded BLAS call (OpenBLAS runs single-threaded inside a parallel
+ * region). Every C element is computed by exactly one thread with the same
+ * K-loop, so results do not depend on scheduling: bit-identical run after run
+ * for a fixed thread count. */
+#ifndef NNLAB_GEMM_H
+#define NNLAB_GEMM_H
+
+void nl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+
+#endif

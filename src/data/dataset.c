@@ -1,0 +1,63 @@
+/* Dataset memory, batching (u8 -> float scaled per batch) and the data directory. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nnlab/data.h"
+
+void nl_dataset_free(nl_dataset *d) {
+    if (!d) return;
+    free(d->images);
+    free(d->labels);
+    memset(d, 0, sizeof *d);
+}
+
+void nl_dataset_truncate(nl_dataset *d, size_t n) {
+    if (n < d->n) d->n = n;
+}
+
+void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
+                     uint8_t *labels) {
+    const size_t ss = nl_dataset_sample_size(d);
+    const float scale = 1.0f / 255.0f;
+#pragma omp parallel for schedule(static) if ((size_t)count * ss >= 32768)
+    for (int i = 0; i < count; i++) {
+        const uint8_t *src = d->images + (size_t)idx[i] * ss;
+        float *dst = out + (size_t)i * ss;
+        for (size_t k = 0; k < ss; k++) dst[k] = (float)src[k] * scale;
+    }
+    for (int i = 0; i < count; i++) labels[i] = d->labels[idx[i]];
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_error *err) {
+    const char *src = NULL;
+    int n;
+    if (explicit_dir && *explicit_dir) {
+        src = "--data";
+        n = snprintf(out, out_size, "%s", explicit_dir);
+    } else if (getenv("NNLAB_DATA") && *getenv("NNLAB_DATA")) {
+        src = "NNLAB_DATA";
+        n = snprintf(out, out_size, "%s", getenv("NNLAB_DATA"));
+    } else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME")) {
+        n = snprintf(out, out_size, "%s/nnlab", getenv("XDG_CACHE_HOME"));
+    } else if (getenv("HOME") && *getenv("HOME")) {
+        n = snprintf(out, out_size, "%s/.cache/nnlab", getenv("HOME"));
+    } else {
+        return nl_error_set(err, NL_ENOTFOUND,
+                            "no data directory: pass --data DIR or set NNLAB_DATA (HOME and "
+                            "XDG_CACHE_HOME are unset)");
+    }
+    if (n < 0 || (size_t)n >= out_size)
+        return nl_error_set(err, NL_EINVAL, "data directory path is too long");
+    if (src && !is_dir(out))
+        return nl_error_set(err, NL_ENOTFOUND, "data directory '%s' (from %s) is not a directory",
+                            out, src);
+    return NL_OK;
+}

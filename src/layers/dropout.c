@@ -1,0 +1,71 @@
+/* Inverted dropout: in training, each element is kept with probability
+ * 1 - rate and scaled by 1/(1 - rate); at evaluation it is the identity.
+ *
+ * The mask comes from a counter-based hash of (seed, step, layer, element), so
+ * it does not depend on how threads split the work. It is stored as floats
+ * (0 or 1/(1-rate)) in the layer's scratch for the backward pass.
+ *   forward:  out = in * mask        backward: din = dout * mask */
+#include <string.h>
+
+#include "core/rng.h"
+#include "layers/layer.h"
+
+void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate,
+                     uint64_t key) {
+    const float scale = 1.0f / (1.0f - rate);
+    /* keep when the top 24 bits are >= rate * 2^24 */
+    const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)(nl_hash2(key, i) >> 40);
+        float m = u >= threshold ? scale : 0.0f;
+        mask[i] = m;
+        out[i] = in[i] * m;
+    }
+}
+
+void dropout_backward(float *din, const float *dout, const float *mask, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
+}
+
+static nl_status plan(nl_layer *l, nl_error *err) {
+    if (!(l->spec.rate >= 0.0f && l->spec.rate < 1.0f))
+        return nl_error_set(err, NL_EINVAL, "dropout: rate must be in [0, 1) (got %g)",
+                            (double)l->spec.rate);
+    l->out = l->in;
+    return NL_OK;
+}
+
+static size_t scratch_floats(const nl_layer *l, int max_batch) {
+    return (size_t)max_batch * nl_shape_size(l->in);
+}
+
+static void forward(const nl_layer *l, const nl_layer_ctx *c) {
+    const size_t n = (size_t)c->batch * nl_shape_size(l->in);
+    if (!c->training || l->spec.rate == 0.0f) {
+        if (c->out != c->in) memcpy(c->out, c->in, n * sizeof(float));
+        return;
+    }
+    uint64_t key = nl_hash2(nl_hash2(c->seed, c->step), (uint64_t)c->layer_index);
+    dropout_forward(c->out, c->scratch, c->in, n, l->spec.rate, key);
+}
+
+static void backward(const nl_layer *l, const nl_layer_ctx *c) {
+    if (!c->din) return;
+    const size_t n = (size_t)c->batch * nl_shape_size(l->in);
+    if (l->spec.rate == 0.0f) {
+        if (c->din != c->dout) memcpy(c->din, c->dout, n * sizeof(float));
+        return;
+    }
+    dropout_backward(c->din, c->dout, c->scratch, n);
+}
+
+const nl_layer_ops nl_dropout_ops = {
+    .kind = NL_LAYER_DROPOUT,
+    .name = "dropout",
+    .plan = plan,
+    .scratch_floats = scratch_floats,
+    .forward = forward,
+    .backward = backward,
+};

@@ -1,0 +1,400 @@
+/* Model files.
+ *
+ *   offset  field
+ *   0       magic "NNLABMDL" (8 bytes)
+ *   8       u32 format version (NL_MODEL_FILE_VERSION)
+ *   12      u32 header bytes that follow up to the tensors (for sanity checks)
+ *   16      i32 input h, w, c
+ *   28      u32 layer count L (1..256), then L layer records of 9 x 4 bytes
+ *           (kind, units, act, kernel, stride, padding as i32; rate, eps,
+ *           momentum as f32)
+ *           u32 workload name length (0..63) + bytes
+ *           u64 parameter count P, u64 state count S
+ *           u32 optimizer kind + 1 (0: no optimizer), f32 lr, beta1, beta2, eps,
+ *           weight_decay, momentum, u64 step, u32 moment count (0, 1, 2)
+ *   then    P f32 parameters, S f32 state values, moment count x P f32
+ *   last 4  u32 CRC-32 (zlib) of every byte before it
+ * All integers and floats little-endian. Parameters are stored packed per layer
+ * in layer order (no slab padding). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "nnlab/train.h"
+
+static const char MAGIC[8] = {'N', 'N', 'L', 'A', 'B', 'M', 'D', 'L'};
+
+/* ---- a growable little-endian byte buffer ------------------------------------ */
+typedef struct buf {
+    uint8_t *p;
+    size_t n, cap;
+    int oom;
+} buf;
+
+static void put(buf *b, const void *src, size_t n) {
+    if (b->oom) return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+static void put_u32(buf *b, uint32_t v) {
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(b, x, 4);
+}
+static void put_u64(buf *b, uint64_t v) {
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+static void put_f32(buf *b, float f) {
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    put_u32(b, v);
+}
+static void put_f32s(buf *b, const float *f, size_t n) {
+    for (size_t i = 0; i < n; i++) put_f32(b, f[i]);
+}
+
+/* ---- a bounds-checked reader ------------------------------------------------- */
+typedef struct rd {
+    const uint8_t *p;
+    size_t n, off;
+    const char *path;
+    nl_error *err;
+    nl_status st;
+} rd;
+
+static int need(rd *r, size_t n, const char *field) {
+    if (r->st) return 0;
+    if (r->n - r->off < n) {
+        r->st = nl_error_set(r->err, NL_EFORMAT,
+                             "%s: truncated at offset %zu reading %s (%zu bytes needed, %zu left)",
+                             r->path, r->off, field, n, r->n - r->off);
+        return 0;
+    }
+    return 1;
+}
+static uint32_t get_u32(rd *r, const char *field) {
+    if (!need(r, 4, field)) return 0;
+    const uint8_t *p = r->p + r->off;
+    r->off += 4;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get_u64(rd *r, const char *field) {
+    uint64_t lo = get_u32(r, field);
+    uint64_t hi = get_u32(r, field);
+    return lo | hi << 32;
+}
+static float get_f32(rd *r, const char *field) {
+    uint32_t v = get_u32(r, field);
+    float f;
+    memcpy(&f, &v, 4);
+    return f;
+}
+static void get_f32s(rd *r, float *dst, size_t n, const char *field) {
+    if (!need(r, n * 4, field)) return;
+    for (size_t i = 0; i < n; i++) dst[i] = get_f32(r, field);
+}
+
+/* ---- save ---------------------------------------------------------------------- */
+static nl_status write_atomic(const char *path, const uint8_t *data, size_t n, nl_error *err) {
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+        return nl_error_set(err, NL_EINVAL, "%s: path too long", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return nl_error_set(err, NL_EIO, "%s: cannot create a temp file: %s", path, strerror(errno));
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, data + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            nl_status st = nl_error_set(err, NL_EIO, "%s: write failed at offset %zu: %s", tmp,
+                                        off, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return st;
+        }
+        off += (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+        nl_status st = nl_error_set(err, NL_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return st;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        nl_status st = nl_error_set(err, NL_EIO, "%s: cannot move the temp file into place: %s",
+                                    path, strerror(errno));
+        unlink(tmp);
+        return st;
+    }
+    /* Make the rename durable: fsync the directory. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    int dfd = open(slash && dir[0] ? dir : (slash ? "/" : "."), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return NL_OK;
+}
+
+nl_status nl_model_save(const char *path, const nl_model *cm, const char *workload,
+                        const nl_optimizer *opt, nl_error *err) {
+    nl_model *m = (nl_model *)cm; /* the accessors are not const; nothing is changed */
+    buf b = {0};
+    put(&b, MAGIC, 8);
+    put_u32(&b, NL_MODEL_FILE_VERSION);
+    put_u32(&b, 0); /* header size, patched below */
+    int h, w, c;
+    nl_model_layer_shape(m, -1, &h, &w, &c);
+    put_u32(&b, (uint32_t)h);
+    put_u32(&b, (uint32_t)w);
+    put_u32(&b, (uint32_t)c);
+    const int L = nl_model_num_layers(m);
+    put_u32(&b, (uint32_t)L);
+    for (int i = 0; i < L; i++) {
+        const nl_layer_spec *s = nl_model_layer_spec(m, i);
+        put_u32(&b, (uint32_t)s->kind);
+        put_u32(&b, (uint32_t)s->units);
+        put_u32(&b, (uint32_t)s->act);
+        put_u32(&b, (uint32_t)s->kernel);
+        put_u32(&b, (uint32_t)s->stride);
+        put_u32(&b, (uint32_t)s->padding);
+        put_f32(&b, s->rate);
+        put_f32(&b, s->eps);
+        put_f32(&b, s->momentum);
+    }
+    size_t wl = workload ? strlen(workload) : 0;
+    if (wl > 63) wl = 63;
+    put_u32(&b, (uint32_t)wl);
+    put(&b, workload ? workload : "", wl);
+    const size_t P = nl_model_num_params(m), S = nl_model_num_state(m);
+    put_u64(&b, P);
+    put_u64(&b, S);
+    const int moments = opt && opt->n ? (opt->v ? 2 : opt->m ? 1 : 0) : 0;
+    if (opt && opt->n) {
+        put_u32(&b, (uint32_t)opt->cfg.kind + 1);
+        put_f32(&b, opt->cfg.lr);
+        put_f32(&b, opt->cfg.beta1);
+        put_f32(&b, opt->cfg.beta2);
+        put_f32(&b, opt->cfg.eps);
+        put_f32(&b, opt->cfg.weight_decay);
+        put_f32(&b, opt->cfg.momentum);
+        put_u64(&b, opt->t);
+        put_u32(&b, (uint32_t)moments);
+    } else {
+        put_u32(&b, 0);
+        for (int i = 0; i < 6; i++) put_f32(&b, 0.0f);
+        put_u64(&b, 0);
+        put_u32(&b, 0);
+    }
+    size_t header = b.n - 16;
+    const float *params = nl_model_params(m), *state = nl_model_state(m);
+    for (int i = 0; i < L; i++)
+        put_f32s(&b, params + nl_model_layer_param_offset(m, i), nl_model_layer_params(m, i));
+    for (int i = 0; i < L; i++)
+        put_f32s(&b, state + nl_model_layer_state_offset(m, i), nl_model_layer_state(m, i));
+    for (int k = 0; k < moments; k++) {
+        const float *mom = k == 0 ? opt->m : opt->v;
+        for (int i = 0; i < L; i++)
+            put_f32s(&b, mom + nl_model_layer_param_offset(m, i), nl_model_layer_params(m, i));
+    }
+    if (b.oom) {
+        free(b.p);
+        return nl_error_set(err, NL_ENOMEM, "%s: out of memory serialising the model", path);
+    }
+    b.p[12] = (uint8_t)header, b.p[13] = (uint8_t)(header >> 8);
+    b.p[14] = (uint8_t)(header >> 16), b.p[15] = (uint8_t)(header >> 24);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < b.n; off += 1u << 30) {
+        size_t chunk = b.n - off < (1u << 30) ? b.n - off : (1u << 30);
+        crc = crc32(crc, b.p + off, (uInt)chunk);
+    }
+    put_u32(&b, (uint32_t)crc);
+    nl_status st = b.oom ? nl_error_set(err, NL_ENOMEM, "%s: out of memory", path)
+                         : write_atomic(path, b.p, b.n, err);
+    free(b.p);
+    return st;
+}
+
+/* ---- load ------------------------------------------------------------------------ */
+nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_optimizer *opt,
+                        char *workload, size_t workload_size, nl_error *err) {
+    *out = NULL;
+    if (opt) memset(opt, 0, sizeof *opt);
+    uint8_t *data = NULL;
+    size_t n = 0;
+    nl_status st = nl_read_file(path, (size_t)1 << 32, &data, &n, err);
+    if (st) return st;
+    nl_model *m = NULL;
+    rd r = {.p = data, .n = n, .path = path, .err = err};
+    if (n < 8 + 8 + 4 || memcmp(data, MAGIC, 8) != 0) {
+        st = nl_error_set(err, NL_EFORMAT,
+                          n < 8 ? "%s: too short for a model file (%zu bytes)"
+                                : "%s: not an nnlab model file (bad magic at offset 0; %zu bytes)",
+                          path, n);
+        goto fail;
+    }
+    /* Checksum first: everything after it may then be trusted to be what was written. */
+    uint32_t stored = (uint32_t)data[n - 4] | (uint32_t)data[n - 3] << 8 |
+                      (uint32_t)data[n - 2] << 16 | (uint32_t)data[n - 1] << 24;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < n - 4; off += 1u << 30) {
+        size_t chunk = n - 4 - off < (1u << 30) ? n - 4 - off : (1u << 30);
+        crc = crc32(crc, data + off, (uInt)chunk);
+    }
+    r.off = 8;
+    uint32_t version = get_u32(&r, "format version");
+    if (version != NL_MODEL_FILE_VERSION) {
+        st = nl_error_set(err, NL_ENOTSUP,
+                          "%s: format version %u at offset 8, this nnlab reads version %d", path,
+                          version, NL_MODEL_FILE_VERSION);
+        goto fail;
+    }
+    if ((uint32_t)crc != stored) {
+        st = nl_error_set(err, NL_ECHECKSUM,
+                          "%s: checksum mismatch (stored CRC-32 %08x at offset %zu, computed "
+                          "%08x): the file is truncated or was modified",
+                          path, stored, n - 4, (uint32_t)crc);
+        goto fail;
+    }
+    r.n = n - 4; /* the reader must not run into the trailer */
+    (void)get_u32(&r, "header size");
+    int32_t h = (int32_t)get_u32(&r, "input height");
+    int32_t w = (int32_t)get_u32(&r, "input width");
+    int32_t c = (int32_t)get_u32(&r, "input channels");
+    uint32_t L = get_u32(&r, "layer count");
+    if (r.st) goto rfail;
+    if (L == 0 || L > 256) {
+        st = nl_error_set(err, NL_EFORMAT, "%s: layer count %u at offset 28, expected 1..256",
+                          path, L);
+        goto fail;
+    }
+    m = nl_model_new(h, w, c);
+    if (!m) {
+        st = nl_error_set(err, NL_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < L; i++) {
+        nl_layer_spec s;
+        s.kind = (int32_t)get_u32(&r, "layer kind");
+        s.units = (int32_t)get_u32(&r, "layer units");
+        s.act = (int32_t)get_u32(&r, "layer activation");
+        s.kernel = (int32_t)get_u32(&r, "layer kernel");
+        s.stride = (int32_t)get_u32(&r, "layer stride");
+        s.padding = (int32_t)get_u32(&r, "layer padding");
+        s.rate = get_f32(&r, "layer rate");
+        s.eps = get_f32(&r, "layer eps");
+        s.momentum = get_f32(&r, "layer momentum");
+        nl_model_add(m, &s);
+    }
+    uint32_t wl = get_u32(&r, "workload name length");
+    if (r.st) goto rfail;
+    if (wl > 63) {
+        st = nl_error_set(err, NL_EFORMAT, "%s: workload name length %u at offset %zu, expected <= 63",
+                          path, wl, r.off - 4);
+        goto fail;
+    }
+    if (!need(&r, wl, "workload name")) goto rfail;
+    if (workload && workload_size) {
+        size_t k = wl < workload_size - 1 ? wl : workload_size - 1;
+        memcpy(workload, r.p + r.off, k);
+        workload[k] = '\0';
+    }
+    r.off += wl;
+    uint64_t P = get_u64(&r, "parameter count");
+    uint64_t S = get_u64(&r, "state count");
+    uint32_t okind = get_u32(&r, "optimizer kind");
+    nl_optim_config oc = {0};
+    oc.lr = get_f32(&r, "optimizer lr");
+    oc.beta1 = get_f32(&r, "optimizer beta1");
+    oc.beta2 = get_f32(&r, "optimizer beta2");
+    oc.eps = get_f32(&r, "optimizer eps");
+    oc.weight_decay = get_f32(&r, "optimizer weight_decay");
+    oc.momentum = get_f32(&r, "optimizer momentum");
+    uint64_t ostep = get_u64(&r, "optimizer step");
+    uint32_t moments = get_u32(&r, "optimizer moment count");
+    if (r.st) goto rfail;
+    if (okind > 3 || moments > 2) {
+        st = nl_error_set(err, NL_EFORMAT, "%s: optimizer kind %u / moment count %u out of range",
+                          path, okind, moments);
+        goto fail;
+    }
+    st = nl_model_compile(m, max_batch, err);
+    if (st) {
+        nl_error_prefix(err, "%s: the stored architecture is invalid", path);
+        goto fail;
+    }
+    if (P != nl_model_num_params(m) || S != nl_model_num_state(m)) {
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: stores %llu parameters and %llu state values, the architecture "
+                          "needs %zu and %zu",
+                          path, (unsigned long long)P, (unsigned long long)S,
+                          nl_model_num_params(m), nl_model_num_state(m));
+        goto fail;
+    }
+    size_t expect = (P * (1 + (uint64_t)moments) + S) * 4;
+    if (r.n - r.off != expect) {
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: %zu bytes of tensors after offset %zu, expected %zu", path,
+                          r.n - r.off, r.off, expect);
+        goto fail;
+    }
+    float *params = nl_model_params(m), *state = nl_model_state(m);
+    for (int i = 0; i < (int)L; i++)
+        get_f32s(&r, params + nl_model_layer_param_offset(m, i), nl_model_layer_params(m, i),
+                 "parameters");
+    for (int i = 0; i < (int)L; i++)
+        get_f32s(&r, state + nl_model_layer_state_offset(m, i), nl_model_layer_state(m, i),
+                 "state");
+    if (opt && okind) {
+        oc.kind = (nl_optim_kind)(okind - 1);
+        if ((st = nl_optim_init(opt, &oc, nl_model_param_slab_size(m), err))) {
+            nl_error_prefix(err, "%s: stored optimizer", path);
+            goto fail;
+        }
+        opt->t = ostep;
+        for (uint32_t k = 0; k < moments; k++) {
+            float *mom = k == 0 ? opt->m : opt->v;
+            if (!mom) {
+                st = nl_error_set(err, NL_EFORMAT,
+                                  "%s: %u optimizer moments stored, %s keeps fewer", path, moments,
+                                  nl_optim_name(oc.kind));
+                goto fail;
+            }
+            for (int i = 0; i < (int)L; i++)
+                get_f32s(&r, mom + nl_model_layer_param_offset(m, i), nl_model_layer_params(m, i),
+                         "optimizer moments");
+        }
+    }
+    if (r.st) goto rfail;
+    free(data);
+    *out = m;
+    return NL_OK;
+rfail:
+    st = r.st;
+fail:
+    if (opt) nl_optim_free(opt);
+    nl_model_free(m);
+    free(data);
+    return st;
+}

@@ -1,0 +1,153 @@
+/* IDX loader on small files written here, good and broken. */
+#include "check.h"
+#include "nnlab/data.h"
+#include "testutil.h"
+
+static size_t idx_images(uint8_t *b, uint32_t n, uint32_t r, uint32_t c) {
+    uint8_t h[16] = {0, 0, 8, 3};
+    uint32_t d[3] = {n, r, c};
+    for (int i = 0; i < 3; i++)
+        h[4 + 4 * i] = d[i] >> 24, h[5 + 4 * i] = d[i] >> 16, h[6 + 4 * i] = d[i] >> 8, h[7 + 4 * i] = d[i];
+    memcpy(b, h, 16);
+    for (uint32_t i = 0; i < n * r * c; i++) b[16 + i] = (uint8_t)(i * 7);
+    return 16 + (size_t)n * r * c;
+}
+
+static size_t idx_labels(uint8_t *b, uint32_t n, const uint8_t *labels) {
+    uint8_t h[8] = {0, 0, 8, 1, n >> 24, n >> 16, n >> 8, n};
+    memcpy(b, h, 8);
+    memcpy(b + 8, labels, n);
+    return 8 + n;
+}
+
+static nl_status load(const char *img, const char *lab, nl_error *err) {
+    nl_dataset d;
+    nl_status st = nl_idx_load(tu_path(img), tu_path(lab), 10, &d, err);
+    if (!st) nl_dataset_free(&d);
+    return st;
+}
+
+int main(void) {
+    tu_tmpdir();
+    uint8_t img[16 + 5 * 4 * 3], lab[8 + 5], bad[256];
+    const uint8_t labels[5] = {0, 9, 3, 3, 7};
+    size_t ni = idx_images(img, 5, 4, 3), nlab = idx_labels(lab, 5, labels);
+    tu_write("img", img, ni);
+    tu_write("lab", lab, nlab);
+    nl_error err = {0};
+    nl_dataset d;
+
+    /* good raw and gz files */
+    CHECK(nl_idx_load(tu_path("img"), tu_path("lab"), 10, &d, &err) == NL_OK);
+    CHECK(d.n == 5 && d.h == 4 && d.w == 3 && d.c == 1);
+    CHECK(d.labels[1] == 9 && d.images[1] == 7);
+    nl_dataset_free(&d);
+    tu_write_gz("img.gz", img, ni);
+    tu_write_gz("lab.gz", lab, nlab);
+    CHECK(nl_idx_load(tu_path("img.gz"), tu_path("lab.gz"), 10, &d, &err) == NL_OK);
+    CHECK(d.n == 5 && d.images[2] == 14);
+    nl_dataset_free(&d);
+
+    /* wrong magic */
+    memcpy(bad, img, ni);
+    bad[0] = 0x42;
+    tu_write("magic", bad, ni);
+    CHECK(load("magic", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "magic");
+    CHECK_CONTAINS(err.msg, tu_path("magic"));
+    /* wrong data type, wrong rank (labels file given as images) */
+    memcpy(bad, img, ni);
+    bad[2] = 0x0d;
+    tu_write("type", bad, ni);
+    CHECK(load("type", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "data type");
+    CHECK(load("lab", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "rank 1");
+    /* truncated header */
+    tu_write("hdr", img, 10);
+    CHECK(load("hdr", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "truncated header");
+    /* truncated data, trailing data */
+    tu_write("short", img, ni - 3);
+    CHECK(load("short", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "truncated data");
+    memcpy(bad, img, ni);
+    tu_write("long", bad, ni + 2);
+    CHECK(load("long", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "trailing");
+    /* count mismatch */
+    uint8_t lab4[8 + 4];
+    size_t n4 = idx_labels(lab4, 4, labels);
+    tu_write("lab4", lab4, n4);
+    CHECK(load("img", "lab4", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "5 images");
+    CHECK_CONTAINS(err.msg, "4 labels");
+    /* label 10 and 255 */
+    const uint8_t l10[5] = {0, 1, 10, 3, 4}, l255[5] = {255, 1, 2, 3, 4};
+    uint8_t lb[16];
+    tu_write("l10", lb, idx_labels(lb, 5, l10));
+    CHECK(load("img", "l10", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "label 10 of record 2");
+    tu_write("l255", lb, idx_labels(lb, 5, l255));
+    CHECK(load("img", "l255", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "label 255 of record 0");
+    /* dimensions whose product overflows: 2^31 x 2^31 x 2^31 */
+    uint8_t ov[16] = {0, 0, 8, 3, 0x80, 0, 0, 0, 0x80, 0, 0, 0, 0x80, 0, 0, 0};
+    tu_write("overflow", ov, 16);
+    CHECK(load("overflow", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "overflow");
+    /* zero dimension */
+    uint8_t zd[16] = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 3};
+    tu_write("zerodim", zd, 16);
+    CHECK(load("zerodim", "lab", &err) == NL_EFORMAT);
+    /* empty file, missing file, directory in place of a file */
+    tu_write("empty", "", 0);
+    CHECK(load("empty", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "empty");
+    CHECK(load("nonexistent", "lab", &err) == NL_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "nonexistent");
+    tu_mkdir("adir");
+    CHECK(load("adir", "lab", &err) == NL_EIO);
+    CHECK_CONTAINS(err.msg, "not a regular file");
+    /* corrupt gzip: flip bytes in the deflate stream; truncated gzip */
+    FILE *f = fopen(tu_path("img.gz"), "rb");
+    uint8_t gz[4096];
+    size_t gn = fread(gz, 1, sizeof gz, f);
+    fclose(f);
+    memcpy(bad, gz, gn < sizeof bad ? gn : sizeof bad);
+    uint8_t *cz = malloc(gn);
+    memcpy(cz, gz, gn);
+    for (size_t i = 12; i < gn - 8; i += 3) cz[i] ^= 0x5a;
+    tu_write("corrupt.gz", cz, gn);
+    CHECK(load("corrupt.gz", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "gzip");
+    tu_write("trunc.gz", gz, gn / 2);
+    CHECK(load("trunc.gz", "lab", &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "gzip");
+    free(cz);
+
+    /* the directory layout: DIR/mnist/{train,t10k}-... with .gz and raw mixed */
+    tu_mkdir("data");
+    tu_mkdir("data/mnist");
+    tu_write_gz("data/mnist/train-images-idx3-ubyte.gz", img, ni);
+    tu_write("data/mnist/train-labels-idx1-ubyte", lab, nlab);
+    CHECK(nl_mnist_load(tu_path("data"), "mnist", NL_SPLIT_TRAIN, &d, &err) == NL_OK);
+    CHECK(d.n == 5);
+    nl_dataset_free(&d);
+    CHECK(nl_mnist_load(tu_path("data"), "mnist", NL_SPLIT_TEST, &d, &err) == NL_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "t10k-images-idx3-ubyte[.gz]");
+    CHECK_CONTAINS(err.msg, "nnlab data fetch mnist");
+
+    /* batch gather scales to [0, 1] */
+    CHECK(nl_idx_load(tu_path("img"), tu_path("lab"), 10, &d, &err) == NL_OK);
+    uint32_t idx[2] = {4, 0};
+    float x[2 * 12];
+    uint8_t y[2];
+    nl_batch_gather(&d, idx, 2, x, y);
+    CHECK(y[0] == 7 && y[1] == 0);
+    CHECK_NEAR(x[0], (uint8_t)(48 * 7) / 255.0, 1e-7);
+    CHECK_NEAR(x[12 + 1], 7 / 255.0, 1e-7);
+    nl_dataset_free(&d);
+    tu_cleanup();
+    CHECK_DONE();
+}

@@ -1,0 +1,204 @@
+/* Model builder, model files (round trip, truncated, tampered), determinism. */
+#include "check.h"
+#include "core/rng.h"
+#include "nnlab/core.h"
+#include "nnlab/train.h"
+#include "testutil.h"
+
+/* A small synthetic 10-class problem: class k lights pixel block k. */
+static void synth(nl_dataset *d, size_t n, uint64_t seed) {
+    d->n = n, d->h = 6, d->w = 5, d->c = 1, d->num_classes = 10;
+    d->images = malloc(n * 30);
+    d->labels = malloc(n);
+    nl_rng r;
+    nl_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) {
+        int k = (int)nl_rng_below(&r, 10);
+        d->labels[i] = (uint8_t)k;
+        for (int p = 0; p < 30; p++) {
+            int on = p / 3 == k;
+            d->images[i * 30 + p] = (uint8_t)(on ? 200 + nl_rng_below(&r, 55) : nl_rng_below(&r, 90));
+        }
+    }
+}
+
+static nl_model *small_model(void) {
+    nl_model *m = nl_model_new(6, 5, 1);
+    nl_model_dense(m, 16, NL_ACT_RELU);
+    nl_model_dropout(m, 0.25f);
+    nl_model_dense(m, 10, NL_ACT_SOFTMAX);
+    return m;
+}
+
+static void train_run(uint64_t seed, nl_epoch_stats st[2], float *params_out, size_t np) {
+    nl_dataset tr, te;
+    synth(&tr, 300, 11);
+    synth(&te, 100, 12);
+    nl_model *m = small_model();
+    nl_error err = {0};
+    CHECK(nl_model_compile(m, 8, &err) == NL_OK);
+    nl_model_init(m, seed);
+    nl_optim_config oc = nl_optim_defaults(NL_OPT_ADAM);
+    oc.lr = 1e-2f;
+    nl_optimizer o;
+    CHECK(nl_optim_init(&o, &oc, nl_model_param_slab_size(m), &err) == NL_OK);
+    nl_train_config tc = nl_train_defaults();
+    tc.epochs = 2;
+    tc.batch = 8;
+    tc.seed = seed;
+    CHECK(nl_train(m, &o, &tr, &te, &tc, NULL, st, &err) == NL_OK);
+    if (params_out) memcpy(params_out, nl_model_params(m), np * sizeof(float));
+    nl_optim_free(&o);
+    nl_model_free(m);
+    nl_dataset_free(&tr);
+    nl_dataset_free(&te);
+}
+
+static void test_determinism_and_learning(void) {
+    nl_epoch_stats a[2], b[2], c[2];
+    nl_model *m = small_model();
+    CHECK(nl_model_compile(m, 8, NULL) == NL_OK);
+    size_t np = nl_model_param_slab_size(m);
+    nl_model_free(m);
+    float *pa = malloc(np * 4), *pb = malloc(np * 4);
+    train_run(5, a, pa, np);
+    train_run(5, b, pb, np);
+    train_run(6, c, NULL, 0);
+    CHECK_MSG(memcmp(&a[0].loss, &b[0].loss, sizeof(double)) == 0 &&
+                  memcmp(&a[1].loss, &b[1].loss, sizeof(double)) == 0,
+              "same seed: losses %.17g %.17g vs %.17g %.17g", a[0].loss, a[1].loss, b[0].loss,
+              b[1].loss);
+    CHECK_MSG(memcmp(pa, pb, np * 4) == 0, "same seed must give bit-identical parameters");
+    CHECK_MSG(a[1].loss != c[1].loss, "another seed should give another loss");
+    CHECK_MSG(a[1].test_accuracy > 0.9, "synthetic problem: test accuracy %.3f", a[1].test_accuracy);
+    CHECK(a[1].loss < a[0].loss);
+    free(pa), free(pb);
+}
+
+static void test_builder_errors(void) {
+    nl_error err = {0};
+    nl_model *m = nl_model_new(28, 28, 1);
+    nl_model_dense(m, 0, NL_ACT_RELU);
+    nl_model_dense(m, 10, NL_ACT_SOFTMAX);
+    CHECK(nl_model_compile(m, 32, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "layer 0 (dense)");
+    nl_model_free(m);
+    m = nl_model_new(28, 28, 1);
+    nl_model_dense(m, 10, NL_ACT_RELU);
+    CHECK(nl_model_compile(m, 32, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "softmax");
+    nl_model_free(m);
+    m = nl_model_new(0, 28, 1);
+    nl_model_dense(m, 10, NL_ACT_SOFTMAX);
+    CHECK(nl_model_compile(m, 32, &err) == NL_EINVAL);
+    nl_model_free(m);
+    CHECK(nl_workload_build("resnet", &m, &err) == NL_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "resnet");
+    /* The mnist workload has 784*128+128 + 128*10+10 parameters. */
+    CHECK(nl_workload_build("mnist", &m, &err) == NL_OK);
+    CHECK(nl_model_compile(m, 32, &err) == NL_OK);
+    CHECK(nl_model_num_params(m) == 101770);
+    nl_model_free(m);
+    CHECK(nl_workload_build("mnist-keras-paper", &m, &err) == NL_OK);
+    CHECK(nl_model_compile(m, 32, &err) == NL_OK);
+    CHECK(nl_model_num_params(m) == 118282);
+    nl_model_free(m);
+}
+
+static void test_init(void) {
+    nl_model *m = small_model();
+    CHECK(nl_model_compile(m, 4, NULL) == NL_OK);
+    nl_model_init(m, 9);
+    const float *p = nl_model_params(m);
+    const float limit = sqrtf(6.0f / (30 + 16));
+    int inside = 1, nonzero = 0;
+    for (int i = 0; i < 30 * 16; i++) inside &= fabsf(p[i]) <= limit, nonzero += p[i] != 0;
+    CHECK_MSG(inside, "glorot-uniform weights within +-%g", limit);
+    CHECK(nonzero > 400);
+    int zero_bias = 1;
+    for (int i = 0; i < 16; i++) zero_bias &= p[30 * 16 + i] == 0.0f;
+    CHECK(zero_bias);
+    nl_model_free(m);
+}
+
+static void test_model_file(void) {
+    nl_error err = {0};
+    nl_model *m = small_model();
+    CHECK(nl_model_compile(m, 4, &err) == NL_OK);
+    nl_model_init(m, 3);
+    nl_optim_config oc = nl_optim_defaults(NL_OPT_ADAM);
+    nl_optimizer o;
+    CHECK(nl_optim_init(&o, &oc, nl_model_param_slab_size(m), &err) == NL_OK);
+    /* take a step so that the moments are not zero */
+    float *g = nl_model_grads(m);
+    for (int l = 0; l < nl_model_num_layers(m); l++)
+        for (size_t i = 0; i < nl_model_layer_params(m, l); i++)
+            g[nl_model_layer_param_offset(m, l) + i] = 0.01f * (float)(i % 7);
+    nl_optim_step(&o, nl_model_params(m), g);
+    const char *path = tu_path("model.nnlab");
+    CHECK(nl_model_save(path, m, "tiny", &o, &err) == NL_OK);
+
+    nl_model *m2 = NULL;
+    nl_optimizer o2;
+    char name[64];
+    CHECK(nl_model_load(path, 4, &m2, &o2, name, sizeof name, &err) == NL_OK);
+    CHECK(m2 && !strcmp(name, "tiny"));
+    if (m2) {
+        CHECK(nl_model_num_layers(m2) == 3);
+        CHECK(nl_model_param_slab_size(m2) == nl_model_param_slab_size(m));
+        CHECK(memcmp(nl_model_params(m2), nl_model_params(m), nl_model_param_slab_size(m) * 4) == 0);
+        CHECK(o2.t == 1 && o2.cfg.kind == NL_OPT_ADAM);
+        CHECK(memcmp(o2.m, o.m, o.n * 4) == 0 && memcmp(o2.v, o.v, o.n * 4) == 0);
+        /* same predictions */
+        float x[30 * 2];
+        for (int i = 0; i < 60; i++) x[i] = (float)i / 60;
+        const float *y1 = nl_model_forward(m, x, 2, 0);
+        float a[20];
+        memcpy(a, y1, sizeof a);
+        const float *y2 = nl_model_forward(m2, x, 2, 0);
+        CHECK(memcmp(a, y2, sizeof a) == 0);
+        nl_optim_free(&o2);
+        nl_model_free(m2);
+    }
+    /* truncated and tampered copies */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)n);
+    CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    tu_write("trunc.nnlab", buf, (size_t)n - 100);
+    CHECK(nl_model_load(tu_path("trunc.nnlab"), 4, &m2, NULL, NULL, 0, &err) != NL_OK);
+    CHECK_CONTAINS(err.msg, "trunc.nnlab");
+    buf[n / 2] ^= 0x01;
+    tu_write("tampered.nnlab", buf, (size_t)n);
+    CHECK(nl_model_load(tu_path("tampered.nnlab"), 4, &m2, NULL, NULL, 0, &err) == NL_ECHECKSUM);
+    CHECK_CONTAINS(err.msg, "checksum");
+    buf[n / 2] ^= 0x01;
+    buf[8] = 99; /* future version */
+    tu_write("version.nnlab", buf, (size_t)n);
+    CHECK(nl_model_load(tu_path("version.nnlab"), 4, &m2, NULL, NULL, 0, &err) == NL_ENOTSUP);
+    CHECK_CONTAINS(err.msg, "version 99");
+    tu_write("short.nnlab", "NNLAB", 5);
+    CHECK(nl_model_load(tu_path("short.nnlab"), 4, &m2, NULL, NULL, 0, &err) == NL_EFORMAT);
+    tu_write("other.nnlab", "PK\x03\x04 this is a zip file, not a model file", 40);
+    CHECK(nl_model_load(tu_path("other.nnlab"), 4, &m2, NULL, NULL, 0, &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "magic");
+    /* saving into a missing directory fails cleanly and leaves nothing behind */
+    CHECK(nl_model_save(tu_path("no/such/dir/m.nnlab"), m, "tiny", NULL, &err) == NL_EIO);
+    free(buf);
+    nl_optim_free(&o);
+    nl_model_free(m);
+}
+
+int main(void) {
+    tu_tmpdir();
+    nl_set_threads(2);
+    test_builder_errors();
+    test_init();
+    test_model_file();
+    test_determinism_and_learning();
+    tu_cleanup();
+    CHECK_DONE();
+}
