@@ -13,4 +13,13 @@
 void nl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Which output dimension nl_gemm_split divides among threads. Layers pick the
+ * one that keeps each thread on the same slice of a weight matrix in forward,
+ * backward and the optimizer step, so the slice stays in that core's cache. */
+typedef enum nl_split_dim { NL_SPLIT_AUTO = 0, NL_SPLIT_M = 1, NL_SPLIT_N = 2 } nl_split_dim;
+
+void nl_gemm_split(nl_split_dim split, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                   const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                   int ldc);
+
 #endif

@@ -1,9 +1,13 @@
 /* Dense (fully connected) layer with an optional fused ReLU.
  *
- *   forward:  out[B,O] = act(in[B,I] . W[I,O] + b[O])
- *   backward: dz = dout * act'(out);  dW = in^T . dz;  db = sum_b dz;  din = dz . W^T
+ *   forward:  out[B,O] = act(in[B,I] . W^T + b[O])          W is [O][I]
+ *   backward: dz = dout * act'(out);  dW[O,I] = dz^T . in;  db = sum_b dz;  din = dz . W
  *
- * Parameters in the slab: W [I][O] (row-major, Keras order) then b [O].
+ * Parameters in the slab: W [O][I] (one row per output unit) then b [O].
+ * With T threads, thread t owns output units [t*O/T, (t+1)*O/T): it computes
+ * those columns of out, those rows of dW and (with the optimizer's static
+ * split of the slab) updates those rows, so its slice of W, dW and the
+ * optimizer moments stays in its own core's cache from step to step.
  * NL_ACT_SOFTMAX is handled by the loss (src/layers/softmax_xent.c): here the
  * layer emits logits. */
 #include <string.h>
@@ -16,7 +20,7 @@ void dense_forward(float *out, const float *in, const float *w, const float *b, 
     /* out = broadcast(b), then out += in . W in one GEMM over the whole batch. */
 #pragma omp parallel for schedule(static) if (B * O >= 4096)
     for (int r = 0; r < B; r++) memcpy(out + (size_t)r * O, b, (size_t)O * sizeof(float));
-    nl_gemm(0, 0, B, O, I, 1.0f, in, I, w, O, 1.0f, out, O);
+    nl_gemm_split(NL_SPLIT_N, 0, 1, B, O, I, 1.0f, in, I, w, I, 1.0f, out, O);
     if (relu) {
         const size_t n = (size_t)B * O;
 #pragma omp parallel for schedule(static) if (n >= 16384)
@@ -39,8 +43,8 @@ void dense_backward(float *din, float *dw, float *db, float *dout, const float *
         const float *d = dout + (size_t)r * O;
         for (int o = 0; o < O; o++) db[o] += d[o];
     }
-    nl_gemm(1, 0, I, O, B, 1.0f, in, I, dout, O, 0.0f, dw, O);
-    if (din) nl_gemm(0, 1, B, I, O, 1.0f, dout, O, w, O, 0.0f, din, I);
+    nl_gemm_split(NL_SPLIT_M, 1, 0, O, I, B, 1.0f, dout, O, in, I, 0.0f, dw, I);
+    if (din) nl_gemm(0, 0, B, I, O, 1.0f, dout, O, w, I, 0.0f, din, I);
 }
 
 static nl_status plan(nl_layer *l, nl_error *err) {
