@@ -12,7 +12,7 @@
 static char tu_dir[256];
 
 /* Creates a fresh temp directory (removed by tu_cleanup). */
-static const char *tu_tmpdir(void) {
+__attribute__((unused)) static const char *tu_tmpdir(void) {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(tu_dir, sizeof tu_dir, "%s/nnlab-test-XXXXXX", base);
     if (!mkdtemp(tu_dir)) {
@@ -22,7 +22,7 @@ static const char *tu_tmpdir(void) {
     return tu_dir;
 }
 
-static void tu_cleanup(void) {
+__attribute__((unused)) static void tu_cleanup(void) {
     char cmd[512];
     if (tu_dir[0] && strstr(tu_dir, "nnlab-test-")) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_dir);
@@ -30,15 +30,15 @@ static void tu_cleanup(void) {
     }
 }
 
-static const char *tu_path(const char *name) {
-    static char p[8][512];
+__attribute__((unused)) static const char *tu_path(const char *name) {
+    static char p[8][1024];
     static int k;
     k = (k + 1) % 8;
     snprintf(p[k], sizeof p[k], "%s/%s", tu_dir, name);
     return p[k];
 }
 
-static void tu_write(const char *name, const void *data, size_t n) {
+__attribute__((unused)) static void tu_write(const char *name, const void *data, size_t n) {
     FILE *f = fopen(tu_path(name), "wb");
     if (!f || (n && fwrite(data, 1, n, f) != n)) {
         perror(name);
@@ -47,7 +47,7 @@ static void tu_write(const char *name, const void *data, size_t n) {
     fclose(f);
 }
 
-static void tu_write_gz(const char *name, const void *data, size_t n) {
+__attribute__((unused)) static void tu_write_gz(const char *name, const void *data, size_t n) {
     gzFile g = gzopen(tu_path(name), "wb");
     if (!g || (n && gzwrite(g, data, (unsigned)n) != (int)n)) {
         fprintf(stderr, "gz write %s failed\n", name);
@@ -56,6 +56,6 @@ static void tu_write_gz(const char *name, const void *data, size_t n) {
     gzclose(g);
 }
 
-static void tu_mkdir(const char *name) { mkdir(tu_path(name), 0755); }
+__attribute__((unused)) static void tu_mkdir(const char *name) { mkdir(tu_path(name), 0755); }
 
 #endif
