@@ -1,0 +1,263 @@
+/* nnlab/stats.h - resource monitor for a process tree.
+ *
+ * The sampler behind `nnlab stats` and `nnlab bench`. It watches one process
+ * and (unless told otherwise) every process descended from it, and turns
+ * /proc (and NVML, when an NVIDIA driver is present) into one row per sample:
+ *
+ *     nl_stats *st;
+ *     nl_stats_opts o = {.pid = child};
+ *     if (nl_stats_open(&st, &o, &err) != NL_OK) ...;      // baseline reading
+ *     for (;;) {
+ *         sleep_until(next_tick);                             // caller's schedule
+ *         nl_stats_row row;
+ *         if (nl_stats_sample(st, &row, &err) != NL_OK) ...;
+ *         nl_stats_summary_add(&sum, &row);
+ *         if (!row.alive) break;                              // watched process ended
+ *         n = nl_stats_format_row(NL_STATS_CSV, &row, nl_stats_get_info(st), 0.1, buf, sizeof buf);
+ *         write(fd, buf, n);                                  // one whole line
+ *     }
+ *     nl_stats_close(st);
+ *
+ * What is measured (all of it per sample, over the interval since the
+ * previous sample or since nl_stats_open for the first one):
+ * - CPU% of the tree, 100 = one core busy. Each process's own CPU time comes
+ *   from its CPU-time clock (clock_getcpuclockid: nanoseconds, threads that
+ *   have exited included; /proc/PID/task/TID/schedstat and then the 10 ms
+ *   ticks of /proc/PID/stat are the fall-backs). CPU time of children that
+ *   exited between two samples is recovered from their parent's cutime/cstime
+ *   when the parent (a member of the tree) reaps them, so short-lived
+ *   children are counted too. A row never shows more than the machine's
+ *   cores can do in the interval; any excess (tick rounding of reaped
+ *   children) is carried into the next rows, so the total stays exact.
+ * - Memory: RSS (sum over the tree; shared pages count once per process), or
+ *   PSS from /proc/PID/smaps_rollup with NL_STATS_PSS (shared pages split
+ *   between the processes sharing them, so the sum is not inflated; costs
+ *   more: the kernel walks the page tables, about 1 ms of CPU per 64 MiB
+ *   resident per sample; see bench/results/stats_cost.md).
+ * - Threads and processes alive in the tree.
+ * - Storage I/O: bytes read and written (read_bytes/write_bytes of
+ *   /proc/PID/io, children included as they are reaped), cumulative since
+ *   nl_stats_open. NAN when /proc/PID/io may not be read (another user's
+ *   process and no privilege): see nl_stats_info.io_note.
+ * - The machine: CPU% (of all cores, 0-100, /proc/stat) and RAM% in use
+ *   ((MemTotal - MemAvailable) / MemTotal, /proc/meminfo).
+ * - GPU (NVIDIA, through libnvidia-ml.so.1 loaded with dlopen at open time;
+ *   $NNLAB_NVML_LIB or nl_stats_opts.nvml_lib names another file): device
+ *   utilisation of the GPUs the tree has a context on (NVML's device-wide
+ *   figure), and the GPU memory used by the tree's processes, in MiB and as a
+ *   % of those devices' memory. Without the library or a GPU the GPU values
+ *   are NAN and nl_stats_info.gpu_note says why; this is never an error.
+ *
+ * Tree membership: the watched process plus every process whose parent is a
+ * member when first seen (found by listing /proc; the listing is skipped
+ * while the kernel hands out no new PID, and only new /proc entries are
+ * read). Membership is sticky: a member
+ * orphaned by its parent's exit stays counted until it ends. The calling
+ * process itself is never counted. Processes are keyed by PID and start time
+ * and read through descriptors kept open, so a reused PID is never mistaken
+ * for the process it replaces.
+ *
+ * Missing values are NAN (formats print them as empty cells or null). The
+ * library never prints and never exits; errors come back as nl_status with a
+ * message in nl_error. An nl_stats handle is not thread-safe: sample it from
+ * one thread at a time. */
+#ifndef NNLAB_STATS_H
+#define NNLAB_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnlab/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nl_stats nl_stats;
+
+/* Flags for nl_stats_opts.flags. */
+enum {
+    NL_STATS_NO_CHILDREN = 1u << 0, /* count the one process, not its descendants (its
+                                       I/O still includes children it has reaped: the
+                                       kernel adds them together) */
+    NL_STATS_PSS = 1u << 1,         /* memory = PSS (smaps_rollup) instead of RSS */
+    NL_STATS_NO_GPU = 1u << 2,      /* do not load NVML */
+    NL_STATS_FROM_START = 1u << 3,  /* count the CPU time and I/O the processes used before
+                                       nl_stats_open too (for a command the caller has just
+                                       started: the summary then covers all of it); the
+                                       process may even have exited already (a zombie not
+                                       yet reaped): the first sample then has alive == 0
+                                       and its whole CPU time */
+};
+
+typedef struct nl_stats_opts {
+    int pid;              /* process to watch (required, > 0) */
+    unsigned flags;       /* NL_STATS_* */
+    const char *nvml_lib; /* NULL: $NNLAB_NVML_LIB if set, else "libnvidia-ml.so.1" */
+} nl_stats_opts;
+
+/* Facts about the session, filled by nl_stats_open (see nl_stats_get_info). */
+typedef struct nl_stats_info {
+    int pid;                /* the watched process */
+    char comm[64];          /* its name (/proc/PID/comm) at open time */
+    int children;           /* 1 when descendants are counted */
+    int pss;                /* 1 when memory is PSS */
+    int ncpu;               /* online CPUs: 100 * ncpu is the machine's CPU% */
+    double mem_total_mib;   /* MemTotal */
+    const char *cpu_source; /* "clock", "schedstat" or "stat ticks" (for the root) */
+    char mem_note[256];     /* set when some member's PSS could not be read (RSS used) */
+    int io_available;       /* 0 when /proc/PID/io could not be read */
+    char io_note[256];      /* why, when io_available == 0 */
+    int gpu_available;      /* 1 when NVML loaded and found at least one GPU */
+    int gpu_count;          /* NVIDIA devices seen */
+    char gpu_name[96];      /* name of device 0 */
+    double vram_total_mib;  /* all devices */
+    char gpu_note[256];     /* why GPU values are NAN (no library, no GPU...) */
+    long gpu_errors;        /* NVML calls that failed during sampling */
+    char gpu_error[256];    /* the last such failure */
+    double t0;              /* nl_now() at open: rows' t_s count from here */
+    int64_t wall0_ms;       /* wall clock at open, ms since the epoch */
+} nl_stats_info;
+
+/* One sample. */
+typedef struct nl_stats_row {
+    long index;             /* 1 for the first sample after nl_stats_open */
+    double t_s;             /* monotonic seconds since nl_stats_open */
+    double dt_s;            /* length of the interval this row covers */
+    int64_t wall_ms;        /* wall clock of the sample, ms since the epoch */
+    int alive;              /* 0 once the watched process has exited (or is a zombie) */
+    int procs;              /* processes of the tree alive at the sample */
+    int threads;            /* their threads */
+    double cpu_pct;         /* tree CPU over the interval, 100 = one core */
+    double cpu_machine_pct; /* cpu_pct / ncpu: % of the whole machine */
+    double cpu_s;           /* CPU seconds used by the tree since nl_stats_open */
+    double mem_mib;         /* RSS (or PSS) of the tree, MiB */
+    double mem_machine_pct; /* mem_mib as a % of MemTotal */
+    double read_mib;        /* storage bytes read since open, MiB (NAN: unknown) */
+    double write_mib;       /* storage bytes written since open, MiB (NAN: unknown) */
+    double sys_cpu_pct;     /* machine CPU over the interval, 0-100 (all cores) */
+    double sys_ram_pct;     /* machine RAM in use, % */
+    double gpu_pct;         /* GPU utilisation %, NAN without GPU */
+    double vram_mib;        /* GPU memory used by the tree, MiB, NAN without GPU */
+    double vram_pct;        /* vram_mib as a % of the memory of the devices used */
+} nl_stats_row;
+
+/* Starts watching opts->pid: checks that it exists and can be read, finds its
+ * descendants, loads NVML, and takes the baseline reading the first sample
+ * is measured against. Errors: NL_EINVAL (bad options), NL_ENOTFOUND (no such
+ * process, or already exited: see NL_STATS_FROM_START), NL_EIO (/proc unreadable, e.g. smaps_rollup
+ * of another user's process with NL_STATS_PSS: the message says which file and why), NL_ENOMEM. */
+nl_status nl_stats_open(nl_stats **out, const nl_stats_opts *opts, nl_error *err);
+
+/* Takes one sample now. Fills every field of *row. When the watched process
+ * has exited since the previous sample (or is a zombie not yet reaped),
+ * returns NL_OK with row->alive == 0: the row still counts the CPU used up to
+ * the exit, as far as it could be read. Errors only for what makes sampling
+ * impossible (/proc/stat unreadable, out of memory). */
+nl_status nl_stats_sample(nl_stats *st, nl_stats_row *row, nl_error *err);
+
+const nl_stats_info *nl_stats_get_info(const nl_stats *st);
+
+/* Closes descriptors, unloads NVML, frees. NULL is allowed. */
+void nl_stats_close(nl_stats *st);
+
+/* ---- finding a process by name ------------------------------------------ */
+
+enum { NL_STATS_MATCH_MAX = 32 };
+
+typedef struct nl_stats_match {
+    int pid;                      /* the process chosen */
+    int count;                    /* processes that matched */
+    int pids[NL_STATS_MATCH_MAX]; /* the first of them, by PID */
+    char why[512];                /* which one was chosen and why (when count > 1) */
+} nl_stats_match;
+
+/* Looks for processes named NAME: the name in /proc/PID/comm (the kernel
+ * keeps 15 characters: a longer NAME matches on its first 15), or the base
+ * name of argv[0]. Zombies and the pid `exclude` (pass getpid()) are skipped.
+ * When several match: descendants of another match are dropped (the tree is
+ * watched anyway), then ancestors of `exclude`, then the most recently
+ * started one is taken; m->why says so. NL_ENOTFOUND when none matches. */
+nl_status nl_stats_find_name(const char *name, int exclude, nl_stats_match *m, nl_error *err);
+
+/* ---- output formats ------------------------------------------------------ */
+
+typedef enum nl_stats_format {
+    NL_STATS_PRETTY,           /* one readable line per sample */
+    NL_STATS_CSV,              /* header + rows, see below */
+    NL_STATS_JSONL,            /* one JSON object per line, null for missing */
+    NL_STATS_UNIXSTATS_PRETTY, /* the study's UnixStats live line */
+    NL_STATS_UNIXSTATS_CSV,    /* the study's UnixStats CSV */
+} nl_stats_format;
+
+/* "pretty", "csv", "jsonl", "unixstats-pretty", "unixstats-csv". */
+nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err);
+const char *nl_stats_format_name(nl_stats_format fmt);
+
+/* The header line of a format, '\n' included, into buf (NUL-terminated).
+ * Returns its length: 0 for formats without header. CSV:
+ * t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,read_mib,write_mib
+ * UnixStats CSV: time(s);cpu;ram;gpu;graphic ram */
+size_t nl_stats_format_header(nl_stats_format fmt, char *buf, size_t n);
+
+/* One row as one line, '\n' included, into buf (NUL-terminated; 512 bytes
+ * always suffice). Returns its length, or 0 when buf is too small. Numbers use
+ * '.' whatever the locale; missing values are empty cells (CSV) or null
+ * (JSONL). info (may be NULL) labels RSS/PSS in the pretty format.
+ * UnixStats formats, as the study printed them: decimal comma, time =
+ * round(t_s / interval_s) * interval_s (the study's sample index / 10 at the
+ * default 0.1 s), cpu = cpu_machine_pct, ram = mem_machine_pct, gpu =
+ * gpu_pct, graphic ram = vram_pct; values rounded to 4 (CSV) or 5 (pretty)
+ * decimals with trailing zeros dropped, GPU% as an integer, e.g.
+ *   0,1;14,4049;29,2317;2;85,6117
+ *   Elapsed Time: 0,1    CPU: 4,32227%    RAM: 9,87509%    GPU: 1%    Graphic RAM: 3,4457% */
+size_t nl_stats_format_row(nl_stats_format fmt, const nl_stats_row *row, const nl_stats_info *info,
+                           double interval_s, char *buf, size_t n);
+
+/* ---- summary --------------------------------------------------------------- */
+
+typedef struct nl_stats_summary {
+    long samples;        /* rows added */
+    double duration_s;   /* t_s of the last row */
+    double cpu_s;        /* CPU seconds of the tree (last row's cpu_s) */
+    double cpu_mean_pct; /* 100 * cpu_s / duration_s */
+    double cpu_peak_pct; /* highest row cpu_pct */
+    double mem_peak_mib; /* highest row mem_mib */
+    int procs_peak;
+    int threads_peak;
+    double read_mib; /* last known, NAN if unknown */
+    double write_mib;
+    int gpu_seen;        /* 1 when some row had GPU values */
+    double gpu_mean_pct; /* mean over rows with GPU values */
+    double gpu_peak_pct;
+    double vram_peak_mib;
+    double sys_cpu_mean_pct; /* mean of rows' machine CPU% */
+    long gpu_samples;        /* accumulators behind the means */
+    double gpu_sum_pct;
+    double sys_cpu_sum_pct;
+} nl_stats_summary;
+
+void nl_stats_summary_init(nl_stats_summary *s);
+void nl_stats_summary_add(nl_stats_summary *s, const nl_stats_row *row);
+
+/* Multi-line human-readable summary (duration, mean and peak CPU%, peak
+ * memory, peak GPU memory, I/O), '\n'-terminated, into buf. Returns length. */
+size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *info, char *buf,
+                               size_t n);
+
+/* ---- plot -------------------------------------------------------------------- */
+
+/* Draws the run with gnuplot (started with popen; must be on PATH): CPU% on
+ * the left axis and memory (MiB) on the right one, and a second panel with
+ * GPU% and GPU memory when any row has GPU values. path must end in .png or
+ * .svg; the figure is written to a temporary file beside it, synced and then
+ * renamed, so path is either the old file or the complete new one.
+ * NL_ENOTSUP when gnuplot cannot be run, NL_EIO when it fails (its message
+ * is quoted). info may be NULL. */
+nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows,
+                        const nl_stats_info *info, nl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

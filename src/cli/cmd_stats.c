@@ -1,0 +1,490 @@
+/* nnlab stats: the study's UnixStats monitor, per process tree. Starts or
+ * finds the process, samples it on an absolute schedule, writes one whole
+ * line per sample, and ends with a summary on stderr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "nnlab/core.h"
+#include "nnlab/stats.h"
+
+static const char *CMD = "stats";
+
+static void help(FILE *f) {
+    fprintf(
+        f, "Usage: nnlab stats [OPTIONS] -- COMMAND [ARGS...]\n"
+           "       nnlab stats [OPTIONS] --pid PID\n"
+           "       nnlab stats [OPTIONS] --name NAME [--wait]\n"
+           "\n"
+           "Watches a process and its children (CPU, memory, threads, storage I/O, GPU) every\n"
+           "interval, with the machine's CPU and RAM alongside, and prints one line per sample.\n"
+           "With a COMMAND it starts it, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to the\n"
+           "monitor, stops when it ends and exits with its exit status (127: it could not be\n"
+           "started). With --pid or --name it stops when that process ends, or on Ctrl-C\n"
+           "(exit status 0).\n"
+           "\n"
+           "What to watch:\n"
+           "  -- COMMAND ARGS    start COMMAND and watch it\n"
+           "  --pid PID          watch a running process\n"
+           "  --name NAME        watch the process named NAME (its comm name or the base name\n"
+           "                     of argv[0]); when several match, the topmost of a tree and\n"
+           "                     then the most recently started is watched, and a note says so\n"
+           "  --wait             with --name: wait for such a process to appear\n"
+           "  --no-children      count the one process, not its descendants\n"
+           "\n"
+           "Sampling:\n"
+           "  --interval SECONDS time between samples (default 0.1, at least 0.01); the\n"
+           "                     schedule is absolute, so samples do not drift\n"
+           "  --duration SECONDS stop sampling after this long (a COMMAND keeps running and\n"
+           "                     is still waited for)\n"
+           "  --pss              memory as PSS (smaps_rollup: shared pages split between the\n"
+           "                     processes sharing them) instead of RSS; costs more: the\n"
+           "                     kernel walks the page tables, about 1 ms per 64 MiB\n"
+           "                     resident per sample (use --interval 1 for big trees)\n"
+           "  --no-gpu           do not load NVML\n"
+           "\n"
+           "Output:\n"
+           "  --format FORMAT    csv (default), pretty, jsonl, unixstats-pretty, unixstats-csv\n"
+           "  --output FILE      write the samples to FILE as they come (whole lines) instead\n"
+           "                     of standard output\n"
+           "  --plot FILE        draw the run with gnuplot at the end (.png or .svg): CPU%% and\n"
+           "                     memory on two axes, a GPU panel when there is a GPU\n"
+           "  -q, --quiet        no summary and no notices on stderr\n"
+           "  -h, --help         show this help\n"
+           "\n"
+           "Columns (csv): t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,\n"
+           "threads,read_mib,write_mib. cpu_pct is the watched tree (100 = one core busy);\n"
+           "rss_mib its memory (PSS with --pss); sys_* the whole machine (CPU%% of all cores);\n"
+           "gpu_pct the utilisation of the GPUs the tree uses; vram_* the GPU memory of the\n"
+           "tree; read/write_mib storage I/O since the start. Empty cell: no such value (no\n"
+           "GPU, or /proc/PID/io not readable). jsonl adds wall_ms, dt_s, cpu_s, procs.\n"
+           "\n"
+           "The unixstats formats reproduce the layout of the study's UnixStats monitor\n"
+           "(';' separated, decimal comma, time = sample number x interval):\n"
+           "  time(s);cpu;ram;gpu;graphic ram        0,1;14,4049;29,2317;2;85,6117\n"
+           "  Elapsed Time: 0,1    CPU: 4,32227%%    RAM: 9,87509%%    GPU: 1%%    Graphic RAM: "
+           "3,4457%%\n"
+           "The study's CPU and RAM were whole-system figures (its CPU even averaged since\n"
+           "boot). Here they are the WATCHED PROCESS TREE's CPU and RAM as percentages of the\n"
+           "whole machine (all cores, all memory); GPU and graphic RAM are as in the study.\n"
+           "\n"
+           "Environment: NNLAB_NVML_LIB names the NVML library to load instead of\n"
+           "libnvidia-ml.so.1. Without NVML or an NVIDIA GPU the GPU cells are empty.\n"
+           "\n"
+           "Examples:\n"
+           "  nnlab stats --output run.csv --plot run.png -- nnlab train mnist\n"
+           "  nnlab stats --format unixstats-pretty --name beam.smp --wait\n");
+}
+
+/* ---- signals and the child ---------------------------------------------------- */
+
+static sigset_t g_set, g_oldmask;
+
+static void block_signals(void) {
+    sigemptyset(&g_set);
+    sigaddset(&g_set, SIGINT);
+    sigaddset(&g_set, SIGTERM);
+    sigaddset(&g_set, SIGHUP);
+    sigaddset(&g_set, SIGQUIT);
+    sigaddset(&g_set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &g_set, &g_oldmask);
+}
+
+static void restore_signals(void) {
+    sigprocmask(SIG_SETMASK, &g_oldmask, NULL);
+}
+
+/* Starts argv; returns its pid, or -1 (message printed) when it could not be
+ * executed. The exec error travels back through a close-on-exec pipe. */
+static pid_t start_command(char **argv) {
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        cli_error(CMD, "cannot create a pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        cli_error(CMD, "cannot start '%s': fork: %s", argv[0], strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &g_oldmask, NULL);
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t wr = write(pfd[1], &e, sizeof e);
+        (void)wr;
+        _exit(127);
+    }
+    close(pfd[1]);
+    int e = 0;
+    ssize_t r;
+    do r = read(pfd[0], &e, sizeof e);
+    while (r < 0 && errno == EINTR);
+    close(pfd[0]);
+    if (r == (ssize_t)sizeof e) {
+        int st;
+        waitpid(pid, &st, 0);
+        cli_error(CMD, "cannot run '%s': %s", argv[0], strerror(e));
+        return -1;
+    }
+    return pid;
+}
+
+static int exit_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return CLI_ERR;
+}
+
+/* 1 when the child has exited (left as a zombie so a last sample can read it). */
+static int child_exited(pid_t child) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) != 0) return errno == ECHILD;
+    return si.si_pid == child;
+}
+
+/* ---- output -------------------------------------------------------------------- */
+
+typedef struct out {
+    int fd;
+    int failed;
+    const char *name;
+} out;
+
+static void out_write(out *o, const char *buf, size_t len) {
+    if (o->failed || len == 0) return;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(o->fd, buf + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            cli_error(CMD, "cannot write to %s: %s (no more samples are written)", o->name,
+                      strerror(errno));
+            o->failed = 1;
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+typedef struct opts {
+    char **command;
+    long pid;
+    const char *name;
+    int wait;
+    double interval, duration;
+    nl_stats_format format;
+    const char *output, *plot;
+    unsigned flags;
+    int quiet;
+} opts;
+
+static int parse(int argc, char **argv, opts *o) {
+    memset(o, 0, sizeof *o);
+    o->interval = 0.1;
+    o->format = NL_STATS_CSV;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int r;
+        if (!strcmp(a, "--")) {
+            if (i + 1 >= argc) return cli_usage_error(CMD, "'--' must be followed by a command");
+            o->command = argv + i + 1;
+            break;
+        }
+        if (a[0] != '-') { /* `nnlab stats CMD ARGS` without -- */
+            o->command = argv + i;
+            break;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            help(stdout);
+            return -1;
+        }
+        if (!strcmp(a, "--wait")) {
+            o->wait = 1;
+        } else if (!strcmp(a, "--pss")) {
+            o->flags |= NL_STATS_PSS;
+        } else if (!strcmp(a, "--no-children")) {
+            o->flags |= NL_STATS_NO_CHILDREN;
+        } else if (!strcmp(a, "--no-gpu")) {
+            o->flags |= NL_STATS_NO_GPU;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o->quiet = 1;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--pid", &v)) != 0) {
+            if (r < 0 || cli_parse_int(CMD, "--pid", v, 1, 0x7fffffff, &o->pid)) return CLI_USAGE;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--name", &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            if (!*v) return cli_usage_error(CMD, "--name needs a non-empty name");
+            o->name = v;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--interval", &v)) != 0) {
+            if (r < 0 || cli_parse_double(CMD, "--interval", v, 0.01, 3600, &o->interval))
+                return CLI_USAGE;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--duration", &v)) != 0) {
+            if (r < 0 || cli_parse_double(CMD, "--duration", v, 0.001, 1e9, &o->duration))
+                return CLI_USAGE;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--format", &v)) != 0) {
+            nl_error err = {0};
+            if (r < 0) return CLI_USAGE;
+            if (nl_stats_parse_format(v, &o->format, &err) != NL_OK)
+                return cli_usage_error(CMD, "%s", err.msg);
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--output", &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            o->output = v;
+        } else if ((r = cli_opt_value(CMD, argc, argv, &i, "--plot", &v)) != 0) {
+            if (r < 0) return CLI_USAGE;
+            size_t n = strlen(v);
+            if (n < 5 || (strcmp(v + n - 4, ".png") && strcmp(v + n - 4, ".svg")))
+                return cli_usage_error(CMD,
+                                       "--plot '%s': expected a file name ending in .png "
+                                       "or .svg",
+                                       v);
+            o->plot = v;
+        } else {
+            return cli_usage_error(CMD, "unknown option '%s'", a);
+        }
+    }
+    int targets = (o->command != NULL) + (o->pid != 0) + (o->name != NULL);
+    if (targets == 0)
+        return cli_usage_error(CMD, "nothing to watch: give -- COMMAND, --pid PID or --name NAME");
+    if (targets > 1) return cli_usage_error(CMD, "give only one of -- COMMAND, --pid and --name");
+    if (o->wait && !o->name) return cli_usage_error(CMD, "--wait goes with --name");
+    return CLI_OK;
+}
+
+/* Waits until `deadline` (nl_now() seconds) while handling signals. Returns
+ * 1 when the loop must stop sampling now (child exited or user stop), else 0. */
+static int wait_until(double deadline, pid_t child, int *stop, int *exited) {
+    for (;;) {
+        double now = nl_now();
+        if (now >= deadline) return 0;
+        double left = deadline - now;
+        struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
+        siginfo_t si;
+        int s = sigtimedwait(&g_set, &si, &ts);
+        if (s < 0) {
+            if (errno == EAGAIN) return 0;
+            continue; /* EINTR */
+        }
+        if (s == SIGCHLD) {
+            if (child > 0 && child_exited(child)) {
+                *exited = 1;
+                return 1;
+            }
+            continue;
+        }
+        if (child > 0) {
+            /* A terminal's Ctrl-C already reached the child (same process
+             * group): forward only what was sent to the monitor alone. */
+            if (si.si_code != SI_KERNEL) kill(child, s);
+            continue;
+        }
+        *stop = 1;
+        return 1;
+    }
+}
+
+int cmd_stats(int argc, char **argv) {
+    opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc != CLI_OK) return rc < 0 ? CLI_OK : rc;
+
+    nl_error err = {0};
+    /* the output first: a file that cannot be created stops us before the
+     * command is started */
+    out ou = {STDOUT_FILENO, 0, "standard output"};
+    if (o.output) {
+        ou.fd = open(o.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ou.name = o.output;
+        if (ou.fd < 0) {
+            cli_error(CMD, "cannot create %s: %s", o.output, strerror(errno));
+            return CLI_ERR;
+        }
+    }
+    block_signals();
+    signal(SIGPIPE, SIG_IGN);
+    pid_t child = -1;
+    long pid = o.pid;
+    unsigned flags = o.flags;
+    int stop = 0, exited = 0;
+
+    if (o.command) {
+        child = start_command(o.command);
+        if (child < 0) {
+            restore_signals();
+            if (o.output) close(ou.fd);
+            return 127;
+        }
+        pid = child;
+        flags |= NL_STATS_FROM_START;
+    } else if (o.name) {
+        nl_stats_match m;
+        int announced = 0;
+        for (;;) {
+            nl_status s = nl_stats_find_name(o.name, (int)getpid(), &m, &err);
+            if (s == NL_OK) break;
+            if (s != NL_ENOTFOUND || !o.wait) {
+                cli_error(CMD, "%s%s", err.msg,
+                          s == NL_ENOTFOUND ? " (use --wait to wait for it)" : "");
+                restore_signals();
+                if (o.output) close(ou.fd);
+                return CLI_ERR;
+            }
+            if (!announced && !o.quiet) cli_note(CMD, "waiting for a process named '%s'", o.name);
+            announced = 1;
+            int ex = 0;
+            if (wait_until(nl_now() + (o.interval > 0.1 ? o.interval : 0.1), -1, &stop, &ex)) {
+                restore_signals();
+                if (o.output) close(ou.fd);
+                return CLI_OK;
+            }
+        }
+        pid = m.pid;
+        if (!o.quiet) {
+            if (m.count > 1)
+                cli_note(CMD, "%s", m.why);
+            else
+                cli_note(CMD, "watching PID %d", m.pid);
+        }
+    }
+
+    nl_stats *st = NULL;
+    nl_stats_opts so = {.pid = (int)pid, .flags = flags, .nvml_lib = NULL};
+    if (nl_stats_open(&st, &so, &err) != NL_OK) {
+        cli_error(CMD, "%s", err.msg);
+        restore_signals();
+        if (o.output) close(ou.fd);
+        if (child > 0) { /* keep the promise: the command runs to its end */
+            int status;
+            while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+            }
+        }
+        return CLI_ERR;
+    }
+    const nl_stats_info *info = nl_stats_get_info(st);
+    if (!o.quiet) {
+        if (info->gpu_note[0]) cli_note(CMD, "%s; GPU cells are empty", info->gpu_note);
+        if (!info->io_available) cli_note(CMD, "%s", info->io_note);
+    }
+
+    char line[1024];
+    out_write(&ou, line, nl_stats_format_header(o.format, line, sizeof line));
+
+    nl_stats_summary sum;
+    nl_stats_summary_init(&sum);
+    nl_stats_row *rows = NULL;
+    size_t nrows = 0, caprows = 0;
+    long missed = 0, gpu_errors_seen = 0;
+    int mem_noted = 0;
+    int result = CLI_OK;
+    double t0 = info->t0;
+    for (long k = 1;; k++) {
+        if (o.duration > 0 && (double)k * o.interval > o.duration + 1e-9) break;
+        int ex = 0;
+        if (wait_until(t0 + (double)k * o.interval, child, &stop, &ex)) {
+            if (stop) break;
+            exited = ex;
+        }
+        nl_stats_row row;
+        if (nl_stats_sample(st, &row, &err) != NL_OK) {
+            cli_error(CMD, "%s", err.msg);
+            result = CLI_ERR;
+            break;
+        }
+        nl_stats_summary_add(&sum, &row);
+        if (!o.quiet && info->gpu_errors > gpu_errors_seen) {
+            if (gpu_errors_seen == 0)
+                cli_note(CMD, "GPU reading failed: %s (GPU cells empty while it fails)",
+                         info->gpu_error);
+            gpu_errors_seen = info->gpu_errors;
+        }
+        if (!o.quiet && !mem_noted && info->mem_note[0]) {
+            cli_note(CMD, "%s", info->mem_note);
+            mem_noted = 1;
+        }
+        if (!row.alive) break; /* the final partial sample counts in the summary only */
+        out_write(&ou, line,
+                  nl_stats_format_row(o.format, &row, info, o.interval, line, sizeof line));
+        if (o.plot) {
+            if (nrows == caprows) {
+                size_t nc = caprows ? caprows * 2 : 1024;
+                nl_stats_row *nr = realloc(rows, nc * sizeof *nr);
+                if (nr) {
+                    rows = nr;
+                    caprows = nc;
+                }
+            }
+            if (nrows < caprows) rows[nrows++] = row;
+        }
+        if (exited) continue; /* sample the zombie once more: alive == 0 ends the loop */
+        /* behind schedule (machine busy, monitor stopped): skip the ticks
+         * missed and any closer than half an interval, rather than take
+         * samples in a burst */
+        double now = nl_now();
+        long next = k + 1;
+        while (t0 + (double)next * o.interval < now + 0.5 * o.interval) next++;
+        missed += next - (k + 1);
+        k = next - 1;
+    }
+    if (o.output) {
+        if (fsync(ou.fd) != 0 && errno != EINVAL && !ou.failed)
+            cli_error(CMD, "cannot sync %s: %s", o.output, strerror(errno));
+        if (close(ou.fd) != 0 && !ou.failed) {
+            cli_error(CMD, "cannot write %s: %s", o.output, strerror(errno));
+            result = CLI_ERR;
+        }
+    }
+    if (ou.failed) result = CLI_ERR;
+    if (!o.quiet) {
+        char buf[2048];
+        nl_stats_summary_format(&sum, info, buf, sizeof buf);
+        fprintf(stderr, "nnlab stats: PID %d (%s)%s, every %g s:\n%s", info->pid, info->comm,
+                info->children ? " and its children" : "", o.interval, buf);
+        if (missed)
+            fprintf(stderr,
+                    "  late          %ld ticks skipped (the monitor was not scheduled "
+                    "in time)\n",
+                    missed);
+    }
+    if (o.plot) {
+        if (nl_stats_plot(o.plot, rows, nrows, info, &err) != NL_OK) {
+            cli_error(CMD, "%s", err.msg);
+            result = CLI_ERR;
+        } else if (!o.quiet) {
+            cli_note(CMD, "plot written to %s", o.plot);
+        }
+    }
+    free(rows);
+    nl_stats_close(st);
+
+    if (child > 0) {
+        /* --duration may end sampling early: the command still runs to its
+         * end, with signals forwarded. */
+        while (!child_exited(child)) {
+            siginfo_t si;
+            int s = sigwaitinfo(&g_set, &si);
+            if (s > 0 && s != SIGCHLD && si.si_code != SI_KERNEL) kill(child, s);
+        }
+        int status = 0;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        int code = exit_code(status);
+        restore_signals();
+        return code != 0 ? code : result;
+    }
+    restore_signals();
+    return result;
+}

@@ -1,0 +1,309 @@
+/* Output formats of the resource monitor and its end-of-run summary. Numbers
+ * are formatted here, not by printf's %f, so the decimal point is '.' (or the
+ * study's ',') whatever locale the embedding program has set. */
+#include "nnlab/stats.h"
+#include "stats/stats_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const fmt_names[] = {"pretty", "csv", "jsonl", "unixstats-pretty",
+                                        "unixstats-csv"};
+
+nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err) {
+    for (int i = 0; i < 5; i++) {
+        if (name && !strcmp(name, fmt_names[i])) {
+            *out = (nl_stats_format)i;
+            return NL_OK;
+        }
+    }
+    return nl_error_set(err, NL_EINVAL,
+                        "unknown format '%s': expected pretty, csv, jsonl, unixstats-pretty or "
+                        "unixstats-csv",
+                        name ? name : "(null)");
+}
+
+const char *nl_stats_format_name(nl_stats_format fmt) {
+    return (unsigned)fmt < 5 ? fmt_names[fmt] : "unknown";
+}
+
+static const long long pow10_ll[] = {1,      10,      100,      1000,      10000,
+                                     100000, 1000000, 10000000, 100000000, 1000000000};
+
+int st_fmt_fixed(char *buf, size_t n, double v, int dec, char point) {
+    if (n == 0) return 0;
+    buf[0] = '\0';
+    if (!isfinite(v)) return 0;
+    if (dec < 0) dec = 0;
+    if (dec > 9) dec = 9;
+    double x = v * (double)pow10_ll[dec];
+    if (fabs(x) >= 9e15) { /* beyond exact integers: let printf do it */
+        int len = snprintf(buf, n, "%.*f", dec, v);
+        for (char *p = buf; *p; p++)
+            if (*p != '-' && (*p < '0' || *p > '9')) *p = point;
+        return len < 0 ? 0 : (len >= (int)n ? (int)n - 1 : len);
+    }
+    long long q = llround(x);
+    int neg = q < 0;
+    if (neg) q = -q;
+    long long ip = q / pow10_ll[dec], fp = q % pow10_ll[dec];
+    int len;
+    if (dec > 0)
+        len = snprintf(buf, n, "%s%lld%c%0*lld", neg ? "-" : "", ip, point, dec, fp);
+    else
+        len = snprintf(buf, n, "%s%lld", neg ? "-" : "", ip);
+    return len < 0 ? 0 : (len >= (int)n ? (int)n - 1 : len);
+}
+
+int st_fmt_study(char *buf, size_t n, double v, int maxdec) {
+    int len = st_fmt_fixed(buf, n, v, maxdec, ',');
+    char *c = strchr(buf, ',');
+    if (!c) return len;
+    char *end = buf + len;
+    while (end > c + 2 && end[-1] == '0') end--;
+    *end = '\0';
+    return (int)(end - buf);
+}
+
+/* Appends to a line buffer; tracks overflow. */
+typedef struct line {
+    char *buf;
+    size_t n, len;
+    int over;
+} line;
+
+static void put(line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(line *l, const char *fmt, ...) {
+    if (l->over) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(l->buf + l->len, l->n - l->len, fmt, ap);
+    va_end(ap);
+    if (r < 0 || (size_t)r >= l->n - l->len) {
+        l->over = 1;
+        return;
+    }
+    l->len += (size_t)r;
+}
+
+/* number, or empty when NAN */
+static void num(line *l, double v, int dec) {
+    char b[64];
+    st_fmt_fixed(b, sizeof b, v, dec, '.');
+    put(l, "%s", b);
+}
+
+/* number, or null when NAN */
+static void jnum(line *l, const char *key, double v, int dec) {
+    char b[64];
+    if (isfinite(v)) {
+        st_fmt_fixed(b, sizeof b, v, dec, '.');
+        put(l, ",\"%s\":%s", key, b);
+    } else {
+        put(l, ",\"%s\":null", key);
+    }
+}
+
+/* right-aligned number or "-" */
+static void pnum(line *l, double v, int dec, int width) {
+    char b[64];
+    if (!st_fmt_fixed(b, sizeof b, v, dec, '.')) snprintf(b, sizeof b, "-");
+    put(l, "%*s", width, b);
+}
+
+static size_t finish(line *l) {
+    if (l->over) {
+        if (l->n) l->buf[0] = '\0';
+        return 0;
+    }
+    return l->len;
+}
+
+size_t nl_stats_format_header(nl_stats_format fmt, char *buf, size_t n) {
+    line l = {buf, n, 0, 0};
+    if (n) buf[0] = '\0';
+    switch (fmt) {
+    case NL_STATS_CSV:
+        put(&l, "t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,"
+                "read_mib,write_mib\n");
+        break;
+    case NL_STATS_UNIXSTATS_CSV:
+        put(&l, "time(s);cpu;ram;gpu;graphic ram\n");
+        break;
+    default:
+        break;
+    }
+    return finish(&l);
+}
+
+size_t nl_stats_format_row(nl_stats_format fmt, const nl_stats_row *r, const nl_stats_info *info,
+                           double interval_s, char *buf, size_t n) {
+    line l = {buf, n, 0, 0};
+    if (n) buf[0] = '\0';
+    if (!r) return 0;
+    int pss = info && info->pss;
+    char b[5][64];
+    switch (fmt) {
+    case NL_STATS_CSV:
+        num(&l, r->t_s, 3), put(&l, ",");
+        num(&l, r->cpu_pct, 1), put(&l, ",");
+        num(&l, r->mem_mib, 1), put(&l, ",");
+        num(&l, r->sys_cpu_pct, 1), put(&l, ",");
+        num(&l, r->sys_ram_pct, 1), put(&l, ",");
+        num(&l, r->gpu_pct, 1), put(&l, ",");
+        num(&l, r->vram_mib, 1), put(&l, ",");
+        num(&l, r->vram_pct, 1), put(&l, ",");
+        put(&l, "%d,", r->threads);
+        num(&l, r->read_mib, 3), put(&l, ",");
+        num(&l, r->write_mib, 3), put(&l, "\n");
+        break;
+    case NL_STATS_JSONL:
+        put(&l, "{\"i\":%ld", r->index);
+        jnum(&l, "t_s", r->t_s, 3);
+        jnum(&l, "dt_s", r->dt_s, 4);
+        put(&l, ",\"wall_ms\":%lld,\"alive\":%s,\"procs\":%d,\"threads\":%d", (long long)r->wall_ms,
+            r->alive ? "true" : "false", r->procs, r->threads);
+        jnum(&l, "cpu_pct", r->cpu_pct, 2);
+        jnum(&l, "cpu_machine_pct", r->cpu_machine_pct, 3);
+        jnum(&l, "cpu_s", r->cpu_s, 4);
+        jnum(&l, "rss_mib", r->mem_mib, 2);
+        put(&l, ",\"mem\":\"%s\"", pss ? "pss" : "rss");
+        jnum(&l, "ram_machine_pct", r->mem_machine_pct, 3);
+        jnum(&l, "sys_cpu_pct", r->sys_cpu_pct, 2);
+        jnum(&l, "sys_ram_pct", r->sys_ram_pct, 2);
+        jnum(&l, "gpu_pct", r->gpu_pct, 1);
+        jnum(&l, "vram_mib", r->vram_mib, 2);
+        jnum(&l, "vram_pct", r->vram_pct, 3);
+        jnum(&l, "read_mib", r->read_mib, 4);
+        jnum(&l, "write_mib", r->write_mib, 4);
+        put(&l, "}\n");
+        break;
+    case NL_STATS_PRETTY:
+        pnum(&l, r->t_s, 2, 8), put(&l, " s  CPU ");
+        pnum(&l, r->cpu_pct, 1, 6), put(&l, " %%  %s ", pss ? "PSS" : "RSS");
+        pnum(&l, r->mem_mib, 1, 8), put(&l, " MiB  threads %3d  | machine CPU ", r->threads);
+        pnum(&l, r->sys_cpu_pct, 1, 5), put(&l, " %%  RAM ");
+        pnum(&l, r->sys_ram_pct, 1, 5), put(&l, " %%  | GPU ");
+        pnum(&l, r->gpu_pct, 0, 3), put(&l, " %%  VRAM ");
+        pnum(&l, r->vram_mib, 1, 7), put(&l, " MiB  | read ");
+        pnum(&l, r->read_mib, 1, 7), put(&l, " MiB  written ");
+        pnum(&l, r->write_mib, 1, 7), put(&l, " MiB\n");
+        break;
+    case NL_STATS_UNIXSTATS_PRETTY:
+    case NL_STATS_UNIXSTATS_CSV: {
+        double iv = interval_s > 0 ? interval_s : 0.1;
+        double tt = round(r->t_s / iv) * iv;
+        int pretty = fmt == NL_STATS_UNIXSTATS_PRETTY;
+        int dec = pretty ? 5 : 4;
+        st_fmt_study(b[0], sizeof b[0], tt, 3);
+        st_fmt_study(b[1], sizeof b[1], r->cpu_machine_pct, dec);
+        st_fmt_study(b[2], sizeof b[2], r->mem_machine_pct, dec);
+        b[3][0] = '\0';
+        if (isfinite(r->gpu_pct)) snprintf(b[3], sizeof b[3], "%.0f", round(r->gpu_pct));
+        st_fmt_study(b[4], sizeof b[4], r->vram_pct, dec);
+        if (pretty) {
+            put(&l, "Elapsed Time: %s    CPU: %s%%    RAM: %s%%    ", b[0], b[1], b[2]);
+            if (b[3][0])
+                put(&l, "GPU: %s%%    ", b[3]);
+            else
+                put(&l, "GPU: n/a    ");
+            if (b[4][0])
+                put(&l, "Graphic RAM: %s%%\n", b[4]);
+            else
+                put(&l, "Graphic RAM: n/a\n");
+        } else {
+            put(&l, "%s;%s;%s;%s;%s\n", b[0], b[1], b[2], b[3], b[4]);
+        }
+        break;
+    }
+    default:
+        return 0;
+    }
+    return finish(&l);
+}
+
+/* ---- summary ----------------------------------------------------------------- */
+
+void nl_stats_summary_init(nl_stats_summary *s) {
+    memset(s, 0, sizeof *s);
+    s->read_mib = s->write_mib = NAN;
+    s->gpu_mean_pct = s->gpu_peak_pct = s->vram_peak_mib = NAN;
+}
+
+static double maxd(double a, double b) {
+    if (!isfinite(a)) return b;
+    if (!isfinite(b)) return a;
+    return a > b ? a : b;
+}
+
+void nl_stats_summary_add(nl_stats_summary *s, const nl_stats_row *r) {
+    s->samples++;
+    s->duration_s = r->t_s;
+    s->cpu_s = r->cpu_s;
+    s->cpu_mean_pct = r->t_s > 0 ? 100.0 * r->cpu_s / r->t_s : 0.0;
+    s->cpu_peak_pct = maxd(s->cpu_peak_pct, r->cpu_pct);
+    s->mem_peak_mib = maxd(s->mem_peak_mib, r->mem_mib);
+    if (r->procs > s->procs_peak) s->procs_peak = r->procs;
+    if (r->threads > s->threads_peak) s->threads_peak = r->threads;
+    s->read_mib = r->read_mib;
+    s->write_mib = r->write_mib;
+    if (isfinite(r->sys_cpu_pct)) {
+        s->sys_cpu_sum_pct += r->sys_cpu_pct;
+        s->sys_cpu_mean_pct = s->sys_cpu_sum_pct / (double)s->samples;
+    }
+    if (isfinite(r->gpu_pct)) {
+        s->gpu_seen = 1;
+        s->gpu_samples++;
+        s->gpu_sum_pct += r->gpu_pct;
+        s->gpu_mean_pct = s->gpu_sum_pct / (double)s->gpu_samples;
+        s->gpu_peak_pct = maxd(s->gpu_peak_pct, r->gpu_pct);
+    }
+    if (isfinite(r->vram_mib)) {
+        s->gpu_seen = 1;
+        s->vram_peak_mib = maxd(s->vram_peak_mib, r->vram_mib);
+    }
+}
+
+size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *info, char *buf,
+                               size_t n) {
+    line l = {buf, n, 0, 0};
+    if (n) buf[0] = '\0';
+    char a[64], b[64], c[64];
+    st_fmt_fixed(a, sizeof a, s->duration_s, 3, '.');
+    put(&l, "  duration      %s s, %ld samples\n", a, s->samples);
+    st_fmt_fixed(a, sizeof a, s->cpu_mean_pct, 1, '.');
+    st_fmt_fixed(b, sizeof b, s->cpu_peak_pct, 1, '.');
+    st_fmt_fixed(c, sizeof c, s->cpu_s, 2, '.');
+    put(&l, "  CPU           mean %s %%, peak %s %% (100 %% = one core", a, b);
+    if (info) put(&l, ", %d cores", info->ncpu);
+    put(&l, "); %s CPU-seconds\n", c);
+    st_fmt_fixed(a, sizeof a, s->mem_peak_mib, 1, '.');
+    put(&l, "  memory        peak %s MiB %s", a, info && info->pss ? "PSS" : "RSS");
+    if (info && info->mem_total_mib > 0) {
+        st_fmt_fixed(b, sizeof b, 100.0 * s->mem_peak_mib / info->mem_total_mib, 1, '.');
+        st_fmt_fixed(c, sizeof c, info->mem_total_mib, 0, '.');
+        put(&l, " (%s %% of %s MiB)", b, c);
+    }
+    put(&l, "\n  processes     peak %d, threads peak %d\n", s->procs_peak, s->threads_peak);
+    if (isfinite(s->read_mib)) {
+        st_fmt_fixed(a, sizeof a, s->read_mib, 1, '.');
+        st_fmt_fixed(b, sizeof b, s->write_mib, 1, '.');
+        put(&l, "  storage I/O   read %s MiB, written %s MiB\n", a, b);
+    } else {
+        put(&l, "  storage I/O   unknown\n");
+    }
+    if (s->gpu_seen) {
+        st_fmt_fixed(a, sizeof a, s->gpu_mean_pct, 1, '.');
+        st_fmt_fixed(b, sizeof b, s->gpu_peak_pct, 1, '.');
+        st_fmt_fixed(c, sizeof c, s->vram_peak_mib, 1, '.');
+        put(&l, "  GPU           utilisation mean %s %%, peak %s %%; memory peak %s MiB\n", a, b,
+            c[0] ? c : "unknown");
+    } else {
+        put(&l, "  GPU           none\n");
+    }
+    st_fmt_fixed(a, sizeof a, s->sys_cpu_mean_pct, 1, '.');
+    put(&l, "  machine CPU   mean %s %% of all cores\n", a);
+    return finish(&l);
+}
