@@ -1,0 +1,492 @@
+/* The experiment: every contestant x workload, N runs interleaved, each under
+ * the monitor; events and result JSON read back; runs aligned and aggregated. */
+#include "bench/bench_internal.h"
+#include "nnlab/core.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#ifndef NNLAB_SOURCE_DIR
+#define NNLAB_SOURCE_DIR "."
+#endif
+
+/* ---- reading a finished run back ----------------------------------------------------- */
+
+/* Last non-empty line of text (trimmed, at most n-1 bytes) containing `needle`
+ * (NULL: any). */
+static int last_line(const char *text, const char *needle, char *out, size_t n) {
+    const char *best = NULL;
+    size_t best_len = 0;
+    for (const char *p = text; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        size_t a = 0, b = len;
+        while (a < b && (p[a] == ' ' || p[a] == '\t' || p[a] == '\r')) a++;
+        while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t' || p[b - 1] == '\r')) b--;
+        if (b > a) {
+            int match = !needle;
+            if (needle) {
+                for (size_t i = a; i + strlen(needle) <= b && !match; i++)
+                    match = !strncmp(p + i, needle, strlen(needle));
+            }
+            if (match) best = p + a, best_len = b - a;
+        }
+        p = e ? e + 1 : p + len;
+    }
+    if (!best || n == 0) return 0;
+    if (best_len >= n) best_len = n - 1;
+    memcpy(out, best, best_len);
+    out[best_len] = '\0';
+    return 1;
+}
+
+/* The contestant's result: the last line of stdout that is a JSON object and
+ * not an event. NULL when none. */
+static json_t *result_json(const char *text) {
+    json_t *found = NULL;
+    for (const char *p = text; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        size_t a = 0;
+        while (a < len && (p[a] == ' ' || p[a] == '\t')) a++;
+        if (a < len && p[a] == '{') {
+            json_t *o = json_loadb(p + a, len - a, 0, NULL);
+            if (json_is_object(o) && !json_object_get(o, "event_type")) {
+                json_decref(found);
+                found = o;
+            } else {
+                json_decref(o);
+            }
+        }
+        p = e ? e + 1 : p + len;
+    }
+    return found;
+}
+
+static double jnumber(json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void jstring(json_t *o, const char *key, char *out, size_t n) {
+    json_t *v = json_object_get(o, key);
+    if (json_is_string(v)) snprintf(out, n, "%s", json_string_value(v));
+}
+
+static double ms_since(int64_t t_ms, int64_t base_ms) {
+    return t_ms < 0 ? NAN : (double)(t_ms - base_ms) / 1000.0;
+}
+
+/* Fills r from the child's outcome, its events, its stdout and stderr. */
+static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) {
+    char *events = NULL, *out = NULL, *log = NULL;
+    size_t elen = 0, olen = 0, llen = 0;
+    nl_error ignore = {0};
+    if (bench_read_file(c->events_path, &events, &elen, &ignore)) events = NULL, elen = 0;
+    if (bench_read_file(c->out_path, &out, &olen, &ignore)) out = NULL, olen = 0;
+    if (bench_read_file(c->log_path, &log, &llen, &ignore)) log = NULL, llen = 0;
+
+    nl_bench_timeline tl;
+    nl_bench_timeline_init(&tl);
+    if (events) nl_bench_timeline_parse(&tl, events, elen);
+    if (tl.run_start_ms < 0 && out) { /* events on stdout instead */
+        nl_bench_timeline_init(&tl);
+        nl_bench_timeline_parse(&tl, out, olen);
+    }
+    json_t *res = out ? result_json(out) : NULL;
+
+    r->exit_status = c->exit_status;
+    r->wall_s = c->wall_s;
+    r->message[0] = '\0';
+    char line[400] = "";
+    if (c->exec_error[0]) {
+        r->status = NL_BENCH_FAILED;
+        snprintf(r->message, sizeof r->message, "%s", c->exec_error);
+    } else if (c->interrupted) {
+        r->status = NL_BENCH_FAILED;
+        snprintf(r->message, sizeof r->message, "interrupted");
+    } else if (c->timed_out) {
+        r->status = NL_BENCH_FAILED;
+        snprintf(r->message, sizeof r->message, "timed out after %.0f s, stopped", c->timeout_s);
+    } else if (c->exit_status == 3) {
+        r->status = NL_BENCH_SKIPPED;
+        if (log && last_line(log, "skipped", line, sizeof line))
+            snprintf(r->message, sizeof r->message, "%s", line);
+        else
+            snprintf(r->message, sizeof r->message, "exit status 3 (framework not installed)%s%s",
+                     log && last_line(log, NULL, line, sizeof line) ? ": " : "",
+                     log && *line ? line : "");
+    } else if (c->exit_status != 0) {
+        r->status = NL_BENCH_FAILED;
+        int has = log && last_line(log, NULL, line, sizeof line);
+        if (c->exit_status > 128)
+            snprintf(r->message, sizeof r->message, "killed by signal %d%s%s", c->exit_status - 128,
+                     has ? ": " : "", has ? line : "");
+        else
+            snprintf(r->message, sizeof r->message, "exit status %d%s%s", c->exit_status,
+                     has ? ": " : "", has ? line : "");
+    } else if (!strcmp(tl.run_stop_status, "aborted")) {
+        r->status = NL_BENCH_FAILED;
+        snprintf(r->message, sizeof r->message, "exit status 0 but run_stop says aborted");
+    } else {
+        r->status = NL_BENCH_OK;
+    }
+
+    /* alignment: t = 0 at run_start */
+    int64_t base = c->launch_ms;
+    r->aligned_on_events = tl.run_start_ms >= 0;
+    if (r->aligned_on_events) base = tl.run_start_ms;
+    r->startup_s = r->aligned_on_events ? ms_since(tl.run_start_ms, c->launch_ms) : NAN;
+    const double exit_s = (double)(c->launch_ms - base) / 1000.0 + c->wall_s;
+    if (tl.run_start_ms >= 0 && tl.run_stop_ms >= 0) {
+        r->time_to_train_s = ms_since(tl.run_stop_ms, base);
+    } else {
+        r->time_to_train_s = exit_s;
+        if (r->status == NL_BENCH_OK)
+            snprintf(r->message, sizeof r->message, "%s",
+                     r->aligned_on_events
+                         ? "no run_stop event: time-to-train runs to the exit"
+                         : "no run_start event: aligned on the launch, time-to-train is the "
+                           "whole command");
+    }
+    r->data_loaded_s = ms_since(tl.data_loaded_ms, base);
+    r->epochs = tl.epochs;
+    for (int e = 0; e < NL_BENCH_MAX_EPOCHS; e++) {
+        r->epoch_start_s[e] = ms_since(tl.epoch_start_ms[e], base);
+        r->epoch_stop_s[e] = ms_since(tl.epoch_stop_ms[e], base);
+        r->eval_s[e] = ms_since(tl.eval_ms[e], base);
+        r->test_accuracy[e] = tl.eval_accuracy[e];
+    }
+    r->samples_per_s = r->final_loss = NAN;
+    double peak_rss_json = NAN;
+    r->framework[0] = r->framework_version[0] = '\0';
+    if (res) {
+        r->samples_per_s = jnumber(res, "samples_per_second");
+        r->final_loss = jnumber(res, "final_loss");
+        peak_rss_json = jnumber(res, "peak_rss_mib");
+        jstring(res, "framework", r->framework, sizeof r->framework);
+        jstring(res, "framework_version", r->framework_version, sizeof r->framework_version);
+        json_t *acc = json_object_get(res, "test_accuracy");
+        if (json_is_number(acc) && r->epochs == 0) { /* a single figure */
+            r->epochs = 1;
+            r->test_accuracy[0] = json_number_value(acc);
+        } else if (json_is_array(acc)) {
+            size_t na = json_array_size(acc);
+            for (size_t e = 0; e < na && e < NL_BENCH_MAX_EPOCHS; e++) {
+                json_t *a = json_array_get(acc, e);
+                if (isnan(r->test_accuracy[e]) && json_is_number(a))
+                    r->test_accuracy[e] = json_number_value(a);
+            }
+            if ((int)na > r->epochs)
+                r->epochs = na > NL_BENCH_MAX_EPOCHS ? NL_BENCH_MAX_EPOCHS : (int)na;
+        }
+    }
+    json_decref(res);
+    free(events);
+    free(out);
+    free(log);
+
+    /* monitor samples on the aligned clock */
+    nl_status st = nl_bench_run_alloc_samples(r, c->nrows, err);
+    if (st) return st;
+    const double off = c->info_valid ? (double)(c->info.wall0_ms - base) / 1000.0 : 0.0;
+    for (size_t i = 0; i < c->nrows; i++) {
+        const nl_stats_row *row = &c->rows[i];
+        r->t[i] = off + row->t_s;
+        r->v[NL_BM_CPU][i] = row->cpu_pct;
+        /* a process that has exited has no memory: not a reading */
+        r->v[NL_BM_RSS][i] = row->alive || row->mem_mib > 0 ? row->mem_mib : NAN;
+        r->v[NL_BM_GPU][i] = row->gpu_pct;
+        r->v[NL_BM_VRAM][i] = row->vram_mib;
+    }
+    nl_bench_run_summarize(r);
+    /* the rest of the machine during training: machine CPU minus the tree's */
+    double bg = 0;
+    long nbg = 0;
+    const int ncpu = c->info_valid && c->info.ncpu > 0 ? c->info.ncpu : 1;
+    for (size_t i = 0; i < c->nrows; i++) {
+        const nl_stats_row *row = &c->rows[i];
+        if (r->t[i] <= 0 || (i > 0 && r->t[i - 1] >= r->time_to_train_s)) continue;
+        if (isnan(row->sys_cpu_pct) || isnan(row->cpu_pct)) continue;
+        double other = row->sys_cpu_pct * ncpu - row->cpu_pct;
+        bg += other > 0 ? other : 0;
+        nbg++;
+    }
+    r->background_cpu_pct = nbg ? bg / (double)nbg : NAN;
+    if (isnan(r->rss_peak_mib) && isfinite(peak_rss_json)) {
+        /* over before the monitor's first sample: the contestant's own figure */
+        r->rss_peak_mib = peak_rss_json;
+        if (!r->message[0])
+            snprintf(r->message, sizeof r->message,
+                     "ended before the monitor's first sample: peak RSS as it reported it");
+    }
+    return NL_OK;
+}
+
+/* The run's samples as design.md CSV, t_s = seconds since run_start. */
+static nl_status write_run_csv(const char *path, const bench_child *c, const nl_bench_run *r,
+                               nl_error *err) {
+    sbuf b;
+    sb_init(&b);
+    char line[1024];
+    size_t n = nl_stats_format_header(NL_STATS_CSV, line, sizeof line);
+    sb_putn(&b, line, n);
+    const double off = c->nrows ? r->t[0] - c->rows[0].t_s : 0.0;
+    for (size_t i = 0; i < c->nrows; i++) {
+        nl_stats_row row = c->rows[i];
+        row.t_s += off;
+        n = nl_stats_format_row(NL_STATS_CSV, &row, &c->info, c->interval_s, line, sizeof line);
+        sb_putn(&b, line, n);
+    }
+    nl_status st = b.oom ? nl_error_set(err, NL_ENOMEM, "out of memory writing %s", path)
+                         : bench_write_file(path, b.s, b.len, err);
+    sb_free(&b);
+    return st;
+}
+
+/* ---- the experiment ---------------------------------------------------------------------- */
+
+static int is_python(const char *language) {
+    return !strcasecmp(language, "python");
+}
+
+static void model_for(const nl_bench_config *cfg, const nl_bench_contestant *c, const char *w,
+                      char *out, size_t n) {
+    if (cfg->paper && is_python(c->language) && (!strcmp(w, "mnist") || !strcmp(w, "cifar10")))
+        snprintf(out, n, "%s-keras-paper", w);
+    else
+        snprintf(out, n, "%s", w);
+}
+
+typedef struct eta_state {
+    double sum_all;
+    int n_all;
+    double *sum; /* per group */
+    int *n;
+} eta_state;
+
+static double eta_estimate(const eta_state *es, const nl_bench_results *res, int rounds, int round,
+                           size_t gi) {
+    if (es->n_all == 0) return NAN;
+    double left = 0;
+    for (int rd = round; rd < rounds; rd++)
+        for (size_t g = (rd == round ? gi : 0); g < res->ngroups; g++) {
+            if (res->groups[g].status == NL_BENCH_SKIPPED) continue;
+            left += es->n[g] ? es->sum[g] / es->n[g] : es->sum_all / es->n_all;
+        }
+    return left;
+}
+
+static void warn(nl_bench_results *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(nl_bench_results *res, const char *fmt, ...) {
+    size_t len = strlen(res->warnings);
+    if (len + 2 >= sizeof res->warnings) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->warnings + len, sizeof res->warnings - len - 1, fmt, ap);
+    va_end(ap);
+    strcat(res->warnings, "\n");
+}
+
+nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl_error *err) {
+    memset(res, 0, sizeof *res);
+    const double t_bench = nl_now();
+    if (!cfg->ncontestants || !cfg->nworkloads || cfg->runs < 1 || cfg->warmup < 0 ||
+        cfg->epochs < 1 || !cfg->out_dir || !cfg->data_dir)
+        return nl_error_set(err, NL_EINVAL,
+                            "bench needs contestants, workloads, runs >= 1, epochs >= 1, an "
+                            "output and a data directory");
+    const double iv = cfg->interval_s > 0 ? cfg->interval_s : 0.1;
+    res->dt = iv;
+    nl_bench_machine_probe(&res->machine);
+    res->ngroups = cfg->ncontestants * cfg->nworkloads;
+    res->groups = calloc(res->ngroups, sizeof *res->groups);
+    eta_state es = {0};
+    es.sum = calloc(res->ngroups, sizeof *es.sum);
+    es.n = calloc(res->ngroups, sizeof *es.n);
+    if (!res->groups || !es.sum || !es.n) {
+        free(es.sum);
+        free(es.n);
+        nl_bench_results_free(res);
+        return nl_error_set(err, NL_ENOMEM, "out of memory");
+    }
+    for (size_t w = 0; w < cfg->nworkloads; w++)
+        for (size_t c = 0; c < cfg->ncontestants; c++) {
+            nl_bench_group *g = &res->groups[w * cfg->ncontestants + c];
+            const nl_bench_contestant *ct = &cfg->contestants[c];
+            snprintf(g->contestant, sizeof g->contestant, "%s", ct->name);
+            snprintf(g->language, sizeof g->language, "%s", ct->language);
+            snprintf(g->workload, sizeof g->workload, "%s", cfg->workloads[w]);
+            model_for(cfg, ct, cfg->workloads[w], g->model, sizeof g->model);
+            g->pct_vs_baseline = NAN;
+            g->runs = calloc((size_t)cfg->runs, sizeof *g->runs);
+            if (!g->runs) {
+                free(es.sum);
+                free(es.n);
+                nl_bench_results_free(res);
+                return nl_error_set(err, NL_ENOMEM, "out of memory");
+            }
+        }
+
+    char s_epochs[32], s_threads[32], s_limit[32], s_seed[32];
+    snprintf(s_epochs, sizeof s_epochs, "%d", cfg->epochs);
+    snprintf(s_threads, sizeof s_threads, "%d", cfg->threads);
+    snprintf(s_limit, sizeof s_limit, "%llu", (unsigned long long)cfg->limit);
+    const char *root = cfg->root_dir ? cfg->root_dir : NNLAB_SOURCE_DIR;
+    const int rounds = cfg->warmup + cfg->runs;
+    int done = 0, gpu_probed = 0;
+    nl_status st = NL_OK;
+
+    for (int round = 0; round < rounds && !st; round++) {
+        const int warm = round < cfg->warmup;
+        const int k = warm ? round + 1 : round - cfg->warmup + 1;
+        for (size_t gi = 0; gi < res->ngroups && !st; gi++) {
+            nl_bench_group *g = &res->groups[gi];
+            if (g->status == NL_BENCH_SKIPPED) continue;
+            const nl_bench_contestant *ct = &cfg->contestants[gi % cfg->ncontestants];
+            char base[256], events[4096], outp[4096], logp[4096], csv[4096], name[200];
+            bench_group_base(name, sizeof name, g);
+            snprintf(base, sizeof base, "%s_%s%d", name, warm ? "warmup" : "run", k);
+#define PATH(buf, ext)                                                                             \
+    do {                                                                                           \
+        char f_[300];                                                                              \
+        snprintf(f_, sizeof f_, "%s%s", base, ext);                                                \
+        if ((st = bench_path(buf, sizeof buf, cfg->out_dir, f_, err))) goto stop;                  \
+    } while (0)
+            PATH(events, ".events");
+            PATH(outp, ".out");
+            PATH(logp, ".log");
+            PATH(csv, ".csv");
+#undef PATH
+            unlink(events); /* contestants may append */
+            snprintf(s_seed, sizeof s_seed, "%llu",
+                     (unsigned long long)(cfg->seed + (uint64_t)(warm ? 0 : k - 1)));
+            nl_bench_vars vars = {.workload = g->model,
+                                  .data = cfg->data_dir,
+                                  .epochs = s_epochs,
+                                  .seed = s_seed,
+                                  .events = events,
+                                  .threads = cfg->threads > 0 ? s_threads : NULL,
+                                  .limit = cfg->limit ? s_limit : NULL,
+                                  .batch = "32",
+                                  .nnlab = cfg->nnlab_path ? cfg->nnlab_path : "nnlab",
+                                  .root = root,
+                                  .out = cfg->out_dir};
+            nl_bench_run run = {0};
+            run.k = k;
+            bench_child child = {.events_path = events,
+                                 .out_path = outp,
+                                 .log_path = logp,
+                                 .interval_s = iv,
+                                 .timeout_s = cfg->timeout_s,
+                                 .should_stop = cfg->should_stop,
+                                 .user = cfg->user};
+            nl_bench_progress pr = {.what = "start",
+                                    .index = done + 1,
+                                    .total = 0,
+                                    .contestant = g->contestant,
+                                    .workload = g->workload,
+                                    .k = k,
+                                    .runs = warm ? cfg->warmup : cfg->runs,
+                                    .warmup = warm,
+                                    .eta_s = eta_estimate(&es, res, rounds, round, gi)};
+            { /* runs still planned, this one included */
+                int left = 0;
+                for (int rd = round; rd < rounds; rd++)
+                    for (size_t g2 = (rd == round ? gi : 0); g2 < res->ngroups; g2++)
+                        left += res->groups[g2].status != NL_BENCH_SKIPPED;
+                pr.total = done + left;
+            }
+            if (cfg->progress) cfg->progress(cfg->user, &pr);
+            nl_error e2 = {0};
+            if (nl_bench_expand(ct->command, &vars, &child.argv, &e2)) {
+                run.status = NL_BENCH_FAILED;
+                run.exit_status = -1;
+                bench_strf(run.message, sizeof run.message, "command template: %s", e2.msg);
+                run.time_to_train_s = run.wall_s = run.startup_s = NAN;
+            } else {
+                st = bench_child_run(&child, err);
+                if (!st) st = read_run(&run, &child, err);
+                if (!st && child.nrows) st = write_run_csv(csv, &child, &run, err);
+                if (!gpu_probed && child.info_valid) {
+                    gpu_probed = 1;
+                    const nl_stats_info *in = &child.info;
+                    if (in->gpu_available)
+                        snprintf(res->machine.gpu, sizeof res->machine.gpu, "%s (%d device%s)",
+                                 in->gpu_name, in->gpu_count, in->gpu_count == 1 ? "" : "s");
+                    else
+                        bench_strf(res->machine.gpu, sizeof res->machine.gpu, "none (%s)",
+                                   in->gpu_note[0] ? in->gpu_note : "no NVIDIA GPU seen");
+                }
+                free(child.rows);
+                nl_bench_argv_free(child.argv);
+                if (child.interrupted) res->interrupted = 1;
+            }
+            if (st) {
+                nl_bench_run_free(&run);
+                goto stop;
+            }
+            done++;
+            if (!res->interrupted && isfinite(run.wall_s)) {
+                es.sum[gi] += run.wall_s, es.n[gi]++;
+                es.sum_all += run.wall_s, es.n_all++;
+            }
+            if (run.status == NL_BENCH_SKIPPED) {
+                g->status = NL_BENCH_SKIPPED;
+                const char *why = run.message;
+                if (!strncasecmp(why, "skipped:", 8)) why += 8; /* the hint itself */
+                while (*why == ' ') why++;
+                bench_strf(g->message, sizeof g->message, "%s", why);
+            }
+            pr.what = run.status == NL_BENCH_OK ? "done" : nl_bench_status_name(run.status);
+            pr.run = &run;
+            pr.eta_s = eta_estimate(&es, res, rounds, round, gi + 1);
+            if (cfg->progress) cfg->progress(cfg->user, &pr);
+            if (run.status == NL_BENCH_SKIPPED || res->interrupted) {
+                /* not a run of the group: nothing ran, or the user stopped it */
+                nl_bench_run_free(&run);
+            } else if (warm) {
+                if (run.status == NL_BENCH_OK) { /* a warm-up leaves nothing behind */
+                    unlink(events), unlink(outp), unlink(logp), unlink(csv);
+                } else if (run.status == NL_BENCH_FAILED) {
+                    warn(res, "%s on %s: warm-up run %d failed: %s (files %s.*)", g->contestant,
+                         g->workload, k, run.message, base);
+                }
+                nl_bench_run_free(&run);
+            } else {
+                g->runs[g->nruns++] = run;
+            }
+            if (res->interrupted) {
+                st = nl_error_set(err, NL_EINTR, "interrupted during %s on %s, run %d",
+                                  g->contestant, g->workload, k);
+                goto stop;
+            }
+        }
+    }
+stop:
+    free(es.sum);
+    free(es.n);
+    if (st && st != NL_EINTR) return st;
+    for (size_t gi = 0; gi < res->ngroups; gi++) {
+        nl_error e2 = {0};
+        if (nl_bench_group_aggregate(&res->groups[gi], iv, &e2)) {
+            return nl_error_set(err, e2.code, "%s", e2.msg);
+        }
+    }
+    nl_bench_apply_baseline(res->groups, res->ngroups,
+                            cfg->baseline ? cfg->baseline : cfg->contestants[0].name);
+    res->elapsed_s = nl_now() - t_bench;
+    return st;
+}
+
+void nl_bench_results_free(nl_bench_results *res) {
+    if (!res) return;
+    for (size_t i = 0; i < res->ngroups; i++) nl_bench_group_free(&res->groups[i]);
+    free(res->groups);
+    res->groups = NULL;
+    res->ngroups = 0;
+}

@@ -1,0 +1,103 @@
+/* Internal helpers of the bench harness (src/bench/). */
+#ifndef NNLAB_BENCH_INTERNAL_H
+#define NNLAB_BENCH_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "nnlab/bench.h"
+#include "nnlab/stats.h"
+
+/* Growable string. On allocation failure it stays usable and sets oom. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+void sb_init(sbuf *b);
+void sb_free(sbuf *b);
+void sb_putn(sbuf *b, const char *s, size_t n);
+void sb_puts(sbuf *b, const char *s);
+void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(sbuf *b, const char *fmt, va_list ap);
+/* Escaped for HTML text and attribute values. */
+void sb_html(sbuf *b, const char *s);
+/* A CSV field (quoted when needed). */
+void sb_csv(sbuf *b, const char *s);
+/* Base64 of n bytes. */
+void sb_base64(sbuf *b, const unsigned char *p, size_t n);
+/* Number with dec decimals, or `missing` when not finite. */
+void sb_num(sbuf *b, double v, int dec, const char *missing);
+
+/* Writes len bytes to path through a temporary file beside it, renamed once
+ * complete (so path is the old file or the whole new one). */
+nl_status bench_write_file(const char *path, const char *data, size_t len, nl_error *err);
+/* Reads a whole file (NUL-terminated, *len without the NUL). */
+nl_status bench_read_file(const char *path, char **data, size_t *len, nl_error *err);
+/* dir/name into out; NL_EINVAL when too long. */
+nl_status bench_path(char *out, size_t n, const char *dir, const char *name, nl_error *err);
+/* Safe file-name part: letters, digits, '-', '_', '.'; others become '_'. */
+void bench_slug(char *out, size_t n, const char *s);
+/* snprintf that may truncate on purpose (messages, labels). */
+void bench_strf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Human duration: "42 s", "3 min 05 s", "1 h 02 min". */
+void bench_fmt_duration(char *out, size_t n, double s);
+
+/* One monitored child process. */
+typedef struct bench_child {
+    /* in */
+    char **argv;
+    const char *events_path; /* exported as NNLAB_EVENTS */
+    const char *out_path;    /* the child's stdout */
+    const char *log_path;    /* the child's stderr */
+    double interval_s;
+    double timeout_s;
+    int (*should_stop)(void *user);
+    void *user;
+    /* out */
+    int exit_status; /* exit code, 128 + signal, -1 never started */
+    int timed_out, interrupted;
+    char exec_error[256];
+    int64_t launch_ms;  /* wall clock at fork */
+    double wall_s;      /* fork to reaped */
+    nl_stats_row *rows; /* monitor samples (malloc'd) */
+    size_t nrows;
+    nl_stats_info info;
+    int info_valid;
+} bench_child;
+
+/* Starts argv under the monitor, samples every interval on an absolute
+ * schedule until it exits, reaps it. Errors only when it could not be
+ * started or watched at all. */
+nl_status bench_child_run(bench_child *c, nl_error *err);
+
+/* The figures' and report's shared naming: <slug(contestant)>_<slug(workload)>. */
+void bench_group_base(char *out, size_t n, const nl_bench_group *g);
+
+/* Colour of contestant i (index in config order): strong and faint. */
+const char *bench_color(size_t i);
+const char *bench_color_faint(size_t i);
+
+/* Which figures exist (filled by nl_bench_write_figures, read by the report). */
+typedef struct bench_figure {
+    char name[128]; /* file stem under figures/ */
+    char title[256];
+    char caption[512];
+    char section[32]; /* "summary", "compare", "usage" */
+} bench_figure;
+
+/* The list of figures written by the last nl_bench_write_figures in out_dir
+ * (figures/index.txt). */
+size_t bench_figures_list(const char *out_dir, bench_figure **out);
+
+/* Other processes' CPU% above which a run's machine counts as busy. */
+#define BENCH_BUSY_PCT 25.0
+
+/* Shared by table.c and report.c. */
+const char *bench_baseline_name(const nl_bench_config *cfg);
+void bench_table_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res);
+void bench_problems_md(sbuf *b, const nl_bench_results *res);
+
+#endif

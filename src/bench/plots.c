@@ -1,0 +1,599 @@
+/* The bench's figures, drawn by gnuplot (popen; data inline as datablocks):
+ *   usage_<c>_<w>       one contestant on one workload: CPU, RAM (GPU, GPU memory)
+ *                       over time, every run thin and the mean bold (study figs 5-8)
+ *   compare_<w>_<m>     one metric, the contestants' means side by side (figs 9-16)
+ *   time                time-to-train per workload, mean with sd error bars and runs
+ *   accuracy            test accuracy after every epoch, mean +- sd
+ * Each as figures/NAME.png and figures/NAME.svg, with figures/NAME.gp (the script:
+ * `cd figures && gnuplot NAME.gp` redraws it) and figures/index.txt (the list). */
+#include "bench/bench_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct plotter {
+    char dir[4096]; /* out_dir/figures */
+    int cairo;      /* pngcairo available */
+    sbuf index;     /* figures/index.txt */
+    int drawn, failed;
+    char first_error[512];
+} plotter;
+
+/* POSIX shell single-quoted string. */
+static void sh_quote(sbuf *b, const char *s) {
+    sb_puts(b, "'");
+    for (; *s; s++) {
+        if (*s == '\'')
+            sb_puts(b, "'\\''");
+        else
+            sb_putn(b, s, 1);
+    }
+    sb_puts(b, "'");
+}
+
+/* gnuplot string in double quotes (\" \\ escaped; newlines dropped). */
+static void gp_str(sbuf *b, const char *s) {
+    sb_puts(b, "\"");
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') sb_puts(b, "\\");
+        if (*s == '\n') continue;
+        sb_putn(b, s, 1);
+    }
+    sb_puts(b, "\"");
+}
+
+static void gp_num(sbuf *b, double v) {
+    if (isfinite(v))
+        sb_printf(b, " %.6g", v);
+    else
+        sb_puts(b, " NaN");
+}
+
+/* Runs a gnuplot script with stdin = the script; returns 0 on success. */
+static int run_gnuplot(const char *dir, const char *script, const char *pre, char *msg,
+                       size_t msgn) {
+    sbuf cmd;
+    sb_init(&cmd);
+    char errpath[4200];
+    snprintf(errpath, sizeof errpath, "%s/.gnuplot.err", dir);
+    sb_puts(&cmd, "cd ");
+    sh_quote(&cmd, dir);
+    sb_puts(&cmd, " && exec gnuplot >/dev/null 2>");
+    sh_quote(&cmd, errpath);
+    if (cmd.oom) {
+        sb_free(&cmd);
+        snprintf(msg, msgn, "out of memory");
+        return -1;
+    }
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    FILE *p = popen(cmd.s, "w");
+    sb_free(&cmd);
+    if (!p) {
+        signal(SIGPIPE, old);
+        snprintf(msg, msgn, "cannot start gnuplot: %s", strerror(errno));
+        return -1;
+    }
+    if (pre) fputs(pre, p);
+    fputs(script, p);
+    int ws = pclose(p);
+    signal(SIGPIPE, old);
+    if (ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+        unlink(errpath);
+        return 0;
+    }
+    if (ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 127) {
+        snprintf(msg, msgn, "gnuplot not found (Debian: apt-get install gnuplot-nox)");
+    } else {
+        char *e = NULL;
+        size_t el = 0;
+        nl_error ig = {0};
+        snprintf(msg, msgn, "gnuplot failed");
+        if (!bench_read_file(errpath, &e, &el, &ig)) {
+            /* the last non-empty line names the problem */
+            while (el && (e[el - 1] == '\n' || e[el - 1] == ' ')) e[--el] = '\0';
+            char *l = strrchr(e, '\n');
+            l = l ? l + 1 : e;
+            if (*l) snprintf(msg, msgn, "gnuplot failed: %.400s", l);
+            free(e);
+        }
+    }
+    unlink(errpath);
+    return -1;
+}
+
+static void terminal(sbuf *b, const plotter *pl, int svg, int w, int h) {
+    if (svg)
+        sb_printf(b, "set terminal svg size %d,%d font 'Sans,12' noenhanced background '#ffffff'\n",
+                  w, h);
+    else if (pl->cairo)
+        sb_printf(b, "set terminal pngcairo size %d,%d font 'Sans,10' noenhanced\n", w, h);
+    else
+        sb_printf(b, "set terminal png size %d,%d noenhanced\n", w, h);
+}
+
+/* Draws the figure (datablocks + terminal-independent commands) as NAME.png
+ * and NAME.svg; saves the script as NAME.gp. */
+static void draw(plotter *pl, const char *name, const sbuf *data, const sbuf *cmds, int w, int h,
+                 const char *section, const char *title, const char *caption) {
+    char msg[512] = "";
+    sbuf s;
+    sb_init(&s);
+    sb_printf(&s, "# nnlab bench figure: %s\n# redraw: gnuplot %s.gp (in this directory)\n", title,
+              name);
+    sb_printf(&s, "if (!exists(\"out\")) out = \"%s\"\nset encoding utf8\n", name);
+    sb_puts(&s, "set datafile missing 'NaN'\n");
+    sb_puts(&s, data->s ? data->s : "");
+    for (int svg = 0; svg < 2; svg++) {
+        sb_printf(&s, "\n# ---- %s ----\n", svg ? "SVG" : "PNG");
+        terminal(&s, pl, svg, w, h);
+        sb_printf(&s, "set output out.'%s'\n", svg ? ".svg" : ".png");
+        sb_puts(&s, cmds->s ? cmds->s : "");
+        sb_puts(&s, "unset output\n");
+    }
+    char gp[4300], tmpname[300];
+    snprintf(gp, sizeof gp, "%s/%s.gp", pl->dir, name);
+    snprintf(tmpname, sizeof tmpname, "out = '%s.tmp'\n", name);
+    nl_error e2 = {0};
+    int ok = !s.oom && !bench_write_file(gp, s.s, s.len, &e2);
+    if (!ok) bench_strf(msg, sizeof msg, "%s", s.oom ? "out of memory" : e2.msg);
+    if (ok) ok = !run_gnuplot(pl->dir, s.s, tmpname, msg, sizeof msg);
+    for (int svg = 0; ok && svg < 2; svg++) {
+        char from[4400], to[4400];
+        snprintf(from, sizeof from, "%s/%s.tmp%s", pl->dir, name, svg ? ".svg" : ".png");
+        snprintf(to, sizeof to, "%s/%s%s", pl->dir, name, svg ? ".svg" : ".png");
+        struct stat sb;
+        if (stat(from, &sb) != 0 || sb.st_size == 0 || rename(from, to) != 0) {
+            bench_strf(msg, sizeof msg, "gnuplot wrote no %s", to);
+            ok = 0;
+        }
+    }
+    if (ok) {
+        pl->drawn++;
+        sb_printf(&pl->index, "%s\t%s\t%s\t%s\n", section, name, title, caption);
+    } else {
+        pl->failed++;
+        if (!pl->first_error[0])
+            snprintf(pl->first_error, sizeof pl->first_error, "%s: %s", name, msg);
+        for (int svg = 0; svg < 2; svg++) {
+            char from[4400];
+            snprintf(from, sizeof from, "%s/%s.tmp%s", pl->dir, name, svg ? ".svg" : ".png");
+            unlink(from);
+        }
+    }
+    sb_free(&s);
+}
+
+/* ---- the figures --------------------------------------------------------------------- */
+
+static int group_has_gpu(const nl_bench_group *g) {
+    for (size_t k = 0; k < g->ngrid; k++)
+        if (!isnan(g->mean[NL_BM_GPU][k]) || !isnan(g->mean[NL_BM_VRAM][k])) return 1;
+    return 0;
+}
+
+static size_t contestant_index(const nl_bench_config *cfg, const char *name) {
+    for (size_t i = 0; i < cfg->ncontestants; i++)
+        if (!strcmp(cfg->contestants[i].name, name)) return i;
+    return 0;
+}
+
+static void fig_line(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fig_line(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(b, fmt, ap);
+    va_end(ap);
+    sb_puts(b, "\n");
+}
+
+static void phase_objects(sbuf *b, const nl_bench_group *g) {
+    int obj = 1;
+    if (isfinite(g->data_loaded_mean) && g->data_loaded_mean > 0) {
+        fig_line(b,
+                 "set object %d rect from 0, graph 0 to %.4f, graph 1 fc rgb '#e8e8e8' "
+                 "fs solid 1.0 noborder behind",
+                 obj++, g->data_loaded_mean);
+    }
+    for (int e = 0; e < g->epochs && e < NL_BENCH_MAX_EPOCHS; e++) {
+        double a = g->epoch_stop_mean[e], z = g->eval_mean[e];
+        if (isfinite(a) && isfinite(z) && z > a)
+            fig_line(b,
+                     "set object %d rect from %.4f, graph 0 to %.4f, graph 1 fc rgb '#fbe9c9' "
+                     "fs solid 1.0 noborder behind",
+                     obj++, a, z);
+        double s = g->epoch_start_mean[e];
+        if (g->epochs <= 12 && isfinite(s) && isfinite(a))
+            fig_line(b,
+                     "set label %d 'epoch %d' at %.4f, graph 0.96 center tc rgb '#777777' "
+                     "font ',8' front",
+                     e + 1, e + 1, 0.5 * (s + a));
+    }
+}
+
+static void fig_usage(plotter *pl, const nl_bench_config *cfg, const nl_bench_group *g) {
+    if (g->runs_ok == 0 || g->ngrid == 0) return;
+    const size_t ci = contestant_index(cfg, g->contestant);
+    const int gpu = group_has_gpu(g);
+    const int nm = gpu ? 4 : 2;
+    sbuf b;
+    sb_init(&b);
+    /* data: every OK run's samples from 0 to its end, then the mean */
+    for (size_t r = 0; r < g->nruns; r++) {
+        const nl_bench_run *x = &g->runs[r];
+        if (x->status != NL_BENCH_OK) continue;
+        sb_printf(&b, "$run%d << EOD\n", x->k);
+        int any = 0;
+        for (size_t i = 0; i < x->nsamples; i++) {
+            if (i + 1 < x->nsamples && x->t[i + 1] < 0) continue; /* from the last one before 0 */
+            if (x->t[i] > x->time_to_train_s + 1e-9) break;
+            gp_num(&b, x->t[i]);
+            for (int m = 0; m < NL_BM_COUNT; m++) gp_num(&b, x->v[m][i]);
+            sb_puts(&b, "\n");
+            any = 1;
+        }
+        if (!any) sb_puts(&b, "0 NaN NaN NaN NaN\n");
+        sb_puts(&b, "EOD\n");
+    }
+    sb_puts(&b, "$mean << EOD\n");
+    for (size_t k = 0; k < g->ngrid; k++) {
+        gp_num(&b, (double)k * g->dt);
+        for (int m = 0; m < NL_BM_COUNT; m++) gp_num(&b, g->mean[m][k]);
+        sb_puts(&b, "\n");
+    }
+    sb_puts(&b, "EOD\n");
+    char title[256];
+    if (g->runs_ok == 1)
+        snprintf(title, sizeof title, "%s on %s: 1 run", g->contestant, g->workload);
+    else
+        snprintf(title, sizeof title, "%s on %s: %d runs (thin) and their mean (bold)",
+                 g->contestant, g->workload, g->runs_ok);
+    sbuf c;
+    sb_init(&c);
+    fig_line(&c, "set multiplot layout %d,2 title '%s' font ',12'", nm / 2, title);
+    fig_line(&c, "set grid lc rgb '#dddddd'");
+    fig_line(&c, "set border 3");
+    fig_line(&c, "set tics nomirror");
+    fig_line(&c, "set xlabel 'seconds since run_start'");
+    fig_line(&c, "set xrange [0:%.4f]", (double)(g->ngrid - 1) * g->dt);
+    fig_line(&c, "unset key"); /* the title says: runs thin, mean bold */
+    phase_objects(&c, g);
+    for (int m = 0; m < nm; m++) {
+        fig_line(&c, "set title '%s'", nl_bench_metric_label(m));
+        fig_line(&c, "set yrange [0:*]\nset offsets 0, 0, graph 0.12, 0");
+        sbuf p;
+        sb_init(&p);
+        sb_puts(&p, "plot ");
+        for (size_t r = 0; r < g->nruns; r++) {
+            const nl_bench_run *x = &g->runs[r];
+            if (x->status != NL_BENCH_OK) continue;
+            sb_printf(&p, "$run%d using 1:%d with lines lw 1 lc rgb '%s' %s, ", x->k, m + 2,
+                      bench_color_faint(ci), p.len < 8 ? "title 'runs'" : "notitle");
+        }
+        sb_printf(&p, "$mean using 1:%d with lines lw 2.5 lc rgb '%s' title 'mean'", m + 2,
+                  bench_color(ci));
+        fig_line(&c, "%s", p.s);
+        sb_free(&p);
+    }
+    fig_line(&c, "unset multiplot");
+    char base[200], name[256], caption[512];
+    bench_group_base(base, sizeof base, g);
+    snprintf(name, sizeof name, "usage_%s", base);
+    snprintf(caption, sizeof caption,
+             "%s on %s: resource use over time, t = 0 at run_start. Thin lines: each run; bold: "
+             "the mean of the runs on a %.1f s grid. Grey: data loading; amber: evaluation "
+             "after each epoch (mean phase times from the events).%s",
+             g->contestant, g->workload, g->dt, gpu ? "" : " No GPU values: GPU panels left out.");
+    draw(pl, name, &b, &c, 1100, gpu ? 760 : 420, "usage", title, caption);
+    sb_free(&b);
+    sb_free(&c);
+}
+
+static void fig_compare(plotter *pl, const nl_bench_config *cfg, const nl_bench_results *res,
+                        const char *workload, nl_bench_metric m) {
+    sbuf b;
+    sb_init(&b);
+    int n = 0;
+    double xmax = 0;
+    for (size_t i = 0; i < res->ngroups; i++) {
+        const nl_bench_group *g = &res->groups[i];
+        if (strcmp(g->workload, workload) || g->runs_ok == 0 || g->ngrid == 0) continue;
+        int any = 0;
+        for (size_t k = 0; k < g->ngrid && !any; k++) any = !isnan(g->mean[m][k]);
+        if (!any) continue;
+        sb_printf(&b, "$g%zu << EOD\n", i);
+        for (size_t k = 0; k < g->ngrid; k++) {
+            double sd = isnan(g->sd[m][k]) ? 0 : g->sd[m][k];
+            gp_num(&b, (double)k * g->dt);
+            gp_num(&b, g->mean[m][k]);
+            gp_num(&b, isnan(g->mean[m][k]) ? NAN : sd);
+            sb_puts(&b, "\n");
+        }
+        sb_puts(&b, "EOD\n");
+        double end = (double)(g->ngrid - 1) * g->dt;
+        if (end > xmax) xmax = end;
+        n++;
+    }
+    if (n == 0) {
+        sb_free(&b);
+        return;
+    }
+    char title[256];
+    snprintf(title, sizeof title, "%s: %s, mean of the runs (band: ± 1 sd)", workload,
+             nl_bench_metric_label(m));
+    sbuf c;
+    sb_init(&c);
+    fig_line(&c, "set title '%s' font ',12'", title);
+    fig_line(&c, "set grid lc rgb '#dddddd'");
+    fig_line(&c, "set border 3");
+    fig_line(&c, "set tics nomirror");
+    fig_line(&c, "set xlabel 'seconds since run_start'");
+    fig_line(&c, "set ylabel '%s'", nl_bench_metric_label(m));
+    fig_line(&c, "set xrange [0:%.4f]", xmax > 0 ? xmax : 1.0);
+    fig_line(&c, "set yrange [0:*]\nset offsets 0, 0, graph 0.08, 0");
+    fig_line(&c, "set key outside right top");
+    sbuf p;
+    sb_init(&p);
+    sb_puts(&p, "plot ");
+    int first = 1;
+    for (size_t i = 0; i < res->ngroups; i++) {
+        const nl_bench_group *g = &res->groups[i];
+        if (strcmp(g->workload, workload) || g->runs_ok == 0 || g->ngrid == 0) continue;
+        int any = 0;
+        for (size_t k = 0; k < g->ngrid && !any; k++) any = !isnan(g->mean[m][k]);
+        if (!any) continue;
+        size_t ci = contestant_index(cfg, g->contestant);
+        sb_printf(&p,
+                  "%s$g%zu using 1:($2-$3):($2+$3) with filledcurves fc rgb '%s' fs transparent "
+                  "solid 0.18 noborder notitle, $g%zu using 1:2 with lines lw 2.2 lc rgb '%s' "
+                  "title '%s'",
+                  first ? "" : ", ", i, bench_color(ci), i, bench_color(ci), g->contestant);
+        first = 0;
+    }
+    fig_line(&c, "%s", p.s);
+    sb_free(&p);
+    char name[256], slug[64], caption[512];
+    bench_slug(slug, sizeof slug, workload);
+    snprintf(name, sizeof name, "compare_%s_%s", slug, nl_bench_metric_name(m));
+    snprintf(caption, sizeof caption,
+             "%s, %s: every contestant's mean over its runs (t = 0 at run_start), shaded ± 1 "
+             "standard deviation across the runs. A line ends where the contestant's longest "
+             "run ended.",
+             workload, nl_bench_metric_label(m));
+    draw(pl, name, &b, &c, 1000, 440, "compare", title, caption);
+    sb_free(&b);
+    sb_free(&c);
+}
+
+static unsigned color_int(const char *hex) {
+    return (unsigned)strtoul(hex + 1, NULL, 16);
+}
+
+static void fig_time(plotter *pl, const nl_bench_config *cfg, const nl_bench_results *res) {
+    sbuf b;
+    sb_init(&b);
+    int panels = 0;
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        int x = 0;
+        sb_printf(&b, "$t%zu << EOD\n", w);
+        for (size_t i = 0; i < res->ngroups; i++) {
+            const nl_bench_group *g = &res->groups[i];
+            if (strcmp(g->workload, cfg->workloads[w]) || g->runs_ok == 0) continue;
+            char label[96];
+            if (g->is_baseline)
+                snprintf(label, sizeof label, "%.*f s", g->time_to_train.mean < 10 ? 2 : 1,
+                         g->time_to_train.mean);
+            else if (isfinite(g->pct_vs_baseline))
+                snprintf(label, sizeof label, "%.*f s (%+.0f%%)",
+                         g->time_to_train.mean < 10 ? 2 : 1, g->time_to_train.mean,
+                         g->pct_vs_baseline);
+            else
+                snprintf(label, sizeof label, "%.*f s", g->time_to_train.mean < 10 ? 2 : 1,
+                         g->time_to_train.mean);
+            sb_printf(&b, "%d ", x);
+            gp_str(&b, g->contestant);
+            gp_num(&b, g->time_to_train.mean);
+            const double sd = g->time_to_train.sd; /* NAN with one run: no error bar */
+            gp_num(&b, sd > 0 ? sd : NAN);
+            sb_printf(&b, " %u ", color_int(bench_color(contestant_index(cfg, g->contestant))));
+            gp_str(&b, label);
+            gp_num(&b, g->time_to_train.mean + (sd > 0 ? sd : 0)); /* label height */
+            sb_puts(&b, "\n");
+            x++;
+        }
+        if (x == 0) sb_puts(&b, "0 \"\" NaN NaN 0 \"\" NaN\n");
+        sb_puts(&b, "EOD\n");
+        sb_printf(&b, "$p%zu << EOD\n", w);
+        x = 0;
+        int pts = 0;
+        for (size_t i = 0; i < res->ngroups; i++) {
+            const nl_bench_group *g = &res->groups[i];
+            if (strcmp(g->workload, cfg->workloads[w]) || g->runs_ok == 0) continue;
+            for (size_t r = 0; r < g->nruns; r++)
+                if (g->runs[r].status == NL_BENCH_OK) {
+                    sb_printf(&b, "%d", x);
+                    gp_num(&b, g->runs[r].time_to_train_s);
+                    sb_puts(&b, "\n");
+                    pts++;
+                }
+            x++;
+        }
+        if (!pts) sb_puts(&b, "0 NaN\n");
+        sb_puts(&b, "EOD\n");
+        if (x > 0) panels++;
+    }
+    if (panels == 0) {
+        sb_free(&b);
+        return;
+    }
+    sbuf c;
+    sb_init(&c);
+    fig_line(&c,
+             "set multiplot layout 1,%zu title 'Time-to-train (run_start to run_stop): mean, "
+             "± 1 sd, and each run (dots)' font ',12'",
+             cfg->nworkloads);
+    fig_line(&c, "set style fill solid 0.85 noborder");
+    fig_line(&c, "set boxwidth 0.6");
+    fig_line(&c, "set grid ytics lc rgb '#dddddd'");
+    fig_line(&c, "set border 3");
+    fig_line(&c, "set tics nomirror");
+    fig_line(&c, "set ylabel 'seconds'");
+    fig_line(&c, "set yrange [0:*]");
+    fig_line(&c, "set offsets 0.5, 0.5, 0, 0");
+    fig_line(&c, "unset key");
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        fig_line(&c, "set title '%s'", cfg->workloads[w]);
+        fig_line(&c,
+                 "plot $t%zu using 1:3:(0.6):5:xtic(2) with boxes lc rgb variable, $t%zu using "
+                 "1:($3-$4):(0):(2*$4) with vectors heads size screen 0.012,90 lc rgb '#333333' "
+                 "lw 1.5, $p%zu using 1:2 with points pt 7 ps 0.5 lc rgb '#222222', $t%zu using "
+                 "1:7:6 with labels offset 0,0.9 font ',9'",
+                 w, w, w, w);
+    }
+    fig_line(&c, "unset multiplot");
+    int wpx = 120 + 380 * (int)cfg->nworkloads;
+    draw(pl, "time", &b, &c, wpx < 700 ? 700 : wpx, 460, "summary", "Time-to-train per workload",
+         "Time-to-train (run_stop − run_start from each run's events): bars are the means, "
+         "error bars ± 1 standard deviation, dots the single runs; labels give the mean and "
+         "the % difference against the baseline.");
+    sb_free(&b);
+    sb_free(&c);
+}
+
+static void fig_accuracy(plotter *pl, const nl_bench_config *cfg, const nl_bench_results *res) {
+    sbuf b;
+    sb_init(&b);
+    int any = 0, maxep = 1;
+    for (size_t i = 0; i < res->ngroups; i++) {
+        const nl_bench_group *g = &res->groups[i];
+        if (g->runs_ok == 0 || g->epochs == 0) continue;
+        sb_printf(&b, "$a%zu << EOD\n", i);
+        for (int e = 0; e < g->epochs; e++) {
+            sb_printf(&b, "%d", e + 1);
+            gp_num(&b, g->acc_mean[e]);
+            gp_num(&b, isfinite(g->acc_sd[e]) ? g->acc_sd[e] : 0);
+            sb_puts(&b, "\n");
+        }
+        sb_puts(&b, "EOD\n");
+        if (g->epochs > maxep) maxep = g->epochs;
+        any = 1;
+    }
+    if (!any) {
+        sb_free(&b);
+        return;
+    }
+    sbuf c;
+    sb_init(&c);
+    fig_line(&c,
+             "set multiplot layout 1,%zu title 'Test accuracy after each epoch (mean ± 1 sd "
+             "over the runs)' font ',12'",
+             cfg->nworkloads);
+    fig_line(&c, "set grid lc rgb '#dddddd'");
+    fig_line(&c, "set border 3");
+    fig_line(&c, "set tics nomirror");
+    fig_line(&c, "set xlabel 'epoch'");
+    fig_line(&c, "set ylabel 'test accuracy'");
+    fig_line(&c, "set xrange [0.7:%f]", maxep + 0.3);
+    fig_line(&c, "set xtics 1");
+    fig_line(&c, "set key bottom right");
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        fig_line(&c, "set title '%s'", cfg->workloads[w]);
+        sbuf p;
+        sb_init(&p);
+        for (size_t i = 0; i < res->ngroups; i++) {
+            const nl_bench_group *g = &res->groups[i];
+            if (strcmp(g->workload, cfg->workloads[w]) || g->runs_ok == 0 || g->epochs == 0)
+                continue;
+            const char *col = bench_color(contestant_index(cfg, g->contestant));
+            sb_printf(&p,
+                      "%s$a%zu using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.8 lc rgb '%s' "
+                      "title '%s'",
+                      p.len ? ", " : "plot ", i, col, g->contestant);
+        }
+        if (p.len == 0) sb_puts(&p, "plot NaN notitle");
+        fig_line(&c, "%s", p.s);
+        sb_free(&p);
+    }
+    fig_line(&c, "unset multiplot");
+    int wpx = 120 + 380 * (int)cfg->nworkloads;
+    draw(pl, "accuracy", &b, &c, wpx < 700 ? 700 : wpx, 420, "summary", "Test accuracy per epoch",
+         "Test accuracy on the 10000 test images after every epoch, from the eval_accuracy "
+         "events: mean over the runs, error bars ± 1 standard deviation.");
+    sb_free(&b);
+    sb_free(&c);
+}
+
+/* ---- entry point ----------------------------------------------------------------------- */
+
+static int probe_cairo(void) {
+    char msg[256];
+    return run_gnuplot("/", "set terminal pngcairo\n", NULL, msg, sizeof msg) == 0;
+}
+
+nl_status nl_bench_write_figures(const char *out_dir, const nl_bench_config *cfg,
+                                 nl_bench_results *res, nl_error *err) {
+    plotter pl;
+    memset(&pl, 0, sizeof pl);
+    sb_init(&pl.index);
+    nl_status st = bench_path(pl.dir, sizeof pl.dir, out_dir, "figures", err);
+    if (st) return st;
+    if (mkdir(pl.dir, 0755) != 0 && errno != EEXIST)
+        return nl_error_set(err, NL_EIO, "%s: cannot create: %s", pl.dir, strerror(errno));
+    char msg[256], idx[4200];
+    snprintf(idx, sizeof idx, "%s/index.txt", pl.dir);
+    unlink(idx); /* the report must not show figures of an older bench */
+    if (run_gnuplot(pl.dir, "exit\n", NULL, msg, sizeof msg))
+        return nl_error_set(err, NL_ENOTSUP, "no figures: %s", msg);
+    pl.cairo = probe_cairo();
+
+    fig_time(&pl, cfg, res);
+    fig_accuracy(&pl, cfg, res);
+    for (size_t w = 0; w < cfg->nworkloads; w++)
+        for (int m = 0; m < NL_BM_COUNT; m++) fig_compare(&pl, cfg, res, cfg->workloads[w], m);
+    for (size_t i = 0; i < res->ngroups; i++) fig_usage(&pl, cfg, &res->groups[i]);
+
+    if (pl.index.oom) st = nl_error_set(err, NL_ENOMEM, "out of memory");
+    if (!st) st = bench_write_file(idx, pl.index.s ? pl.index.s : "", pl.index.len, err);
+    sb_free(&pl.index);
+    if (st) return st;
+    if (pl.failed)
+        return nl_error_set(err, NL_EIO, "%d figure%s not drawn (%d drawn); first: %s", pl.failed,
+                            pl.failed == 1 ? "" : "s", pl.drawn, pl.first_error);
+    return NL_OK;
+}
+
+size_t bench_figures_list(const char *out_dir, bench_figure **out) {
+    *out = NULL;
+    char path[4200], *text = NULL;
+    size_t len = 0, n = 0;
+    nl_error ig = {0};
+    snprintf(path, sizeof path, "%s/figures/index.txt", out_dir);
+    if (bench_read_file(path, &text, &len, &ig)) return 0;
+    for (char *line = text; line && *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol) *eol = '\0';
+        char *f[4] = {line, NULL, NULL, NULL};
+        for (int i = 1; i < 4 && f[i - 1]; i++) {
+            char *tab = strchr(f[i - 1], '\t');
+            if (tab) *tab = '\0', f[i] = tab + 1;
+        }
+        if (f[3]) {
+            bench_figure *p = realloc(*out, (n + 1) * sizeof *p);
+            if (!p) break;
+            *out = p;
+            snprintf(p[n].section, sizeof p[n].section, "%s", f[0]);
+            snprintf(p[n].name, sizeof p[n].name, "%s", f[1]);
+            snprintf(p[n].title, sizeof p[n].title, "%s", f[2]);
+            snprintf(p[n].caption, sizeof p[n].caption, "%s", f[3]);
+            n++;
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    free(text);
+    return n;
+}

@@ -1,0 +1,466 @@
+/* nnlab bench: the study's experiment, automated (see nnlab/bench.h). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "nnlab/bench.h"
+#include "nnlab/data.h"
+#include "nnlab/model.h"
+
+static const char *CMD = "bench";
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "Usage: nnlab bench [OPTIONS]\n\n"
+            "Runs every contestant (nnlab and the Python peers, plus yours) on every workload\n"
+            "N times, interleaved (A B C A B C ...), each run watched by the monitor of\n"
+            "'nnlab stats' (0.1 s samples of the whole process tree); aligns the runs on their\n"
+            "run_start event, averages them, and writes Table 1, figures and a report.\n\n"
+            "Options:\n"
+            "  --runs N              measured runs per contestant and workload (default 5)\n"
+            "  --workloads LIST      comma-separated (default mnist,cifar10)\n"
+            "  --contestants LIST    comma-separated names (default: all; a contestant whose\n"
+            "                        framework is missing is reported as skipped)\n"
+            "  --contestants-file F  more contestants (format: see --list); a name that is\n"
+            "                        already known replaces the built-in one\n"
+            "  --list                show the contestants and their command templates, exit\n"
+            "  --epochs N            epochs (default 3)\n"
+            "  --threads N           CPU threads for every contestant (default: all, %ld here)\n"
+            "  --limit N             train on the first N training samples only (smoke tests)\n"
+            "  --data DIR            data directory (default: $NNLAB_DATA, else the cache);\n"
+            "                        nothing is downloaded during the bench\n"
+            "  --out DIR             results directory (default nnlab-bench-DATE-TIME)\n"
+            "  --warmup N            unmeasured runs per contestant and workload first\n"
+            "                        (default 0)\n"
+            "  --baseline NAME       contestant the %% differences refer to (default: the\n"
+            "                        first one, nnlab)\n"
+            "  --seed N              run k uses seed N + k - 1 (default 1)\n"
+            "  --timeout SEC         stop a run after SEC seconds: it counts as failed\n"
+            "  --paper               the study's setup: Python contestants train its Python\n"
+            "                        models (mnist-keras-paper, cifar10-keras-paper), 3 epochs,\n"
+            "                        5 runs (unless --epochs/--runs say otherwise)\n"
+            "  -h, --help            show this help\n\n"
+            "Results in --out DIR: table.md, table.csv, table.json (Table 1: time-to-train\n"
+            "mean +- sd, median, min, max, %% vs baseline, test accuracy, samples/s, peak RSS,\n"
+            "mean CPU%%, peak GPU memory); report.html (self-contained) and report.md;\n"
+            "figures/ (PNG + SVG, gnuplot); per run CONTESTANT_WORKLOAD_runK.csv (monitor\n"
+            "samples, t_s = seconds since run_start), .events, .out, .log; per contestant and\n"
+            "workload _aligned.csv and _mean.csv (the runs on a common 0.1 s grid, and their\n"
+            "mean and sd). Progress goes to stderr; Table 1 is printed on stdout.\n\n"
+            "Exit status: 0 when some run succeeded, 1 when none did or on errors, 2 usage,\n"
+            "130 when interrupted (the results of the runs done are still written).\n",
+            sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int sig) {
+    g_stop = sig;
+}
+static int should_stop(void *user) {
+    (void)user;
+    return g_stop != 0;
+}
+
+static void on_progress(void *user, const nl_bench_progress *p) {
+    (void)user;
+    char eta[64] = "";
+    if (isfinite(p->eta_s) && p->eta_s >= 0.5) {
+        long s = lround(p->eta_s);
+        if (s >= 3600)
+            snprintf(eta, sizeof eta, ", ETA %ld h %02ld min", s / 3600, s % 3600 / 60);
+        else if (s >= 60)
+            snprintf(eta, sizeof eta, ", ETA %ld min %02ld s", s / 60, s % 60);
+        else
+            snprintf(eta, sizeof eta, ", ETA %ld s", s);
+    }
+    const char *kind = p->warmup ? "warm-up" : "run";
+    if (!strcmp(p->what, "start")) {
+        fprintf(stderr, "nnlab bench: [%d/%d] %s on %s, %s %d of %d ...%s\n", p->index, p->total,
+                p->contestant, p->workload, kind, p->k, p->runs, eta);
+        return;
+    }
+    const nl_bench_run *r = p->run;
+    if (!strcmp(p->what, "done")) {
+        fprintf(stderr, "nnlab bench: [%d/%d] %s on %s, %s %d of %d: %.2f s to train", p->index,
+                p->total, p->contestant, p->workload, kind, p->k, p->runs, r->time_to_train_s);
+        if (r->epochs > 0 && isfinite(r->test_accuracy[r->epochs - 1]))
+            fprintf(stderr, ", test accuracy %.4f", r->test_accuracy[r->epochs - 1]);
+        fprintf(stderr, " (start-up %.2f s, peak RSS %.0f MiB)%s\n", r->startup_s, r->rss_peak_mib,
+                eta);
+        if (r->background_cpu_pct >= 25)
+            fprintf(stderr,
+                    "nnlab bench:   warning: other processes used %.0f%% CPU meanwhile: this "
+                    "time may be inflated\n",
+                    r->background_cpu_pct);
+        if (r->message[0]) fprintf(stderr, "nnlab bench:   note: %s\n", r->message);
+    } else if (!strcmp(p->what, "skipped")) {
+        fprintf(stderr, "nnlab bench: [%d/%d] %s on %s: SKIPPED: %s\n", p->index, p->total,
+                p->contestant, p->workload, r->message);
+    } else {
+        fprintf(stderr, "nnlab bench: [%d/%d] %s on %s, %s %d of %d: FAILED: %s%s\n", p->index,
+                p->total, p->contestant, p->workload, kind, p->k, p->runs, r->message, eta);
+    }
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path) {
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    struct stat st;
+    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* Splits a comma-separated list in place. */
+static size_t split_list(char *s, char **out, size_t max) {
+    size_t n = 0;
+    for (char *tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ","))
+        if (*tok) out[n++] = tok;
+    return n;
+}
+
+static int file_exists(const char *dir, const char *sub, const char *name) {
+    char p[PATH_MAX];
+    struct stat st;
+    if (snprintf(p, sizeof p, "%s/%s/%s", dir, sub, name) >= (int)sizeof p) return 0;
+    if (stat(p, &st) == 0) return 1;
+    if (snprintf(p, sizeof p, "%s/%s/%s.gz", dir, sub, name) >= (int)sizeof p) return 0;
+    return stat(p, &st) == 0;
+}
+
+static void list_contestants(const nl_bench_contestant *c, size_t n) {
+    printf("%-12s %-9s %s\n", "NAME", "LANGUAGE", "COMMAND TEMPLATE (from)");
+    for (size_t i = 0; i < n; i++)
+        printf("%-12s %-9s %s\n%22s(%s)\n", c[i].name, c[i].language, c[i].command, "",
+               c[i].source);
+    printf("\nFormat (bench/contestants.txt is the built-in file):\n");
+    const char *t = nl_bench_builtin_contestants();
+    /* its leading comment block documents the format */
+    for (const char *p = t; *p == '#';) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        printf("%.*s\n", (int)len, p);
+        if (!e) break;
+        p = e + 1;
+    }
+}
+
+int cmd_bench(int argc, char **argv) {
+    long runs = 5, epochs = 3, threads = 0, warmup = 0;
+    double timeout = 0;
+    uint64_t limit = 0, seed = 1;
+    const char *workloads_opt = NULL, *contestants_opt = NULL, *file_opt = NULL, *out_opt = NULL,
+               *data_opt = NULL, *baseline = NULL;
+    int paper = 0, list = 0, runs_set = 0, epochs_set = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+#define OPT(name) ((r = cli_opt_value(CMD, argc, argv, &i, name, &v)) != 0)
+        if (OPT("--runs")) {
+            if (r < 0 || cli_parse_int(CMD, "--runs", v, 1, 1000, &runs)) return CLI_USAGE;
+            runs_set = 1;
+        } else if (OPT("--workloads")) {
+            if (r < 0) return CLI_USAGE;
+            workloads_opt = v;
+        } else if (OPT("--contestants-file")) {
+            if (r < 0) return CLI_USAGE;
+            file_opt = v;
+        } else if (OPT("--contestants")) {
+            if (r < 0) return CLI_USAGE;
+            contestants_opt = v;
+        } else if (OPT("--epochs")) {
+            if (r < 0 || cli_parse_int(CMD, "--epochs", v, 1, NL_BENCH_MAX_EPOCHS, &epochs))
+                return CLI_USAGE;
+            epochs_set = 1;
+        } else if (OPT("--threads")) {
+            if (r < 0 || cli_parse_int(CMD, "--threads", v, 1, 1024, &threads)) return CLI_USAGE;
+        } else if (OPT("--limit")) {
+            if (r < 0 || cli_parse_u64(CMD, "--limit", v, &limit)) return CLI_USAGE;
+            if (limit == 0) return cli_usage_error(CMD, "--limit must be at least 1");
+        } else if (OPT("--data")) {
+            if (r < 0) return CLI_USAGE;
+            data_opt = v;
+        } else if (OPT("--out")) {
+            if (r < 0) return CLI_USAGE;
+            out_opt = v;
+        } else if (OPT("--warmup")) {
+            if (r < 0 || cli_parse_int(CMD, "--warmup", v, 0, 100, &warmup)) return CLI_USAGE;
+        } else if (OPT("--baseline")) {
+            if (r < 0) return CLI_USAGE;
+            baseline = v;
+        } else if (OPT("--seed")) {
+            if (r < 0 || cli_parse_u64(CMD, "--seed", v, &seed)) return CLI_USAGE;
+        } else if (OPT("--timeout")) {
+            if (r < 0 || cli_parse_double(CMD, "--timeout", v, 1, 1e7, &timeout)) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--paper")) {
+            paper = 1;
+        } else if (!strcmp(argv[i], "--list")) {
+            list = 1;
+        } else if (argv[i][0] == '-') {
+            return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
+        } else {
+            return cli_usage_error(CMD, "unexpected argument '%s'", argv[i]);
+        }
+#undef OPT
+    }
+    if (paper) {
+        if (!runs_set) runs = 5;
+        if (!epochs_set) epochs = 3;
+    }
+
+    /* ---- contestants ---- */
+    nl_error err = {0};
+    nl_bench_contestant *all = NULL, *chosen = NULL;
+    size_t nall = 0, nchosen = 0;
+    int rc = CLI_ERR;
+    char *wl_buf = NULL, *ct_buf = NULL, *file_text = NULL;
+    nl_bench_results res = {0};
+    char cmdline[4096] = "";
+    if (nl_bench_contestants_parse(nl_bench_builtin_contestants(), "bench/contestants.txt", &all,
+                                   &nall, &err)) {
+        cli_error(CMD, "built-in contestants: %s", err.msg);
+        goto done;
+    }
+    if (file_opt) {
+        FILE *f = fopen(file_opt, "r");
+        if (!f) {
+            rc = cli_usage_error(CMD, "--contestants-file %s: %s", file_opt, strerror(errno));
+            goto done;
+        }
+        size_t cap = 0, len = 0;
+        char chunk[4096];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (len + got + 1 > cap) {
+                cap = (len + got + 1) * 2;
+                char *p = realloc(file_text, cap);
+                if (!p) {
+                    fclose(f);
+                    cli_error(CMD, "out of memory");
+                    goto done;
+                }
+                file_text = p;
+            }
+            memcpy(file_text + len, chunk, got);
+            len += got;
+        }
+        fclose(f);
+        if (!file_text) file_text = calloc(1, 1);
+        if (!file_text) goto done;
+        file_text[len] = '\0';
+        if (nl_bench_contestants_parse(file_text, file_opt, &all, &nall, &err)) {
+            rc = cli_usage_error(CMD, "%s", err.msg);
+            goto done;
+        }
+    }
+    if (list) {
+        list_contestants(all, nall);
+        rc = CLI_OK;
+        goto done;
+    }
+    chosen = calloc(nall ? nall : 1, sizeof *chosen);
+    if (!chosen) goto done;
+    if (contestants_opt) {
+        ct_buf = strdup(contestants_opt);
+        char *names[64];
+        size_t n = ct_buf ? split_list(ct_buf, names, 64) : 0;
+        if (n == 0) {
+            rc = cli_usage_error(CMD, "--contestants: empty list");
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t j = 0;
+            while (j < nall && strcmp(all[j].name, names[i])) j++;
+            if (j == nall) {
+                char known[1024] = "";
+                for (size_t k = 0; k < nall; k++)
+                    snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                             k ? ", " : "", all[k].name);
+                rc = cli_usage_error(CMD, "unknown contestant '%s' (known: %s)", names[i], known);
+                goto done;
+            }
+            int dup = 0;
+            for (size_t k = 0; k < nchosen; k++) dup |= !strcmp(chosen[k].name, names[i]);
+            if (!dup) chosen[nchosen++] = all[j];
+        }
+    } else {
+        memcpy(chosen, all, nall * sizeof *all);
+        nchosen = nall;
+    }
+    if (baseline) {
+        int found = 0;
+        for (size_t k = 0; k < nchosen; k++) found |= !strcmp(chosen[k].name, baseline);
+        if (!found) {
+            rc = cli_usage_error(CMD, "--baseline %s is not among the contestants", baseline);
+            goto done;
+        }
+    }
+
+    /* ---- workloads and data ---- */
+    wl_buf = strdup(workloads_opt ? workloads_opt : "mnist,cifar10");
+    char *wl[16];
+    size_t nwl = wl_buf ? split_list(wl_buf, wl, 16) : 0;
+    if (nwl == 0) {
+        rc = cli_usage_error(CMD, "--workloads: empty list");
+        goto done;
+    }
+    for (size_t i = 0; i < nwl; i++) {
+        const nl_workload_info *wi = nl_workload_find(wl[i]);
+        if (!wi) {
+            rc = cli_usage_error(CMD,
+                                 "unknown workload '%s' (known: mnist, cifar10, "
+                                 "mnist-keras-paper, cifar10-keras-paper)",
+                                 wl[i]);
+            goto done;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(wl[i], wl[j])) {
+                rc = cli_usage_error(CMD, "workload '%s' given twice", wl[i]);
+                goto done;
+            }
+    }
+    char data[PATH_MAX];
+    if (nl_data_dir(data_opt, data, sizeof data, &err)) {
+        cli_error(CMD, "%s", err.msg);
+        goto done;
+    }
+    for (size_t i = 0; i < nwl; i++) {
+        const nl_workload_info *wi = nl_workload_find(wl[i]);
+        int mn = !strcmp(wi->dataset, "mnist");
+        if (!file_exists(data, mn ? "mnist" : "cifar-10-batches-bin",
+                         mn ? "train-images-idx3-ubyte" : "data_batch_1.bin")) {
+            cli_error(CMD,
+                      "no %s data in %s/%s (the bench never downloads during a run: fetch "
+                      "first with 'nnlab data fetch %s --data %s', or give --data DIR)",
+                      mn ? "MNIST" : "CIFAR-10", data, mn ? "mnist" : "cifar-10-batches-bin",
+                      wi->dataset, data);
+            goto done;
+        }
+    }
+
+    /* ---- output directory ---- */
+    char out[PATH_MAX];
+    if (out_opt) {
+        snprintf(out, sizeof out, "%s", out_opt);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(out, sizeof out, "nnlab-bench-%Y%m%d-%H%M%S", &tm);
+    }
+    if (make_dirs(out) != 0) {
+        cli_error(CMD, "cannot create the output directory %s: %s", out, strerror(errno));
+        goto done;
+    }
+    char self[PATH_MAX];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl > 0)
+        self[sl] = '\0';
+    else
+        snprintf(self, sizeof self, "%s", "nnlab");
+    {
+        size_t len = 0;
+        len += (size_t)snprintf(cmdline + len, sizeof cmdline - len, "nnlab");
+        for (int i = 0; i < argc && len < sizeof cmdline; i++)
+            len += (size_t)snprintf(cmdline + len, sizeof cmdline - len,
+                                    strpbrk(argv[i], " \t'\"") ? " '%s'" : " %s", argv[i]);
+    }
+
+    if (threads == 0)
+        threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    nl_bench_config cfg = {.contestants = chosen,
+                           .ncontestants = nchosen,
+                           .workloads = (const char *const *)wl,
+                           .nworkloads = nwl,
+                           .runs = (int)runs,
+                           .warmup = (int)warmup,
+                           .epochs = (int)epochs,
+                           .threads = (int)threads,
+                           .limit = limit,
+                           .seed = seed,
+                           .paper = paper,
+                           .data_dir = data,
+                           .out_dir = out,
+                           .baseline = baseline,
+                           .nnlab_path = self,
+                           .root_dir = getenv("NNLAB_ROOT"),
+                           .interval_s = 0.1,
+                           .timeout_s = timeout,
+                           .command_line = cmdline,
+                           .progress = on_progress,
+                           .should_stop = should_stop,
+                           .user = NULL};
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    cli_note(CMD,
+             "%zu contestant%s x %zu workload%s x %ld run%s%s, %ld epoch%s, %ld threads; "
+             "data %s; results in %s",
+             nchosen, nchosen == 1 ? "" : "s", nwl, nwl == 1 ? "" : "s", runs, runs == 1 ? "" : "s",
+             warmup ? " (+ warm-up)" : "", epochs, epochs == 1 ? "" : "s", threads, data, out);
+
+    nl_status st = nl_bench_execute(&cfg, &res, &err);
+    if (st && st != NL_EINTR) {
+        cli_error(CMD, "%s", err.msg);
+        goto done;
+    }
+    if (st == NL_EINTR) cli_note(CMD, "%s: writing the results of the runs done", err.msg);
+    nl_error e2 = {0};
+    if (nl_bench_write_table(out, &cfg, &res, &e2) || nl_bench_write_series(out, &res, &e2)) {
+        cli_error(CMD, "%s", e2.msg);
+        goto done;
+    }
+    if (nl_bench_write_figures(out, &cfg, &res, &e2)) cli_note(CMD, "warning: %s", e2.msg);
+    if (nl_bench_write_report(out, &cfg, &res, &e2)) {
+        cli_error(CMD, "%s", e2.msg);
+        goto done;
+    }
+    if (res.warnings[0]) fprintf(stderr, "nnlab bench: warnings:\n%s", res.warnings);
+
+    /* Table 1 on stdout */
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/table.md", out);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char buf[4096];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, stdout);
+        fclose(f);
+    }
+    fflush(stdout);
+    int any_ok = 0;
+    for (size_t i = 0; i < res.ngroups; i++) any_ok |= res.groups[i].runs_ok > 0;
+    cli_note(CMD,
+             "done in %.0f s; report: %s/report.html (also report.md, table.csv, "
+             "table.json, figures/)",
+             res.elapsed_s, out);
+    rc = res.interrupted ? 130 : any_ok ? CLI_OK : CLI_ERR;
+    if (!any_ok && !res.interrupted) cli_error(CMD, "no run succeeded");
+done:
+    nl_bench_results_free(&res);
+    free(all);
+    free(chosen);
+    free(wl_buf);
+    free(ct_buf);
+    free(file_text);
+    return rc;
+}

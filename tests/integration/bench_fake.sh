@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# nnlab bench with contestants of the user's own (--contestants-file), faked by a shell
+# script: a skipped one (exit 3 + install hint), one whose second run fails (reported,
+# excluded from the means), one that logs no events (aligned on its launch). No Python,
+# no training: a few seconds.
+. "$(dirname "$0")/testlib.bash"
+command -v gnuplot >/dev/null || { echo "FAIL: gnuplot not installed (Debian: gnuplot-nox)" >&2; exit 1; }
+DATA=$TMP/data
+mkdir -p "$DATA/mnist" && : > "$DATA/mnist/train-images-idx3-ubyte"  # the bench checks it exists
+
+FAKE="$(cd "$(dirname "$0")" && pwd)/bench_fake_contestant.bash"
+cat > "$TMP/contestants.txt" <<EOF2
+# test contestants
+fast     Shell  bash $FAKE fast {events} {seed} {epochs}
+broken   Shell  bash $FAKE broken {events} {seed} \\
+                {epochs}
+absent   Shell  bash $FAKE absent {events} {seed} {epochs}
+plain    Shell  bash $FAKE plain {events} {seed} {epochs} [--limit {limit}]
+EOF2
+
+# a bad contestants file is a usage error naming the line
+printf 'ok C true\nbad C run {epoch}\n' > "$TMP/bad.txt"
+expect_status 2 "$NNLAB" bench --contestants-file "$TMP/bad.txt" --list
+expect_grep 'bad.txt:2' "$TMP/err"
+expect_status 0 "$NNLAB" bench --contestants-file "$TMP/contestants.txt" --list
+expect_grep '^broken +Shell +bash .*bench_fake_contestant.bash broken \{events\} \{seed\} +\{epochs\}' "$TMP/out"
+
+OUT=$TMP/out-bench
+expect_status 0 "$NNLAB" bench --contestants-file "$TMP/contestants.txt" \
+  --contestants fast,broken,absent,plain --workloads mnist --runs 2 --epochs 2 --threads 1 \
+  --data "$DATA" --out "$OUT" --baseline fast
+cp "$TMP/err" "$TMP/stderr"
+expect_grep 'absent on mnist: SKIPPED: skipped: FakeFW is not installed; install with: apt-get install fakefw' "$TMP/stderr"
+expect_grep 'broken on mnist, run 2 of 2: FAILED: exit status 1: fake crash on purpose' "$TMP/stderr"
+expect_grep 'note: no run_start event: aligned on the launch' "$TMP/stderr"
+[ "$(grep -c 'absent on mnist' "$TMP/stderr")" = 2 ] && ok || bad "the skipped contestant was run again"
+[ ! -e "$OUT/absent_mnist_run2.csv" ] && ok || bad "a skipped contestant got a second run"
+expect_grep 'apt-get install fakefw' "$OUT/report.html"
+expect_grep 'broken.*run 2: failed' "$OUT/report.md"
+
+python3 - "$OUT" <<'PY' && ok || bad "table of the fake bench"
+import csv, json, os, sys
+out = sys.argv[1]
+rows = {r["contestant"]: r for r in csv.DictReader(open(os.path.join(out, "table.csv")))}
+assert rows["absent"]["status"] == "skipped" and rows["absent"]["runs"] == "0", rows["absent"]
+b = rows["broken"]
+assert b["status"] == "ok" and b["runs"] == "2" and b["runs_ok"] == "1" and b["runs_failed"] == "1", b
+assert b["time_to_train_sd_s"] == "" and b["framework_version"] == "1.0-broken", b  # one run left
+f = rows["fast"]
+assert f["runs_ok"] == "2" and float(f["pct_vs_baseline"]) == 0 and f["baseline"] == "fast", f
+assert 0.5 < float(f["time_to_train_mean_s"]) < 20, f  # two epochs of 0.25 s, plus the events
+assert abs(float(f["test_accuracy_mean"]) - 0.82) < 1e-9, f
+assert float(f["cpu_mean_pct"]) > 10, f  # the busy loop shows
+p = rows["plain"]
+assert p["runs_ok"] == "2" and 0.25 < float(p["time_to_train_mean_s"]) < 20, p
+j = json.load(open(os.path.join(out, "table.json")))
+jr = {r["contestant"]: r for r in j["rows"]}
+assert "install with: apt-get install fakefw" in jr["absent"]["message"]
+runs = jr["broken"]["runs"]
+assert [r["status"] for r in runs] == ["ok", "failed"] and runs[1]["exit_status"] == 1, runs
+assert runs[1]["message"] == "exit status 1: fake crash on purpose", runs[1]
+assert all(r["aligned_on_events"] is False for r in jr["plain"]["runs"])
+# the failed run is not in the mean timeline: one run contributes everywhere
+mean = list(csv.DictReader(open(os.path.join(out, "broken_mnist_mean.csv"))))
+assert mean[0]["t_s"] == "0.000" and {m["runs"] for m in mean} == {"1"}, mean[:2]
+fm = list(csv.DictReader(open(os.path.join(out, "fast_mnist_mean.csv"))))
+assert fm[0]["runs"] == "2" and fm[0]["cpu_pct_sd"] != "", fm[0]
+PY
+finish
