@@ -1,29 +1,119 @@
 /* Dense (fully connected) layer with an optional fused ReLU.
  *
- *   forward:  out[B,O] = act(in[B,I] . W^T + b[O])          W is [O][I]
- *   backward: dz = dout * act'(out);  dW[O,I] = dz^T . in;  db = sum_b dz;  din = dz . W
+ *   forward:  out[B,O] = act(in[B,I] . W[I,O] + b[O])
+ *   backward: dz = dout * act'(out);  dW[I,O] = in^T . dz;  db = sum_b dz;  din = dz . W^T
  *
- * Parameters in the slab: W [O][I] (one row per output unit) then b [O].
- * With T threads, thread t owns output units [t*O/T, (t+1)*O/T): it computes
- * those columns of out, those rows of dW and (with the optimizer's static
- * split of the slab) updates those rows, so its slice of W, dW and the
- * optimizer moments stays in its own core's cache from step to step.
- * NL_ACT_SOFTMAX is handled by the loss (src/layers/softmax_xent.c): here the
- * layer emits logits. */
+ * Parameters in the slab: W [I][O] (row-major, one row per input feature, the
+ * Keras order) then b [O].
+ *
+ * Two paths, chosen per batch from the density of the input:
+ *  - dense: one GEMM over the batch for each product (BLAS through nl_gemm).
+ *  - sparse input (less than NL_DENSE_SPARSE_MAX of the inputs non-zero; MNIST
+ *    pixels are ~81% zero): a bit mask per input feature marks the samples
+ *    where it is non-zero, and forward and dW touch only the rows of W whose
+ *    input is non-zero somewhere in the batch:
+ *        out[b,:] += x[b,i] * W[i,:]      for every non-zero x[b,i]
+ *        dW[i,:]   = sum_b x[b,i] * dz[b,:]   (0 for rows with no non-zero)
+ *    The arithmetic is the dense one minus the multiplications by zero; only
+ *    the order of the additions differs, so results differ from the dense
+ *    path by float rounding.
+ * Threads split the outputs O into one contiguous column block each, in every
+ * product, so each output element is computed by one thread in a fixed order:
+ * bit-identical results run after run for a fixed thread count. */
+#include <omp.h>
 #include <string.h>
 
 #include "core/gemm.h"
 #include "layers/layer.h"
 
-void dense_forward(float *out, const float *in, const float *w, const float *b, int B, int I,
-                   int O, int relu) {
+#define NL_DENSE_SPARSE_MAX 0.30
+
+/* Scratch: [0] the path the last forward took (1: sparse), then from float 16
+ * on, the non-zero masks of the batch: for input i, nw = ceil(B/64) words whose
+ * bit b says x[b][i] != 0. Built branch-free in one vectorisable pass; the
+ * sparse kernels walk the set bits of each mask. */
+static uint64_t *scratch_masks(float *scratch) {
+    return (uint64_t *)(scratch + 16);
+}
+
+/* Fills the masks of in [B][I]; returns 1 when its density is below the threshold. */
+static int build_masks(uint64_t *m, const float *in, int B, int I) {
+    const int nw = (B + 63) / 64;
+    memset(m, 0, (size_t)I * nw * sizeof *m);
+    for (int b = 0; b < B; b++) {
+        const float *x = in + (size_t)b * I;
+        uint64_t *mw = m + b / 64;
+        const int sh = b % 64;
+        for (int i = 0; i < I; i++) mw[(size_t)i * nw] |= (uint64_t)(x[i] != 0.0f) << sh;
+    }
+    size_t nnz = 0;
+    for (size_t k = 0; k < (size_t)I * nw; k++) nnz += (size_t)__builtin_popcountll(m[k]);
+    return (double)nnz <= NL_DENSE_SPARSE_MAX * (double)B * I;
+}
+
+static void col_range(int O, int *o0, int *o1) {
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    int chunk = (O + nt - 1) / nt;
+    if (O >= 16 * nt) chunk = (chunk + 15) / 16 * 16;
+    *o0 = t * chunk < O ? t * chunk : O;
+    *o1 = *o0 + chunk < O ? *o0 + chunk : O;
+}
+
+/* out[b, :] = bias + sum over non-zero x[b,i] of x[b,i] * W[i, :] */
+static void dense_forward_sparse(float *out, const float *in, const uint64_t *m, const float *w,
+                                 const float *bias, int B, int I, int O) {
+    const int nw = (B + 63) / 64;
+#pragma omp parallel if (B * O >= 4096)
+    {
+        int o0, o1;
+        col_range(O, &o0, &o1);
+        const int n = o1 - o0;
+        for (int b = 0; b < B; b++) memcpy(out + (size_t)b * O + o0, bias + o0, (size_t)n * 4);
+        for (int i = 0; i < I; i++) {
+            const float *restrict wi = w + (size_t)i * O + o0;
+            for (int q = 0; q < nw; q++) {
+                for (uint64_t bits = m[(size_t)i * nw + q]; bits; bits &= bits - 1) {
+                    const int b = q * 64 + __builtin_ctzll(bits);
+                    const float x = in[(size_t)b * I + i];
+                    float *restrict y = out + (size_t)b * O + o0;
+                    for (int o = 0; o < n; o++) y[o] += x * wi[o];
+                }
+            }
+        }
+    }
+}
+
+/* dW[i, :] = sum over samples b with x[b,i] != 0 of x[b,i] * dz[b, :] */
+static void dense_dw_sparse(float *dw, const float *in, const uint64_t *m, const float *dz, int I,
+                            int O, int B) {
+    const int nw = (B + 63) / 64;
+#pragma omp parallel if (B * O >= 4096)
+    {
+        int o0, o1;
+        col_range(O, &o0, &o1);
+        const int n = o1 - o0;
+        for (int i = 0; i < I; i++) {
+            float *restrict g = dw + (size_t)i * O + o0;
+            memset(g, 0, (size_t)n * 4);
+            for (int q = 0; q < nw; q++) {
+                for (uint64_t bits = m[(size_t)i * nw + q]; bits; bits &= bits - 1) {
+                    const int b = q * 64 + __builtin_ctzll(bits);
+                    const float x = in[(size_t)b * I + i];
+                    const float *restrict d = dz + (size_t)b * O + o0;
+                    for (int o = 0; o < n; o++) g[o] += x * d[o];
+                }
+            }
+        }
+    }
+}
+
+void dense_forward(float *out, const float *in, const float *w, const float *b, int B, int I, int O,
+                   int relu) {
     /* out = broadcast(b), then out += in . W in one GEMM over the whole batch. */
-#pragma omp parallel for schedule(static) if (B * O >= 4096)
     for (int r = 0; r < B; r++) memcpy(out + (size_t)r * O, b, (size_t)O * sizeof(float));
-    nl_gemm_split(NL_SPLIT_N, 0, 1, B, O, I, 1.0f, in, I, w, I, 1.0f, out, O);
+    nl_gemm_split(NL_SPLIT_N, 0, 0, B, O, I, 1.0f, in, I, w, O, 1.0f, out, O);
     if (relu) {
         const size_t n = (size_t)B * O;
-#pragma omp parallel for schedule(static) if (n >= 16384)
         for (size_t i = 0; i < n; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
     }
 }
@@ -33,7 +123,6 @@ void dense_backward(float *din, float *dw, float *db, float *dout, const float *
                     const float *out, const float *w, int B, int I, int O, int relu) {
     if (relu) {
         const size_t n = (size_t)B * O;
-#pragma omp parallel for schedule(static) if (n >= 16384)
         for (size_t i = 0; i < n; i++)
             if (out[i] <= 0.0f) dout[i] = 0.0f;
     }
@@ -43,8 +132,8 @@ void dense_backward(float *din, float *dw, float *db, float *dout, const float *
         const float *d = dout + (size_t)r * O;
         for (int o = 0; o < O; o++) db[o] += d[o];
     }
-    nl_gemm_split(NL_SPLIT_M, 1, 0, O, I, B, 1.0f, dout, O, in, I, 0.0f, dw, I);
-    if (din) nl_gemm(0, 0, B, I, O, 1.0f, dout, O, w, I, 0.0f, din, I);
+    nl_gemm_split(NL_SPLIT_N, 1, 0, I, O, B, 1.0f, in, I, dout, O, 0.0f, dw, O);
+    if (din) nl_gemm(0, 1, B, I, O, 1.0f, dout, O, w, O, 0.0f, din, I);
 }
 
 static nl_status plan(nl_layer *l, nl_error *err) {
@@ -59,6 +148,12 @@ static nl_status plan(nl_layer *l, nl_error *err) {
     return NL_OK;
 }
 
+static size_t scratch_floats(const nl_layer *l, int max_batch) {
+    const size_t I = nl_shape_size(l->in);
+    /* flag (padded to 64 bytes), then I * ceil(B/64) 64-bit masks */
+    return 16 + 2 * I * (size_t)((max_batch + 63) / 64);
+}
+
 static void init(const nl_layer *l, float *params, float *state, uint64_t seed) {
     const int I = (int)nl_shape_size(l->in), O = l->spec.units;
     nl_glorot_uniform(params, (size_t)I * O, I, O, seed);
@@ -66,21 +161,46 @@ static void init(const nl_layer *l, float *params, float *state, uint64_t seed) 
 }
 
 static void forward(const nl_layer *l, const nl_layer_ctx *c) {
-    const int I = (int)nl_shape_size(l->in), O = l->spec.units;
-    dense_forward(c->out, c->in, c->params, c->params + (size_t)I * O, c->batch, I, O,
-                  l->spec.act == NL_ACT_RELU);
+    const int I = (int)nl_shape_size(l->in), O = l->spec.units, B = c->batch;
+    const float *w = c->params, *b = c->params + (size_t)I * O;
+    uint64_t *m = scratch_masks(c->scratch);
+    const int sparse = build_masks(m, c->in, B, I);
+    c->scratch[0] = (float)sparse;
+    if (sparse) {
+        dense_forward_sparse(c->out, c->in, m, w, b, B, I, O);
+        if (l->spec.act == NL_ACT_RELU) {
+            const size_t n = (size_t)B * O;
+            for (size_t k = 0; k < n; k++) c->out[k] = c->out[k] > 0.0f ? c->out[k] : 0.0f;
+        }
+    } else {
+        dense_forward(c->out, c->in, w, b, B, I, O, l->spec.act == NL_ACT_RELU);
+    }
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {
-    const int I = (int)nl_shape_size(l->in), O = l->spec.units;
-    dense_backward(c->din, c->grads, c->grads + (size_t)I * O, c->dout, c->in, c->out, c->params,
-                   c->batch, I, O, l->spec.act == NL_ACT_RELU);
+    const int I = (int)nl_shape_size(l->in), O = l->spec.units, B = c->batch;
+    if (c->scratch[0] == 0.0f) {
+        dense_backward(c->din, c->grads, c->grads + (size_t)I * O, c->dout, c->in, c->out,
+                       c->params, B, I, O, l->spec.act == NL_ACT_RELU);
+        return;
+    }
+    /* sparse input: dz and db as in the dense path, dW from the CSC, din by GEMM */
+    float *dz = c->dout, *db = c->grads + (size_t)I * O;
+    if (l->spec.act == NL_ACT_RELU)
+        for (size_t k = 0; k < (size_t)B * O; k++)
+            if (c->out[k] <= 0.0f) dz[k] = 0.0f;
+    for (int o = 0; o < O; o++) db[o] = 0.0f;
+    for (int r = 0; r < B; r++)
+        for (int o = 0; o < O; o++) db[o] += dz[(size_t)r * O + o];
+    dense_dw_sparse(c->grads, c->in, scratch_masks(c->scratch), dz, I, O, B);
+    if (c->din) nl_gemm(0, 1, B, I, O, 1.0f, dz, O, c->params, O, 0.0f, c->din, I);
 }
 
 const nl_layer_ops nl_dense_ops = {
     .kind = NL_LAYER_DENSE,
     .name = "dense",
     .plan = plan,
+    .scratch_floats = scratch_floats,
     .init = init,
     .forward = forward,
     .backward = backward,

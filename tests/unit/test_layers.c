@@ -7,10 +7,68 @@
 
 static void check_layer(const char *name, nl_layer_spec spec, nl_shape in, int batch) {
     gc_result r = gradcheck_layer(&spec, in, batch, 200, 1.0f, 42);
-    CHECK_MSG(GC_PASSED(r), "%s: max rel err input %.3g (%d/%d bad), params %.3g (%d/%d bad)",
-              name, r.max_err_in, r.bad_in, r.checked_in, r.max_err_param, r.bad_param,
-              r.checked_param);
+    CHECK_MSG(GC_PASSED(r), "%s: max rel err input %.3g (%d/%d bad), params %.3g (%d/%d bad)", name,
+              r.max_err_in, r.bad_in, r.checked_in, r.max_err_param, r.bad_param, r.checked_param);
     CHECK_MSG(r.checked_in > 0, "%s: no input probes", name);
+}
+
+/* The sparse-input path of dense (taken when < 30% of the inputs are non-zero)
+ * against naive loops: forward output and weight gradient. */
+static void test_dense_sparse_path(void) {
+    enum { B = 7, I = 50, O = 19 };
+    nl_layer l = {0};
+    l.spec = (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = O, .act = NL_ACT_RELU};
+    l.in = (nl_shape){1, 1, I};
+    l.ops = nl_layer_ops_find(NL_LAYER_DENSE);
+    CHECK(l.ops->plan(&l, NULL) == NL_OK);
+    float *x = calloc(B * I, 4), *p = calloc(l.nparams, 4), *g = calloc(l.nparams, 4);
+    float *out = calloc(B * O, 4), *dout = calloc(B * O, 4), *din = calloc(B * I, 4);
+    float *scr = calloc(l.ops->scratch_floats(&l, B), 4);
+    nl_rng r;
+    nl_rng_seed(&r, 5);
+    for (int k = 0; k < B * I; k++)
+        if (nl_rng_uniform(&r) < 0.15f) x[k] = nl_rng_uniform(&r);
+    for (size_t k = 0; k < l.nparams; k++) p[k] = 2 * nl_rng_uniform(&r) - 1;
+    nl_layer_ctx c = {.batch = B,
+                      .training = 1,
+                      .in = x,
+                      .out = out,
+                      .params = p,
+                      .grads = g,
+                      .scratch = scr,
+                      .din = din,
+                      .dout = dout};
+    l.ops->forward(&l, &c);
+    CHECK_MSG(scr[0] == 1.0f, "a 15%%-dense input should take the sparse path");
+    double worst = 0;
+    float ref[B * O];
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < O; o++) {
+            double s = p[I * O + o];
+            for (int i = 0; i < I; i++) s += (double)x[b * I + i] * p[i * O + o];
+            ref[b * O + o] = (float)(s > 0 ? s : 0);
+            worst = fmax(worst, fabs(ref[b * O + o] - out[b * O + o]));
+        }
+    CHECK_MSG(worst < 1e-5, "sparse forward differs from the reference by %g", worst);
+    for (int k = 0; k < B * O; k++) dout[k] = 2 * nl_rng_uniform(&r) - 1;
+    float dz[B * O];
+    for (int k = 0; k < B * O; k++) dz[k] = ref[k] > 0 ? dout[k] : 0;
+    l.ops->backward(&l, &c);
+    worst = 0;
+    for (int i = 0; i < I; i++)
+        for (int o = 0; o < O; o++) {
+            double s = 0;
+            for (int b = 0; b < B; b++) s += (double)x[b * I + i] * dz[b * O + o];
+            worst = fmax(worst, fabs(s - g[i * O + o]));
+        }
+    CHECK_MSG(worst < 1e-5, "sparse weight gradient differs from the reference by %g", worst);
+    for (int i = 0; i < I; i++) {
+        double s = 0;
+        for (int o = 0; o < O; o++) s += (double)dz[0 * O + o] * p[i * O + o];
+        worst = fmax(worst, fabs(s - din[i]));
+    }
+    CHECK_MSG(worst < 1e-5, "input gradient differs from the reference by %g", worst);
+    free(x), free(p), free(g), free(out), free(dout), free(din), free(scr);
 }
 
 static void test_loss_gradient(void) {
@@ -67,7 +125,8 @@ static void test_dropout(void) {
     CHECK(l.ops && l.ops->plan(&l, NULL) == NL_OK);
     float *x = malloc(4 * 4000), *out = malloc(4 * 4000), *mask = malloc(4 * 4000);
     for (int i = 0; i < 4000; i++) x[i] = 1.0f;
-    nl_layer_ctx c = {.batch = 4, .training = 1, .in = x, .out = out, .scratch = mask, .seed = 3, .step = 1};
+    nl_layer_ctx c = {
+        .batch = 4, .training = 1, .in = x, .out = out, .scratch = mask, .seed = 3, .step = 1};
     l.ops->forward(&l, &c);
     int zeros = 0, twos = 0;
     for (int i = 0; i < 4000; i++) zeros += out[i] == 0.0f, twos += out[i] == 2.0f;
@@ -94,9 +153,17 @@ static void test_dropout(void) {
 int main(void) {
     nl_shape flat = {1, 1, 37};
     check_layer("dense", (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 13}, flat, 4);
-    check_layer("dense+relu", (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 13, .act = NL_ACT_RELU}, flat, 4);
-    check_layer("dense on image input", (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 9}, (nl_shape){4, 5, 3}, 3);
-    check_layer("dense, one sample", (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 7, .act = NL_ACT_RELU}, flat, 1);
+    check_layer("dense+relu",
+                (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 13, .act = NL_ACT_RELU}, flat, 4);
+    check_layer("dense on image input", (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 9},
+                (nl_shape){4, 5, 3}, 3);
+    check_layer("dense, one sample",
+                (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 7, .act = NL_ACT_RELU}, flat, 1);
+    gc_sparsity = 0.85; /* the sparse-input path of dense */
+    check_layer("dense+relu, sparse input",
+                (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 13, .act = NL_ACT_RELU}, flat, 4);
+    gc_sparsity = 0.0;
+    test_dense_sparse_path();
     check_layer("relu", (nl_layer_spec){.kind = NL_LAYER_RELU}, (nl_shape){3, 3, 4}, 5);
     check_layer("dropout", (nl_layer_spec){.kind = NL_LAYER_DROPOUT, .rate = 0.3f}, flat, 6);
     check_layer("flatten", (nl_layer_spec){.kind = NL_LAYER_FLATTEN}, (nl_shape){2, 3, 4}, 3);
