@@ -10,12 +10,15 @@ level=${1:-build}
 pkgs=(gcc make cmake pkg-config libopenblas-openmp-dev zlib1g-dev libcurl4-openssl-dev
       libssl-dev libjansson-dev gnuplot-nox python3)
 if [ "$level" = test ] || [ "$level" = bench ]; then
-  # test: clang (second compiler), the sanitizer runtimes come with gcc.
-  pkgs+=(clang libomp-dev)
+  # test: clang + libomp (second compiler; gcc brings the sanitizer runtimes),
+  # the PyTorch peer (the tiny bench runs nnlab against it), headless Chromium
+  # and fonts (report.html is rendered and checked), Debian's Fashion-MNIST
+  # (a third real dataset for the data tests).
+  pkgs+=(clang libomp-dev python3-torch chromium fonts-dejavu-core dataset-fashion-mnist)
 fi
 if [ "$level" = bench ]; then
-  # bench: the PyTorch peer and hyperfine.
-  pkgs+=(python3-torch hyperfine)
+  # bench: sysstat (pidstat, compared with nnlab stats in bench/results).
+  pkgs+=(sysstat)
 fi
 for extra in ${NNLAB_EXTRA_PACKAGES:-}; do pkgs+=("$extra"); done
 

@@ -21,6 +21,9 @@ typedef struct cli_command {
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Messages on stderr, prefixed "nnlab <cmd>: ". usage_error adds a hint to
  * --help and returns CLI_USAGE. */

@@ -9,6 +9,7 @@
 #include "cli/progress.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
+#include "nnlab/fetch.h"
 #include "nnlab/model.h"
 #include "nnlab/optim.h"
 #include "nnlab/train.h"
@@ -16,37 +17,70 @@
 static const char *CMD = "train";
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "Usage: nnlab train WORKLOAD [OPTIONS]\n\n"
-            "Trains a workload (see 'nnlab models') and reports test accuracy after every epoch.\n"
-            "Defaults are the study's: 3 epochs, batch 32, Adam (lr 1e-3).\n\n"
-            "Options:\n"
-            "  --data DIR         data directory (default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab\n"
-            "                     or ~/.cache/nnlab); MNIST in DIR/mnist/, CIFAR-10 in\n"
-            "                     DIR/cifar-10-batches-bin/\n"
-            "  --dataset NAME     train an MNIST-shaped workload on another IDX dataset:\n"
-            "                     fashion-mnist or kmnist (in DIR/NAME/)\n"
-            "  --epochs N         epochs (default 3)\n"
-            "  --batch N          batch size (default 32)\n"
-            "  --lr X             learning rate (default: the workload's)\n"
-            "  --optimizer NAME   adam, adamw or sgd (default: the workload's)\n"
-            "  --weight-decay X   adamw decoupled weight decay (default 0.01)\n"
-            "  --momentum X       sgd momentum (default 0)\n"
-            "  --seed N           seed for initialisation, shuffling and dropout (default 0)\n"
-            "  --threads N        threads for nnlab and BLAS (default: all cores)\n"
-            "  --limit N          train on the first N training samples only\n"
-            "  --save FILE        write the trained model (with optimizer state) to FILE\n"
-            "  --events FILE      write MLPerf-style event lines to FILE ('-': stdout);\n"
-            "                     default $NNLAB_EVENTS, else no events\n"
-            "  --json             print one JSON object with the results on stdout\n"
-            "  --quiet            no progress on stderr\n"
-            "  -h, --help         show this help\n\n"
-            "Same seed and same thread count give bit-identical results.\n");
+    fprintf(
+        f, "Usage: nnlab train WORKLOAD [OPTIONS]\n\n"
+           "Trains a workload (see 'nnlab models') and reports test accuracy after every epoch.\n"
+           "Defaults are the study's: 3 epochs, batch 32, Adam (lr 1e-3).\n\n"
+           "Options:\n"
+           "  --data DIR         data directory (default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab\n"
+           "                     or ~/.cache/nnlab); MNIST in DIR/mnist/, CIFAR-10 in\n"
+           "                     DIR/cifar-10-batches-bin/\n"
+           "  --offline          never download a missing dataset (also NNLAB_OFFLINE=1);\n"
+           "                     by default a missing dataset is fetched into DIR first\n"
+           "                     (the download is never part of the measured run)\n"
+           "  --dataset NAME     train an MNIST-shaped workload on another IDX dataset:\n"
+           "                     fashion-mnist or kmnist (in DIR/NAME/)\n"
+           "  --epochs N         epochs (default 3)\n"
+           "  --batch N          batch size (default 32)\n"
+           "  --lr X             learning rate (default: the workload's)\n"
+           "  --optimizer NAME   adam, adamw or sgd (default: the workload's)\n"
+           "  --weight-decay X   adamw decoupled weight decay (default 0.01)\n"
+           "  --momentum X       sgd momentum (default 0)\n"
+           "  --seed N           seed for initialisation, shuffling and dropout (default 0)\n"
+           "  --threads N        threads for nnlab and BLAS (default: all cores)\n"
+           "  --limit N          train on the first N training samples only\n"
+           "  --save FILE        write the trained model (with optimizer state) to FILE\n"
+           "  --events FILE      write MLPerf-style event lines to FILE ('-': stdout);\n"
+           "                     default $NNLAB_EVENTS, else no events\n"
+           "  --json             print one JSON object with the results on stdout\n"
+           "  --quiet            no progress on stderr\n"
+           "  -h, --help         show this help\n\n"
+           "Same seed and same thread count give bit-identical results.\n");
 }
 
 static volatile sig_atomic_t g_stop = 0;
-static void on_signal(int sig) { g_stop = sig; }
-static int should_stop(void *user) { return g_stop != 0; }
+static void on_signal(int sig) {
+    g_stop = sig;
+}
+static int should_stop(void *user) {
+    return g_stop != 0;
+}
+
+typedef struct fetch_ui {
+    int quiet, tty, announced;
+    double last;
+} fetch_ui;
+
+static int fetch_progress(void *user, const char *file, uint64_t done, uint64_t total) {
+    fetch_ui *u = user;
+    if (u->quiet) return 0;
+    if (!u->announced) {
+        u->announced = 1;
+        fprintf(stderr, "nnlab train: dataset missing: downloading it first (not measured; "
+                        "--offline prevents this)\n");
+    }
+    double now = nl_now();
+    if (u->tty && (now - u->last >= 0.1 || (total && done == total))) {
+        u->last = now;
+        if (total)
+            fprintf(stderr, "\r  %s: %.1f / %.1f MiB\033[K", file, (double)done / 1048576.0,
+                    (double)total / 1048576.0);
+        else
+            fprintf(stderr, "\r  %s: %.1f MiB\033[K", file, (double)done / 1048576.0);
+        if (total && done == total) fputc('\n', stderr);
+    }
+    return g_stop != 0;
+}
 
 static void hook_epoch_start(void *u, int e, int n, int steps) {
     progress_epoch_start(u, e, n, steps);
@@ -55,7 +89,9 @@ static void hook_step(void *u, int e, int s, int steps, size_t samples, double l
                       double secs) {
     progress_step(u, s, samples, loss, acc, secs);
 }
-static void hook_epoch_end(void *u, const nl_epoch_stats *s) { progress_epoch_end(u, s); }
+static void hook_epoch_end(void *u, const nl_epoch_stats *s) {
+    progress_epoch_end(u, s);
+}
 
 int cmd_train(int argc, char **argv) {
     const char *workload = NULL, *data_opt = NULL, *dataset_opt = NULL, *save = NULL;
@@ -63,7 +99,7 @@ int cmd_train(int argc, char **argv) {
     long epochs = 3, batch = 32, threads = 0;
     uint64_t seed = 0, limit = 0;
     double lr = -1, wd = -1, momentum = -1;
-    int json = 0, quiet = 0;
+    int json = 0, quiet = 0, offline = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -105,6 +141,8 @@ int cmd_train(int argc, char **argv) {
         } else if (OPT("--events")) {
             if (r < 0) return CLI_USAGE;
             events_path = v;
+        } else if (!strcmp(argv[i], "--offline")) {
+            offline = 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
@@ -122,8 +160,9 @@ int cmd_train(int argc, char **argv) {
     if (!workload) return cli_usage_error(CMD, "missing WORKLOAD (see 'nnlab models')");
     const nl_workload_info *wi = nl_workload_find(workload);
     if (!wi)
-        return cli_usage_error(CMD, "unknown workload '%s' (known: mnist, mnist-keras-paper, "
-                                    "cifar10, cifar10-keras-paper)",
+        return cli_usage_error(CMD,
+                               "unknown workload '%s' (known: mnist, mnist-keras-paper, "
+                               "cifar10, cifar10-keras-paper)",
                                workload);
     const char *dataset = wi->dataset;
     if (dataset_opt) {
@@ -131,8 +170,9 @@ int cmd_train(int argc, char **argv) {
             return cli_usage_error(CMD, "--dataset applies to MNIST-shaped workloads only");
         if (strcmp(dataset_opt, "mnist") && strcmp(dataset_opt, "fashion-mnist") &&
             strcmp(dataset_opt, "kmnist"))
-            return cli_usage_error(CMD, "unknown --dataset '%s' (expected mnist, fashion-mnist "
-                                        "or kmnist)",
+            return cli_usage_error(CMD,
+                                   "unknown --dataset '%s' (expected mnist, fashion-mnist "
+                                   "or kmnist)",
                                    dataset_opt);
         dataset = dataset_opt;
     }
@@ -144,7 +184,8 @@ int cmd_train(int argc, char **argv) {
     if (!opt_name) ocfg.lr = wi->lr;
     if (lr > 0) ocfg.lr = (float)lr;
     if (wd >= 0) {
-        if (okind != NL_OPT_ADAMW) return cli_usage_error(CMD, "--weight-decay needs --optimizer adamw");
+        if (okind != NL_OPT_ADAMW)
+            return cli_usage_error(CMD, "--weight-decay needs --optimizer adamw");
         ocfg.weight_decay = (float)wd;
     }
     if (momentum >= 0) {
@@ -180,21 +221,26 @@ int cmd_train(int argc, char **argv) {
         goto fail;
     nl_model_init(m, seed);
     if (nl_optim_init(&opt, &ocfg, nl_model_param_slab_size(m), &err)) goto fail;
+    if (nl_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
+    fetch_ui fui = {.quiet = quiet, .tty = cli_stderr_tty()};
+    if (nl_data_ensure(dir, dataset, offline, fetch_progress, &fui, &err)) goto fail;
     nl_event(&ev, "INTERVAL_END", "init_stop", NULL, NULL);
     nl_event(&ev, "INTERVAL_START", "run_start", NULL, NULL);
     const double t_run = nl_now();
-    if (nl_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
     if (nl_dataset_load(dir, dataset, NL_SPLIT_TRAIN, &train, &err) ||
         nl_dataset_load(dir, dataset, NL_SPLIT_TEST, &test, &err))
         goto fail;
     if (limit) nl_dataset_truncate(&train, (size_t)limit);
-    snprintf(meta, sizeof meta, "{\"dataset\": \"%s\", \"train_samples\": %zu, \"test_samples\": %zu}",
-             dataset, train.n, test.n);
+    snprintf(meta, sizeof meta,
+             "{\"dataset\": \"%s\", \"train_samples\": %zu, \"test_samples\": %zu}", dataset,
+             train.n, test.n);
     nl_event(&ev, "POINT_IN_TIME", "data_loaded", NULL, meta);
     if (!quiet && !json)
-        cli_note(CMD, "%s on %s: %zu training, %zu test samples, %zu parameters, batch %ld, %s, %d threads",
-                 workload, dataset, train.n, test.n, nl_model_num_params(m), batch,
-                 nl_optim_name(okind), nthreads);
+        cli_note(
+            CMD,
+            "%s on %s: %zu training, %zu test samples, %zu parameters, batch %ld, %s, %d threads",
+            workload, dataset, train.n, test.n, nl_model_num_params(m), batch, nl_optim_name(okind),
+            nthreads);
 
     progress prog;
     progress_init(&prog, !quiet, cli_stderr_tty());
@@ -217,7 +263,8 @@ int cmd_train(int argc, char **argv) {
     nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);
 
     double train_s = 0, samples = 0;
-    for (int e = 0; e < epochs; e++) train_s += stats[e].train_seconds, samples += (double)stats[e].samples;
+    for (int e = 0; e < epochs; e++)
+        train_s += stats[e].train_seconds, samples += (double)stats[e].samples;
     const double total_s = nl_now() - t_start, rss = nl_peak_rss_mib();
     if (json) {
         printf("{\"framework\": \"nnlab\", \"framework_version\": \"%s\", \"workload\": \"%s\", "
@@ -225,9 +272,9 @@ int cmd_train(int argc, char **argv) {
                "%llu, \"optimizer\": \"%s\", \"lr\": %g, \"train_samples\": %zu, "
                "\"train_seconds\": %.4f, \"run_seconds\": %.4f, \"total_seconds\": %.4f, "
                "\"samples_per_second\": %.1f, \"final_loss\": %.6f, \"test_accuracy\": [",
-               nl_version(), workload, dataset, epochs, batch, nthreads,
-               (unsigned long long)seed, nl_optim_name(okind), (double)ocfg.lr, train.n, train_s,
-               nl_now() - t_run, total_s, samples / train_s, stats[epochs - 1].loss);
+               nl_version(), workload, dataset, epochs, batch, nthreads, (unsigned long long)seed,
+               nl_optim_name(okind), (double)ocfg.lr, train.n, train_s, nl_now() - t_run, total_s,
+               samples / train_s, stats[epochs - 1].loss);
         for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].test_accuracy);
         printf("], \"epoch_seconds\": [");
         for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].train_seconds);

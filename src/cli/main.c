@@ -1,6 +1,8 @@
 /* nnlab: train networks in C, monitor resources, benchmark frameworks. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "nnlab/core.h"
@@ -9,6 +11,9 @@ static const cli_command commands[] = {
     {"train", "train a workload and report accuracy, time and memory", cmd_train},
     {"eval", "evaluate a saved model on the test set", cmd_eval},
     {"models", "list the workloads with a summary of their layers", cmd_models},
+    {"data", "fetch, verify and locate datasets (cache with pinned hashes)", cmd_data},
+    {"stats", "watch a process tree's CPU, memory, I/O and GPU use (UnixStats)", cmd_stats},
+    {"bench", "run the contestants N times under the monitor: Table 1, figures, report", cmd_bench},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
@@ -25,7 +30,34 @@ static void usage(FILE *f) {
                "Environment: NNLAB_DATA (data directory), NNLAB_EVENTS (event log file).\n");
 }
 
+/* OpenMP threads wait for each other between parallel regions. GNU OpenMP's
+ * default is to spin for a long time (up to ~300000 iterations) first: the
+ * fastest choice on an idle machine, and a disaster on a busy one, where a
+ * spinning thread holds the core its partner needs (measured here: 10-20x
+ * slower training with one other busy process). libgomp reads its settings
+ * before main, so when the user has chosen neither OMP_WAIT_POLICY nor
+ * GOMP_SPINCOUNT, nnlab sets a short spin and re-executes itself once. */
+#define NNLAB_SPINCOUNT "10000"
+static void tune_openmp_wait(char **argv) {
+    const char *mark = getenv("NNLAB_OMP_TUNED");
+    if (mark) {
+        /* The re-executed process: libgomp has read the setting; give the
+         * programs we start (nnlab stats/bench children) the user's environment. */
+        if (!strcmp(mark, "spin")) unsetenv("GOMP_SPINCOUNT");
+        unsetenv("NNLAB_OMP_TUNED");
+        return;
+    }
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    setenv("GOMP_SPINCOUNT", NNLAB_SPINCOUNT, 1);
+    setenv("NNLAB_OMP_TUNED", "spin", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: go on with the defaults */
+    unsetenv("GOMP_SPINCOUNT");
+    unsetenv("NNLAB_OMP_TUNED");
+}
+
 int main(int argc, char **argv) {
+    tune_openmp_wait(argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

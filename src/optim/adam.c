@@ -47,13 +47,15 @@ static void adam_range(const adam_k *k, float *restrict p, const float *restrict
     for (; i + 16 <= hi; i += 16) {
         __m512 gi = _mm512_loadu_ps(g + i);
         __m512 mi = _mm512_fmadd_ps(b1, _mm512_loadu_ps(m + i), _mm512_mul_ps(nb1, gi));
-        __m512 vi = _mm512_fmadd_ps(b2, _mm512_loadu_ps(v + i), _mm512_mul_ps(nb2, _mm512_mul_ps(gi, gi)));
+        __m512 vi =
+            _mm512_fmadd_ps(b2, _mm512_loadu_ps(v + i), _mm512_mul_ps(nb2, _mm512_mul_ps(gi, gi)));
         _mm512_storeu_ps(m + i, mi);
         _mm512_storeu_ps(v + i, vi);
         __m512 vh = _mm512_mul_ps(vi, c2);
         /* s = sqrt(vh) = vh * rsqrt(vh), 0 where vh == 0 */
         __m512 r = _mm512_rsqrt14_ps(vh);
-        r = _mm512_mul_ps(r, _mm512_fnmadd_ps(_mm512_mul_ps(half, vh), _mm512_mul_ps(r, r), three_halves));
+        r = _mm512_mul_ps(
+            r, _mm512_fnmadd_ps(_mm512_mul_ps(half, vh), _mm512_mul_ps(r, r), three_halves));
         __mmask16 pos = _mm512_cmp_ps_mask(vh, zero, _CMP_GT_OQ);
         __m512 d = _mm512_add_ps(_mm512_maskz_mul_ps(pos, vh, r), eps);
         /* q = 1 / d */

@@ -29,10 +29,16 @@ static int mutate(const uint8_t *src, size_t n, nl_rng *r, const char *name) {
     int edits = 1 + (int)nl_rng_below(r, 4);
     for (int e = 0; e < edits; e++) {
         switch (kind) {
-        case 0: b[nl_rng_below(r, len)] ^= (uint8_t)(1u << nl_rng_below(r, 8)); break;
-        case 1: b[nl_rng_below(r, len)] = (uint8_t)nl_rng_next(r); break;
-        case 2: len = nl_rng_below(r, len + 1); break; /* truncate */
-        case 3: {                                       /* extend with junk */
+        case 0:
+            b[nl_rng_below(r, len)] ^= (uint8_t)(1u << nl_rng_below(r, 8));
+            break;
+        case 1:
+            b[nl_rng_below(r, len)] = (uint8_t)nl_rng_next(r);
+            break;
+        case 2:
+            len = nl_rng_below(r, len + 1);
+            break; /* truncate */
+        case 3: {  /* extend with junk */
             size_t add = nl_rng_below(r, 64);
             for (size_t i = 0; i < add && len < cap; i++) b[len++] = (uint8_t)nl_rng_next(r);
             break;
@@ -91,12 +97,16 @@ int main(void) {
         nl_dataset d;
         mutate(img, sizeof img, &r, "mut");
         nl_status st = nl_idx_load(tu_path("mut"), tu_path("lab"), 10, &d, &err);
-        if (st == NL_OK) idx_ok++, nl_dataset_free(&d);
-        else idx_err++, silent += err.msg[0] == '\0';
+        if (st == NL_OK)
+            idx_ok++, nl_dataset_free(&d);
+        else
+            idx_err++, silent += err.msg[0] == '\0';
         mutate(gz, gzn, &r, "mut.gz");
         st = nl_idx_load(tu_path("mut.gz"), tu_path("lab"), 10, &d, &err);
-        if (st == NL_OK) nl_dataset_free(&d);
-        else gz_err++, silent += err.msg[0] == '\0';
+        if (st == NL_OK)
+            nl_dataset_free(&d);
+        else
+            gz_err++, silent += err.msg[0] == '\0';
         if (!mutate(mf, mn, &r, "mut.nnlab")) continue;
         changed_models++;
         nl_model *m2 = NULL;
