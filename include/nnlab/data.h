@@ -75,6 +75,33 @@ nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_e
 void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
                      uint8_t *labels);
 
+/* Hints the CPU to start loading samples idx[0..count) (the next batch: a
+ * shuffled batch is scattered over the whole dataset, so its first touch is a
+ * cache miss per line otherwise). */
+void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count);
+
+/* ---- CIFAR-10 (src/data/cifar.c) ---------------------------------------- */
+
+/* Bytes per record of the binary version: label, then the R, G, B planes. */
+#define NL_CIFAR10_RECORD_BYTES 3073
+/* Records in each official batch file. */
+#define NL_CIFAR10_RECORDS_PER_FILE 10000
+
+/* Loads the train split (data_batch_1..5.bin, 50000 images) or the test split
+ * (test_batch.bin, 10000 images) of CIFAR-10, binary version, from
+ * DIR/cifar-10-batches-bin/, or, when that directory does not exist, from
+ * DIR/cifar-10-binary.tar.gz read in place (gzip and tar parsed as a stream,
+ * nothing unpacked to disk). Images become HWC 32x32x3, labels 0..9.
+ * Validates the record size (3073 bytes), the record count of every file,
+ * the labels, missing or unexpected batch files and truncated archive
+ * members; messages name the file (and member) and the record. A missing file
+ * is NL_ENOTFOUND, bad content NL_EFORMAT. */
+nl_status nl_cifar10_load(const char *dir, nl_split split, nl_dataset *d, nl_error *err);
+
+/* The same with another number of records per batch file (tests, subsets). */
+nl_status nl_cifar10_load_ex(const char *dir, nl_split split, size_t records_per_file,
+                             nl_dataset *d, nl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

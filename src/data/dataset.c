@@ -31,6 +31,14 @@ void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float 
     for (int i = 0; i < count; i++) labels[i] = d->labels[idx[i]];
 }
 
+void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count) {
+    const size_t ss = nl_dataset_sample_size(d);
+    for (int i = 0; i < count; i++) {
+        const char *src = (const char *)(d->images + (size_t)idx[i] * ss);
+        for (size_t k = 0; k < ss; k += 64) __builtin_prefetch(src + k, 0, 1);
+    }
+}
+
 static int is_dir(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);

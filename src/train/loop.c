@@ -28,8 +28,8 @@ nl_status nl_check_dataset(const nl_model *m, const nl_dataset *d, const char *w
     return NL_OK;
 }
 
-nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy,
-                      double *loss, nl_error *err) {
+nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy, double *loss,
+                      nl_error *err) {
     nl_status st = nl_check_dataset(m, d, "evaluation set", err);
     if (st) return st;
     if (batch <= 0) batch = 256;
@@ -60,9 +60,9 @@ nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accur
     return NL_OK;
 }
 
-nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train,
-                   const nl_dataset *test, const nl_train_config *cfg,
-                   const nl_train_hooks *hooks, nl_epoch_stats *stats, nl_error *err) {
+nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train, const nl_dataset *test,
+                   const nl_train_config *cfg, const nl_train_hooks *hooks, nl_epoch_stats *stats,
+                   nl_error *err) {
     static const nl_train_hooks no_hooks = {0};
     if (!hooks) hooks = &no_hooks;
     if (cfg->epochs <= 0 || cfg->batch <= 0)
@@ -112,6 +112,11 @@ nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train,
             }
             const int b = (int)(n - seen < (size_t)B ? n - seen : (size_t)B);
             nl_batch_gather(train, perm + seen, b, x, lab);
+            if (seen + (size_t)b < n) {
+                size_t left = n - seen - (size_t)b;
+                nl_batch_prefetch(train, perm + seen + b,
+                                  (int)(left < (size_t)B ? left : (size_t)B));
+            }
             nl_model_set_step(m, global_step++, cfg->seed);
             nl_model_forward(m, x, b, 1);
             int c = 0;

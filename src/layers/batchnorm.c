@@ -1,0 +1,294 @@
+/* Batch normalisation over channels.
+ *
+ * Activations are NHWC, so the channel is the fastest index: a batch is
+ * N = B*H*W rows of C floats and the per-channel statistics are per-lane sums
+ * over the rows (they vectorise along C).
+ *
+ *   training:  mean, var = batch statistics per channel (biased var), computed
+ *              in ONE pass: sum and sum of squares of x - x[0] (shifted data:
+ *              no cancellation when the mean is large), in float over blocks
+ *              of 32 rows (registers), in double across blocks; each thread
+ *              sums a contiguous block of rows, partials added in thread order
+ *              y = (x - mean) / sqrt(var + eps) * gamma + beta
+ *              running_mean = (1 - m) * running_mean + m * mean
+ *              running_var  = (1 - m) * running_var  + m * var * N / (N - 1)
+ *              (PyTorch convention: m = momentum = weight of the new batch,
+ *              running variance from the unbiased batch variance)
+ *   eval:      the same with the running statistics.
+ *   backward:  xhat = (x - mean) * istd, dbeta = sum dy, dgamma = sum dy * xhat
+ *              training: dx = gamma * istd * (dy - dbeta / N - xhat * dgamma / N)
+ *              eval:     dx = gamma * istd * dy
+ *
+ * Parameters: gamma [C] then beta [C]. State: running mean [C] then running
+ * var [C]. Scratch: mean [C] and istd [C] of the last forward, then the
+ * per-thread partial sums (2*C doubles per thread). */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "layers/layer.h"
+
+#define BN_MAX_PARTS 16
+
+static inline size_t align16(size_t n) {
+    return (n + 15) / 16 * 16;
+}
+
+/* Scratch: [mean C][istd C] aligned, then BN_MAX_PARTS * 2C doubles. */
+static size_t part_offset(int C) {
+    return align16(2 * (size_t)C);
+}
+
+/* Threads for N rows of C: at most BN_MAX_PARTS, one for small inputs. */
+static int bn_threads(size_t N, int C) {
+    int nt = omp_get_max_threads();
+    if (nt > BN_MAX_PARTS) nt = BN_MAX_PARTS;
+    if ((size_t)nt > N) nt = (int)N;
+    if (N * (size_t)C < 16384) nt = 1; /* not worth waking the threads */
+    return nt < 1 ? 1 : nt;
+}
+
+#define BN_BLOCK_ROWS 32 /* rows summed in float before adding to the double sums */
+
+/* Channels per register-resident chunk: one native vector (GCC/clang vector
+ * extension sized to the target, so no vector is wider than its registers). */
+#if defined(__AVX512F__)
+#define BN_LANES 16
+#elif defined(__AVX__)
+#define BN_LANES 8
+#else
+#define BN_LANES 4
+#endif
+typedef float bn_vec __attribute__((vector_size(BN_LANES * sizeof(float))));
+static inline bn_vec ldv(const float *p) {
+    bn_vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Adds the sums over rows [r0, r1) (at most BN_BLOCK_ROWS) of d and d*d with
+ * d = a - shift (b == NULL), or of a and a*(b - shift)*scale, for channels
+ * [c0, c0 + n), n <= BN_LANES, to s1/s2 (double). The float partials stay in
+ * registers for n == BN_LANES. */
+static inline void block_sums(const float *a, const float *b, const float *shift,
+                              const float *scale, size_t r0, size_t r1, int C, int c0, int n,
+                              double *s1, double *s2) {
+    if (n == BN_LANES) {
+        bn_vec u = {0}, v = {0};
+        const bn_vec sh = ldv(shift + c0);
+        if (!b) {
+            for (size_t r = r0; r < r1; r++) {
+                const bn_vec x = ldv(a + r * (size_t)C + c0) - sh;
+                u += x;
+                v += x * x;
+            }
+        } else {
+            const bn_vec sc = ldv(scale + c0);
+            for (size_t r = r0; r < r1; r++) {
+                const bn_vec x = ldv(a + r * (size_t)C + c0);
+                const bn_vec xh = (ldv(b + r * (size_t)C + c0) - sh) * sc;
+                u += x;
+                v += x * xh;
+            }
+        }
+        for (int k = 0; k < BN_LANES; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
+        return;
+    }
+    float u[BN_LANES] = {0}, v[BN_LANES] = {0};
+    for (size_t r = r0; r < r1; r++) {
+        const float *ar = a + r * (size_t)C + c0;
+        const float *br = b ? b + r * (size_t)C + c0 : NULL;
+        for (int k = 0; k < n; k++) {
+            const float x = br ? ar[k] : ar[k] - shift[c0 + k];
+            u[k] += x;
+            v[k] += br ? x * ((br[k] - shift[c0 + k]) * scale[c0 + k]) : x * x;
+        }
+    }
+    for (int k = 0; k < n; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
+}
+
+/* Per-channel sums of d and d*d with d = a - shift (b == NULL: shifted data,
+ * shift close to the mean keeps the variance free of cancellation), or of a
+ * and a*(b - shift)*scale (dy and dy*xhat), over rows [0, N) of C floats, in
+ * double: each thread sums a contiguous block of rows (32 rows at a time in
+ * float registers), and the thread partials are added in thread order.
+ * parts: 2*C doubles per thread. */
+static void channel_sums(const float *a, const float *b, const float *shift, const float *scale,
+                         size_t N, int C, double *s1, double *s2, double *parts) {
+    const int nt = bn_threads(N, C);
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        const size_t lo = N * (size_t)t / (size_t)nth, hi = N * (size_t)(t + 1) / (size_t)nth;
+        double *p1 = parts + (size_t)t * 2 * C, *p2 = p1 + C;
+        for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
+        for (size_t r = lo; r < hi; r += BN_BLOCK_ROWS) {
+            const size_t r1 = hi - r < BN_BLOCK_ROWS ? hi : r + BN_BLOCK_ROWS;
+            for (int c0 = 0; c0 < C; c0 += BN_LANES) {
+                const int n = C - c0 < BN_LANES ? C - c0 : BN_LANES;
+                block_sums(a, b, shift, scale, r, r1, C, c0, n, p1, p2);
+            }
+        }
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (int c = 0; c < C; c++) {
+            double u = 0.0, v = 0.0;
+            for (int k = 0; k < nth; k++) {
+                u += parts[(size_t)k * 2 * C + c];
+                v += parts[(size_t)k * 2 * C + C + c];
+            }
+            s1[c] = u;
+            s2[c] = v;
+        }
+    }
+}
+
+static inline void stv(float *p, bn_vec v) {
+    memcpy(p, &v, sizeof v);
+}
+
+/* out = k1[c] * a + k2[c] * b + k3[c] over N rows of C channels (b == NULL:
+ * no k2 term). Whole rows per thread; 16-channel chunks when C allows. */
+static void channel_affine(float *out, const float *a, const float *b, const float *k1,
+                           const float *k2, const float *k3, size_t N, int C) {
+    const int nt = bn_threads(N, C);
+    if (C % BN_LANES == 0) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (size_t r = 0; r < N; r++) {
+            const size_t o = r * (size_t)C;
+            for (int c = 0; c < C; c += BN_LANES) {
+                bn_vec v = ldv(k1 + c) * ldv(a + o + c) + ldv(k3 + c);
+                if (b) v += ldv(k2 + c) * ldv(b + o + c);
+                stv(out + o + c, v);
+            }
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t r = 0; r < N; r++) {
+        const size_t o = r * (size_t)C;
+        for (int c = 0; c < C; c++)
+            out[o + c] = k1[c] * a[o + c] + (b ? k2[c] * b[o + c] : 0.0f) + k3[c];
+    }
+}
+
+/* x, y [N][C]; gamma, beta [C]; running mean/var [C] (updated in training);
+ * mean, istd [C] written for backward; work: 2*C floats + partial doubles. */
+void batchnorm_forward(float *y, const float *x, const float *gamma, const float *beta,
+                       float *run_mean, float *run_var, float *mean, float *istd, size_t N, int C,
+                       float eps, float momentum, int training, float *work) {
+    float *scale = work, *shift = work + C; /* C each */
+    if (training) {
+        double *s1 = (double *)(work + align16(2 * (size_t)C));
+        double *s2 = s1 + C, *parts = s2 + C;
+        /* sums of x - x[0][c]: the first row is a sample of each channel, so
+         * the shifted values are of the order of the standard deviation */
+        channel_sums(x, NULL, x, NULL, N, C, s1, s2, parts);
+        for (int c = 0; c < C; c++) {
+            const double d = s1[c] / (double)N, mu = (double)x[c] + d;
+            double var = s2[c] / (double)N - d * d;
+            if (var < 0.0) var = 0.0;
+            mean[c] = (float)mu;
+            istd[c] = (float)(1.0 / sqrt(var + (double)eps));
+            const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
+            run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * (float)mu;
+            run_var[c] = (1.0f - momentum) * run_var[c] + momentum * (float)unbiased;
+        }
+    } else {
+        for (int c = 0; c < C; c++) {
+            mean[c] = run_mean[c];
+            istd[c] = (float)(1.0 / sqrt((double)run_var[c] + (double)eps));
+        }
+    }
+    for (int c = 0; c < C; c++) {
+        scale[c] = gamma[c] * istd[c];
+        shift[c] = beta[c] - mean[c] * scale[c];
+    }
+    channel_affine(y, x, NULL, scale, NULL, shift, N, C);
+}
+
+/* dx may be NULL. dgamma, dbeta [C] are written. mean/istd from forward. */
+void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                        const float *gamma, const float *mean, const float *istd, size_t N, int C,
+                        int training, float *work) {
+    float *k1 = work, *k2 = work + C, *k3 = work + 2 * (size_t)C; /* 3*C floats */
+    double *s1 = (double *)(work + align16(3 * (size_t)C));
+    double *s2 = s1 + C, *parts = s2 + C;
+    channel_sums(dy, x, mean, istd, N, C, s1, s2, parts);
+    const double inv_n = 1.0 / (double)N;
+    for (int c = 0; c < C; c++) {
+        dbeta[c] = (float)s1[c];
+        dgamma[c] = (float)s2[c];
+        /* dx = a * (dy - dbeta/N - (x - mean) * istd * dgamma/N) = k1*dy + k2*x + k3 */
+        const double a = (double)gamma[c] * istd[c];
+        if (training) {
+            const double mb = s1[c] * inv_n, mg = s2[c] * inv_n * istd[c];
+            k1[c] = (float)a;
+            k2[c] = (float)(-a * mg);
+            k3[c] = (float)(a * (mg * mean[c] - mb));
+        } else {
+            k1[c] = (float)a;
+            k2[c] = 0.0f;
+            k3[c] = 0.0f;
+        }
+    }
+    if (dx) channel_affine(dx, dy, x, k1, k2, k3, N, C);
+}
+
+/* ---- ops table ---------------------------------------------------------------------- */
+
+static nl_status plan(nl_layer *l, nl_error *err) {
+    if (!(l->spec.eps > 0.0f) || !isfinite(l->spec.eps))
+        return nl_error_set(err, NL_EINVAL, "batchnorm: eps must be positive (got %g)",
+                            (double)l->spec.eps);
+    if (!(l->spec.momentum >= 0.0f && l->spec.momentum <= 1.0f))
+        return nl_error_set(err, NL_EINVAL, "batchnorm: momentum must be in [0, 1] (got %g)",
+                            (double)l->spec.momentum);
+    l->out = l->in;
+    l->nparams = 2 * (size_t)l->in.c;
+    l->nstate = 2 * (size_t)l->in.c;
+    return NL_OK;
+}
+
+/* mean/istd (kept for backward), then work: 3*C floats + (2 + 2*BN_MAX_PARTS)*C doubles. */
+static size_t scratch_floats(const nl_layer *l, int max_batch) {
+    const size_t C = (size_t)l->in.c;
+    return part_offset(l->in.c) + align16(3 * C) + 2 * (2 + 2 * BN_MAX_PARTS) * C;
+}
+
+static void init(const nl_layer *l, float *params, float *state, uint64_t seed) {
+    const int C = l->in.c;
+    for (int c = 0; c < C; c++) {
+        params[c] = 1.0f;     /* gamma */
+        params[C + c] = 0.0f; /* beta */
+        state[c] = 0.0f;      /* running mean */
+        state[C + c] = 1.0f;  /* running var */
+    }
+}
+
+static void forward(const nl_layer *l, const nl_layer_ctx *c) {
+    const int C = l->in.c;
+    const size_t N = (size_t)c->batch * l->in.h * l->in.w;
+    float *mean = c->scratch, *istd = c->scratch + C, *work = c->scratch + part_offset(C);
+    batchnorm_forward(c->out, c->in, c->params, c->params + C, c->state, c->state + C, mean, istd,
+                      N, C, l->spec.eps, l->spec.momentum, c->training, work);
+}
+
+static void backward(const nl_layer *l, const nl_layer_ctx *c) {
+    const int C = l->in.c;
+    const size_t N = (size_t)c->batch * l->in.h * l->in.w;
+    const float *mean = c->scratch, *istd = c->scratch + C;
+    float *work = c->scratch + part_offset(C);
+    batchnorm_backward(c->din, c->grads, c->grads + C, c->dout, c->in, c->params, mean, istd, N, C,
+                       c->training, work);
+}
+
+const nl_layer_ops nl_batchnorm_ops = {
+    .kind = NL_LAYER_BATCHNORM,
+    .name = "batchnorm",
+    .plan = plan,
+    .scratch_floats = scratch_floats,
+    .init = init,
+    .forward = forward,
+    .backward = backward,
+};

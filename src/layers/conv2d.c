@@ -1,0 +1,1081 @@
+/* 2-D convolution with bias and an optional fused ReLU.
+ *
+ * Layout: activations NHWC ([batch][h][w][c]), weights [KH][KW][C][F].
+ * Why NHWC (and not NCHW): in NHWC the receptive field of an output pixel is
+ * KH runs of KW*C contiguous floats, so each im2col row is a few contiguous
+ * pieces of the input, and the convolution of the WHOLE batch is one GEMM
+ *
+ *     Z[B*OH*OW, F] = cols[B*OH*OW, KH*KW*C] . W[KH*KW*C, F]
+ *
+ * whose row-major result already is the NHWC output: no transposes before or
+ * after, one GEMM per layer instead of one per image (NCHW gives one
+ * [F, K] x [K, OH*OW] product per image, or a transpose of the batch). The
+ * filter dimension F is contiguous in W, Z and dZ, so it is the SIMD
+ * dimension of every kernel, and batch norm vectorises along C the same way
+ * (per-channel statistics are per-lane sums over rows of C floats).
+ *
+ * Implementation: implicit GEMM. cols is never materialised: the micro-kernels
+ * broadcast its elements straight from the input (zero-padded copy in scratch
+ * for SAME padding), since each cols row is KH segments of KW*C floats.
+ *
+ *   forward   y = act(cols . W + b)      one implicit GEMM over the batch, tiles of
+ *                                        MR pixels x NV*VL filters, pixel ranges
+ *                                        split into one contiguous block per thread
+ *   backward  dz = dy * act'(y)          (in place in dout)
+ *             dW = cols^T . dz           one implicit GEMM: each thread reduces
+ *             db = sum_p dz              over its block of images into its own
+ *                                        partial, partials summed in thread order
+ *             dx = col2im(dz . W^T)      one implicit GEMM whose store is the col2im
+ *                                        scatter-add, per image (images of a block
+ *                                        belong to one thread); skipped when din is
+ *                                        NULL (first layer)
+ * Every output element is computed by one thread in a fixed order, so results
+ * are bit-identical run after run for a fixed thread count.
+ *
+ * Parameters in the slab: W [KH][KW][C][F] then b [F]. Glorot-uniform W with
+ * fan_in = KH*KW*C and fan_out = KH*KW*F (Keras), zero b. */
+#include <omp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/layer.h"
+
+/* ---- SIMD abstraction ------------------------------------------------------ */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define VL   16
+#define NACC 24 /* accumulator registers per micro-kernel (32 zmm) */
+typedef __m512 vf;
+typedef __mmask16 vmask;
+static inline vf v_load(const float *p) {
+    return _mm512_loadu_ps(p);
+}
+static inline vf v_load_m(const float *p, vmask m) {
+    return _mm512_maskz_loadu_ps(m, p);
+}
+static inline void v_store(float *p, vf v) {
+    _mm512_storeu_ps(p, v);
+}
+static inline void v_store_m(float *p, vf v, vmask m) {
+    _mm512_mask_storeu_ps(p, m, v);
+}
+static inline vf v_set1(float x) {
+    return _mm512_set1_ps(x);
+}
+static inline vf v_zero(void) {
+    return _mm512_setzero_ps();
+}
+static inline vf v_fma(vf a, vf b, vf c) {
+    return _mm512_fmadd_ps(a, b, c);
+}
+static inline vf v_add(vf a, vf b) {
+    return _mm512_add_ps(a, b);
+}
+static inline vf v_sub(vf a, vf b) {
+    return _mm512_sub_ps(a, b);
+}
+static inline vf v_max(vf a, vf b) {
+    return _mm512_max_ps(a, b);
+}
+static inline vmask v_mask(int n) {
+    return (vmask)((1u << n) - 1u);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define VL   8
+#define NACC 12 /* 16 ymm */
+typedef __m256 vf;
+typedef __m256i vmask;
+static inline vf v_load(const float *p) {
+    return _mm256_loadu_ps(p);
+}
+static inline vf v_load_m(const float *p, vmask m) {
+    return _mm256_maskload_ps(p, m);
+}
+static inline void v_store(float *p, vf v) {
+    _mm256_storeu_ps(p, v);
+}
+static inline void v_store_m(float *p, vf v, vmask m) {
+    _mm256_maskstore_ps(p, m, v);
+}
+static inline vf v_set1(float x) {
+    return _mm256_set1_ps(x);
+}
+static inline vf v_zero(void) {
+    return _mm256_setzero_ps();
+}
+static inline vf v_fma(vf a, vf b, vf c) {
+    return _mm256_fmadd_ps(a, b, c);
+}
+static inline vf v_add(vf a, vf b) {
+    return _mm256_add_ps(a, b);
+}
+static inline vf v_sub(vf a, vf b) {
+    return _mm256_sub_ps(a, b);
+}
+static inline vf v_max(vf a, vf b) {
+    return _mm256_max_ps(a, b);
+}
+static inline vmask v_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#else           /* portable: GCC/clang vector extensions, 4 lanes */
+#define VL   4
+#define NACC 12
+typedef float vf __attribute__((vector_size(16)));
+typedef int vmask; /* number of valid lanes */
+static inline vf v_load(const float *p) {
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline vf v_load_m(const float *p, vmask m) {
+    vf v = {0, 0, 0, 0};
+    for (int i = 0; i < m; i++) v[i] = p[i];
+    return v;
+}
+static inline void v_store(float *p, vf v) {
+    memcpy(p, &v, sizeof v);
+}
+static inline void v_store_m(float *p, vf v, vmask m) {
+    for (int i = 0; i < m; i++) p[i] = v[i];
+}
+static inline vf v_set1(float x) {
+    return (vf){x, x, x, x};
+}
+static inline vf v_zero(void) {
+    return (vf){0, 0, 0, 0};
+}
+static inline vf v_fma(vf a, vf b, vf c) {
+    return a * b + c;
+}
+static inline vf v_add(vf a, vf b) {
+    return a + b;
+}
+static inline vf v_sub(vf a, vf b) {
+    return a - b;
+}
+static inline vf v_max(vf a, vf b) {
+    vf r;
+    for (int i = 0; i < 4; i++) r[i] = a[i] > b[i] ? a[i] : b[i];
+    return r;
+}
+static inline vmask v_mask(int n) {
+    return n;
+}
+#endif
+
+#define MR_MAX 12 /* pixels (or weight rows) per micro-tile */
+#define NV_MAX 4  /* vectors of VL filters (or channels) per micro-tile */
+/* Partial dW/db sums in scratch: the backward pass uses at most this many threads. */
+#define CONV_MAX_PARTS 16
+
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 16")
+#else
+#define UNROLL
+#endif
+#define FORCE_INLINE static inline __attribute__((always_inline))
+
+static inline int imin(int a, int b) {
+    return a < b ? a : b;
+}
+static inline size_t align16(size_t n) {
+    return (n + 15) / 16 * 16;
+}
+
+/* ---- geometry ---------------------------------------------------------------- */
+
+typedef struct conv_geom {
+    int B, H, W, C;   /* input */
+    int KH, KW, S, F; /* kernel, stride, filters */
+    int OH, OW;       /* output */
+    int pt, pl;       /* zero padding on top / left */
+    int Hp, Wp;       /* input dims after padding (== H, W when not padded) */
+    int padded;
+    int K, Fp, Cp; /* K = KH*KW*C; F and C rounded up to VL */
+    int wino;      /* Winograd F(2x2, 3x3) path (see below) */
+    int TH, TW;    /* 2x2 output tiles of an image: ceil(OH/2) x ceil(OW/2) */
+} conv_geom;
+
+/* 3x3 kernels with stride 1 and at least this many channels in and out take
+ * the Winograd path; NNLAB_CONV_DIRECT=1 in the environment forces the direct
+ * one (for comparisons). */
+#define WINO_MIN_CHANNELS 8
+/* Threads of a Winograd pass (each has its own work buffers in scratch). */
+#define WINO_MAX_THREADS 8
+
+static conv_geom geom(const nl_layer *l, int batch) {
+    conv_geom g;
+    g.B = batch;
+    g.H = l->in.h, g.W = l->in.w, g.C = l->in.c;
+    g.KH = g.KW = l->spec.kernel;
+    g.S = l->spec.stride;
+    g.F = l->spec.units;
+    if (l->spec.padding == NL_PAD_SAME) {
+        g.OH = (g.H + g.S - 1) / g.S;
+        g.OW = (g.W + g.S - 1) / g.S;
+        int ph = (g.OH - 1) * g.S + g.KH - g.H, pw = (g.OW - 1) * g.S + g.KW - g.W;
+        if (ph < 0) ph = 0;
+        if (pw < 0) pw = 0;
+        g.pt = ph / 2, g.pl = pw / 2; /* TensorFlow/Keras: the extra row goes to the bottom */
+        g.Hp = g.H + ph, g.Wp = g.W + pw;
+    } else {
+        g.OH = (g.H - g.KH) / g.S + 1;
+        g.OW = (g.W - g.KW) / g.S + 1;
+        g.pt = g.pl = 0;
+        g.Hp = g.H, g.Wp = g.W;
+    }
+    g.padded = g.Hp != g.H || g.Wp != g.W;
+    g.K = g.KH * g.KW * g.C;
+    g.Fp = (g.F + VL - 1) / VL * VL;
+    g.Cp = (g.C + VL - 1) / VL * VL;
+    const char *direct = getenv("NNLAB_CONV_DIRECT");
+    g.wino = g.KH == 3 && g.S == 1 && g.C >= WINO_MIN_CHANNELS && g.F >= WINO_MIN_CHANNELS &&
+             !(direct && direct[0] == '1');
+    g.TH = (g.OH + 1) / 2, g.TW = (g.OW + 1) / 2;
+    return g;
+}
+
+/* Scratch layout (floats; every piece starts at a multiple of 16):
+ *   xpad   [B][Hp][Wp][C]   zero-padded input (padded only), kept for backward
+ *   dxpad  [B][Hp][Wp][C]   input gradient before cropping (padded only)
+ *   wfwd   [K][Fp] + [Fp]   weights and bias padded to Fp (F % VL != 0 only)
+ *   wt     [KH][KW][F][Cp]  weights transposed for dx = dz . W^T
+ *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-thread partial dW, db */
+typedef struct conv_scratch {
+    size_t xpad, dxpad, wfwd, wt, parts;
+    size_t wu, wzero, wwork, wthread; /* Winograd: U, zeros, work, work per thread */
+    size_t total;
+} conv_scratch;
+
+static conv_scratch scratch_layout(const conv_geom *g) {
+    conv_scratch s;
+    const size_t xp = g->padded ? align16((size_t)g->B * g->Hp * g->Wp * g->C) : 0;
+    size_t off = 0;
+    s.xpad = off, off += xp;
+    s.dxpad = off, off += xp;
+    s.wfwd = off, off += (g->F % VL) ? align16((size_t)g->K * g->Fp + g->Fp) : 0;
+    s.wt = off, off += align16((size_t)g->KH * g->KW * g->F * g->Cp);
+    s.parts = off, off += CONV_MAX_PARTS * align16((size_t)g->K * g->Fp + g->Fp);
+    s.wu = s.wzero = s.wwork = s.wthread = 0;
+    if (g->wino) {
+        /* per thread: forward V [16][T][C], M [16][T][Fp]; backward dU [16][C][Fp],
+         * V and dM [16][T][Fp] */
+        const size_t T = (size_t)g->TH * g->TW;
+        const size_t v = align16(16 * T * g->C), m = align16(16 * T * g->Fp);
+        const size_t du = align16(16 * (size_t)g->C * g->Fp);
+        s.wu = off, off += du;
+        s.wzero = off, off += align16((size_t)g->Fp);
+        s.wthread = du + v + m;
+        s.wwork = off, off += WINO_MAX_THREADS * s.wthread;
+    }
+    s.total = off;
+    return s;
+}
+
+/* Balanced contiguous split of n items into parts: part t is [lo, hi). */
+static inline void split_range(int n, int parts, int t, int *lo, int *hi) {
+    *lo = (int)((long long)n * t / parts);
+    *hi = (int)((long long)n * (t + 1) / parts);
+}
+
+/* Number of vectors per tile along the SIMD dimension, and the matching MR. */
+static inline int pick_nv(int nvec) {
+    return nvec < NV_MAX ? nvec : NV_MAX;
+}
+static inline int pick_mr(int nv) {
+    return imin(MR_MAX, NACC / nv);
+}
+
+/* ---- micro-kernels ------------------------------------------------------------ */
+
+/* Forward tile: MR output pixels x NV vectors of filters.
+ *   y[i][v] = act(b[v] + sum_{kh, j < L} x[i][kh*xrow + j] * w[(kh*L + j)*ldw + v])
+ * x[i] points at pixel i's receptive field (row 0, column 0, channel 0). */
+typedef struct fwd_args {
+    const float *x[MR_MAX];
+    ptrdiff_t xrow; /* Wp*C */
+    int KH, L;      /* L = KW*C */
+    const float *w; /* at the tile's first filter */
+    ptrdiff_t ldw;
+    const float *bias;
+    float *y; /* pixel 0, first filter; pixel i at y + i*ldy */
+    ptrdiff_t ldy;
+    vmask mlast; /* valid lanes of the last vector */
+    int relu;
+} fwd_args;
+
+FORCE_INLINE void fwd_kernel(const int MR, const int NV, const fwd_args *a) {
+    vf acc[MR_MAX][NV_MAX];
+    UNROLL for (int v = 0; v < NV; v++) {
+        const vf b = v_load(a->bias + v * VL);
+        UNROLL for (int i = 0; i < MR; i++) acc[i][v] = b;
+    }
+    const ptrdiff_t ldw = a->ldw;
+    const int L = a->L;
+    for (int kh = 0; kh < a->KH; kh++) {
+        const float *x[MR_MAX];
+        UNROLL for (int i = 0; i < MR; i++) x[i] = a->x[i] + kh * a->xrow;
+        const float *w = a->w + (ptrdiff_t)kh * L * ldw;
+        for (int j = 0; j < L; j++, w += ldw) {
+            vf wv[NV_MAX];
+            UNROLL for (int v = 0; v < NV; v++) wv[v] = v_load(w + v * VL);
+            UNROLL for (int i = 0; i < MR; i++) {
+                const vf xi = v_set1(x[i][j]);
+                UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_fma(xi, wv[v], acc[i][v]);
+            }
+        }
+    }
+    const vf zero = v_zero();
+    UNROLL for (int i = 0; i < MR; i++) {
+        float *y = a->y + i * a->ldy;
+        UNROLL for (int v = 0; v < NV; v++) {
+            vf r = a->relu ? v_max(acc[i][v], zero) : acc[i][v];
+            if (v == NV - 1)
+                v_store_m(y + v * VL, r, a->mlast);
+            else
+                v_store(y + v * VL, r);
+        }
+    }
+}
+
+/* Weight-gradient tile: MR rows of dW (consecutive k inside one kh segment) x
+ * NV vectors of filters, accumulated over the OH x OW pixels of one image:
+ *   dw[i][v] += sum_{oh, ow} x[oh*xrs + ow*xs + i] * dz[(oh*OW + ow)*ldz + v] */
+typedef struct dw_args {
+    const float *x;    /* image's padded input + kh*xrow + j0 */
+    ptrdiff_t xs, xrs; /* S*C (next pixel), S*Wp*C (next output row) */
+    int OH, OW;
+    const float *dz; /* image's dz + f0 */
+    ptrdiff_t ldz;   /* F */
+    float *dw;       /* partial + k0*ldd + f0 */
+    ptrdiff_t ldd;   /* Fp */
+    vmask mlast;
+} dw_args;
+
+FORCE_INLINE void dw_kernel(const int MR, const int NV, const dw_args *a) {
+    vf acc[MR_MAX][NV_MAX];
+    UNROLL for (int i = 0; i < MR; i++) {
+        UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_load(a->dw + i * a->ldd + v * VL);
+    }
+    const ptrdiff_t xs = a->xs, ldz = a->ldz;
+    for (int oh = 0; oh < a->OH; oh++) {
+        const float *x = a->x + oh * a->xrs;
+        const float *d = a->dz + (ptrdiff_t)oh * a->OW * ldz;
+        for (int ow = 0; ow < a->OW; ow++, x += xs, d += ldz) {
+            vf dv[NV_MAX];
+            UNROLL for (int v = 0; v < NV; v++) {
+                dv[v] = v == NV - 1 ? v_load_m(d + v * VL, a->mlast) : v_load(d + v * VL);
+            }
+            UNROLL for (int i = 0; i < MR; i++) {
+                const vf xi = v_set1(x[i]);
+                UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_fma(xi, dv[v], acc[i][v]);
+            }
+        }
+    }
+    UNROLL for (int i = 0; i < MR; i++) {
+        UNROLL for (int v = 0; v < NV; v++) v_store(a->dw + i * a->ldd + v * VL, acc[i][v]);
+    }
+}
+
+/* Input-gradient tile: MR output pixels x NV vectors of input channels. For
+ * every kernel offset (kh, kw):
+ *   dx[i] + kh*xrow + kw*C + v  +=  sum_f dz[i*ldz + f] * wt[((kh*KW + kw)*F + f)*ldwt + v]
+ * (the col2im scatter fused into the GEMM's store). */
+typedef struct dx_args {
+    const float *dz; /* tile's pixel 0; pixel i at dz + i*ldz */
+    ptrdiff_t ldz;
+    int F, KH, KW;
+    const float *wt; /* transposed weights + c0 */
+    ptrdiff_t ldwt;  /* Cp */
+    float *dx[MR_MAX];
+    ptrdiff_t xrow, C;
+    vmask mlast;
+} dx_args;
+
+FORCE_INLINE void dx_kernel(const int MR, const int NV, const dx_args *a) {
+    const int F = a->F;
+    const ptrdiff_t ldz = a->ldz, ldwt = a->ldwt;
+    for (int kh = 0; kh < a->KH; kh++) {
+        for (int kw = 0; kw < a->KW; kw++) {
+            vf acc[MR_MAX][NV_MAX];
+            UNROLL for (int i = 0; i < MR; i++) {
+                UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_zero();
+            }
+            const float *w = a->wt + (ptrdiff_t)(kh * a->KW + kw) * F * ldwt;
+            const float *dz = a->dz;
+            for (int f = 0; f < F; f++, w += ldwt, dz++) {
+                vf wv[NV_MAX];
+                UNROLL for (int v = 0; v < NV; v++) wv[v] = v_load(w + v * VL);
+                UNROLL for (int i = 0; i < MR; i++) {
+                    const vf di = v_set1(dz[i * ldz]);
+                    UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_fma(di, wv[v], acc[i][v]);
+                }
+            }
+            const ptrdiff_t off = kh * a->xrow + kw * a->C;
+            UNROLL for (int i = 0; i < MR; i++) {
+                float *dx = a->dx[i] + off;
+                UNROLL for (int v = 0; v < NV; v++) {
+                    if (v == NV - 1)
+                        v_store_m(dx + v * VL, v_add(v_load_m(dx + v * VL, a->mlast), acc[i][v]),
+                                  a->mlast);
+                    else
+                        v_store(dx + v * VL, v_add(v_load(dx + v * VL), acc[i][v]));
+                }
+            }
+        }
+    }
+}
+
+/* One instance of each kernel per (MR, NV), in tables indexed [MR-1][NV-1]. */
+#define DEF_KERNELS(MR, NV)                                                                        \
+    static void fwd_##MR##_##NV(const fwd_args *a) {                                               \
+        fwd_kernel(MR, NV, a);                                                                     \
+    }                                                                                              \
+    static void dw_##MR##_##NV(const dw_args *a) {                                                 \
+        dw_kernel(MR, NV, a);                                                                      \
+    }                                                                                              \
+    static void dx_##MR##_##NV(const dx_args *a) {                                                 \
+        dx_kernel(MR, NV, a);                                                                      \
+    }
+#define DEF_KERNELS_MR(MR)                                                                         \
+    DEF_KERNELS(MR, 1) DEF_KERNELS(MR, 2) DEF_KERNELS(MR, 3) DEF_KERNELS(MR, 4)
+DEF_KERNELS_MR(1)
+DEF_KERNELS_MR(2)
+DEF_KERNELS_MR(3)
+DEF_KERNELS_MR(4)
+DEF_KERNELS_MR(5)
+DEF_KERNELS_MR(6)
+DEF_KERNELS_MR(7)
+DEF_KERNELS_MR(8)
+DEF_KERNELS_MR(9)
+DEF_KERNELS_MR(10)
+DEF_KERNELS_MR(11)
+DEF_KERNELS_MR(12)
+
+#define ROW(K, MR)                                                                                 \
+    { K##_##MR##_1, K##_##MR##_2, K##_##MR##_3, K##_##MR##_4 }
+#define TABLE(K)                                                                                   \
+    {                                                                                              \
+        ROW(K, 1), ROW(K, 2), ROW(K, 3), ROW(K, 4), ROW(K, 5), ROW(K, 6), ROW(K, 7), ROW(K, 8),    \
+            ROW(K, 9), ROW(K, 10), ROW(K, 11), ROW(K, 12)                                          \
+    }
+static void (*const fwd_tab[MR_MAX][NV_MAX])(const fwd_args *) = TABLE(fwd);
+static void (*const dw_tab[MR_MAX][NV_MAX])(const dw_args *) = TABLE(dw);
+static void (*const dx_tab[MR_MAX][NV_MAX])(const dx_args *) = TABLE(dx);
+
+/* ---- forward ------------------------------------------------------------------------ */
+
+/* Copies x [B][H][W][C] into the zero-padded xp [B][Hp][Wp][C]. */
+static void pad_input(const conv_geom *g, float *xp, const float *x) {
+    const size_t rowp = (size_t)g->Wp * g->C, row = (size_t)g->W * g->C;
+#pragma omp for schedule(static)
+    for (int r = 0; r < g->B * g->Hp; r++) {
+        const int b = r / g->Hp, h = r % g->Hp - g->pt;
+        float *dst = xp + (size_t)r * rowp;
+        if (h < 0 || h >= g->H) {
+            memset(dst, 0, rowp * sizeof(float));
+            continue;
+        }
+        const size_t left = (size_t)g->pl * g->C;
+        memset(dst, 0, left * sizeof(float));
+        memcpy(dst + left, x + ((size_t)b * g->H + h) * row, row * sizeof(float));
+        memset(dst + left + row, 0, (rowp - left - row) * sizeof(float));
+    }
+}
+
+/* y [B][OH][OW][F] = act(conv(x, w) + b). x is the (padded) input [B][Hp][Wp][C],
+ * w [K][ldw] (ldw a multiple of VL, columns F..ldw zero), bias [ldw]. */
+static void conv2d_forward(const conv_geom *g, float *y, const float *x, const float *w,
+                           ptrdiff_t ldw, const float *bias, int relu) {
+    const int P = g->B * g->OH * g->OW, OHW = g->OH * g->OW;
+    const int nvec = (g->F + VL - 1) / VL, nv = pick_nv(nvec), mr = pick_mr(nv);
+    fwd_args a;
+    a.xrow = (ptrdiff_t)g->Wp * g->C;
+    a.KH = g->KH;
+    a.L = g->KW * g->C;
+    a.ldw = ldw;
+    a.ldy = g->F;
+    a.relu = relu;
+#pragma omp parallel firstprivate(a)
+    {
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        int p_lo, p_hi;
+        split_range(P, nt, t, &p_lo, &p_hi);
+        const int n = p_hi - p_lo, ntiles = (n + mr - 1) / mr;
+        /* (b, oh, ow) of the next pixel, advanced without divisions */
+        int b = p_lo / OHW, oh = p_lo % OHW / g->OW, ow = p_lo % g->OW;
+        for (int tile = 0; tile < ntiles; tile++) {
+            int lo, hi;
+            split_range(n, ntiles, tile, &lo, &hi);
+            const int m = hi - lo, p0 = p_lo + lo;
+            for (int i = 0; i < m; i++) {
+                a.x[i] = x + (((size_t)b * g->Hp + (size_t)oh * g->S) * g->Wp + (size_t)ow * g->S) *
+                                 g->C;
+                if (++ow == g->OW) {
+                    ow = 0;
+                    if (++oh == g->OH) oh = 0, b++;
+                }
+            }
+            for (int v0 = 0; v0 < nvec; v0 += nv) {
+                const int nvh = imin(nv, nvec - v0);
+                a.w = w + (size_t)v0 * VL;
+                a.bias = bias + (size_t)v0 * VL;
+                a.y = y + (size_t)p0 * g->F + (size_t)v0 * VL;
+                a.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
+                fwd_tab[m - 1][nvh - 1](&a);
+            }
+        }
+    }
+}
+
+/* ---- Winograd F(2x2, 3x3) ---------------------------------------------------------------
+ *
+ * For 3x3 kernels with stride 1 (cifar10's conv2) the products run in the
+ * Winograd domain: 2x2 output tiles from 4x4 input tiles d,
+ *     Y = A^T [ sum_c (G g G^T) .* (B^T d B) ] A
+ * i.e. 16 independent GEMMs, one per position xi of the transformed 4x4 tile,
+ *     M_xi[T, F] = V_xi[T, C] . U_xi[C, F]       (T tiles of an image)
+ * with 2.25x fewer multiplications than the direct product before the edge
+ * tiles (13x13 outputs are 7x7 tiles of 2x2: 1.94x). The micro-kernels above
+ * do the GEMMs. The weight gradient uses the adjoint transforms:
+ *   dM = A dY A^T per tile, dU_xi[C, F] = sum_t V_xi[t, C]^T . dM_xi[t, F],
+ *   dW = G^T dU G (per-thread partial dU, summed in thread order).
+ * The input gradient stays direct (dx_kernel): as a Winograd correlation of the
+ * zero-padded dz it has 64 tiles for 15x15 outputs and a narrow C = 32 GEMM,
+ * and measured slower than the col2im-fused kernel on cifar10's conv2.
+ * Each thread works image by image in its own L2-sized buffers: no
+ * synchronisation inside a pass, results independent of scheduling.
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1] */
+
+/* U[xi][c][ld] (xi stride C*ld) = G g G^T of the 3x3 kernel g[kh][kw] =
+ * w[kh][kw][c][f] of channel c, filter f < F; columns F..ld are zero. Called
+ * inside a parallel region (omp for over channels). */
+static void wino_weights(const float *w, int C, int F, float *U, size_t ld) {
+    const size_t xs = (size_t)C * ld;
+#pragma omp for schedule(static)
+    for (int r = 0; r < C; r++) {
+        for (int q = 0; q < (int)ld; q++) {
+            float gg[3][3], t[4][3];
+            if (q >= F) {
+                for (int xi = 0; xi < 16; xi++) U[xi * xs + (size_t)r * ld + q] = 0.0f;
+                continue;
+            }
+            for (int kh = 0; kh < 3; kh++)
+                for (int kw = 0; kw < 3; kw++)
+                    gg[kh][kw] = w[((size_t)(kh * 3 + kw) * C + r) * F + q];
+            for (int l = 0; l < 3; l++) { /* t = G g */
+                t[0][l] = gg[0][l];
+                t[1][l] = 0.5f * (gg[0][l] + gg[1][l] + gg[2][l]);
+                t[2][l] = 0.5f * (gg[0][l] - gg[1][l] + gg[2][l]);
+                t[3][l] = gg[2][l];
+            }
+            for (int a = 0; a < 4; a++) { /* U = t G^T */
+                float *u = U + (size_t)(a * 4) * xs + (size_t)r * ld + q;
+                u[0] = t[a][0];
+                u[xs] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+                u[2 * xs] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+                u[3 * xs] = t[a][2];
+            }
+        }
+    }
+}
+
+/* V[xi][t][n] (row stride n, xi stride T*n) = B^T d B for the 4x4 tiles d of
+ * x [H][W][n] with origin (2*ty + o, 2*tx + o), t = ty*TW + tx; rows and
+ * columns outside the image are zero. */
+static void wino_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V) {
+    const size_t xs = (size_t)TH * TW * n;
+    const int nvec = (n + VL - 1) / VL;
+    const vmask ml = v_mask(n - (nvec - 1) * VL);
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx = 0; tx < TW; tx++) {
+            const int t = ty * TW + tx, r0 = 2 * ty + o, c0 = 2 * tx + o;
+            int okr[4], okc[4];
+            for (int i = 0; i < 4; i++) {
+                okr[i] = r0 + i >= 0 && r0 + i < H;
+                okc[i] = c0 + i >= 0 && c0 + i < W;
+            }
+            for (int v = 0; v < nvec; v++) {
+                const int last = v == nvec - 1;
+                vf d[4][4], u[4][4];
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) {
+                        if (!okr[a] || !okc[b]) {
+                            d[a][b] = v_zero();
+                            continue;
+                        }
+                        const float *p = x + ((size_t)(r0 + a) * W + (c0 + b)) * n + v * VL;
+                        d[a][b] = last ? v_load_m(p, ml) : v_load(p);
+                    }
+                for (int b = 0; b < 4; b++) { /* u = B^T d */
+                    u[0][b] = v_sub(d[0][b], d[2][b]);
+                    u[1][b] = v_add(d[1][b], d[2][b]);
+                    u[2][b] = v_sub(d[2][b], d[1][b]);
+                    u[3][b] = v_sub(d[1][b], d[3][b]);
+                }
+                float *out = V + (size_t)t * n + v * VL;
+                for (int a = 0; a < 4; a++) { /* V = u B */
+                    const vf r[4] = {v_sub(u[a][0], u[a][2]), v_add(u[a][1], u[a][2]),
+                                     v_sub(u[a][2], u[a][1]), v_sub(u[a][1], u[a][3])};
+                    for (int b = 0; b < 4; b++) {
+                        float *q = out + (size_t)(a * 4 + b) * xs;
+                        if (last)
+                            v_store_m(q, r[b], ml);
+                        else
+                            v_store(q, r[b]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* y [H][W][n] (rows < H, columns < W of the 2x2 tiles) = A^T M A (+ bias, relu)
+ * from M[xi][t][ldm] (xi stride T*ldm, ldm a multiple of VL). */
+static void wino_output(const float *M, int TH, int TW, size_t ldm, int n, float *y, int H, int W,
+                        const float *bias, int relu) {
+    const size_t xs = (size_t)TH * TW * ldm;
+    const int nvec = (n + VL - 1) / VL;
+    const vmask ml = v_mask(n - (nvec - 1) * VL);
+    const vf zero = v_zero();
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx = 0; tx < TW; tx++) {
+            const int t = ty * TW + tx;
+            const int rows = 2 * ty + 1 < H ? 2 : 1, cols = 2 * tx + 1 < W ? 2 : 1;
+            for (int v = 0; v < nvec; v++) {
+                const int last = v == nvec - 1;
+                const float *m = M + (size_t)t * ldm + v * VL;
+                vf s[2][4];
+                for (int b = 0; b < 4; b++) { /* s = A^T m */
+                    const vf m0 = v_load(m + (size_t)b * xs), m1 = v_load(m + (size_t)(4 + b) * xs);
+                    const vf m2 = v_load(m + (size_t)(8 + b) * xs);
+                    const vf m3 = v_load(m + (size_t)(12 + b) * xs);
+                    s[0][b] = v_add(v_add(m0, m1), m2);
+                    s[1][b] = v_sub(v_sub(m1, m2), m3);
+                }
+                const vf bv =
+                    bias ? (last ? v_load_m(bias + v * VL, ml) : v_load(bias + v * VL)) : zero;
+                for (int i = 0; i < rows; i++) { /* Y = s A */
+                    const vf r[2] = {v_add(v_add(v_add(s[i][0], s[i][1]), s[i][2]), bv),
+                                     v_add(v_sub(v_sub(s[i][1], s[i][2]), s[i][3]), bv)};
+                    for (int j = 0; j < cols; j++) {
+                        float *q = y + ((size_t)(2 * ty + i) * W + (2 * tx + j)) * n + v * VL;
+                        const vf val = relu ? v_max(r[j], zero) : r[j];
+                        if (last)
+                            v_store_m(q, val, ml);
+                        else
+                            v_store(q, val);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dM[xi][t][ldm] = A dY A^T for the 2x2 tiles of dz [H][W][n] (zero outside):
+ * the adjoint of wino_output. Lanes n..ldm are zero. */
+static void wino_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
+                                size_t ldm) {
+    const size_t xs = (size_t)TH * TW * ldm;
+    const int nvec = (n + VL - 1) / VL;
+    const vmask ml = v_mask(n - (nvec - 1) * VL);
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx = 0; tx < TW; tx++) {
+            const int t = ty * TW + tx;
+            for (int v = 0; v < nvec; v++) {
+                const int last = v == nvec - 1;
+                vf e[2][2];
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++) {
+                        const int r = 2 * ty + i, c = 2 * tx + j;
+                        const float *p = dz + ((size_t)r * W + c) * n + v * VL;
+                        e[i][j] = r >= H || c >= W ? v_zero() : last ? v_load_m(p, ml) : v_load(p);
+                    }
+                vf p[4][2]; /* p = A e */
+                for (int j = 0; j < 2; j++) {
+                    p[0][j] = e[0][j];
+                    p[1][j] = v_add(e[0][j], e[1][j]);
+                    p[2][j] = v_sub(e[0][j], e[1][j]);
+                    p[3][j] = v_sub(v_zero(), e[1][j]);
+                }
+                float *out = dM + (size_t)t * ldm + v * VL;
+                for (int a = 0; a < 4; a++) { /* dM = p A^T */
+                    const vf q[4] = {p[a][0], v_add(p[a][0], p[a][1]), v_sub(p[a][0], p[a][1]),
+                                     v_sub(v_zero(), p[a][1])};
+                    for (int b = 0; b < 4; b++) v_store(out + (size_t)(a * 4 + b) * xs, q[b]);
+                }
+            }
+        }
+    }
+}
+
+/* The 16 GEMMs M_xi[T][ldm] = V_xi[T][K] . U_xi[K][ldu] (ldm == ldu, multiple of VL). */
+static void wino_gemms(const float *V, const float *U, float *M, int T, int K, size_t ld,
+                       const float *zeros) {
+    const int nvec = (int)(ld / VL), nv = pick_nv(nvec), mr = pick_mr(nv);
+    const int ntiles = (T + mr - 1) / mr;
+    fwd_args a;
+    a.xrow = 0;
+    a.KH = 1;
+    a.L = K;
+    a.ldw = (ptrdiff_t)ld;
+    a.ldy = (ptrdiff_t)ld;
+    a.relu = 0;
+    a.mlast = v_mask(VL);
+    for (int xi = 0; xi < 16; xi++) {
+        const float *Vx = V + (size_t)xi * T * K, *Ux = U + (size_t)xi * K * ld;
+        float *Mx = M + (size_t)xi * T * ld;
+        for (int tile = 0; tile < ntiles; tile++) {
+            int lo, hi;
+            split_range(T, ntiles, tile, &lo, &hi);
+            for (int i = 0; i < hi - lo; i++) a.x[i] = Vx + (size_t)(lo + i) * K;
+            for (int v0 = 0; v0 < nvec; v0 += nv) {
+                const int nvh = imin(nv, nvec - v0);
+                a.w = Ux + (size_t)v0 * VL;
+                a.bias = zeros;
+                a.y = Mx + (size_t)lo * ld + (size_t)v0 * VL;
+                fwd_tab[hi - lo - 1][nvh - 1](&a);
+            }
+        }
+    }
+}
+
+/* y [B][OH][OW][F] = act(conv(x, w) + b) by Winograd; x is the (padded) input. */
+static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, const float *w,
+                                const float *bias, int relu, float *scratch) {
+    const conv_scratch sl = scratch_layout(g);
+    float *U = scratch + sl.wu, *zeros = scratch + sl.wzero;
+    const int T = g->TH * g->TW;
+    const size_t ximg = (size_t)g->Hp * g->Wp * g->C, yimg = (size_t)g->OH * g->OW * g->F;
+    memset(zeros, 0, (size_t)g->Fp * sizeof(float));
+    int nt = omp_get_max_threads();
+    if (nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
+#pragma omp parallel num_threads(nt)
+    {
+        wino_weights(w, g->C, g->F, U, (size_t)g->Fp);
+        const int nth = omp_get_num_threads(), t = omp_get_thread_num();
+        float *V = scratch + sl.wwork + (size_t)t * sl.wthread;
+        float *M = V + align16(16 * (size_t)T * g->C);
+        int b_lo, b_hi;
+        split_range(g->B, nth, t, &b_lo, &b_hi);
+        for (int b = b_lo; b < b_hi; b++) {
+            wino_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
+            wino_gemms(V, U, M, T, g->C, (size_t)g->Fp, zeros);
+            wino_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, y + (size_t)b * yimg, g->OH, g->OW,
+                        bias, relu);
+        }
+    }
+}
+
+/* dU_xi[C][ldd] += sum_t V_xi[t][C]^T . dM_xi[t][ldd] for one image. */
+static void wino_dw_gemms(const float *V, const float *dM, float *dU, int T, int C, size_t ldd) {
+    const int nvec = (int)(ldd / VL), nv = pick_nv(nvec), mr = pick_mr(nv);
+    const int ntiles = (C + mr - 1) / mr;
+    dw_args a;
+    a.xs = C;
+    a.xrs = 0;
+    a.OH = 1;
+    a.OW = T;
+    a.ldz = (ptrdiff_t)ldd;
+    a.ldd = (ptrdiff_t)ldd;
+    a.mlast = v_mask(VL);
+    for (int xi = 0; xi < 16; xi++) {
+        for (int tile = 0; tile < ntiles; tile++) {
+            int c0, c1;
+            split_range(C, ntiles, tile, &c0, &c1);
+            a.x = V + (size_t)xi * T * C + c0;
+            for (int v0 = 0; v0 < nvec; v0 += nv) {
+                const int nvh = imin(nv, nvec - v0);
+                a.dz = dM + (size_t)xi * T * ldd + (size_t)v0 * VL;
+                a.dw = dU + ((size_t)xi * C + c0) * ldd + (size_t)v0 * VL;
+                dw_tab[c1 - c0 - 1][nvh - 1](&a);
+            }
+        }
+    }
+}
+
+/* dw [3][3][C][F] = G^T (sum of the nparts partial dU [16][C][ldd]) G. Called
+ * inside a parallel region (omp for over channels). */
+static void wino_dw_finish(const float *dU, size_t part_stride, int nparts, int C, int F,
+                           size_t ldd, float *dw) {
+    const size_t xs = (size_t)C * ldd;
+#pragma omp for schedule(static)
+    for (int c = 0; c < C; c++) {
+        for (int f = 0; f < F; f++) {
+            float u[16], t[4][3];
+            for (int xi = 0; xi < 16; xi++) {
+                const size_t o = xi * xs + (size_t)c * ldd + f;
+                float s = dU[o];
+                for (int k = 1; k < nparts; k++) s += dU[k * part_stride + o];
+                u[xi] = s;
+            }
+            for (int a = 0; a < 4; a++) { /* t = dU G (4x3) */
+                const float *r = u + 4 * a;
+                t[a][0] = r[0] + 0.5f * (r[1] + r[2]);
+                t[a][1] = 0.5f * (r[1] - r[2]);
+                t[a][2] = 0.5f * (r[1] + r[2]) + r[3];
+            }
+            for (int kw = 0; kw < 3; kw++) { /* dW = G^T t */
+                const float g0 = t[0][kw] + 0.5f * (t[1][kw] + t[2][kw]);
+                const float g1 = 0.5f * (t[1][kw] - t[2][kw]);
+                const float g2 = 0.5f * (t[1][kw] + t[2][kw]) + t[3][kw];
+                dw[((size_t)(0 * 3 + kw) * C + c) * F + f] = g0;
+                dw[((size_t)(1 * 3 + kw) * C + c) * F + f] = g1;
+                dw[((size_t)(2 * 3 + kw) * C + c) * F + f] = g2;
+            }
+        }
+    }
+}
+
+/* ---- backward ----------------------------------------------------------------------- */
+
+/* Per thread: for each image of its block, dz = dy * relu'(y) in place and the
+ * db partial; the dW partial over the image; dx of the image when wanted.
+ * Then dW, db = sum of the partials in thread order; dx cropped when padded.
+ *   x   (padded) input [B][Hp][Wp][C]      y, dy  [B][OH][OW][F]
+ *   w   [KH][KW][C][F]                     dw [K][F], db [F]
+ *   dx  [B][H][W][C] or NULL               scratch: see scratch_layout */
+static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db, float *dy,
+                            const float *x, const float *y, const float *w, int relu,
+                            float *scratch) {
+    const conv_scratch sl = scratch_layout(g);
+    float *wt = scratch + sl.wt, *parts = scratch + sl.parts;
+    float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
+    const size_t part_floats = align16((size_t)g->K * g->Fp + g->Fp);
+    const int OHW = g->OH * g->OW, L = g->KW * g->C;
+    const int T = g->TH * g->TW;
+    const int fvec = (g->F + VL - 1) / VL, nvf = pick_nv(fvec), mrw = pick_mr(nvf);
+    const int cvec = (g->C + VL - 1) / VL, nvc = pick_nv(cvec), mrx = pick_mr(nvc);
+    const size_t ximg = (size_t)g->Hp * g->Wp * g->C,
+                 dximg = dx && g->padded ? ximg : (size_t)g->H * g->W * g->C;
+    int nt = omp_get_max_threads();
+    if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
+    if (g->wino && nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
+    if (nt > g->B) nt = g->B;
+#pragma omp parallel num_threads(nt)
+    {
+        const int nth = omp_get_num_threads(), t = omp_get_thread_num();
+        if (dx) {
+            /* W^T for the input gradient: wt[kh][kw][f][c] = w[kh][kw][c][f], zero for c >= C */
+#pragma omp for schedule(static)
+            for (int kk = 0; kk < g->KH * g->KW; kk++) {
+                float *o = wt + (size_t)kk * g->F * g->Cp;
+                const float *s = w + (size_t)kk * g->C * g->F;
+                for (int f = 0; f < g->F; f++) {
+                    for (int c = 0; c < g->C; c++)
+                        o[(size_t)f * g->Cp + c] = s[(size_t)c * g->F + f];
+                    for (int c = g->C; c < g->Cp; c++) o[(size_t)f * g->Cp + c] = 0.0f;
+                }
+            }
+        }
+        float *part = parts + (size_t)t * part_floats, *dbp = part + (size_t)g->K * g->Fp;
+        memset(part, 0, part_floats * sizeof(float));
+        /* Winograd buffers of this thread: dU partial, V, dM */
+        float *dU = scratch + sl.wwork + (size_t)t * sl.wthread;
+        float *V = dU + align16(16 * (size_t)g->C * g->Fp);
+        float *dM = V + align16(16 * (size_t)T * g->C);
+        if (g->wino) memset(dU, 0, 16 * (size_t)g->C * g->Fp * sizeof(float));
+        int b_lo, b_hi;
+        split_range(g->B, nth, t, &b_lo, &b_hi);
+        dw_args da;
+        da.xs = (ptrdiff_t)g->S * g->C;
+        da.xrs = (ptrdiff_t)g->S * g->Wp * g->C;
+        da.OH = g->OH, da.OW = g->OW;
+        da.ldz = g->F;
+        da.ldd = g->Fp;
+        dx_args xa;
+        xa.ldz = g->F;
+        xa.F = g->F, xa.KH = g->KH, xa.KW = g->KW;
+        xa.ldwt = g->Cp;
+        xa.xrow = (ptrdiff_t)g->Wp * g->C;
+        xa.C = g->C;
+        for (int b = b_lo; b < b_hi; b++) {
+            float *dz = dy + (size_t)b * OHW * g->F;
+            const float *yb = y + (size_t)b * OHW * g->F;
+            /* dz = dy * relu'(y); db partial */
+            for (int p = 0; p < OHW; p++) {
+                float *d = dz + (size_t)p * g->F;
+                const float *yy = yb + (size_t)p * g->F;
+                if (relu)
+                    for (int f = 0; f < g->F; f++) d[f] = yy[f] > 0.0f ? d[f] : 0.0f;
+                for (int f = 0; f < g->F; f++) dbp[f] += d[f];
+            }
+            const float *xb = x + (size_t)b * ximg;
+            if (g->wino) { /* dU += V^T . (A dz A^T) */
+                wino_input(xb, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
+                wino_output_adjoint(dz, g->OH, g->OW, g->F, g->TH, g->TW, dM, (size_t)g->Fp);
+                wino_dw_gemms(V, dM, dU, T, g->C, (size_t)g->Fp);
+            } else { /* dW partial += cols_b^T . dz_b */
+                for (int kh = 0; kh < g->KH; kh++) {
+                    const int ntiles = (L + mrw - 1) / mrw;
+                    for (int tile = 0; tile < ntiles; tile++) {
+                        int j0, j1;
+                        split_range(L, ntiles, tile, &j0, &j1);
+                        da.x = xb + (size_t)kh * g->Wp * g->C + j0;
+                        const int k0 = kh * L + j0;
+                        for (int v0 = 0; v0 < fvec; v0 += nvf) {
+                            const int nvh = imin(nvf, fvec - v0);
+                            da.dz = dz + (size_t)v0 * VL;
+                            da.dw = part + (size_t)k0 * g->Fp + (size_t)v0 * VL;
+                            da.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
+                            dw_tab[j1 - j0 - 1][nvh - 1](&da);
+                        }
+                    }
+                }
+            }
+            if (!dx) continue;
+            /* dx_b = col2im(dz_b . W^T) */
+            float *dxb = dxp + (size_t)b * dximg;
+            memset(dxb, 0, dximg * sizeof(float));
+            const int ntiles = (OHW + mrx - 1) / mrx;
+            for (int tile = 0; tile < ntiles; tile++) {
+                int p0, p1;
+                split_range(OHW, ntiles, tile, &p0, &p1);
+                const int m = p1 - p0;
+                xa.dz = dz + (size_t)p0 * g->F;
+                for (int v0 = 0; v0 < cvec; v0 += nvc) {
+                    const int nvh = imin(nvc, cvec - v0);
+                    for (int i = 0; i < m; i++) {
+                        const int p = p0 + i, oh = p / g->OW, ow = p % g->OW;
+                        xa.dx[i] = dxb + ((size_t)oh * g->S * g->Wp + (size_t)ow * g->S) * g->C +
+                                   (size_t)v0 * VL;
+                    }
+                    xa.wt = wt + (size_t)v0 * VL;
+                    xa.mlast = v_mask(imin(VL, g->C - (v0 + nvh - 1) * VL));
+                    dx_tab[m - 1][nvh - 1](&xa);
+                }
+            }
+        }
+#pragma omp barrier
+        /* dW, db: partial sums in thread order */
+        if (g->wino) {
+            wino_dw_finish(scratch + sl.wwork, sl.wthread, nth, g->C, g->F, (size_t)g->Fp, dw);
+        } else {
+#pragma omp for schedule(static)
+            for (int k = 0; k < g->K; k++) {
+                for (int f = 0; f < g->F; f++) {
+                    float s = parts[(size_t)k * g->Fp + f];
+                    for (int tt = 1; tt < nth; tt++)
+                        s += parts[tt * part_floats + (size_t)k * g->Fp + f];
+                    dw[(size_t)k * g->F + f] = s;
+                }
+            }
+        }
+#pragma omp single
+        for (int f = 0; f < g->F; f++) {
+            const size_t o = (size_t)g->K * g->Fp + f;
+            float s = parts[o];
+            for (int tt = 1; tt < nth; tt++) s += parts[tt * part_floats + o];
+            db[f] = s;
+        }
+        /* crop the padded input gradient */
+        if (dx && g->padded) {
+            const size_t row = (size_t)g->W * g->C;
+#pragma omp for schedule(static)
+            for (int r = 0; r < g->B * g->H; r++) {
+                const int b = r / g->H, h = r % g->H;
+                memcpy(dx + (size_t)r * row,
+                       dxp + (((size_t)b * g->Hp + h + g->pt) * g->Wp + g->pl) * g->C,
+                       row * sizeof(float));
+            }
+        }
+    }
+}
+
+/* ---- ops table ---------------------------------------------------------------------- */
+
+static nl_status plan(nl_layer *l, nl_error *err) {
+    const nl_layer_spec *s = &l->spec;
+    if (s->units <= 0)
+        return nl_error_set(err, NL_EINVAL, "conv2d: filters must be positive (got %d)", s->units);
+    if (s->kernel <= 0 || s->kernel > 64)
+        return nl_error_set(err, NL_EINVAL, "conv2d: kernel size must be in 1..64 (got %d)",
+                            s->kernel);
+    if (s->stride <= 0 || s->stride > 64)
+        return nl_error_set(err, NL_EINVAL, "conv2d: stride must be in 1..64 (got %d)", s->stride);
+    if (s->padding != NL_PAD_VALID && s->padding != NL_PAD_SAME)
+        return nl_error_set(err, NL_EINVAL, "conv2d: unknown padding %d (0 valid, 1 same)",
+                            s->padding);
+    if (s->act != NL_ACT_NONE && s->act != NL_ACT_RELU)
+        return nl_error_set(err, NL_EINVAL, "conv2d: activation %d not supported (none or relu)",
+                            s->act);
+    if (s->padding == NL_PAD_VALID && (l->in.h < s->kernel || l->in.w < s->kernel))
+        return nl_error_set(err, NL_EINVAL,
+                            "conv2d: input %dx%d is smaller than the %dx%d kernel with valid "
+                            "padding",
+                            l->in.h, l->in.w, s->kernel, s->kernel);
+    const double K = (double)s->kernel * s->kernel * l->in.c;
+    if (K * s->units > 1 << 28)
+        return nl_error_set(err, NL_EINVAL, "conv2d: %g weights is too many", K * s->units);
+    const conv_geom g = geom(l, 1);
+    l->out = (nl_shape){g.OH, g.OW, s->units};
+    l->nparams = (size_t)g.K * g.F + (size_t)g.F;
+    l->nstate = 0;
+    return NL_OK;
+}
+
+static size_t scratch_floats(const nl_layer *l, int max_batch) {
+    const conv_geom g = geom(l, max_batch);
+    return scratch_layout(&g).total;
+}
+
+static void init(const nl_layer *l, float *params, float *state, uint64_t seed) {
+    const conv_geom g = geom(l, 1);
+    nl_glorot_uniform(params, (size_t)g.K * g.F, g.K, g.KH * g.KW * g.F, seed);
+    memset(params + (size_t)g.K * g.F, 0, (size_t)g.F * sizeof(float));
+}
+
+static void forward(const nl_layer *l, const nl_layer_ctx *c) {
+    const conv_geom g = geom(l, c->batch);
+    const conv_scratch sl = scratch_layout(&g);
+    const float *x = c->in, *w = c->params, *bias = c->params + (size_t)g.K * g.F;
+    ptrdiff_t ldw = g.F;
+    if (g.padded) {
+        float *xp = c->scratch + sl.xpad;
+#pragma omp parallel
+        pad_input(&g, xp, c->in);
+        x = xp;
+    }
+    if (g.wino) {
+        conv2d_forward_wino(&g, c->out, x, w, bias, l->spec.act == NL_ACT_RELU, c->scratch);
+        return;
+    }
+    if (g.F % VL) { /* pad the filter dimension to whole vectors */
+        float *wp = c->scratch + sl.wfwd;
+        for (int k = 0; k < g.K; k++) {
+            memcpy(wp + (size_t)k * g.Fp, w + (size_t)k * g.F, (size_t)g.F * sizeof(float));
+            memset(wp + (size_t)k * g.Fp + g.F, 0, (size_t)(g.Fp - g.F) * sizeof(float));
+        }
+        float *bp = wp + (size_t)g.K * g.Fp;
+        memcpy(bp, bias, (size_t)g.F * sizeof(float));
+        memset(bp + g.F, 0, (size_t)(g.Fp - g.F) * sizeof(float));
+        w = wp, bias = bp, ldw = g.Fp;
+    }
+    conv2d_forward(&g, c->out, x, w, ldw, bias, l->spec.act == NL_ACT_RELU);
+}
+
+static void backward(const nl_layer *l, const nl_layer_ctx *c) {
+    const conv_geom g = geom(l, c->batch);
+    const conv_scratch sl = scratch_layout(&g);
+    const float *x = g.padded ? c->scratch + sl.xpad : c->in;
+    conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, c->dout, x, c->out,
+                    c->params, l->spec.act == NL_ACT_RELU, c->scratch);
+}
+
+const nl_layer_ops nl_conv2d_ops = {
+    .kind = NL_LAYER_CONV2D,
+    .name = "conv2d",
+    .plan = plan,
+    .scratch_floats = scratch_floats,
+    .init = init,
+    .forward = forward,
+    .backward = backward,
+};

@@ -1,0 +1,189 @@
+/* 2-D max pooling over NHWC activations (no padding: OH = (H - K) / S + 1,
+ * as Keras' "valid" pooling; trailing rows/columns that fit no window are
+ * dropped).
+ *
+ *   forward:  out[b][oh][ow][c] = max over the K x K window of in[b][oh*S+kh][ow*S+kw][c]
+ *             (the first maximum in scan order wins); the offset of the winner
+ *             inside the image is recorded in scratch (int32 per output element)
+ *   backward: din[b][winner] += dout[b][oh][ow][c]; zero elsewhere
+ *
+ * NHWC makes the window scan a loop over C contiguous lanes for each of the
+ * K*K positions. Parallel over output rows (forward) and images (backward: the
+ * windows of one image may overlap, so one image belongs to one thread). */
+#include <stdint.h>
+#include <string.h>
+
+#include "layers/layer.h"
+
+typedef struct pool_geom {
+    int B, H, W, C, K, S, OH, OW;
+} pool_geom;
+
+static pool_geom geom(const nl_layer *l, int batch) {
+    pool_geom g = {batch, l->in.h, l->in.w, l->in.c, l->spec.kernel, l->spec.stride, 0, 0};
+    g.OH = (g.H - g.K) / g.S + 1;
+    g.OW = (g.W - g.K) / g.S + 1;
+    return g;
+}
+
+/* One native vector of lanes (GCC/clang vector extensions sized to the target);
+ * comparisons give -1/0 lane masks. */
+#if defined(__AVX512F__)
+#define PL 16
+#elif defined(__AVX__)
+#define PL 8
+#else
+#define PL 4
+#endif
+typedef float pvec __attribute__((vector_size(PL * sizeof(float))));
+typedef int32_t pivec __attribute__((vector_size(PL * sizeof(int32_t))));
+static inline pvec ldf(const float *p) {
+    pvec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline pivec ldi(const int32_t *p) {
+    pivec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void stf(float *p, pvec v) {
+    memcpy(p, &v, sizeof v);
+}
+static inline void sti(int32_t *p, pivec v) {
+    memcpy(p, &v, sizeof v);
+}
+static const int32_t iota_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/* One output pixel: maxima and their offsets for channels [0, C). */
+static inline void pool_pixel(const pool_geom *g, const float *x, int32_t first, float *best,
+                              int32_t *arg) {
+    const int C = g->C;
+    int c = 0;
+    for (; c + PL <= C; c += PL) { /* best and arg stay in registers */
+        pvec bv = ldf(x + first + c);
+        const pivec iota = ldi(iota_lanes);
+        pivec av = (first + c) + iota;
+        for (int kh = 0; kh < g->K; kh++)
+            for (int kw = 0; kw < g->K; kw++) {
+                if (kh == 0 && kw == 0) continue;
+                const int32_t off = first + (int32_t)(((size_t)kh * g->W + kw) * C) + c;
+                const pvec v = ldf(x + off);
+                const pivec m = v > bv; /* strict: the first maximum wins */
+                bv = (pvec)(((pivec)v & m) | ((pivec)bv & ~m));
+                av = ((off + iota) & m) | (av & ~m);
+            }
+        stf(best + c, bv);
+        sti(arg + c, av);
+    }
+    for (; c < C; c++) {
+        best[c] = x[first + c];
+        arg[c] = first + c;
+        for (int kh = 0; kh < g->K; kh++)
+            for (int kw = 0; kw < g->K; kw++) {
+                const int32_t off = first + (int32_t)(((size_t)kh * g->W + kw) * C) + c;
+                if (x[off] > best[c]) best[c] = x[off], arg[c] = off;
+            }
+    }
+}
+
+/* in [B][H][W][C] -> out [B][OH][OW][C], idx [B][OH][OW][C] (offsets within the image). */
+static void maxpool2d_forward(const pool_geom *g, float *out, int32_t *idx, const float *in) {
+    const size_t img = (size_t)g->H * g->W * g->C;
+#pragma omp parallel for schedule(static) if ((size_t)g->B * g->OH * g->OW * g->C >= 8192)
+    for (int r = 0; r < g->B * g->OH; r++) {
+        const int b = r / g->OH, oh = r % g->OH;
+        for (int ow = 0; ow < g->OW; ow++) {
+            const size_t o = ((size_t)r * g->OW + ow) * g->C;
+            const int32_t first = (int32_t)(((size_t)oh * g->S * g->W + (size_t)ow * g->S) * g->C);
+            pool_pixel(g, in + (size_t)b * img, first, out + o, idx + o);
+        }
+    }
+}
+
+/* din [B][H][W][C] from dout [B][OH][OW][C] and the recorded winners. */
+static void maxpool2d_backward(const pool_geom *g, float *din, const float *dout,
+                               const int32_t *idx) {
+    const size_t img = (size_t)g->H * g->W * g->C, oimg = (size_t)g->OH * g->OW * g->C;
+    /* Windows that do not overlap (K <= S) are written position by position, so
+     * din needs clearing only where no window reaches; overlapping windows
+     * accumulate into a cleared image. */
+    const int disjoint = g->K <= g->S;
+    const int covered = disjoint && g->K == g->S && g->OH * g->S == g->H && g->OW * g->S == g->W;
+    const int C = g->C;
+#pragma omp parallel for schedule(static) if ((size_t)g->B * img >= 8192)
+    for (int b = 0; b < g->B; b++) {
+        float *dx = din + (size_t)b * img;
+        const float *dy = dout + (size_t)b * oimg;
+        const int32_t *ix = idx + (size_t)b * oimg;
+        if (!covered) memset(dx, 0, img * sizeof(float));
+        if (!disjoint) {
+            for (size_t o = 0; o < oimg; o++) dx[ix[o]] += dy[o];
+            continue;
+        }
+        for (int oh = 0; oh < g->OH; oh++) {
+            for (int ow = 0; ow < g->OW; ow++) {
+                const size_t o = ((size_t)oh * g->OW + ow) * C;
+                const int32_t base = (int32_t)(((size_t)oh * g->S * g->W + (size_t)ow * g->S) * C);
+                for (int kh = 0; kh < g->K; kh++) {
+                    for (int kw = 0; kw < g->K; kw++) {
+                        const int32_t off = base + (int32_t)(((size_t)kh * g->W + kw) * C);
+                        float *d = dx + off;
+                        int c = 0;
+                        for (; c + PL <= C; c += PL) {
+                            const pivec m = ldi(ix + o + c) == (off + c) + ldi(iota_lanes);
+                            stf(d + c, (pvec)((pivec)ldf(dy + o + c) & m));
+                        }
+                        for (; c < C; c++) d[c] = ix[o + c] == off + c ? dy[o + c] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static nl_status plan(nl_layer *l, nl_error *err) {
+    const nl_layer_spec *s = &l->spec;
+    if (s->kernel <= 0 || s->kernel > 64)
+        return nl_error_set(err, NL_EINVAL, "maxpool2d: kernel size must be in 1..64 (got %d)",
+                            s->kernel);
+    if (s->stride <= 0 || s->stride > 64)
+        return nl_error_set(err, NL_EINVAL, "maxpool2d: stride must be in 1..64 (got %d)",
+                            s->stride);
+    if (l->in.h < s->kernel || l->in.w < s->kernel)
+        return nl_error_set(err, NL_EINVAL,
+                            "maxpool2d: input %dx%d is smaller than the %dx%d window", l->in.h,
+                            l->in.w, s->kernel, s->kernel);
+    if (nl_shape_size(l->in) > INT32_MAX)
+        return nl_error_set(err, NL_EINVAL,
+                            "maxpool2d: input of %zu floats per sample is too large",
+                            nl_shape_size(l->in));
+    const pool_geom g = geom(l, 1);
+    l->out = (nl_shape){g.OH, g.OW, l->in.c};
+    return NL_OK;
+}
+
+/* One int32 winner offset per output element. */
+static size_t scratch_floats(const nl_layer *l, int max_batch) {
+    return (size_t)max_batch * nl_shape_size(l->out);
+}
+
+static void forward(const nl_layer *l, const nl_layer_ctx *c) {
+    const pool_geom g = geom(l, c->batch);
+    maxpool2d_forward(&g, c->out, (int32_t *)(void *)c->scratch, c->in);
+}
+
+static void backward(const nl_layer *l, const nl_layer_ctx *c) {
+    if (!c->din) return;
+    const pool_geom g = geom(l, c->batch);
+    maxpool2d_backward(&g, c->din, c->dout, (const int32_t *)(const void *)c->scratch);
+}
+
+const nl_layer_ops nl_maxpool2d_ops = {
+    .kind = NL_LAYER_MAXPOOL2D,
+    .name = "maxpool2d",
+    .plan = plan,
+    .scratch_floats = scratch_floats,
+    .forward = forward,
+    .backward = backward,
+};

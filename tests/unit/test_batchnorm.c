@@ -1,0 +1,209 @@
+/* batchnorm: training-mode gradients by finite differences, batch statistics
+ * and running-statistic updates against hand-computed values (PyTorch
+ * convention: momentum weighs the new batch, running var from the unbiased
+ * batch variance), evaluation with the running statistics, determinism. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gradcheck.h"
+
+static nl_layer_spec bn_spec(float eps, float momentum) {
+    nl_layer_spec s = {.kind = NL_LAYER_BATCHNORM, .eps = eps, .momentum = momentum};
+    return s;
+}
+
+typedef struct bn {
+    nl_layer l;
+    float *p, *g, *st, *scr;
+} bn;
+
+static void bn_make(bn *b, nl_shape in, int max_batch, float eps, float momentum) {
+    memset(b, 0, sizeof *b);
+    b->l.spec = bn_spec(eps, momentum);
+    b->l.in = in;
+    b->l.ops = nl_layer_ops_find(NL_LAYER_BATCHNORM);
+    nl_error err = {0};
+    CHECK(b->l.ops && b->l.ops->plan(&b->l, &err) == NL_OK);
+    CHECK(b->l.nparams == 2 * (size_t)in.c && b->l.nstate == 2 * (size_t)in.c);
+    b->p = calloc(b->l.nparams, 4);
+    b->g = calloc(b->l.nparams, 4);
+    b->st = calloc(b->l.nstate, 4);
+    b->scr = calloc(b->l.ops->scratch_floats(&b->l, max_batch) + 1, 4);
+    b->l.ops->init(&b->l, b->p, b->st, 1);
+}
+
+static void bn_free(bn *b) {
+    free(b->p), free(b->g), free(b->st), free(b->scr);
+}
+
+static void bn_run(bn *b, const float *x, float *y, int batch, int training, float *dy, float *dx) {
+    nl_layer_ctx c = {0};
+    c.batch = batch, c.training = training, c.in = x, c.out = y;
+    c.params = b->p, c.grads = b->g, c.state = b->st, c.scratch = b->scr;
+    b->l.ops->forward(&b->l, &c);
+    if (dy) {
+        c.dout = dy, c.din = dx;
+        b->l.ops->backward(&b->l, &c);
+    }
+}
+
+static void gradients(void) {
+    const nl_shape shapes[] = {{1, 1, 5}, {3, 4, 5}, {2, 3, 32}, {4, 4, 17}};
+    for (int i = 0; i < 4; i++) {
+        nl_layer_spec s = bn_spec(1e-5f, 0.1f);
+        gc_result r = gradcheck_layer(&s, shapes[i], i == 0 ? 6 : 3, 200, 1.0f, 11 + i);
+        CHECK_MSG(GC_PASSED(r),
+                  "shape %dx%dx%d: input %d/%d bad (max %.3g), params %d/%d bad "
+                  "(max %.3g)",
+                  shapes[i].h, shapes[i].w, shapes[i].c, r.bad_in, r.checked_in, r.max_err_in,
+                  r.bad_param, r.checked_param, r.max_err_param);
+    }
+}
+
+/* N = 4 rows (batch 2 of 1x2 pixels), C = 2 channels, by hand. */
+static void hand_values(void) {
+    bn b;
+    bn_make(&b, (nl_shape){1, 2, 2}, 2, 1e-5f, 0.1f);
+    const float x[8] = {1, 10, 2, 20, 3, 30, 6, 60}; /* channel 0: 1 2 3 6; channel 1: x10 */
+    b.p[0] = 2.0f, b.p[1] = 0.5f;                    /* gamma */
+    b.p[2] = 1.0f, b.p[3] = -1.0f;                   /* beta */
+    float y[8];
+    bn_run(&b, x, y, 2, 1, NULL, NULL);
+    /* channel 0: mean 3, biased var (4+1+0+9)/4 = 3.5, unbiased 14/3 */
+    const double m0 = 3.0, v0 = 3.5, m1 = 30.0, v1 = 350.0;
+    for (int r = 0; r < 4; r++) {
+        CHECK_NEAR(y[2 * r], (x[2 * r] - m0) / sqrt(v0 + 1e-5) * 2.0 + 1.0, 1e-5);
+        CHECK_NEAR(y[2 * r + 1], (x[2 * r + 1] - m1) / sqrt(v1 + 1e-5) * 0.5 - 1.0, 1e-5);
+    }
+    CHECK_NEAR(b.st[0], 0.1 * m0, 1e-6);                       /* running mean 0 -> 0.3 */
+    CHECK_NEAR(b.st[1], 0.1 * m1, 1e-5);                       /* 3 */
+    CHECK_NEAR(b.st[2], 0.9 * 1.0 + 0.1 * (14.0 / 3.0), 1e-6); /* running var, unbiased */
+    CHECK_NEAR(b.st[3], 0.9 * 1.0 + 0.1 * (1400.0 / 3.0), 1e-4);
+    /* a second step moves them again */
+    bn_run(&b, x, y, 2, 1, NULL, NULL);
+    CHECK_NEAR(b.st[0], 0.9 * 0.3 + 0.1 * m0, 1e-6);
+    CHECK_NEAR(b.st[2], 0.9 * (0.9 + 0.1 * 14.0 / 3.0) + 0.1 * 14.0 / 3.0, 1e-5);
+
+    /* gradients by hand: dbeta = sum dy, dgamma = sum dy * xhat,
+     * dx = gamma/sqrt(var+eps) * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+    float dy[8] = {0.5f, -1, 1, 2, -0.25f, 0, 2, 1}, dx[8];
+    float dyc[8];
+    memcpy(dyc, dy, sizeof dy);
+    bn_run(&b, x, y, 2, 1, dyc, dx);
+    for (int c = 0; c < 2; c++) {
+        const double mu = c ? m1 : m0, var = c ? v1 : v0, is = 1.0 / sqrt(var + 1e-5);
+        double sdy = 0, sdyx = 0;
+        for (int r = 0; r < 4; r++) {
+            sdy += dy[2 * r + c];
+            sdyx += dy[2 * r + c] * (x[2 * r + c] - mu) * is;
+        }
+        CHECK_NEAR(b.g[2 + c], sdy, 1e-5);
+        CHECK_NEAR(b.g[c], sdyx, 1e-5);
+        for (int r = 0; r < 4; r++) {
+            const double xh = (x[2 * r + c] - mu) * is;
+            const double want = b.p[c] * is * (dy[2 * r + c] - sdy / 4 - xh * sdyx / 4);
+            CHECK_NEAR(dx[2 * r + c], want, 1e-5);
+        }
+    }
+    bn_free(&b);
+}
+
+static void eval_mode(void) {
+    bn b;
+    bn_make(&b, (nl_shape){2, 2, 3}, 4, 1e-3f, 0.1f);
+    for (int c = 0; c < 3; c++) {
+        b.p[c] = 1.0f + c;          /* gamma */
+        b.p[3 + c] = 0.5f * c;      /* beta */
+        b.st[c] = 0.25f * c - 0.1f; /* running mean */
+        b.st[3 + c] = 0.5f + c;     /* running var */
+    }
+    float st0[6];
+    memcpy(st0, b.st, sizeof st0);
+    float x[4 * 12], y[4 * 12], dy[4 * 12], dyc[4 * 12], dx[4 * 12];
+    nl_rng r;
+    nl_rng_seed(&r, 5);
+    for (int i = 0; i < 48; i++) x[i] = 4 * nl_rng_uniform(&r) - 2, dy[i] = nl_rng_uniform(&r);
+    memcpy(dyc, dy, sizeof dy);
+    bn_run(&b, x, y, 4, 0, dyc, dx);
+    CHECK(!memcmp(st0, b.st, sizeof st0)); /* evaluation leaves the running stats alone */
+    double sdy[3] = {0}, sdyx[3] = {0};
+    for (int i = 0; i < 48; i++) {
+        const int c = i % 3;
+        const double is = 1.0 / sqrt((double)b.st[3 + c] + 1e-3);
+        const double xh = (x[i] - b.st[c]) * is;
+        CHECK_NEAR(y[i], xh * b.p[c] + b.p[3 + c], 1e-5);
+        CHECK_NEAR(dx[i], dy[i] * b.p[c] * is, 1e-5);
+        sdy[c] += dy[i];
+        sdyx[c] += dy[i] * xh;
+    }
+    for (int c = 0; c < 3; c++) {
+        CHECK_NEAR(b.g[3 + c], sdy[c], 1e-4);
+        CHECK_NEAR(b.g[c], sdyx[c], 1e-4);
+    }
+    bn_free(&b);
+}
+
+/* Large offset: one-pass statistics in double keep the variance accurate;
+ * repeated steps are bit-identical. */
+static void precision_and_determinism(void) {
+    const int B = 32, C = 32;
+    const nl_shape in = {30, 30, C};
+    bn b;
+    bn_make(&b, in, B, 1e-5f, 0.1f);
+    const size_t n = (size_t)B * nl_shape_size(in);
+    float *x = malloc(n * 4), *y = malloc(n * 4), *y2 = malloc(n * 4), *dy = malloc(n * 4);
+    float *dx = malloc(n * 4), *dx2 = malloc(n * 4), *g1 = malloc(2 * C * 4);
+    nl_rng r;
+    nl_rng_seed(&r, 9);
+    for (size_t i = 0; i < n; i++) x[i] = 1000.0f + (float)(i % C) + (2 * nl_rng_uniform(&r) - 1);
+    for (size_t i = 0; i < n; i++) dy[i] = 2 * nl_rng_uniform(&r) - 1;
+    float *dyc = malloc(n * 4);
+    memcpy(dyc, dy, n * 4);
+    bn_run(&b, x, y, B, 1, dyc, dx);
+    memcpy(g1, b.g, 2 * C * 4);
+    /* normalised output: mean 0, variance 1 per channel (gamma 1, beta 0) */
+    double worst_m = 0, worst_v = 0;
+    for (int c = 0; c < C; c++) {
+        double s = 0, q = 0;
+        for (size_t i = c; i < n; i += C) s += y[i], q += (double)y[i] * y[i];
+        const double m = s / (double)(n / C);
+        worst_m = fmax(worst_m, fabs(m));
+        worst_v = fmax(worst_v, fabs(q / (double)(n / C) - m * m - 1.0));
+    }
+    CHECK_MSG(worst_m < 1e-3 && worst_v < 1e-2, "mean err %.3g var err %.3g", worst_m, worst_v);
+    memcpy(dyc, dy, n * 4);
+    bn_run(&b, x, y2, B, 1, dyc, dx2);
+    CHECK(!memcmp(y, y2, n * 4) && !memcmp(dx, dx2, n * 4) && !memcmp(g1, b.g, 2 * C * 4));
+    free(x), free(y), free(y2), free(dy), free(dyc), free(dx), free(dx2), free(g1);
+    bn_free(&b);
+}
+
+static void plan_errors(void) {
+    nl_layer l = {0};
+    l.ops = nl_layer_ops_find(NL_LAYER_BATCHNORM);
+    l.in = (nl_shape){2, 2, 4};
+    nl_error err = {0};
+    l.spec = bn_spec(0.0f, 0.1f);
+    CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "eps");
+    l.spec = bn_spec(1e-5f, 1.5f);
+    CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "momentum");
+    l.spec = bn_spec(1e-5f, 0.1f);
+    CHECK(l.ops->plan(&l, &err) == NL_OK && l.out.h == 2 && l.out.w == 2 && l.out.c == 4);
+    float p[8], st[8];
+    l.ops->init(&l, p, st, 0);
+    CHECK(p[0] == 1.0f && p[3] == 1.0f && p[4] == 0.0f && p[7] == 0.0f);
+    CHECK(st[0] == 0.0f && st[3] == 0.0f && st[4] == 1.0f && st[7] == 1.0f);
+}
+
+int main(void) {
+    plan_errors();
+    gradients();
+    hand_values();
+    eval_mode();
+    precision_and_determinism();
+    CHECK_DONE();
+}
