@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -57,6 +59,21 @@ static const shape shapes[] = {
     {"mnist dense1 weight grad", 784, 128, 32, 1, 0, 0},
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+/* Total and idle jiffies of all CPUs (/proc/stat). */
+static int cpu_jiffies(unsigned long long *total, unsigned long long *idle) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 4) return -1;
+    *total = 0;
+    for (int i = 0; i < n; i++) *total += v[i];
+    *idle = v[3] + (n > 4 ? v[4] : 0);
+    return 0;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -124,7 +141,7 @@ static void usage(FILE *f) {
 }
 
 static void report(FILE *f, int nthr, const int *thr, double res[][MAX_THREADS_LIST],
-                   const int *skip, int reps, double min_time) {
+                   const int *skip, int reps, double min_time, const double *other) {
     struct utsname u;
     if (uname(&u)) memset(&u, 0, sizeof u);
     char model[256] = "unknown CPU", line[512];
@@ -165,10 +182,14 @@ static void report(FILE *f, int nthr, const int *thr, double res[][MAX_THREADS_L
         fprintf(f, "\n");
     }
     fprintf(f, "\n| threads | SGEMM peak GFLOP/s | cifar10 epoch floor (1.2 TFLOP) "
-               "| mnist epoch floor (0.41 MFLOP x 60000) |\n|---:|---:|---:|---:|\n");
+               "| mnist epoch floor (0.41 MFLOP x 60000) | other load %% |\n"
+               "|---:|---:|---:|---:|---:|\n");
     for (int t = 0; t < nthr; t++)
-        fprintf(f, "| %d | %.1f | %.2f s | %.3f s |\n", thr[t], peak[t], 1.2e12 / (peak[t] * 1e9),
-                0.41e6 * 60000.0 / (peak[t] * 1e9));
+        fprintf(f, "| %d | %.1f | %.2f s | %.3f s | %.0f |\n", thr[t], peak[t],
+                1.2e12 / (peak[t] * 1e9), 0.41e6 * 60000.0 / (peak[t] * 1e9), other[t]);
+    fprintf(f, "\nOther load: the share of the machine's CPU used by other processes while "
+               "the row was measured (the machine's busy time less this program's); figures "
+               "measured with much other load are too low.\n");
 }
 
 int main(int argc, char **argv) {
@@ -219,6 +240,7 @@ int main(int argc, char **argv) {
     }
 
     static double res[NSHAPES][MAX_THREADS_LIST];
+    double other[MAX_THREADS_LIST];
     int skip[NSHAPES] = {0};
     for (int i = 0; i < NSHAPES; i++) skip[i] = quick && shapes[i].m == 4096;
     /* Each thread count in a child process of its own: OpenBLAS and the OpenMP runtime
@@ -232,6 +254,8 @@ int main(int argc, char **argv) {
         }
         fflush(stdout);
         fflush(stderr);
+        unsigned long long jt0 = 0, ji0 = 0, jt1 = 0, ji1 = 0;
+        int have_j = cpu_jiffies(&jt0, &ji0) == 0;
         pid_t pid = fork();
         if (pid < 0) {
             fprintf(stderr, "sgemm_peak: fork: %s\n", strerror(errno));
@@ -264,21 +288,31 @@ int main(int argc, char **argv) {
         }
         close(fds[0]);
         int st = 0;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        struct rusage ru;
+        memset(&ru, 0, sizeof ru);
+        while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {
+        }
+        other[t] = NAN;
+        if (have_j && cpu_jiffies(&jt1, &ji1) == 0 && jt1 > jt0) {
+            double hz = (double)sysconf(_SC_CLK_TCK), all = (double)(jt1 - jt0) / hz;
+            double busy = all - (double)(ji1 - ji0) / hz;
+            double mine = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+            other[t] = 100.0 * (busy > mine ? busy - mine : 0) / all;
         }
         if (!WIFEXITED(st) || WEXITSTATUS(st)) {
             fprintf(stderr, "sgemm_peak: the measurement with %d thread(s) failed\n", thr[t]);
             return 1;
         }
     }
-    report(stdout, nthr, thr, res, skip, reps, min_time);
+    report(stdout, nthr, thr, res, skip, reps, min_time, other);
     if (out) {
         FILE *f = fopen(out, "w");
         if (!f) {
             fprintf(stderr, "sgemm_peak: cannot write %s: %s\n", out, strerror(errno));
             return 1;
         }
-        report(f, nthr, thr, res, skip, reps, min_time);
+        report(f, nthr, thr, res, skip, reps, min_time, other);
         fclose(f);
     }
     return 0;
