@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "data/tar_header.h"
 #include "nnlab/data.h"
 
 #define REC     NL_CIFAR10_RECORD_BYTES
@@ -234,39 +235,6 @@ static long long tar_read(tar_in *t, void *buf, size_t n, const char *what, nl_e
     return (long long)done;
 }
 
-static int parse_octal(const uint8_t *p, size_t n, uint64_t *out) {
-    uint64_t v = 0;
-    size_t i = 0;
-    if (p[0] & 0x80) { /* GNU base-256 */
-        v = p[0] & 0x7f;
-        for (i = 1; i < n; i++) {
-            if (v >> 55) return -1;
-            v = (v << 8) | p[i];
-        }
-        *out = v;
-        return 0;
-    }
-    while (i < n && p[i] == ' ') i++;
-    int digits = 0;
-    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++, digits++) {
-        if (v >> 60) return -1;
-        v = v * 8 + (uint64_t)(p[i] - '0');
-    }
-    for (; i < n; i++)
-        if (p[i] != ' ' && p[i] != '\0') return -1;
-    if (!digits) return -1;
-    *out = v;
-    return 0;
-}
-
-static int header_ok(const uint8_t *h) {
-    uint64_t want;
-    if (parse_octal(h + 148, 8, &want)) return 0;
-    uint64_t sum = 0;
-    for (int i = 0; i < TBLOCK; i++) sum += (i >= 148 && i < 156) ? ' ' : h[i];
-    return sum == want;
-}
-
 static int all_zero(const uint8_t *h) {
     for (int i = 0; i < TBLOCK; i++)
         if (h[i]) return 0;
@@ -348,7 +316,7 @@ static nl_status load_tar(const char *path, nl_split split, size_t per_file, nl_
             break;
         }
         if (all_zero(h)) break; /* end-of-archive marker */
-        if (!header_ok(h)) {
+        if (!nl_tar_checksum_ok(h)) {
             st = nl_error_set(err, NL_EFORMAT,
                               "%s: corrupt tar header at offset %llu (bad checksum): not a tar "
                               "archive, or damaged",
@@ -356,7 +324,7 @@ static nl_status load_tar(const char *path, nl_split split, size_t per_file, nl_
             break;
         }
         uint64_t size;
-        if (parse_octal(h + 124, 12, &size)) {
+        if (nl_tar_number(h + 124, 12, &size)) {
             st = nl_error_set(err, NL_EFORMAT, "%s: tar header at offset %llu has a bad size field",
                               path, (unsigned long long)hpos);
             break;

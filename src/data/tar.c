@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "data/tar_header.h"
 #include "data/fetch_internal.h"
 
 #define BLOCK     512
@@ -35,31 +36,6 @@ static int read_block(gzFile gz, uint8_t *h) {
     if (got < 0) return -1;
     if (got < BLOCK) return read_exact(gz, h + got, (size_t)(BLOCK - got)) ? -1 : 0;
     return 0;
-}
-
-static int parse_octal(const uint8_t *p, size_t n, uint64_t *out) {
-    if (p[0] & 0x80) return -1; /* base-256: only for entries beyond 8 GiB */
-    uint64_t v = 0;
-    size_t i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\0')) i++;
-    int digits = 0;
-    for (; i < n && p[i] >= '0' && p[i] <= '7'; i++, digits++) {
-        if (v >> 60) return -1;
-        v = v * 8 + (uint64_t)(p[i] - '0');
-    }
-    for (; i < n; i++)
-        if (p[i] != ' ' && p[i] != '\0') return -1;
-    if (!digits) return -1;
-    *out = v;
-    return 0;
-}
-
-static int header_checksum_ok(const uint8_t *h) {
-    uint64_t want;
-    if (parse_octal(h + 148, 8, &want)) return 0;
-    uint64_t sum = 0;
-    for (int i = 0; i < BLOCK; i++) sum += (i >= 148 && i < 156) ? ' ' : h[i];
-    return sum == want;
 }
 
 static int skip_bytes(gzFile gz, uint64_t n) {
@@ -145,13 +121,13 @@ nl_status nl_untar_gz(const char *archive, const char *prefix, const char *dest_
             continue;
         }
         zeros = 0;
-        if (!header_checksum_ok(h)) {
+        if (!nl_tar_checksum_ok(h)) {
             st = nl_error_set(err, NL_EFORMAT, "%s: corrupt tar header at offset %llu", archive,
                               (unsigned long long)(offset - BLOCK));
             break;
         }
         uint64_t size;
-        if (parse_octal(h + 124, 12, &size)) {
+        if (nl_tar_number(h + 124, 12, &size)) {
             st =
                 nl_error_set(err, NL_EFORMAT, "%s: bad size field in the tar header at offset %llu",
                              archive, (unsigned long long)(offset - BLOCK));
