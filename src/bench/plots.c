@@ -159,7 +159,7 @@ static void draw(plotter *pl, const char *name, const sbuf *data, const sbuf *cm
     } else {
         pl->failed++;
         if (!pl->first_error[0])
-            snprintf(pl->first_error, sizeof pl->first_error, "%s: %s", name, msg);
+            bench_strf(pl->first_error, sizeof pl->first_error, "%s: %s", name, msg);
         for (int svg = 0; svg < 2; svg++) {
             char from[4400];
             snprintf(from, sizeof from, "%s/%s.tmp%s", pl->dir, name, svg ? ".svg" : ".png");
