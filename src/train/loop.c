@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fpmode.h"
 #include "core/rng.h"
 #include "nnlab/core.h"
 #include "nnlab/train.h"
@@ -28,8 +29,8 @@ nl_status nl_check_dataset(const nl_model *m, const nl_dataset *d, const char *w
     return NL_OK;
 }
 
-nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy, double *loss,
-                      nl_error *err) {
+static nl_status evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy,
+                          double *loss, nl_error *err) {
     nl_status st = nl_check_dataset(m, d, "evaluation set", err);
     if (st) return st;
     if (batch <= 0) batch = 256;
@@ -60,9 +61,9 @@ nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accur
     return NL_OK;
 }
 
-nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train, const nl_dataset *test,
-                   const nl_train_config *cfg, const nl_train_hooks *hooks, nl_epoch_stats *stats,
-                   nl_error *err) {
+static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *train,
+                           const nl_dataset *test, const nl_train_config *cfg,
+                           const nl_train_hooks *hooks, nl_epoch_stats *stats, nl_error *err) {
     static const nl_train_hooks no_hooks = {0};
     if (!hooks) hooks = &no_hooks;
     if (cfg->epochs <= 0 || cfg->batch <= 0)
@@ -140,7 +141,7 @@ nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train, cons
         nl_event(cfg->events, "INTERVAL_END", "epoch_stop", NULL, meta);
         if (test) {
             const double t1 = nl_now();
-            st = nl_evaluate(m, test, eval_batch, &es.test_accuracy, &es.test_loss, err);
+            st = evaluate(m, test, eval_batch, &es.test_accuracy, &es.test_loss, err);
             if (st) break;
             es.eval_seconds = nl_now() - t1;
             char val[64];
@@ -152,5 +153,26 @@ nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train, cons
         if (hooks->epoch_end) hooks->epoch_end(hooks->user, &es);
     }
     free(perm), free(x), free(lab);
+    return st;
+}
+
+/* Both run with denormals flushed to zero (core/fpmode.h: why), and give the
+ * caller's threads their floating-point mode back. */
+nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy, double *loss,
+                      nl_error *err) {
+    nl_fpmode fp;
+    nl_fpmode_flush(&fp);
+    nl_status st = evaluate(m, d, batch, accuracy, loss, err);
+    nl_fpmode_restore(&fp);
+    return st;
+}
+
+nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train, const nl_dataset *test,
+                   const nl_train_config *cfg, const nl_train_hooks *hooks, nl_epoch_stats *stats,
+                   nl_error *err) {
+    nl_fpmode fp;
+    nl_fpmode_flush(&fp);
+    nl_status st = train_run(m, opt, train, test, cfg, hooks, stats, err);
+    nl_fpmode_restore(&fp);
     return st;
 }
