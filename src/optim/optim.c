@@ -2,6 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "nnlab/optim.h"
 #include "optim/optim_impl.h"
 
@@ -14,17 +18,23 @@ nl_optim_config nl_optim_defaults(nl_optim_kind kind) {
 
 const char *nl_optim_name(nl_optim_kind kind) {
     switch (kind) {
-    case NL_OPT_ADAM: return "adam";
-    case NL_OPT_ADAMW: return "adamw";
-    case NL_OPT_SGD: return "sgd";
+    case NL_OPT_ADAM:
+        return "adam";
+    case NL_OPT_ADAMW:
+        return "adamw";
+    case NL_OPT_SGD:
+        return "sgd";
     }
     return "unknown";
 }
 
 nl_status nl_optim_parse(const char *name, nl_optim_kind *kind, nl_error *err) {
-    if (!strcmp(name, "adam")) *kind = NL_OPT_ADAM;
-    else if (!strcmp(name, "adamw")) *kind = NL_OPT_ADAMW;
-    else if (!strcmp(name, "sgd")) *kind = NL_OPT_SGD;
+    if (!strcmp(name, "adam"))
+        *kind = NL_OPT_ADAM;
+    else if (!strcmp(name, "adamw"))
+        *kind = NL_OPT_ADAMW;
+    else if (!strcmp(name, "sgd"))
+        *kind = NL_OPT_SGD;
     else
         return nl_error_set(err, NL_EINVAL, "unknown optimizer '%s' (expected adam, adamw or sgd)",
                             name);
@@ -40,12 +50,14 @@ nl_status nl_optim_init(nl_optimizer *o, const nl_optim_config *cfg, size_t npar
                         nl_error *err) {
     memset(o, 0, sizeof *o);
     if (!(cfg->lr > 0.0f))
-        return nl_error_set(err, NL_EINVAL, "learning rate must be positive (got %g)", (double)cfg->lr);
+        return nl_error_set(err, NL_EINVAL, "learning rate must be positive (got %g)",
+                            (double)cfg->lr);
     if (cfg->kind != NL_OPT_SGD &&
         !(cfg->beta1 >= 0 && cfg->beta1 < 1 && cfg->beta2 >= 0 && cfg->beta2 < 1 && cfg->eps > 0))
-        return nl_error_set(err, NL_EINVAL,
-                            "adam: beta1, beta2 must be in [0, 1) and eps positive (got %g, %g, %g)",
-                            (double)cfg->beta1, (double)cfg->beta2, (double)cfg->eps);
+        return nl_error_set(
+            err, NL_EINVAL,
+            "adam: beta1, beta2 must be in [0, 1) and eps positive (got %g, %g, %g)",
+            (double)cfg->beta1, (double)cfg->beta2, (double)cfg->eps);
     if (cfg->momentum < 0 || cfg->momentum >= 1)
         return nl_error_set(err, NL_EINVAL, "sgd: momentum must be in [0, 1) (got %g)",
                             (double)cfg->momentum);
@@ -75,7 +87,26 @@ void nl_optim_step(nl_optimizer *o, float *params, const float *grads) {
     o->t++;
     switch (o->cfg.kind) {
     case NL_OPT_ADAM:
-    case NL_OPT_ADAMW: adam_step(o, params, grads); break;
-    case NL_OPT_SGD: sgd_step(o, params, grads); break;
+    case NL_OPT_ADAMW:
+        adam_step(o, params, grads);
+        break;
+    case NL_OPT_SGD:
+        sgd_step(o, params, grads);
+        break;
+    }
+}
+
+void optim_for_ranges(const nl_optimizer *o, optim_range_fn fn, const void *k) {
+    const long n = (long)o->n;
+#pragma omp parallel if (n >= 65536)
+    {
+        int nt = 1, t = 0;
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        t = omp_get_thread_num();
+#endif
+        long chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
+        long lo = t * chunk, hi = lo + chunk > n ? n : lo + chunk;
+        if (lo < hi) fn(k, lo, hi);
     }
 }
