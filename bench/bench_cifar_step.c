@@ -21,6 +21,7 @@
 #include "nnlab/core.h"
 #include "nnlab/model.h"
 #include "nnlab/optim.h"
+#include "blas_env.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -56,6 +57,7 @@ static void layer_flops(const nl_layer *l, int first, double *fwd, double *bwd) 
 }
 
 int main(int argc, char **argv) {
+    bench_fix_blas_core(argv);
     int B = 32, steps = 100, threads = 0;
     const char *workload = "cifar10";
     for (int i = 1; i < argc; i++) {

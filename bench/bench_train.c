@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_env.h"
+
 #ifndef NNLAB_SOURCE_DIR
 #define NNLAB_SOURCE_DIR "."
 #endif
@@ -892,6 +894,7 @@ static char *default_nnlab(void) {
 }
 
 int main(int argc, char **argv) {
+    bench_fix_blas_core(argv);
     options o;
     memset(&o, 0, sizeof o);
     o.workload = "mnist";

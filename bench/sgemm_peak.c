@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_env.h"
+
 #define MAX_THREADS_LIST 8
 
 typedef struct shape {
@@ -193,6 +195,7 @@ static void report(FILE *f, int nthr, const int *thr, double res[][MAX_THREADS_L
 }
 
 int main(int argc, char **argv) {
+    bench_fix_blas_core(argv);
     int thr[MAX_THREADS_LIST] = {1, 2}, nthr = 2, reps = 5, quick = 0;
     double min_time = 0.2;
     const char *out = NULL;

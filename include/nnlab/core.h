@@ -20,6 +20,14 @@ int nl_get_threads(void);
 /* Short description of the BLAS in use, e.g. "OpenBLAS 0.3.21 (openmp) Zen". */
 const char *nl_blas_info(void);
 
+/* The CPU core type the BLAS chose its kernels for, e.g. "Haswell". */
+const char *nl_blas_core_name(void);
+/* When the BLAS fell back to kernels without AVX2 on a CPU that has AVX2
+ * (an OpenBLAS older than the CPU model), the OPENBLAS_CORETYPE that would
+ * give the right ones ("SkylakeX", "Haswell"); else NULL. It takes effect
+ * only in a process started with it in the environment. */
+const char *nl_blas_core_fix(void);
+
 /* Monotonic clock in seconds; wall clock in milliseconds since the epoch. */
 double nl_now(void);
 int64_t nl_wall_ms(void);

@@ -1,6 +1,8 @@
 /* Version, threads (one OpenMP pool for nnlab loops and OpenBLAS), clocks. */
 #include "nnlab/core.h"
 
+#include "core/blas_core.h"
+
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -13,7 +15,9 @@ extern void openblas_set_num_threads(int);
 extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
 
-const char *nl_version(void) { return NNLAB_VERSION; }
+const char *nl_version(void) {
+    return NNLAB_VERSION;
+}
 
 static int g_threads = 0;
 
@@ -25,12 +29,22 @@ int nl_set_threads(int n) {
     return n;
 }
 
-int nl_get_threads(void) { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+int nl_get_threads(void) {
+    return g_threads > 0 ? g_threads : omp_get_max_threads();
+}
 
 const char *nl_blas_info(void) {
     static char buf[256];
     snprintf(buf, sizeof buf, "%s (core %s)", openblas_get_config(), openblas_get_corename());
     return buf;
+}
+
+const char *nl_blas_core_name(void) {
+    return openblas_get_corename();
+}
+
+const char *nl_blas_core_fix(void) {
+    return nl_openblas_core_fix(openblas_get_corename());
 }
 
 double nl_now(void) {
