@@ -165,6 +165,26 @@ static char *join_argv(char *const *argv) {
     return s;
 }
 
+/* The command as shown in the report: paths inside the source tree relative
+ * to it ("./build/nnlab", "./peers/..."), so that the report names no folder
+ * of the machine it was made on. In place (the result is never longer). */
+static char *repo_relative(char *s) {
+    const char *root = NNLAB_SOURCE_DIR "/";
+    const size_t n = strlen(root);
+    if (n <= 1) return s;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (!strncmp(r, root, n)) {
+            *w++ = '.', *w++ = '/';
+            r += n;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = 0;
+    return s;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -1035,7 +1055,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nv; i++) {
         argvec a = {0};
         build_argv(&o, &vs[i], "{events}", &a);
-        vs[i].template_cmd = join_argv(a.v);
+        vs[i].template_cmd = repo_relative(join_argv(a.v));
         av_free(&a);
     }
 
