@@ -17,9 +17,12 @@
  *    The arithmetic is the dense one minus the multiplications by zero; only
  *    the order of the additions differs, so results differ from the dense
  *    path by float rounding.
- * Threads split the outputs O into one contiguous column block each, in every
- * product, so each output element is computed by one thread in a fixed order:
- * bit-identical results run after run for a fixed thread count. */
+ * Threads split the inputs I (rows of W) in every product: the forward pass
+ * sums each thread's rows into its own partial output and adds the partials in
+ * thread order, dW is split by its rows, din by its columns. So each core
+ * reads and writes the same rows of W and dW every step, about the slice the
+ * optimizer's contiguous split gives it, and results are bit-identical run
+ * after run for a fixed thread count. */
 #include <omp.h>
 #include <string.h>
 
@@ -143,20 +146,50 @@ static void dense_dw_sparse(float *dw, const float *in, const uint64_t *m, const
     }
 }
 
-void dense_forward(float *out, const float *in, const float *w, const float *b, int B, int I, int O,
-                   int relu) {
-    /* out = broadcast(b), then out += in . W in one GEMM over the whole batch. */
-    for (int r = 0; r < B; r++) memcpy(out + (size_t)r * O, b, (size_t)O * sizeof(float));
-    nl_gemm_split(NL_SPLIT_N, 0, 0, B, O, I, 1.0f, in, I, w, O, 1.0f, out, O);
-    if (relu) {
-        const size_t n = (size_t)B * O;
-        for (size_t i = 0; i < n; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+/* out = act(in . W + b) in one GEMM over the whole batch, the dense path.
+ * With several threads and enough work, split along the inputs (rows of W) as
+ * the sparse kernels do, each thread one GEMM of its rows into its partial
+ * [B][O], the partials added in thread order: each core reads only the rows of
+ * W it updates in the optimizer step (a split along O would have every core
+ * read half of every row, fetching the other core's freshly written lines).
+ * part: NL_DENSE_MAX_PARTS * B * O floats. */
+static void dense_forward(float *out, float *part, const float *in, const float *w,
+                          const float *bias, int B, int I, int O, int relu) {
+    const int maxt = omp_get_max_threads();
+    const int nt = maxt < NL_DENSE_MAX_PARTS ? maxt : NL_DENSE_MAX_PARTS;
+    if (nt < 2 || omp_in_parallel() || (double)B * I * O < 256.0 * 1024 || I < 16 * nt) {
+        for (int r = 0; r < B; r++) memcpy(out + (size_t)r * O, bias, (size_t)O * sizeof(float));
+        nl_gemm(0, 0, B, O, I, 1.0f, in, I, w, O, 1.0f, out, O);
+        if (relu)
+            for (size_t k = 0; k < (size_t)B * O; k++) out[k] = out[k] > 0.0f ? out[k] : 0.0f;
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        const int n = omp_get_num_threads(), t = omp_get_thread_num();
+        int i0, i1, b0, b1;
+        row_range(I, n, t, &i0, &i1);
+        float *y0 = part + (size_t)t * B * O;
+        /* inside a parallel region nl_gemm runs on this thread alone */
+        nl_gemm(0, 0, B, O, i1 - i0, 1.0f, in + i0, I, w + (size_t)i0 * O, O, 0.0f, y0, O);
+#pragma omp barrier
+        row_range(B, n, t, &b0, &b1);
+        for (int b = b0; b < b1; b++) {
+            float *restrict y = out + (size_t)b * O;
+            for (int o = 0; o < O; o++) y[o] = bias[o];
+            for (int u = 0; u < n; u++) {
+                const float *restrict p = part + ((size_t)u * B + b) * O;
+                for (int o = 0; o < O; o++) y[o] += p[o];
+            }
+            if (relu)
+                for (int o = 0; o < O; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
+        }
     }
 }
 
 /* dout is turned into dz in place when relu is fused. din may be NULL. */
-void dense_backward(float *din, float *dw, float *db, float *dout, const float *in,
-                    const float *out, const float *w, int B, int I, int O, int relu) {
+static void dense_backward(float *din, float *dw, float *db, float *dout, const float *in,
+                           const float *out, const float *w, int B, int I, int O, int relu) {
     if (relu) {
         const size_t n = (size_t)B * O;
         for (size_t i = 0; i < n; i++)
@@ -168,8 +201,11 @@ void dense_backward(float *din, float *dw, float *db, float *dout, const float *
         const float *d = dout + (size_t)r * O;
         for (int o = 0; o < O; o++) db[o] += d[o];
     }
-    nl_gemm_split(NL_SPLIT_N, 1, 0, I, O, B, 1.0f, in, I, dout, O, 0.0f, dw, O);
-    if (din) nl_gemm(0, 1, B, I, O, 1.0f, dout, O, w, O, 0.0f, din, I);
+    /* dW split by its rows and din by its columns: both are the inputs, so
+     * each thread touches the rows of W and dW it owns in the forward pass
+     * and (about) in the optimizer's contiguous split. */
+    nl_gemm_split(NL_SPLIT_M, 1, 0, I, O, B, 1.0f, in, I, dout, O, 0.0f, dw, O);
+    if (din) nl_gemm_split(NL_SPLIT_N, 0, 1, B, I, O, 1.0f, dout, O, w, O, 0.0f, din, I);
 }
 
 static nl_status plan(nl_layer *l, nl_error *err) {
@@ -208,14 +244,14 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     uint64_t *m = scratch_masks(c->scratch);
     const int sparse = build_masks(m, c->in, B, I);
     c->scratch[0] = (float)sparse;
-    if (sparse) {
-        /* the partial sums follow this batch's masks, 64-byte aligned */
-        const size_t mf = mask_floats((size_t)I, B);
-        float *part = (float *)m + (mf + 15) / 16 * 16;
-        dense_forward_sparse(c->out, part, c->in, m, w, b, B, I, O, l->spec.act == NL_ACT_RELU);
-    } else {
-        dense_forward(c->out, c->in, w, b, B, I, O, l->spec.act == NL_ACT_RELU);
-    }
+    /* the partial sums follow this batch's masks, 64-byte aligned */
+    const size_t mf = mask_floats((size_t)I, B);
+    float *part = (float *)m + (mf + 15) / 16 * 16;
+    const int relu = l->spec.act == NL_ACT_RELU;
+    if (sparse)
+        dense_forward_sparse(c->out, part, c->in, m, w, b, B, I, O, relu);
+    else
+        dense_forward(c->out, part, c->in, w, b, B, I, O, relu);
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {

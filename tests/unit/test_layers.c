@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "gradcheck.h"
+#include "nnlab/core.h"
 #include "layers/softmax_xent.h"
 
 static void check_layer(const char *name, nl_layer_spec spec, nl_shape in, int batch) {
@@ -12,23 +13,27 @@ static void check_layer(const char *name, nl_layer_spec spec, nl_shape in, int b
     CHECK_MSG(r.checked_in > 0, "%s: no input probes", name);
 }
 
-/* The sparse-input path of dense (taken when < 30% of the inputs are non-zero)
- * against naive loops: forward output and weight gradient. */
-static void test_dense_sparse_path(void) {
-    enum { B = 7, I = 50, O = 19 };
+/* Both paths of dense against naive loops in double: forward output, weight
+ * gradient, input gradient. density < 0.3 takes the sparse-input path; with
+ * threads > 1 and B*I*O >= 256K the dense path splits the inputs among threads
+ * (partial sums added afterwards). */
+static void check_dense_path(int B, int I, int O, float density, int threads) {
+    nl_set_threads(threads);
     nl_layer l = {0};
     l.spec = (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = O, .act = NL_ACT_RELU};
     l.in = (nl_shape){1, 1, I};
     l.ops = nl_layer_ops_find(NL_LAYER_DENSE);
     CHECK(l.ops->plan(&l, NULL) == NL_OK);
-    float *x = calloc(B * I, 4), *p = calloc(l.nparams, 4), *g = calloc(l.nparams, 4);
-    float *out = calloc(B * O, 4), *dout = calloc(B * O, 4), *din = calloc(B * I, 4);
+    float *x = calloc((size_t)B * I, 4), *p = calloc(l.nparams, 4), *g = calloc(l.nparams, 4);
+    float *out = calloc((size_t)B * O, 4), *dout = calloc((size_t)B * O, 4);
+    float *din = calloc((size_t)B * I, 4), *ref = calloc((size_t)B * O, 4);
+    float *dz = calloc((size_t)B * O, 4);
     float *scr = calloc(l.ops->scratch_floats(&l, B), 4);
     nl_rng r;
     nl_rng_seed(&r, 5);
     for (int k = 0; k < B * I; k++)
-        if (nl_rng_uniform(&r) < 0.15f) x[k] = nl_rng_uniform(&r);
-    for (size_t k = 0; k < l.nparams; k++) p[k] = 2 * nl_rng_uniform(&r) - 1;
+        if (nl_rng_uniform(&r) < density) x[k] = nl_rng_uniform(&r) + 0.01f;
+    for (size_t k = 0; k < l.nparams; k++) p[k] = (2 * nl_rng_uniform(&r) - 1) * 0.1f;
     nl_layer_ctx c = {.batch = B,
                       .training = 1,
                       .in = x,
@@ -39,19 +44,20 @@ static void test_dense_sparse_path(void) {
                       .din = din,
                       .dout = dout};
     l.ops->forward(&l, &c);
-    CHECK_MSG(scr[0] == 1.0f, "a 15%%-dense input should take the sparse path");
+    const int sparse = density < 0.3f;
+    CHECK_MSG(scr[0] == (float)sparse, "B %d I %d O %d density %.2f: %s path expected", B, I, O,
+              density, sparse ? "sparse" : "dense");
     double worst = 0;
-    float ref[B * O];
     for (int b = 0; b < B; b++)
         for (int o = 0; o < O; o++) {
-            double s = p[I * O + o];
+            double s = p[(size_t)I * O + o];
             for (int i = 0; i < I; i++) s += (double)x[b * I + i] * p[i * O + o];
             ref[b * O + o] = (float)(s > 0 ? s : 0);
             worst = fmax(worst, fabs(ref[b * O + o] - out[b * O + o]));
         }
-    CHECK_MSG(worst < 1e-5, "sparse forward differs from the reference by %g", worst);
+    CHECK_MSG(worst < 1e-5, "%s forward (%d threads) differs from the reference by %g",
+              sparse ? "sparse" : "dense", threads, worst);
     for (int k = 0; k < B * O; k++) dout[k] = 2 * nl_rng_uniform(&r) - 1;
-    float dz[B * O];
     for (int k = 0; k < B * O; k++) dz[k] = ref[k] > 0 ? dout[k] : 0;
     l.ops->backward(&l, &c);
     worst = 0;
@@ -61,14 +67,28 @@ static void test_dense_sparse_path(void) {
             for (int b = 0; b < B; b++) s += (double)x[b * I + i] * dz[b * O + o];
             worst = fmax(worst, fabs(s - g[i * O + o]));
         }
-    CHECK_MSG(worst < 1e-5, "sparse weight gradient differs from the reference by %g", worst);
-    for (int i = 0; i < I; i++) {
-        double s = 0;
-        for (int o = 0; o < O; o++) s += (double)dz[0 * O + o] * p[i * O + o];
-        worst = fmax(worst, fabs(s - din[i]));
+    CHECK_MSG(worst < 1e-5, "weight gradient (%d threads) differs from the reference by %g",
+              threads, worst);
+    worst = 0;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < I; i++) {
+            double s = 0;
+            for (int o = 0; o < O; o++) s += (double)dz[b * O + o] * p[i * O + o];
+            worst = fmax(worst, fabs(s - din[b * I + i]));
+        }
+    CHECK_MSG(worst < 1e-5, "input gradient (%d threads) differs from the reference by %g", threads,
+              worst);
+    free(x), free(p), free(g), free(out), free(dout), free(din), free(ref), free(dz), free(scr);
+}
+
+static void test_dense_paths(void) {
+    for (int t = 1; t <= 2; t++) {
+        check_dense_path(7, 50, 19, 0.15f, t);   /* sparse, one thread's work */
+        check_dense_path(32, 784, 128, 0.2f, t); /* sparse, mnist's shape */
+        check_dense_path(32, 400, 40, 1.0f, t);  /* dense, split among threads */
+        check_dense_path(3, 20, 5, 1.0f, t);     /* dense, too small to split */
     }
-    CHECK_MSG(worst < 1e-5, "input gradient differs from the reference by %g", worst);
-    free(x), free(p), free(g), free(out), free(dout), free(din), free(scr);
+    nl_set_threads(2);
 }
 
 static void test_loss_gradient(void) {
@@ -163,7 +183,7 @@ int main(void) {
     check_layer("dense+relu, sparse input",
                 (nl_layer_spec){.kind = NL_LAYER_DENSE, .units = 13, .act = NL_ACT_RELU}, flat, 4);
     gc_sparsity = 0.0;
-    test_dense_sparse_path();
+    test_dense_paths();
     check_layer("relu", (nl_layer_spec){.kind = NL_LAYER_RELU}, (nl_shape){3, 3, 4}, 5);
     check_layer("dropout", (nl_layer_spec){.kind = NL_LAYER_DROPOUT, .rate = 0.3f}, flat, 6);
     check_layer("flatten", (nl_layer_spec){.kind = NL_LAYER_FLATTEN}, (nl_shape){2, 3, 4}, 3);
