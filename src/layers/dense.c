@@ -71,6 +71,24 @@ static int build_masks(uint64_t *m, const float *in, int B, int I) {
     return (double)nnz <= NL_DENSE_SPARSE_MAX * (double)B * I;
 }
 
+/* Thread t of nt (inside the parallel region, after a barrier): rows of out
+ * [b0, b1) = act(bias + the nt partials [B][O], added in thread order). */
+static void add_partials(float *out, const float *part, const float *bias, int B, int O, int nt,
+                         int t, int relu) {
+    int b0, b1;
+    row_range(B, nt, t, &b0, &b1);
+    for (int b = b0; b < b1; b++) {
+        float *restrict y = out + (size_t)b * O;
+        for (int o = 0; o < O; o++) y[o] = bias[o];
+        for (int u = 0; u < nt; u++) {
+            const float *restrict p = part + ((size_t)u * B + b) * O;
+            for (int o = 0; o < O; o++) y[o] += p[o];
+        }
+        if (relu)
+            for (int o = 0; o < O; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
+    }
+}
+
 /* out[b, :] = bias + sum over non-zero x[b,i] of x[b,i] * W[i, :], relu optional.
  *
  * Threads split the inputs (rows of W), not the outputs: each core then reads
@@ -107,18 +125,7 @@ static void dense_forward_sparse(float *out, float *part, const float *in, const
             }
         }
 #pragma omp barrier
-        int b0, b1;
-        row_range(B, nt, t, &b0, &b1);
-        for (int b = b0; b < b1; b++) {
-            float *restrict y = out + (size_t)b * O;
-            for (int o = 0; o < O; o++) y[o] = bias[o];
-            for (int u = 0; u < nt; u++) {
-                const float *restrict p = part + ((size_t)u * B + b) * O;
-                for (int o = 0; o < O; o++) y[o] += p[o];
-            }
-            if (relu)
-                for (int o = 0; o < O; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
-        }
+        add_partials(out, part, bias, B, O, nt, t, relu);
     }
 }
 
@@ -167,23 +174,13 @@ static void dense_forward(float *out, float *part, const float *in, const float 
 #pragma omp parallel num_threads(nt)
     {
         const int n = omp_get_num_threads(), t = omp_get_thread_num();
-        int i0, i1, b0, b1;
+        int i0, i1;
         row_range(I, n, t, &i0, &i1);
         float *y0 = part + (size_t)t * B * O;
         /* inside a parallel region nl_gemm runs on this thread alone */
         nl_gemm(0, 0, B, O, i1 - i0, 1.0f, in + i0, I, w + (size_t)i0 * O, O, 0.0f, y0, O);
 #pragma omp barrier
-        row_range(B, n, t, &b0, &b1);
-        for (int b = b0; b < b1; b++) {
-            float *restrict y = out + (size_t)b * O;
-            for (int o = 0; o < O; o++) y[o] = bias[o];
-            for (int u = 0; u < n; u++) {
-                const float *restrict p = part + ((size_t)u * B + b) * O;
-                for (int o = 0; o < O; o++) y[o] += p[o];
-            }
-            if (relu)
-                for (int o = 0; o < O; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
-        }
+        add_partials(out, part, bias, B, O, n, t, relu);
     }
 }
 
