@@ -118,6 +118,7 @@ typedef struct nl_bench_run {
     /* from the contestant's result JSON (NAN / "" when absent) */
     double samples_per_s;
     double final_loss;
+    double reported_rss_peak_mib; /* its own peak RSS; used when no sample saw the tree */
     char framework[64];
     char framework_version[96];
     /* monitor samples, t = seconds since run_start (negative: before it) */
@@ -137,7 +138,8 @@ typedef struct nl_bench_run {
 /* Allocates r->t and r->v[] for n samples (NAN-filled), freeing older ones. */
 nl_status nl_bench_run_alloc_samples(nl_bench_run *r, size_t n, nl_error *err);
 /* Fills cpu_mean_pct, rss_peak_mib, gpu_mean_pct, vram_peak_mib from the
- * samples and time_to_train_s. */
+ * samples and time_to_train_s. rss_peak_mib falls back to reported_rss_peak_mib
+ * (when > 0) if no sample saw the tree alive: a run over before the first sample. */
 void nl_bench_run_summarize(nl_bench_run *r);
 void nl_bench_run_free(nl_bench_run *r);
 

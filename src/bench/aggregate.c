@@ -170,7 +170,7 @@ void nl_bench_run_summarize(nl_bench_run *r) {
     }
     r->cpu_mean_pct = ncpu ? cpu / ncpu : NAN;
     r->gpu_mean_pct = ngpu ? gpu / ngpu : NAN;
-    r->rss_peak_mib = rss;
+    r->rss_peak_mib = isnan(rss) && r->reported_rss_peak_mib > 0 ? r->reported_rss_peak_mib : rss;
     r->vram_peak_mib = vram;
 }
 

@@ -161,13 +161,12 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
         r->eval_s[e] = ms_since(tl.eval_ms[e], base);
         r->test_accuracy[e] = tl.eval_accuracy[e];
     }
-    r->samples_per_s = r->final_loss = NAN;
-    double peak_rss_json = NAN;
+    r->samples_per_s = r->final_loss = r->reported_rss_peak_mib = NAN;
     r->framework[0] = r->framework_version[0] = '\0';
     if (res) {
         r->samples_per_s = jnumber(res, "samples_per_second");
         r->final_loss = jnumber(res, "final_loss");
-        peak_rss_json = jnumber(res, "peak_rss_mib");
+        r->reported_rss_peak_mib = jnumber(res, "peak_rss_mib");
         jstring(res, "framework", r->framework, sizeof r->framework);
         jstring(res, "framework_version", r->framework_version, sizeof r->framework_version);
         json_t *acc = json_object_get(res, "test_accuracy");
@@ -217,9 +216,11 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
         nbg++;
     }
     r->background_cpu_pct = nbg ? bg / (double)nbg : NAN;
-    if (isnan(r->rss_peak_mib) && isfinite(peak_rss_json)) {
-        /* over before the monitor's first sample: the contestant's own figure */
-        r->rss_peak_mib = peak_rss_json;
+    int sampled_rss = 0;
+    for (size_t i = 0; i < r->nsamples && !sampled_rss; i++)
+        sampled_rss = !isnan(r->v[NL_BM_RSS][i]);
+    if (!sampled_rss && r->rss_peak_mib > 0) {
+        /* over before the monitor's first sample: summarize took the contestant's own figure */
         if (!r->message[0])
             snprintf(r->message, sizeof r->message,
                      "ended before the monitor's first sample: peak RSS as it reported it");

@@ -177,6 +177,21 @@ static int group_has_gpu(const nl_bench_group *g) {
     return 0;
 }
 
+/* The time axis of a group: its mean grid or its longest run, never an empty range
+   (a run shorter than one sampling interval has a one-point grid). */
+static double group_xmax(const nl_bench_group *g) {
+    double x = g->ngrid ? (double)(g->ngrid - 1) * g->dt : 0;
+    for (size_t r = 0; r < g->nruns; r++)
+        if (g->runs[r].status == NL_BENCH_OK && g->runs[r].time_to_train_s > x)
+            x = g->runs[r].time_to_train_s;
+    return x > 0 ? x : g->dt > 0 ? g->dt : 0.1;
+}
+
+/* Lines need two points: a short mean grid is drawn with its points marked. */
+static const char *mean_style(const nl_bench_group *g) {
+    return g->ngrid < 3 ? "linespoints pt 7 ps 0.6" : "lines";
+}
+
 static size_t contestant_index(const nl_bench_config *cfg, const char *name) {
     for (size_t i = 0; i < cfg->ncontestants; i++)
         if (!strcmp(cfg->contestants[i].name, name)) return i;
@@ -214,6 +229,20 @@ static void phase_objects(sbuf *b, const nl_bench_group *g) {
                      "font ',8' front",
                      e + 1, e + 1, 0.5 * (s + a));
     }
+}
+
+/* Whether panel m of the usage figure has anything to draw: a mean value or a
+   run's sample up to its end. */
+static int usage_has_values(const nl_bench_group *g, int m) {
+    for (size_t k = 0; k < g->ngrid; k++)
+        if (!isnan(g->mean[m][k])) return 1;
+    for (size_t r = 0; r < g->nruns; r++) {
+        const nl_bench_run *x = &g->runs[r];
+        if (x->status != NL_BENCH_OK) continue;
+        for (size_t i = 0; i < x->nsamples; i++)
+            if (x->t[i] <= x->time_to_train_s + 1e-9 && !isnan(x->v[m][i])) return 1;
+    }
+    return 0;
 }
 
 static void fig_usage(plotter *pl, const nl_bench_config *cfg, const nl_bench_group *g) {
@@ -260,11 +289,18 @@ static void fig_usage(plotter *pl, const nl_bench_config *cfg, const nl_bench_gr
     fig_line(&c, "set border 3");
     fig_line(&c, "set tics nomirror");
     fig_line(&c, "set xlabel 'seconds since run_start'");
-    fig_line(&c, "set xrange [0:%.4f]", (double)(g->ngrid - 1) * g->dt);
+    fig_line(&c, "set xrange [0:%.4f]", group_xmax(g));
     fig_line(&c, "unset key"); /* the title says: runs thin, mean bold */
     phase_objects(&c, g);
     for (int m = 0; m < nm; m++) {
         fig_line(&c, "set title '%s'", nl_bench_metric_label(m));
+        if (!usage_has_values(g, m)) { /* e.g. a run over before the first RSS sample */
+            fig_line(&c, "set yrange [0:1]\nset offsets 0, 0, 0, 0");
+            fig_line(&c, "set label 99 'no sample while it trained' at graph 0.5, graph 0.5 "
+                         "center tc rgb '#777777'");
+            fig_line(&c, "plot NaN notitle\nunset label 99");
+            continue;
+        }
         fig_line(&c, "set yrange [0:*]\nset offsets 0, 0, graph 0.12, 0");
         sbuf p;
         sb_init(&p);
@@ -275,8 +311,8 @@ static void fig_usage(plotter *pl, const nl_bench_config *cfg, const nl_bench_gr
             sb_printf(&p, "$run%d using 1:%d with lines lw 1 lc rgb '%s' %s, ", x->k, m + 2,
                       bench_color_faint(ci), p.len < 8 ? "title 'runs'" : "notitle");
         }
-        sb_printf(&p, "$mean using 1:%d with lines lw 2.5 lc rgb '%s' title 'mean'", m + 2,
-                  bench_color(ci));
+        sb_printf(&p, "$mean using 1:%d with %s lw 2.5 lc rgb '%s' title 'mean'", m + 2,
+                  mean_style(g), bench_color(ci));
         fig_line(&c, "%s", p.s);
         sb_free(&p);
     }
@@ -315,7 +351,7 @@ static void fig_compare(plotter *pl, const nl_bench_config *cfg, const nl_bench_
             sb_puts(&b, "\n");
         }
         sb_puts(&b, "EOD\n");
-        double end = (double)(g->ngrid - 1) * g->dt;
+        const double end = group_xmax(g);
         if (end > xmax) xmax = end;
         n++;
     }
@@ -350,9 +386,10 @@ static void fig_compare(plotter *pl, const nl_bench_config *cfg, const nl_bench_
         size_t ci = contestant_index(cfg, g->contestant);
         sb_printf(&p,
                   "%s$g%zu using 1:($2-$3):($2+$3) with filledcurves fc rgb '%s' fs transparent "
-                  "solid 0.18 noborder notitle, $g%zu using 1:2 with lines lw 2.2 lc rgb '%s' "
+                  "solid 0.18 noborder notitle, $g%zu using 1:2 with %s lw 2.2 lc rgb '%s' "
                   "title '%s'",
-                  first ? "" : ", ", i, bench_color(ci), i, bench_color(ci), g->contestant);
+                  first ? "" : ", ", i, bench_color(ci), i, mean_style(g), bench_color(ci),
+                  g->contestant);
         first = 0;
     }
     fig_line(&c, "%s", p.s);

@@ -16,6 +16,7 @@ broken   Shell  bash $FAKE broken {events} {seed} \\
                 {epochs}
 absent   Shell  bash $FAKE absent {events} {seed} {epochs}
 plain    Shell  bash $FAKE plain {events} {seed} {epochs} [--limit {limit}]
+blink    Shell  bash $FAKE blink {events} {seed} {epochs}
 EOF2
 
 # a bad contestants file is a usage error naming the line
@@ -65,5 +66,27 @@ mean = list(csv.DictReader(open(os.path.join(out, "broken_mnist_mean.csv"))))
 assert mean[0]["t_s"] == "0.000" and {m["runs"] for m in mean} == {"1"}, mean[:2]
 fm = list(csv.DictReader(open(os.path.join(out, "fast_mnist_mean.csv"))))
 assert fm[0]["runs"] == "2" and fm[0]["cpu_pct_sd"] != "", fm[0]
+PY
+
+# a run shorter than one monitor interval still gets its usage figure (its time axis
+# is the run, not an empty range) and a peak RSS: sampled, else its own figure
+OUT2=$TMP/out-blink
+expect_status 0 "$NNLAB" bench --contestants-file "$TMP/contestants.txt" --contestants blink \
+  --workloads mnist --runs 1 --epochs 1 --threads 1 --data "$DATA" --out "$OUT2"
+cp "$TMP/err" "$TMP/stderr-blink"
+grep -q 'figure.* not drawn' "$TMP/stderr-blink" && bad "figures not drawn: $(grep 'not drawn' "$TMP/stderr-blink")"
+python3 - "$OUT2" <<'PY' && ok || bad "results of a run shorter than one sample"
+import csv, os, sys
+out = sys.argv[1]
+figs = [l.split("\t")[1] for l in open(os.path.join(out, "figures/index.txt")) if l.strip()]
+assert "usage_blink_mnist" in figs, figs
+for ext in ("png", "svg"):
+    assert os.path.getsize(os.path.join(out, "figures", "usage_blink_mnist." + ext)) > 0
+row = next(csv.DictReader(open(os.path.join(out, "table.csv"))))
+ttt, rss = float(row["time_to_train_mean_s"]), float(row["peak_rss_mib_mean"])
+assert 0 < ttt < 1, row
+samples = list(csv.DictReader(open(os.path.join(out, "blink_mnist_run1.csv"))))
+seen = [float(s["rss_mib"]) for s in samples if s["rss_mib"] and float(s["rss_mib"]) > 0]
+assert rss == (max(seen) if seen else 12.5), (rss, seen)
 PY
 finish
