@@ -20,27 +20,20 @@
  *              eval:     dx = gamma * istd * dy
  *
  * Parameters: gamma [C] then beta [C]. State: running mean [C] then running
- * var [C]. Scratch: mean [C] and istd [C] of the last forward, then the
- * per-thread partial sums (2*C doubles per thread). */
+ * var [C]. Scratch: mean [C] and istd [C] of the last forward, then the work
+ * area of batchnorm.h (coefficients and per-thread partial sums).
+ *
+ * Followed by a max pool, the model runs both as one (batchnorm_maxpool.c),
+ * from the building blocks declared in batchnorm.h. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
+#include "layers/batchnorm.h"
 #include "layers/layer.h"
 
-#define BN_MAX_PARTS 16
-
-static inline size_t align16(size_t n) {
-    return (n + 15) / 16 * 16;
-}
-
-/* Scratch: [mean C][istd C] aligned, then BN_MAX_PARTS * 2C doubles. */
-static size_t part_offset(int C) {
-    return align16(2 * (size_t)C);
-}
-
 /* Threads for N rows of C: at most BN_MAX_PARTS, one for small inputs. */
-static int bn_threads(size_t N, int C) {
+int bn_threads(size_t N, int C) {
     int nt = omp_get_max_threads();
     if (nt > BN_MAX_PARTS) nt = BN_MAX_PARTS;
     if ((size_t)nt > N) nt = (int)N;
@@ -172,15 +165,10 @@ static void channel_affine(float *out, const float *a, const float *b, const flo
     }
 }
 
-/* x, y [N][C]; gamma, beta [C]; running mean/var [C] (updated in training);
- * mean, istd [C] written for backward; work: 2*C floats + partial doubles. */
-void batchnorm_forward(float *y, const float *x, const float *gamma, const float *beta,
-                       float *run_mean, float *run_var, float *mean, float *istd, size_t N, int C,
-                       float eps, float momentum, int training, float *work) {
-    float *scale = work, *shift = work + C; /* C each */
+void batchnorm_statistics(const float *x, size_t N, int C, float eps, float momentum, int training,
+                          float *run_mean, float *run_var, float *mean, float *istd, bn_work *w) {
     if (training) {
-        double *s1 = (double *)(work + align16(2 * (size_t)C));
-        double *s2 = s1 + C, *parts = s2 + C;
+        double *s1 = w->s1, *s2 = w->s2, *parts = w->parts;
         /* sums of x - x[0][c]: the first row is a sample of each channel, so
          * the shifted values are of the order of the standard deviation */
         channel_sums(x, NULL, x, NULL, N, C, s1, s2, parts);
@@ -200,21 +188,29 @@ void batchnorm_forward(float *y, const float *x, const float *gamma, const float
             istd[c] = (float)(1.0 / sqrt((double)run_var[c] + (double)eps));
         }
     }
+}
+
+void batchnorm_affine(const float *gamma, const float *beta, const float *mean, const float *istd,
+                      int C, float *scale, float *shift) {
     for (int c = 0; c < C; c++) {
         scale[c] = gamma[c] * istd[c];
         shift[c] = beta[c] - mean[c] * scale[c];
     }
-    channel_affine(y, x, NULL, scale, NULL, shift, N, C);
 }
 
-/* dx may be NULL. dgamma, dbeta [C] are written. mean/istd from forward. */
-void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                        const float *gamma, const float *mean, const float *istd, size_t N, int C,
-                        int training, float *work) {
-    float *k1 = work, *k2 = work + C, *k3 = work + 2 * (size_t)C; /* 3*C floats */
-    double *s1 = (double *)(work + align16(3 * (size_t)C));
-    double *s2 = s1 + C, *parts = s2 + C;
-    channel_sums(dy, x, mean, istd, N, C, s1, s2, parts);
+/* x, y [N][C]; gamma, beta [C]; running mean/var [C] (updated in training);
+ * mean, istd [C] written for backward. */
+static void batchnorm_forward(float *y, const float *x, const float *gamma, const float *beta,
+                              float *run_mean, float *run_var, float *mean, float *istd, size_t N,
+                              int C, float eps, float momentum, int training, bn_work *w) {
+    batchnorm_statistics(x, N, C, eps, momentum, training, run_mean, run_var, mean, istd, w);
+    batchnorm_affine(gamma, beta, mean, istd, C, w->k1, w->k2);
+    channel_affine(y, x, NULL, w->k1, NULL, w->k2, N, C);
+}
+
+void batchnorm_backward_coeffs(const double *s1, const double *s2, const float *gamma,
+                               const float *mean, const float *istd, size_t N, int C, int training,
+                               float *dgamma, float *dbeta, float *k1, float *k2, float *k3) {
     const double inv_n = 1.0 / (double)N;
     for (int c = 0; c < C; c++) {
         dbeta[c] = (float)s1[c];
@@ -232,7 +228,16 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
             k3[c] = 0.0f;
         }
     }
-    if (dx) channel_affine(dx, dy, x, k1, k2, k3, N, C);
+}
+
+/* dx may be NULL. dgamma, dbeta [C] are written. mean/istd from forward. */
+static void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                               const float *x, const float *gamma, const float *mean,
+                               const float *istd, size_t N, int C, int training, bn_work *w) {
+    channel_sums(dy, x, mean, istd, N, C, w->s1, w->s2, w->parts);
+    batchnorm_backward_coeffs(w->s1, w->s2, gamma, mean, istd, N, C, training, dgamma, dbeta, w->k1,
+                              w->k2, w->k3);
+    if (dx) channel_affine(dx, dy, x, w->k1, w->k2, w->k3, N, C);
 }
 
 /* ---- ops table ---------------------------------------------------------------------- */
@@ -250,10 +255,9 @@ static nl_status plan(nl_layer *l, nl_error *err) {
     return NL_OK;
 }
 
-/* mean/istd (kept for backward), then work: 3*C floats + (2 + 2*BN_MAX_PARTS)*C doubles. */
 static size_t scratch_floats(const nl_layer *l, int max_batch) {
-    const size_t C = (size_t)l->in.c;
-    return part_offset(l->in.c) + align16(3 * C) + 2 * (2 + 2 * BN_MAX_PARTS) * C;
+    (void)max_batch;
+    return bn_scratch_floats(l->in.c);
 }
 
 static void init(const nl_layer *l, float *params, float *state, uint64_t seed) {
@@ -269,18 +273,21 @@ static void init(const nl_layer *l, float *params, float *state, uint64_t seed) 
 static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     const int C = l->in.c;
     const size_t N = (size_t)c->batch * l->in.h * l->in.w;
-    float *mean = c->scratch, *istd = c->scratch + C, *work = c->scratch + part_offset(C);
+    float *mean, *istd;
+    bn_work w;
+    bn_scratch_split(c->scratch, C, &mean, &istd, &w);
     batchnorm_forward(c->out, c->in, c->params, c->params + C, c->state, c->state + C, mean, istd,
-                      N, C, l->spec.eps, l->spec.momentum, c->training, work);
+                      N, C, l->spec.eps, l->spec.momentum, c->training, &w);
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {
     const int C = l->in.c;
     const size_t N = (size_t)c->batch * l->in.h * l->in.w;
-    const float *mean = c->scratch, *istd = c->scratch + C;
-    float *work = c->scratch + part_offset(C);
+    float *mean, *istd;
+    bn_work w;
+    bn_scratch_split(c->scratch, C, &mean, &istd, &w);
     batchnorm_backward(c->din, c->grads, c->grads + C, c->dout, c->in, c->params, mean, istd, N, C,
-                       c->training, work);
+                       c->training, &w);
 }
 
 const nl_layer_ops nl_batchnorm_ops = {

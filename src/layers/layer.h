@@ -28,7 +28,9 @@ typedef struct nl_shape {
     int h, w, c;
 } nl_shape;
 
-static inline size_t nl_shape_size(nl_shape s) { return (size_t)s.h * (size_t)s.w * (size_t)s.c; }
+static inline size_t nl_shape_size(nl_shape s) {
+    return (size_t)s.h * (size_t)s.w * (size_t)s.c;
+}
 
 typedef struct nl_layer {
     nl_layer_spec spec;
@@ -36,22 +38,24 @@ typedef struct nl_layer {
     size_t param_off, nparams; /* slice of the parameter / gradient slabs */
     size_t state_off, nstate;  /* slice of the state slab */
     size_t scratch_off;        /* slice of the scratch arena */
+    int fused_next;            /* runs as one with the next layer (batchnorm -> maxpool2d:
+                                  batchnorm_maxpool.h); its own output is never written */
     const struct nl_layer_ops *ops;
 } nl_layer;
 
 typedef struct nl_layer_ctx {
-    int batch;         /* samples in this batch (<= planned max batch) */
-    int training;      /* 1: training forward (dropout, batch statistics) */
-    const float *in;   /* [batch][in_size] */
-    float *out;        /* [batch][out_size] */
-    float *din;        /* [batch][in_size] or NULL */
-    float *dout;       /* [batch][out_size], may be overwritten */
+    int batch;       /* samples in this batch (<= planned max batch) */
+    int training;    /* 1: training forward (dropout, batch statistics) */
+    const float *in; /* [batch][in_size] */
+    float *out;      /* [batch][out_size] */
+    float *din;      /* [batch][in_size] or NULL */
+    float *dout;     /* [batch][out_size], may be overwritten */
     const float *params;
     float *grads;
     float *state;
     float *scratch;
-    uint64_t seed;     /* dropout: per-run seed */
-    uint64_t step;     /* dropout: step counter, so masks differ per step */
+    uint64_t seed; /* dropout: per-run seed */
+    uint64_t step; /* dropout: step counter, so masks differ per step */
     int layer_index;
 } nl_layer_ctx;
 

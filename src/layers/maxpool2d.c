@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "layers/layer.h"
+#include "layers/maxpool2d.h"
 
 typedef struct pool_geom {
     int B, H, W, C, K, S, OH, OW;
@@ -55,20 +56,25 @@ static inline void sti(int32_t *p, pivec v) {
 }
 static const int32_t iota_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
-/* One output pixel: maxima and their offsets for channels [0, C). */
-static inline void pool_pixel(const pool_geom *g, const float *x, int32_t first, float *best,
-                              int32_t *arg) {
+/* One output pixel: maxima and their offsets for channels [0, C), of x or
+ * (sc != NULL) of sc[c] * x + sh[c], the batch-norm affine applied on the fly. */
+static inline __attribute__((always_inline)) void pool_pixel(const pool_geom *g, const float *x,
+                                                             int32_t first, float *best,
+                                                             int32_t *arg, const float *sc,
+                                                             const float *sh) {
     const int C = g->C;
     int c = 0;
     for (; c + PL <= C; c += PL) { /* best and arg stay in registers */
-        pvec bv = ldf(x + first + c);
+        pvec s = {0}, t = {0};
+        if (sc) s = ldf(sc + c), t = ldf(sh + c);
+        pvec bv = sc ? s * ldf(x + first + c) + t : ldf(x + first + c);
         const pivec iota = ldi(iota_lanes);
         pivec av = (first + c) + iota;
         for (int kh = 0; kh < g->K; kh++)
             for (int kw = 0; kw < g->K; kw++) {
                 if (kh == 0 && kw == 0) continue;
                 const int32_t off = first + (int32_t)(((size_t)kh * g->W + kw) * C) + c;
-                const pvec v = ldf(x + off);
+                const pvec v = sc ? s * ldf(x + off) + t : ldf(x + off);
                 const pivec m = v > bv; /* strict: the first maximum wins */
                 bv = (pvec)(((pivec)v & m) | ((pivec)bv & ~m));
                 av = ((off + iota) & m) | (av & ~m);
@@ -77,18 +83,21 @@ static inline void pool_pixel(const pool_geom *g, const float *x, int32_t first,
         sti(arg + c, av);
     }
     for (; c < C; c++) {
-        best[c] = x[first + c];
+        best[c] = sc ? sc[c] * x[first + c] + sh[c] : x[first + c];
         arg[c] = first + c;
         for (int kh = 0; kh < g->K; kh++)
             for (int kw = 0; kw < g->K; kw++) {
                 const int32_t off = first + (int32_t)(((size_t)kh * g->W + kw) * C) + c;
-                if (x[off] > best[c]) best[c] = x[off], arg[c] = off;
+                const float v = sc ? sc[c] * x[off] + sh[c] : x[off];
+                if (v > best[c]) best[c] = v, arg[c] = off;
             }
     }
 }
 
-/* in [B][H][W][C] -> out [B][OH][OW][C], idx [B][OH][OW][C] (offsets within the image). */
-static void maxpool2d_forward(const pool_geom *g, float *out, int32_t *idx, const float *in) {
+/* in [B][H][W][C] -> out [B][OH][OW][C], idx [B][OH][OW][C] (offsets within the
+ * image); sc, sh [C] or NULL: pool sc * in + sh instead of in. */
+static void maxpool2d_forward(const pool_geom *g, float *out, int32_t *idx, const float *in,
+                              const float *sc, const float *sh) {
     const size_t img = (size_t)g->H * g->W * g->C;
 #pragma omp parallel for schedule(static) if ((size_t)g->B * g->OH * g->OW * g->C >= 8192)
     for (int r = 0; r < g->B * g->OH; r++) {
@@ -96,9 +105,18 @@ static void maxpool2d_forward(const pool_geom *g, float *out, int32_t *idx, cons
         for (int ow = 0; ow < g->OW; ow++) {
             const size_t o = ((size_t)r * g->OW + ow) * g->C;
             const int32_t first = (int32_t)(((size_t)oh * g->S * g->W + (size_t)ow * g->S) * g->C);
-            pool_pixel(g, in + (size_t)b * img, first, out + o, idx + o);
+            if (sc)
+                pool_pixel(g, in + (size_t)b * img, first, out + o, idx + o, sc, sh);
+            else
+                pool_pixel(g, in + (size_t)b * img, first, out + o, idx + o, NULL, NULL);
         }
     }
+}
+
+void maxpool2d_forward_affine(const nl_layer *l, int batch, float *out, int32_t *idx,
+                              const float *in, const float *scale, const float *shift) {
+    const pool_geom g = geom(l, batch);
+    maxpool2d_forward(&g, out, idx, in, scale, shift);
 }
 
 /* din [B][H][W][C] from dout [B][OH][OW][C] and the recorded winners. */
@@ -170,7 +188,7 @@ static size_t scratch_floats(const nl_layer *l, int max_batch) {
 
 static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     const pool_geom g = geom(l, c->batch);
-    maxpool2d_forward(&g, c->out, (int32_t *)(void *)c->scratch, c->in);
+    maxpool2d_forward(&g, c->out, (int32_t *)(void *)c->scratch, c->in, NULL, NULL);
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {

@@ -5,11 +5,17 @@
  *   act[i]   output of layer i-1 (act[0] is the caller's input, not copied)
  *   grad A/B two ping-pong buffers of the largest activation, for dL/dact
  *   scratch  every layer's scratch, one after another
- * Layers marked in_place (flatten) alias their output with their input. */
+ * Layers marked in_place (flatten) alias their output with their input.
+ *
+ * Fusion: a batchnorm followed by a maxpool2d runs as one step
+ * (layers/batchnorm_maxpool.c); the batch-norm output is then never written and
+ * gets no buffer. NNLAB_FUSE=0 in the environment at compile time turns it off
+ * (to compare). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
+#include "layers/batchnorm_maxpool.h"
 #include "layers/layer.h"
 #include "layers/softmax_xent.h"
 #include "nnlab/model.h"
@@ -27,15 +33,17 @@ struct nl_model {
     float *params, *grads, *state; /* slabs */
     float *arena;                  /* activations + gradients + scratch */
     size_t arena_floats;
-    float **act;          /* nlayers + 1 pointers into the arena (act[0] set per call) */
-    float *gbuf[2];       /* ping-pong gradient buffers */
-    size_t max_act;       /* floats per activation buffer at max batch */
-    int last_batch;       /* batch of the last forward */
+    float **act;    /* nlayers + 1 pointers into the arena (act[0] set per call) */
+    float *gbuf[2]; /* ping-pong gradient buffers */
+    size_t max_act; /* floats per activation buffer at max batch */
+    int last_batch; /* batch of the last forward */
     int last_training;
     uint64_t step, seed;
 };
 
-static size_t align_up(size_t n) { return (n + NL_ALIGN_FLOATS - 1) / NL_ALIGN_FLOATS * NL_ALIGN_FLOATS; }
+static size_t align_up(size_t n) {
+    return (n + NL_ALIGN_FLOATS - 1) / NL_ALIGN_FLOATS * NL_ALIGN_FLOATS;
+}
 
 /* 64-byte aligned; zeroed when zero is set (the activation arena is not: its
  * pages are only touched, and so only count in RSS, as far as batches reach). */
@@ -46,7 +54,9 @@ static float *alloc_floats_z(size_t n, int zero) {
     if (zero) memset(p, 0, n * sizeof(float));
     return p;
 }
-static float *alloc_floats(size_t n) { return alloc_floats_z(n, 1); }
+static float *alloc_floats(size_t n) {
+    return alloc_floats_z(n, 1);
+}
 
 nl_model *nl_model_new(int h, int w, int c) {
     nl_model *m = calloc(1, sizeof *m);
@@ -118,10 +128,13 @@ void nl_model_flatten(nl_model *m) {
     nl_model_add(m, &s);
 }
 
-void nl_model_conv2d(nl_model *m, int filters, int kernel, int stride, nl_padding pad,
-                     nl_act act) {
-    nl_layer_spec s = {.kind = NL_LAYER_CONV2D, .units = filters, .kernel = kernel,
-                       .stride = stride, .padding = pad, .act = act};
+void nl_model_conv2d(nl_model *m, int filters, int kernel, int stride, nl_padding pad, nl_act act) {
+    nl_layer_spec s = {.kind = NL_LAYER_CONV2D,
+                       .units = filters,
+                       .kernel = kernel,
+                       .stride = stride,
+                       .padding = pad,
+                       .act = act};
     nl_model_add(m, &s);
 }
 
@@ -139,10 +152,14 @@ const char *nl_layer_kind_name(int kind) {
     const nl_layer_ops *ops = nl_layer_ops_find(kind);
     if (ops) return ops->name;
     switch (kind) {
-    case NL_LAYER_CONV2D: return "conv2d";
-    case NL_LAYER_BATCHNORM: return "batchnorm";
-    case NL_LAYER_MAXPOOL2D: return "maxpool2d";
-    default: return "unknown";
+    case NL_LAYER_CONV2D:
+        return "conv2d";
+    case NL_LAYER_BATCHNORM:
+        return "batchnorm";
+    case NL_LAYER_MAXPOOL2D:
+        return "maxpool2d";
+    default:
+        return "unknown";
     }
 }
 
@@ -154,7 +171,7 @@ static nl_status plan_memory(nl_model *m, int max_batch, nl_error *err) {
         nl_layer *l = &m->layers[i];
         size_t a = (size_t)max_batch * nl_shape_size(l->out);
         if (a > max_act) max_act = a;
-        if (!l->ops->in_place) act_total += align_up(a);
+        if (!l->ops->in_place && !l->fused_next) act_total += align_up(a);
         l->scratch_off = scratch_total;
         if (l->ops->scratch_floats) scratch_total += align_up(l->ops->scratch_floats(l, max_batch));
     }
@@ -171,8 +188,8 @@ static nl_status plan_memory(nl_model *m, int max_batch, nl_error *err) {
     float *p = m->arena;
     for (int i = 0; i < m->nlayers; i++) {
         nl_layer *l = &m->layers[i];
-        if (l->ops->in_place) {
-            m->act[i + 1] = NULL; /* aliased to act[i] at run time */
+        if (l->ops->in_place || l->fused_next) {
+            m->act[i + 1] = NULL; /* aliased to act[i] at run time, or never written */
         } else {
             m->act[i + 1] = p;
             p += align_up((size_t)max_batch * nl_shape_size(l->out));
@@ -182,7 +199,8 @@ static nl_status plan_memory(nl_model *m, int max_batch, nl_error *err) {
     m->gbuf[1] = p + max_act;
     p += 2 * max_act;
     m->nscratch = scratch_total;
-    for (int i = 0; i < m->nlayers; i++) m->layers[i].scratch_off = (size_t)(p - m->arena) + m->layers[i].scratch_off;
+    for (int i = 0; i < m->nlayers; i++)
+        m->layers[i].scratch_off = (size_t)(p - m->arena) + m->layers[i].scratch_off;
     m->max_act = max_act;
     m->max_batch = max_batch;
     return NL_OK;
@@ -214,13 +232,21 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
                                 "layer %d (%s): softmax is only supported on the last layer", i,
                                 l->ops->name);
         if (nl_shape_size(l->out) == 0 || nl_shape_size(l->out) > (1u << 28))
-            return nl_error_set(err, NL_EINVAL, "layer %d (%s): output shape %dx%dx%d is empty or too large", i,
+            return nl_error_set(err, NL_EINVAL,
+                                "layer %d (%s): output shape %dx%dx%d is empty or too large", i,
                                 l->ops->name, l->out.h, l->out.w, l->out.c);
         l->param_off = np;
         np += align_up(l->nparams);
         l->state_off = ns;
         ns += align_up(l->nstate);
         cur = l->out;
+    }
+    const char *fuse = getenv("NNLAB_FUSE");
+    const int may_fuse = !(fuse && !strcmp(fuse, "0"));
+    for (int i = 0; i + 1 < m->nlayers; i++) {
+        nl_layer *l = &m->layers[i];
+        l->fused_next = may_fuse && !(i > 0 && m->layers[i - 1].fused_next) &&
+                        batchnorm_maxpool_fusable(l, &m->layers[i + 1]);
     }
     const nl_layer *last = &m->layers[m->nlayers - 1];
     if (last->spec.kind != NL_LAYER_DENSE || last->spec.act != NL_ACT_SOFTMAX)
@@ -264,7 +290,9 @@ void nl_model_init(nl_model *m, uint64_t seed) {
     }
 }
 
-int nl_model_num_layers(const nl_model *m) { return m->nlayers; }
+int nl_model_num_layers(const nl_model *m) {
+    return m->nlayers;
+}
 const nl_layer_spec *nl_model_layer_spec(const nl_model *m, int i) {
     return (i >= 0 && i < m->nlayers) ? &m->layers[i].spec : NULL;
 }
@@ -288,17 +316,33 @@ size_t nl_model_num_state(const nl_model *m) {
 int nl_model_num_classes(const nl_model *m) {
     return m->nlayers ? m->layers[m->nlayers - 1].spec.units : 0;
 }
-size_t nl_model_input_size(const nl_model *m) { return nl_shape_size(m->input); }
-size_t nl_model_param_slab_size(const nl_model *m) { return m->nparams; }
-size_t nl_model_layer_param_offset(const nl_model *m, int i) { return m->layers[i].param_off; }
-size_t nl_model_layer_state_offset(const nl_model *m, int i) { return m->layers[i].state_off; }
+size_t nl_model_input_size(const nl_model *m) {
+    return nl_shape_size(m->input);
+}
+size_t nl_model_param_slab_size(const nl_model *m) {
+    return m->nparams;
+}
+size_t nl_model_layer_param_offset(const nl_model *m, int i) {
+    return m->layers[i].param_off;
+}
+size_t nl_model_layer_state_offset(const nl_model *m, int i) {
+    return m->layers[i].state_off;
+}
 size_t nl_model_layer_state(const nl_model *m, int i) {
     return (i >= 0 && i < m->nlayers) ? m->layers[i].nstate : 0;
 }
-float *nl_model_params(nl_model *m) { return m->params; }
-float *nl_model_grads(nl_model *m) { return m->grads; }
-float *nl_model_state(nl_model *m) { return m->state; }
-size_t nl_model_activation_bytes(const nl_model *m) { return m->arena_floats * sizeof(float); }
+float *nl_model_params(nl_model *m) {
+    return m->params;
+}
+float *nl_model_grads(nl_model *m) {
+    return m->grads;
+}
+float *nl_model_state(nl_model *m) {
+    return m->state;
+}
+size_t nl_model_activation_bytes(const nl_model *m) {
+    return m->arena_floats * sizeof(float);
+}
 
 void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed) {
     m->step = step;
@@ -329,6 +373,12 @@ const float *nl_model_forward(nl_model *m, const float *x, int batch, int traini
         nl_layer *l = &m->layers[i];
         if (l->ops->in_place) m->act[i + 1] = m->act[i];
         nl_layer_ctx c = make_ctx(m, i, batch, training);
+        if (l->fused_next) { /* this layer and the next as one */
+            nl_layer_ctx cn = make_ctx(m, i + 1, batch, training);
+            batchnorm_maxpool_forward(l, &m->layers[i + 1], &c, &cn);
+            i++;
+            continue;
+        }
         l->ops->forward(l, &c);
     }
     m->last_batch = batch;
@@ -348,6 +398,14 @@ float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int 
         nl_layer *l = &m->layers[i];
         nl_layer_ctx c = make_ctx(m, i, batch, m->last_training);
         c.dout = m->gbuf[cur];
+        if (i > 0 && m->layers[i - 1].fused_next) { /* layer i - 1 and this one as one */
+            nl_layer_ctx cb = make_ctx(m, i - 1, batch, m->last_training);
+            cb.din = i - 1 == 0 ? NULL : m->gbuf[cur ^ 1]; /* not the buffer dout is in */
+            batchnorm_maxpool_backward(&m->layers[i - 1], l, &cb, &c);
+            cur ^= 1;
+            i--;
+            continue;
+        }
         if (i == 0) {
             c.din = NULL;
         } else if (l->ops->in_place) {

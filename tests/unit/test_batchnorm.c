@@ -1,13 +1,16 @@
 /* batchnorm: training-mode gradients by finite differences, batch statistics
  * and running-statistic updates against hand-computed values (PyTorch
  * convention: momentum weighs the new batch, running var from the unbiased
- * batch variance), evaluation with the running statistics, determinism. */
+ * batch variance), evaluation with the running statistics, determinism; and
+ * batch norm fused with the max pool after it (batchnorm_maxpool.c): the same
+ * as the two layers one after the other, and its own finite-difference check. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "gradcheck.h"
+#include "layers/batchnorm_maxpool.h"
 
 static nl_layer_spec bn_spec(float eps, float momentum) {
     nl_layer_spec s = {.kind = NL_LAYER_BATCHNORM, .eps = eps, .momentum = momentum};
@@ -199,11 +202,186 @@ static void plan_errors(void) {
     CHECK(st[0] == 0.0f && st[3] == 0.0f && st[4] == 1.0f && st[7] == 1.0f);
 }
 
+/* ---- fused with the max pool that follows ---------------------------------------- */
+
+typedef struct pair {
+    bn b;
+    nl_layer pool;
+    float *pscr; /* the pool's scratch: winner offsets */
+} pair;
+
+static void pair_make(pair *q, nl_shape in, int k, int s, int max_batch, uint64_t seed) {
+    bn_make(&q->b, in, max_batch, 1e-5f, 0.1f);
+    memset(&q->pool, 0, sizeof q->pool);
+    q->pool.spec = (nl_layer_spec){.kind = NL_LAYER_MAXPOOL2D, .kernel = k, .stride = s};
+    q->pool.in = q->b.l.out;
+    q->pool.ops = nl_layer_ops_find(NL_LAYER_MAXPOOL2D);
+    nl_error err = {0};
+    CHECK(q->pool.ops && q->pool.ops->plan(&q->pool, &err) == NL_OK);
+    CHECK(batchnorm_maxpool_fusable(&q->b.l, &q->pool));
+    q->pscr = calloc(q->pool.ops->scratch_floats(&q->pool, max_batch) + 1, 4);
+    nl_rng r;
+    nl_rng_seed(&r, seed);
+    for (int c = 0; c < in.c; c++) { /* gamma of both signs: the winner is that of y */
+        q->b.p[c] = (nl_rng_uniform(&r) < 0.3f ? -1.0f : 1.0f) * (0.5f + nl_rng_uniform(&r));
+        q->b.p[in.c + c] = nl_rng_uniform(&r) - 0.5f;
+        q->b.st[c] = 0.2f * nl_rng_uniform(&r);
+        q->b.st[in.c + c] = 0.5f + nl_rng_uniform(&r);
+    }
+}
+
+static void pair_free(pair *q) {
+    bn_free(&q->b);
+    free(q->pscr);
+}
+
+/* One forward (and backward when dp) of the pair, fused or as two layers; p the
+ * pooled output, dx the input gradient (NULL: none asked for). */
+static void pair_run(pair *q, int fused, const float *x, float *p, int batch, int training,
+                     const float *dp, float *dx) {
+    const size_t ny = (size_t)batch * nl_shape_size(q->b.l.out);
+    const size_t np = (size_t)batch * nl_shape_size(q->pool.out);
+    float *y = calloc(ny, 4), *dy = calloc(ny, 4), *dpc = calloc(np, 4);
+    nl_layer_ctx cb = {0}, cp = {0};
+    cb.batch = cp.batch = batch, cb.training = cp.training = training;
+    cb.in = x, cb.out = y, cb.params = q->b.p, cb.grads = q->b.g, cb.state = q->b.st;
+    cb.scratch = q->b.scr;
+    cp.in = y, cp.out = p, cp.scratch = q->pscr;
+    if (fused) {
+        cb.out = NULL, cp.in = NULL; /* the fused step must not touch y */
+        batchnorm_maxpool_forward(&q->b.l, &q->pool, &cb, &cp);
+    } else {
+        q->b.l.ops->forward(&q->b.l, &cb);
+        q->pool.ops->forward(&q->pool, &cp);
+    }
+    if (dp) {
+        memcpy(dpc, dp, np * 4);
+        cp.dout = dpc, cp.din = dy;
+        cb.dout = dy, cb.din = dx;
+        if (fused) {
+            cp.din = NULL, cb.dout = NULL;
+            batchnorm_maxpool_backward(&q->b.l, &q->pool, &cb, &cp);
+        } else {
+            q->pool.ops->backward(&q->pool, &cp);
+            q->b.l.ops->backward(&q->b.l, &cb);
+        }
+    }
+    free(y), free(dy), free(dpc);
+}
+
+static double max_rel(const float *a, const float *b, size_t n) {
+    double w = 0;
+    for (size_t i = 0; i < n; i++)
+        w = fmax(w, fabs((double)a[i] - b[i]) / fmax(1e-3, fmax(fabs(a[i]), fabs(b[i]))));
+    return w;
+}
+
+static void fused_matches_layers(void) {
+    static const struct {
+        nl_shape in;
+        int k, s, batch;
+    } cases[] = {
+        {{30, 30, 32}, 2, 2, 8}, /* cifar10's first pair: windows cover the input */
+        {{13, 13, 20}, 2, 2, 5}, /* last row and column in no window; C not a vector multiple */
+        {{6, 7, 3}, 3, 1, 3},    /* overlapping windows */
+        {{1, 1, 4}, 1, 1, 1},    /* one pixel, one sample */
+    };
+    for (int t = 0; t < 4; t++)
+        for (int training = 1; training >= 0; training--) {
+            pair u, f;
+            pair_make(&u, cases[t].in, cases[t].k, cases[t].s, cases[t].batch, 40 + t);
+            pair_make(&f, cases[t].in, cases[t].k, cases[t].s, cases[t].batch, 40 + t);
+            const int B = cases[t].batch, C = cases[t].in.c;
+            const size_t nx = (size_t)B * nl_shape_size(cases[t].in);
+            const size_t np = (size_t)B * nl_shape_size(u.pool.out);
+            float *x = malloc(nx * 4), *dx1 = malloc(nx * 4), *dx2 = malloc(nx * 4);
+            float *p1 = malloc(np * 4), *p2 = malloc(np * 4), *dp = malloc(np * 4);
+            nl_rng r;
+            nl_rng_seed(&r, 70 + t);
+            for (size_t i = 0; i < nx; i++) x[i] = 3 * nl_rng_uniform(&r) - 1;
+            for (size_t i = 0; i < np; i++) dp[i] = 2 * nl_rng_uniform(&r) - 1;
+            pair_run(&u, 0, x, p1, B, training, dp, dx1);
+            pair_run(&f, 1, x, p2, B, training, dp, dx2);
+            const double ep = max_rel(p1, p2, np), edx = max_rel(dx1, dx2, nx);
+            const double eg = max_rel(u.b.g, f.b.g, 2 * (size_t)C);
+            CHECK_MSG(ep < 1e-5 && !memcmp(u.pscr, f.pscr, np * 4),
+                      "case %d training %d: pooled output differs by %.3g, or winners differ", t,
+                      training, ep);
+            CHECK_MSG(!memcmp(u.b.st, f.b.st, 2 * (size_t)C * 4),
+                      "case %d training %d: running statistics differ", t, training);
+            CHECK_MSG(eg < 1e-4 && edx < 1e-4, "case %d training %d: dgamma/dbeta %.3g, dx %.3g", t,
+                      training, eg, edx);
+            /* no input gradient asked for: the parameter gradients alone */
+            memset(f.b.g, 0, 2 * (size_t)C * 4);
+            pair_run(&f, 1, x, p2, B, training, dp, NULL);
+            CHECK(max_rel(u.b.g, f.b.g, 2 * (size_t)C) < 1e-4);
+            free(x), free(dx1), free(dx2), free(p1), free(p2), free(dp);
+            pair_free(&u), pair_free(&f);
+        }
+}
+
+/* L = sum(pooled * R): central differences on x, gamma and beta of the fused step. */
+static void fused_gradients(void) {
+    const nl_shape in = {4, 5, 3};
+    const int B = 3;
+    pair q;
+    pair_make(&q, in, 2, 2, B, 7);
+    const size_t nx = (size_t)B * nl_shape_size(in), np = (size_t)B * nl_shape_size(q.pool.out);
+    double *xd = malloc(nx * sizeof *xd);
+    float *x = malloc(nx * 4), *dx = malloc(nx * 4), *p = malloc(np * 4), *R = malloc(np * 4);
+    nl_rng r;
+    nl_rng_seed(&r, 8);
+    for (size_t i = 0; i < nx; i++) x[i] = 4 * nl_rng_uniform(&r) - 2, xd[i] = x[i];
+    for (size_t i = 0; i < np; i++) R[i] = 2 * nl_rng_uniform(&r) - 1;
+    pair_run(&q, 1, x, p, B, 1, R, dx);
+    float g[6];
+    memcpy(g, q.b.g, sizeof g);
+    const float h = 3e-3f;
+    int bad = 0, checked = 0;
+    double worst = 0;
+    /* loss at the current x and params (running statistics move each call: unused by L) */
+#define LOSS(out)                                                                                  \
+    do {                                                                                           \
+        pair_run(&q, 1, x, p, B, 1, NULL, NULL);                                                   \
+        double s_ = 0;                                                                             \
+        for (size_t j = 0; j < np; j++) s_ += (double)p[j] * R[j];                                 \
+        out = s_;                                                                                  \
+    } while (0)
+    for (size_t i = 0; i < nx; i++) {
+        double lp, lm;
+        x[i] = (float)(xd[i] + h);
+        LOSS(lp);
+        x[i] = (float)(xd[i] - h);
+        LOSS(lm);
+        x[i] = (float)xd[i];
+        const double num = (lp - lm) / (2 * h), e = gc_relerr(dx[i], num);
+        worst = fmax(worst, e), bad += e > GC_TOL, checked++;
+    }
+    for (int k = 0; k < 6; k++) {
+        const float keep = q.b.p[k];
+        double lp, lm;
+        q.b.p[k] = keep + h;
+        LOSS(lp);
+        q.b.p[k] = keep - h;
+        LOSS(lm);
+        q.b.p[k] = keep;
+        const double num = (lp - lm) / (2 * h), e = gc_relerr(g[k], num);
+        worst = fmax(worst, e), bad += e > GC_TOL, checked++;
+    }
+#undef LOSS
+    /* a probe whose step moves a winner (a kink of max) may disagree: at most 2 of 66 */
+    CHECK_MSG(bad <= 2, "%d of %d probes off (worst relative error %.3g)", bad, checked, worst);
+    free(xd), free(x), free(dx), free(p), free(R);
+    pair_free(&q);
+}
+
 int main(void) {
     plan_errors();
     gradients();
     hand_values();
     eval_mode();
     precision_and_determinism();
+    fused_matches_layers();
+    fused_gradients();
     CHECK_DONE();
 }

@@ -1,4 +1,5 @@
-/* Model builder, model files (round trip, truncated, tampered), determinism. */
+/* Model builder, model files (round trip, truncated, tampered), determinism;
+ * batch norm + max pool fused or not (NNLAB_FUSE=0): the same model. */
 #include "check.h"
 #include "core/rng.h"
 #include "nnlab/core.h"
@@ -17,7 +18,8 @@ static void synth(nl_dataset *d, size_t n, uint64_t seed) {
         d->labels[i] = (uint8_t)k;
         for (int p = 0; p < 30; p++) {
             int on = p / 3 == k;
-            d->images[i * 30 + p] = (uint8_t)(on ? 200 + nl_rng_below(&r, 55) : nl_rng_below(&r, 90));
+            d->images[i * 30 + p] =
+                (uint8_t)(on ? 200 + nl_rng_below(&r, 55) : nl_rng_below(&r, 90));
         }
     }
 }
@@ -70,7 +72,8 @@ static void test_determinism_and_learning(void) {
               b[1].loss);
     CHECK_MSG(memcmp(pa, pb, np * 4) == 0, "same seed must give bit-identical parameters");
     CHECK_MSG(a[1].loss != c[1].loss, "another seed should give another loss");
-    CHECK_MSG(a[1].test_accuracy > 0.9, "synthetic problem: test accuracy %.3f", a[1].test_accuracy);
+    CHECK_MSG(a[1].test_accuracy > 0.9, "synthetic problem: test accuracy %.3f",
+              a[1].test_accuracy);
     CHECK(a[1].loss < a[0].loss);
     free(pa), free(pb);
 }
@@ -146,7 +149,8 @@ static void test_model_file(void) {
     if (m2) {
         CHECK(nl_model_num_layers(m2) == 3);
         CHECK(nl_model_param_slab_size(m2) == nl_model_param_slab_size(m));
-        CHECK(memcmp(nl_model_params(m2), nl_model_params(m), nl_model_param_slab_size(m) * 4) == 0);
+        CHECK(memcmp(nl_model_params(m2), nl_model_params(m), nl_model_param_slab_size(m) * 4) ==
+              0);
         CHECK(o2.t == 1 && o2.cfg.kind == NL_OPT_ADAM);
         CHECK(memcmp(o2.m, o.m, o.n * 4) == 0 && memcmp(o2.v, o.v, o.n * 4) == 0);
         /* same predictions */
@@ -192,12 +196,70 @@ static void test_model_file(void) {
     nl_model_free(m);
 }
 
+/* conv -> BN -> pool -> conv -> BN -> pool -> dense: one forward and backward with the
+ * batch-norm/pool pairs fused (the default) and as separate layers (NNLAB_FUSE=0). */
+static nl_model *conv_model(int fuse) {
+    if (!fuse) setenv("NNLAB_FUSE", "0", 1);
+    nl_model *m = nl_model_new(12, 11, 3);
+    nl_model_conv2d(m, 8, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
+    nl_model_batchnorm(m, 1e-5f, 0.1f);
+    nl_model_maxpool2d(m, 2, 2);
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, NL_ACT_RELU);
+    nl_model_batchnorm(m, 1e-5f, 0.1f);
+    nl_model_maxpool2d(m, 2, 2);
+    nl_model_flatten(m);
+    nl_model_dense(m, 10, NL_ACT_SOFTMAX);
+    nl_error err = {0};
+    CHECK(nl_model_compile(m, 6, &err) == NL_OK);
+    unsetenv("NNLAB_FUSE");
+    nl_model_init(m, 3);
+    return m;
+}
+
+static void test_fusion_same_model(void) {
+    nl_model *f = conv_model(1), *u = conv_model(0);
+    const size_t in = nl_model_input_size(f), np = nl_model_param_slab_size(f);
+    CHECK(np == nl_model_param_slab_size(u));
+    CHECK_MSG(nl_model_activation_bytes(f) < nl_model_activation_bytes(u),
+              "fused %zu bytes, unfused %zu: the batch-norm outputs need no buffers",
+              nl_model_activation_bytes(f), nl_model_activation_bytes(u));
+    float *x = malloc(6 * in * sizeof *x);
+    uint8_t y[6] = {1, 7, 3, 3, 0, 9};
+    nl_rng r;
+    nl_rng_seed(&r, 4);
+    for (size_t i = 0; i < 6 * in; i++) x[i] = nl_rng_uniform(&r);
+    for (int step = 0; step < 2; step++) { /* the second with running statistics moved */
+        const int training = step == 0;
+        const float *lf = nl_model_forward(f, x, 6, training);
+        const float *lu = nl_model_forward(u, x, 6, training);
+        double e = 0;
+        for (int i = 0; i < 60; i++) e = fmax(e, fabs((double)lf[i] - lu[i]));
+        CHECK_MSG(e < 1e-5, "step %d: probabilities differ by %.3g", step, e);
+        const float a = nl_model_loss_backward(f, y, 6, 1, NULL);
+        const float b = nl_model_loss_backward(u, y, 6, 1, NULL);
+        CHECK_NEAR(a, b, 1e-5);
+        const float *gf = nl_model_grads(f), *gu = nl_model_grads(u);
+        double eg = 0;
+        for (size_t i = 0; i < np; i++)
+            eg = fmax(eg, fabs((double)gf[i] - gu[i]) / fmax(1e-3, fabs(gu[i])));
+        CHECK_MSG(eg < 1e-3, "step %d: gradients differ (relative %.3g)", step, eg);
+        double es = 0;
+        for (size_t i = 0; i < nl_model_num_state(f); i++)
+            es = fmax(es, fabs((double)nl_model_state(f)[i] - nl_model_state(u)[i]));
+        CHECK_MSG(es < 1e-6, "step %d: running statistics differ by %.3g", step, es);
+    }
+    free(x);
+    nl_model_free(f);
+    nl_model_free(u);
+}
+
 int main(void) {
     tu_tmpdir();
     nl_set_threads(2);
     test_builder_errors();
     test_init();
     test_model_file();
+    test_fusion_same_model();
     test_determinism_and_learning();
     tu_cleanup();
     CHECK_DONE();
