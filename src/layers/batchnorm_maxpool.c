@@ -21,10 +21,17 @@
  *               dx[winner] += k1 * dout      (scatter; += also serves
  *                                             overlapping windows)
  *             while the image is in cache: x read once, dx written once.
+ *             After a convolution, the model has the convolution's backward ask
+ *             for dx image by image (nl_layer_ctx.dout_fn): dx then never
+ *             leaves the cache, it is used there for conv's relu mask, bias and
+ *             weight gradients.
  *
  *   x, dx  [B][H][W][C]      dout, idx [B][OH][OW][C]  (idx: winner offsets in the image)
  *   scratch: the batch-norm layer's (mean, istd, work) and the pool's (idx). */
 #include <omp.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <stdint.h>
 #include <string.h>
 
@@ -55,43 +62,55 @@ static inline void pooled_block_sums(const float *dout, const int32_t *idx, cons
                                      size_t img, int ohw, const float *mean, const float *istd,
                                      size_t r0, size_t r1, int C, int c0, int n, double *s1,
                                      double *s2) {
+#if defined(__AVX512F__)
+    if (n == LANES) { /* the winners' x by one gather per row */
+        __m512 u = _mm512_setzero_ps(), v = _mm512_setzero_ps();
+        const __m512 mu = _mm512_loadu_ps(mean + c0), is = _mm512_loadu_ps(istd + c0);
+        for (size_t r = r0; r < r1; r++) {
+            const float *xi = x + (r / (size_t)ohw) * img;
+            const __m512 d = _mm512_loadu_ps(dout + r * (size_t)C + c0);
+            const __m512i ix = _mm512_loadu_si512((const void *)(idx + r * (size_t)C + c0));
+            const __m512 xw = _mm512_i32gather_ps(ix, xi, 4);
+            u = _mm512_add_ps(u, d);
+            v = _mm512_fmadd_ps(d, _mm512_mul_ps(_mm512_sub_ps(xw, mu), is), v);
+        }
+        float uu[LANES], vv[LANES];
+        _mm512_storeu_ps(uu, u);
+        _mm512_storeu_ps(vv, v);
+        for (int k = 0; k < LANES; k++) s1[c0 + k] += uu[k], s2[c0 + k] += vv[k];
+        return;
+    }
+#endif
     float u[LANES] = {0}, v[LANES] = {0};
     for (size_t r = r0; r < r1; r++) {
         const float *xi = x + (r / (size_t)ohw) * img;
         const float *d = dout + r * (size_t)C + c0;
         const int32_t *ix = idx + r * (size_t)C + c0;
-        if (n == LANES) {
-            for (int k = 0; k < LANES; k++) {
-                u[k] += d[k];
-                v[k] += d[k] * ((xi[ix[k]] - mean[c0 + k]) * istd[c0 + k]);
-            }
-        } else {
-            for (int k = 0; k < n; k++) {
-                u[k] += d[k];
-                v[k] += d[k] * ((xi[ix[k]] - mean[c0 + k]) * istd[c0 + k]);
-            }
+        for (int k = 0; k < n; k++) {
+            u[k] += d[k];
+            v[k] += d[k] * ((xi[ix[k]] - mean[c0 + k]) * istd[c0 + k]);
         }
     }
     for (int k = 0; k < n; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
 }
 
-void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
-                                const nl_layer_ctx *cp) {
+void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
+                                       const nl_layer_ctx *cb, const nl_layer_ctx *cp) {
     const int C = bn->in.c, B = cb->batch;
     const size_t img = (size_t)bn->in.h * bn->in.w * C, N = (size_t)B * bn->in.h * bn->in.w;
     const int ohw = pool->out.h * pool->out.w;
-    const size_t oimg = (size_t)ohw * C, M = (size_t)B * ohw; /* pooled rows */
+    const size_t M = (size_t)B * ohw; /* pooled rows */
     const float *x = cb->in, *dout = cp->dout, *gamma = cb->params;
     const int32_t *idx = (const int32_t *)(const void *)cp->scratch;
-    float *dx = cb->din, *mean, *istd;
+    float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
-    int nt = bn_threads(N, C);
+    int nt = bn_threads(M, C);
     if (nt > B) nt = B;
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        /* 1. sums over the pooled rows: thread t a contiguous block */
+        /* sums over the pooled rows: thread t a contiguous block */
         const size_t lo = M * (size_t)t / (size_t)nth, hi = M * (size_t)(t + 1) / (size_t)nth;
         double *p1 = w.parts + (size_t)t * 2 * C, *p2 = p1 + C;
         for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
@@ -102,7 +121,7 @@ void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const 
                                   C - c0 < LANES ? C - c0 : LANES, p1, p2);
         }
 #pragma omp barrier
-        /* 2. partials in thread order, then the coefficients */
+        /* partials in thread order, then the coefficients */
 #pragma omp single
         {
             for (int c = 0; c < C; c++) {
@@ -115,23 +134,39 @@ void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const 
             }
             batchnorm_backward_coeffs(w.s1, w.s2, gamma, mean, istd, N, C, cb->training, cb->grads,
                                       cb->grads + C, w.k1, w.k2, w.k3);
-        } /* implied barrier */
-        /* 3. dx image by image: the affine part everywhere, the winners' part added */
-        if (dx) {
-            const float *k1 = w.k1, *k2 = w.k2, *k3 = w.k3;
-#pragma omp for schedule(static)
-            for (int b = 0; b < B; b++) {
-                const float *xi = x + (size_t)b * img;
-                float *di = dx + (size_t)b * img;
-                for (size_t o = 0; o < img; o += (size_t)C)
-                    for (int c = 0; c < C; c++) di[o + c] = k2[c] * xi[o + c] + k3[c];
-                const float *d = dout + (size_t)b * oimg;
-                const int32_t *ix = idx + (size_t)b * oimg;
-                for (size_t o = 0; o < oimg; o += (size_t)C)
-                    for (int c = 0; c < C; c++) di[ix[o + c]] += k1[c] * d[o + c];
-            }
         }
     }
+}
+
+void batchnorm_maxpool_dx_image(void *args, int b, float *di) {
+    const batchnorm_maxpool_args *a = args;
+    const int C = a->bn->in.c;
+    const size_t img = (size_t)a->bn->in.h * a->bn->in.w * C;
+    const size_t oimg = (size_t)a->pool->out.h * a->pool->out.w * C;
+    float *mean, *istd;
+    bn_work w;
+    bn_scratch_split(a->cb->scratch, C, &mean, &istd, &w);
+    const float *k1 = w.k1, *k2 = w.k2, *k3 = w.k3;
+    const float *xi = a->cb->in + (size_t)b * img;
+    for (size_t o = 0; o < img; o += (size_t)C)
+        for (int c = 0; c < C; c++) di[o + c] = k2[c] * xi[o + c] + k3[c];
+    const float *d = a->cp->dout + (size_t)b * oimg;
+    const int32_t *ix = (const int32_t *)(const void *)a->cp->scratch + (size_t)b * oimg;
+    for (size_t o = 0; o < oimg; o += (size_t)C)
+        for (int c = 0; c < C; c++) di[ix[o + c]] += k1[c] * d[o + c];
+}
+
+void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
+                                const nl_layer_ctx *cp) {
+    batchnorm_maxpool_backward_params(bn, pool, cb, cp);
+    if (!cb->din) return;
+    const batchnorm_maxpool_args a = {bn, pool, cb, cp};
+    const size_t img = nl_shape_size(bn->in);
+    int nt = bn_threads((size_t)cb->batch * bn->in.h * bn->in.w, bn->in.c);
+    if (nt > cb->batch) nt = cb->batch;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int b = 0; b < cb->batch; b++)
+        batchnorm_maxpool_dx_image((void *)&a, b, cb->din + (size_t)b * img);
 }
 
 int batchnorm_maxpool_fusable(const nl_layer *a, const nl_layer *b) {

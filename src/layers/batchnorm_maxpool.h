@@ -4,8 +4,8 @@
  *   forward:  reads cb->in; writes cp->out, the pool's scratch (winners), the
  *             batch norm's scratch (mean, istd) and, in training, its running
  *             statistics. cb->out (the batch-norm output) is not written.
- *   backward: reads cp->dout; writes the batch norm's gradients and cb->din
- *             (when not NULL); cb->dout is not used. */
+ *   backward: reads cp->dout and cb->in; writes the batch norm's gradients and
+ *             cb->din (when not NULL); cb->dout is not used. */
 #ifndef NNLAB_LAYERS_BATCHNORM_MAXPOOL_H
 #define NNLAB_LAYERS_BATCHNORM_MAXPOOL_H
 
@@ -15,6 +15,21 @@ void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const n
                                const nl_layer_ctx *cp);
 void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
                                 const nl_layer_ctx *cp);
+
+/* Backward in two parts, for a convolution before the pair that takes its
+ * output gradient image by image (nl_layer_ctx.dout_fn):
+ *   _params:   the batch norm's gradients and the dx coefficients (kept in its
+ *              scratch); parallel inside;
+ *   _dx_image: dx of image b into dx [H][W][C], as a dout_fn with args a
+ *              batchnorm_maxpool_args (the contexts must outlive the calls). */
+typedef struct batchnorm_maxpool_args {
+    const nl_layer *bn, *pool;
+    const nl_layer_ctx *cb, *cp;
+} batchnorm_maxpool_args;
+
+void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
+                                       const nl_layer_ctx *cb, const nl_layer_ctx *cp);
+void batchnorm_maxpool_dx_image(void *args, int b, float *dx);
 
 /* Whether the model may fuse layer a with the layer b after it: a batchnorm
  * followed by a maxpool2d. */

@@ -256,9 +256,12 @@ static conv_geom geom(const nl_layer *l, int batch) {
  *   dxpad  [B][Hp][Wp][C]   input gradient before cropping (padded only)
  *   wfwd   [K][Fp] + [Fp]   weights and bias padded to Fp (F % VL != 0 only)
  *   wt     [KH][KW][F][Cp]  weights transposed for dx = dz . W^T
- *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-thread partial dW, db */
+ *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-thread partial dW, db
+ *   dzbuf  CONV_MAX_PARTS x [OH][OW][F]      per-thread output gradient of one image,
+ *                                            when backward is given dout_fn (touched
+ *                                            only then) */
 typedef struct conv_scratch {
-    size_t xpad, dxpad, wfwd, wt, parts;
+    size_t xpad, dxpad, wfwd, wt, parts, dzbuf;
     size_t wu, wzero, wwork, wthread; /* Winograd: U, zeros, work, work per thread */
     size_t total;
 } conv_scratch;
@@ -272,6 +275,7 @@ static conv_scratch scratch_layout(const conv_geom *g) {
     s.wfwd = off, off += (g->F % VL) ? align16((size_t)g->K * g->Fp + g->Fp) : 0;
     s.wt = off, off += align16((size_t)g->KH * g->KW * g->F * g->Cp);
     s.parts = off, off += CONV_MAX_PARTS * align16((size_t)g->K * g->Fp + g->Fp);
+    s.dzbuf = off, off += CONV_MAX_PARTS * align16((size_t)g->OH * g->OW * g->F);
     s.wu = s.wzero = s.wwork = s.wthread = 0;
     if (g->wino) {
         /* per thread: forward V [16][T][C], M [16][T][Fp]; backward dU [16][C][Fp],
@@ -848,14 +852,15 @@ static void wino_dw_finish(const float *dU, size_t part_stride, int nparts, int 
 /* ---- backward ----------------------------------------------------------------------- */
 
 /* Per thread: for each image of its block, dz = dy * relu'(y) in place and the
- * db partial; the dW partial over the image; dx of the image when wanted.
+ * db partial (dy == NULL: dz is made by dout_fn into the thread's buffer, in
+ * cache for what follows); the dW partial over the image; dx of the image when wanted.
  * Then dW, db = sum of the partials in thread order; dx cropped when padded.
  *   x   (padded) input [B][Hp][Wp][C]      y, dy  [B][OH][OW][F]
  *   w   [KH][KW][C][F]                     dw [K][F], db [F]
  *   dx  [B][H][W][C] or NULL               scratch: see scratch_layout */
 static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db, float *dy,
                             const float *x, const float *y, const float *w, int relu,
-                            float *scratch) {
+                            float *scratch, void (*dout_fn)(void *, int, float *), void *dout_arg) {
     const conv_scratch sl = scratch_layout(g);
     float *wt = scratch + sl.wt, *parts = scratch + sl.parts;
     float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
@@ -907,8 +912,10 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         xa.ldwt = g->Cp;
         xa.xrow = (ptrdiff_t)g->Wp * g->C;
         xa.C = g->C;
+        float *dzbuf = scratch + sl.dzbuf + (size_t)t * align16((size_t)OHW * g->F);
         for (int b = b_lo; b < b_hi; b++) {
-            float *dz = dy + (size_t)b * OHW * g->F;
+            float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
+            if (!dy) dout_fn(dout_arg, b, dz);
             const float *yb = y + (size_t)b * OHW * g->F;
             /* dz = dy * relu'(y); db partial */
             for (int p = 0; p < OHW; p++) {
@@ -1076,8 +1083,9 @@ static void backward(const nl_layer *l, const nl_layer_ctx *c) {
     const conv_geom g = geom(l, c->batch);
     const conv_scratch sl = scratch_layout(&g);
     const float *x = g.padded ? c->scratch + sl.xpad : c->in;
-    conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, c->dout, x, c->out,
-                    c->params, l->spec.act == NL_ACT_RELU, c->scratch);
+    conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, c->dout_fn ? NULL : c->dout,
+                    x, c->out, c->params, l->spec.act == NL_ACT_RELU, c->scratch, c->dout_fn,
+                    c->dout_arg);
 }
 
 const nl_layer_ops nl_conv2d_ops = {
@@ -1088,4 +1096,5 @@ const nl_layer_ops nl_conv2d_ops = {
     .init = init,
     .forward = forward,
     .backward = backward,
+    .dout_fn_ok = 1,
 };

@@ -10,8 +10,7 @@
 #include "core/rng.h"
 #include "layers/layer.h"
 
-void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate,
-                     uint64_t key) {
+void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key) {
     const float scale = 1.0f / (1.0f - rate);
     /* keep when the top 24 bits are >= rate * 2^24 */
     const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);

@@ -57,6 +57,12 @@ typedef struct nl_layer_ctx {
     uint64_t seed; /* dropout: per-run seed */
     uint64_t step; /* dropout: step counter, so masks differ per step */
     int layer_index;
+    /* backward of a layer with ops->dout_fn_ok: when dout_fn is set, dout is not
+       stored; dout_fn(dout_arg, b, buf) writes sample b's output gradient
+       [out_size] into buf, as the layer needs it (the fused batch norm + max pool
+       after a convolution makes it on the fly) */
+    void (*dout_fn)(void *arg, int b, float *buf);
+    void *dout_arg;
 } nl_layer_ctx;
 
 typedef struct nl_layer_ops {
@@ -72,6 +78,8 @@ typedef struct nl_layer_ops {
     void (*backward)(const nl_layer *l, const nl_layer_ctx *ctx);
     /* 1 when forward may run with in == out (no separate output buffer). */
     int in_place;
+    /* 1 when backward accepts ctx->dout_fn instead of a stored dout. */
+    int dout_fn_ok;
 } nl_layer_ops;
 
 /* Registry (src/layers/registry.c). */

@@ -9,7 +9,9 @@
  *
  * Fusion: a batchnorm followed by a maxpool2d runs as one step
  * (layers/batchnorm_maxpool.c); the batch-norm output is then never written and
- * gets no buffer. NNLAB_FUSE=0 in the environment at compile time turns it off
+ * gets no buffer; a convolution before the pair takes the pair's input gradient
+ * image by image in its backward (nl_layer_ctx.dout_fn), so that is never stored
+ * either. NNLAB_FUSE=0 in the environment at compile time turns it off
  * (to compare). */
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +400,22 @@ float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int 
         nl_layer *l = &m->layers[i];
         nl_layer_ctx c = make_ctx(m, i, batch, m->last_training);
         c.dout = m->gbuf[cur];
+        if (i > 1 && m->layers[i - 1].fused_next && m->layers[i - 2].ops->dout_fn_ok) {
+            /* batch norm i - 1 + pool i as one, and the layer before them (a convolution)
+               takes their input gradient image by image: it is never stored */
+            nl_layer_ctx cb = make_ctx(m, i - 1, batch, m->last_training);
+            batchnorm_maxpool_backward_params(&m->layers[i - 1], l, &cb, &c);
+            const batchnorm_maxpool_args args = {&m->layers[i - 1], l, &cb, &c};
+            nl_layer_ctx cc = make_ctx(m, i - 2, batch, m->last_training);
+            cc.dout = NULL;
+            cc.dout_fn = batchnorm_maxpool_dx_image;
+            cc.dout_arg = (void *)&args;
+            cc.din = i - 2 == 0 ? NULL : m->gbuf[cur ^ 1]; /* not the buffer dout is in */
+            m->layers[i - 2].ops->backward(&m->layers[i - 2], &cc);
+            cur ^= 1;
+            i -= 2;
+            continue;
+        }
         if (i > 0 && m->layers[i - 1].fused_next) { /* layer i - 1 and this one as one */
             nl_layer_ctx cb = make_ctx(m, i - 1, batch, m->last_training);
             cb.din = i - 1 == 0 ? NULL : m->gbuf[cur ^ 1]; /* not the buffer dout is in */
