@@ -165,6 +165,21 @@ static void channel_affine(float *out, const float *a, const float *b, const flo
     }
 }
 
+void batchnorm_batch_statistics(const double *s1, const double *s2, const float *shift, size_t N,
+                                int C, float eps, float momentum, float *run_mean, float *run_var,
+                                float *mean, float *istd) {
+    for (int c = 0; c < C; c++) {
+        const double d = s1[c] / (double)N, mu = (double)shift[c] + d;
+        double var = s2[c] / (double)N - d * d;
+        if (var < 0.0) var = 0.0;
+        mean[c] = (float)mu;
+        istd[c] = (float)(1.0 / sqrt(var + (double)eps));
+        const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
+        run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * (float)mu;
+        run_var[c] = (1.0f - momentum) * run_var[c] + momentum * (float)unbiased;
+    }
+}
+
 void batchnorm_statistics(const float *x, size_t N, int C, float eps, float momentum, int training,
                           float *run_mean, float *run_var, float *mean, float *istd, bn_work *w) {
     if (training) {
@@ -172,16 +187,7 @@ void batchnorm_statistics(const float *x, size_t N, int C, float eps, float mome
         /* sums of x - x[0][c]: the first row is a sample of each channel, so
          * the shifted values are of the order of the standard deviation */
         channel_sums(x, NULL, x, NULL, N, C, s1, s2, parts);
-        for (int c = 0; c < C; c++) {
-            const double d = s1[c] / (double)N, mu = (double)x[c] + d;
-            double var = s2[c] / (double)N - d * d;
-            if (var < 0.0) var = 0.0;
-            mean[c] = (float)mu;
-            istd[c] = (float)(1.0 / sqrt(var + (double)eps));
-            const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
-            run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * (float)mu;
-            run_var[c] = (1.0f - momentum) * run_var[c] + momentum * (float)unbiased;
-        }
+        batchnorm_batch_statistics(s1, s2, x, N, C, eps, momentum, run_mean, run_var, mean, istd);
     } else {
         for (int c = 0; c < C; c++) {
             mean[c] = run_mean[c];

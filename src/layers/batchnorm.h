@@ -47,6 +47,12 @@ int bn_threads(size_t N, int C);
 void batchnorm_statistics(const float *x, size_t N, int C, float eps, float momentum, int training,
                           float *run_mean, float *run_var, float *mean, float *istd, bn_work *w);
 
+/* The batch's mean and istd from s1 = sum (x - shift), s2 = sum (x - shift)^2 over
+ * its N rows, and the running statistics updated (as batchnorm_statistics). */
+void batchnorm_batch_statistics(const double *s1, const double *s2, const float *shift, size_t N,
+                                int C, float eps, float momentum, float *run_mean, float *run_var,
+                                float *mean, float *istd);
+
 /* y = scale * x + shift per channel: scale = gamma * istd, shift = beta - mean * scale. */
 void batchnorm_affine(const float *gamma, const float *beta, const float *mean, const float *istd,
                       int C, float *scale, float *shift);

@@ -39,6 +39,143 @@
 #include "layers/batchnorm_maxpool.h"
 #include "layers/maxpool2d.h"
 
+/* One native vector of lanes (GCC/clang vector extensions sized to the target). */
+#if defined(__AVX512F__)
+#define PL 16
+#elif defined(__AVX__)
+#define PL 8
+#else
+#define PL 4
+#endif
+typedef float fvec __attribute__((vector_size(PL * sizeof(float))));
+typedef int32_t ivec __attribute__((vector_size(PL * sizeof(int32_t))));
+static inline fvec ldf(const float *p) {
+    fvec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline ivec ldi(const int32_t *p) {
+    ivec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void stf(float *p, fvec v) {
+    memcpy(p, &v, sizeof v);
+}
+static const int32_t iota_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/* Adds the shifted sums (x - sh) and (x - sh)^2 of pixels [p0, p1) of row xr
+ * (channels [c, c + PL)) to u, v. */
+static inline void row_sums(const float *xr, int p0, int p1, int C, int c, fvec sh, fvec *u,
+                            fvec *v) {
+    for (int p = p0; p < p1; p++) {
+        const fvec dv = ldf(xr + (size_t)p * C + c) - sh;
+        *u += dv, *v += dv * dv;
+    }
+}
+
+/* Whether a training step takes forward_tiled (and backward the winners' x it keeps). */
+static int tiled(const nl_layer *bn, const nl_layer *pool, int training) {
+    return training && pool->spec.kernel == pool->spec.stride && bn->in.c % PL == 0;
+}
+
+/* The winners' x [B][OH][OW][C]: the second half of the pool's scratch. */
+static float *winners_x(const nl_layer *pool, const nl_layer_ctx *cp) {
+    return cp->scratch + (size_t)cp->batch * nl_shape_size(pool->out);
+}
+
+/* Training forward when the windows tile the input (K == S; rows or columns
+ * past the last window allowed): the batch statistics and the pool in ONE read
+ * of x. The winner of y = scale * x + shift is that of sign(gamma) * x (istd > 0;
+ * gamma == 0: every y equal, the first position wins, as in the pool), so the
+ * pool needs no statistics: it keeps the winners' x (also for backward, which
+ * then reads them instead of gathering from x), and a pass over the small
+ * pooled tensor applies the affine once the statistics are known. Sums of
+ * x - x[0][c] (as batchnorm_statistics), in float over a pooled row and in
+ * double across rows, per thread, added in thread order. C % PL == 0. */
+static void forward_tiled(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
+                          const nl_layer_ctx *cp, float *mean, float *istd, bn_work *w) {
+    const int B = cb->batch, H = bn->in.h, W = bn->in.w, C = bn->in.c;
+    const int K = pool->spec.kernel, OH = pool->out.h, OW = pool->out.w;
+    const size_t img = (size_t)H * W * C, N = (size_t)B * H * W;
+    const float *x = cb->in, *gamma = cb->params;
+    float *out = cp->out, *sg = w->k3;
+    int32_t *idx = (int32_t *)(void *)cp->scratch;
+    float *xw = winners_x(pool, cp);
+    for (int c = 0; c < C; c++) sg[c] = gamma[c] > 0.0f ? 1.0f : gamma[c] < 0.0f ? -1.0f : 0.0f;
+    const int R = B * OH; /* pooled rows */
+#pragma omp parallel num_threads(bn_threads(N, C))
+    {
+        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        const int lo = (int)((long)R * t / nth), hi = (int)((long)R * (t + 1) / nth);
+        double *p1 = w->parts + (size_t)t * 2 * C, *p2 = p1 + C;
+        for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
+        const ivec iota = ldi(iota_lanes);
+        for (int r = lo; r < hi; r++) {
+            const int b = r / OH, oh = r % OH;
+            const float *xb = x + (size_t)b * img;
+            for (int c = 0; c < C; c += PL) {
+                const fvec sh = ldf(x + c), s = ldf(sg + c);
+                fvec u = {0}, v = {0};
+                for (int ow = 0; ow < OW; ow++) {
+                    const int32_t first = (int32_t)(((size_t)oh * K * W + (size_t)ow * K) * C) + c;
+                    fvec bx = ldf(xb + first);
+                    fvec bs = s * bx;
+                    ivec av = first + iota;
+                    fvec dv = bx - sh;
+                    u += dv, v += dv * dv;
+                    for (int kh = 0; kh < K; kh++)
+                        for (int kw = 0; kw < K; kw++) {
+                            if (kh == 0 && kw == 0) continue;
+                            const int32_t off = first + (int32_t)(((size_t)kh * W + kw) * C);
+                            const fvec xv = ldf(xb + off), sv = s * xv;
+                            const ivec m = sv > bs; /* strict: the first maximum wins */
+                            bs = (fvec)(((ivec)sv & m) | ((ivec)bs & ~m));
+                            bx = (fvec)(((ivec)xv & m) | ((ivec)bx & ~m));
+                            av = ((off + iota) & m) | (av & ~m);
+                            dv = xv - sh;
+                            u += dv, v += dv * dv;
+                        }
+                    const size_t o = ((size_t)r * OW + ow) * C + c;
+                    stf(out + o, bx);
+                    stf(xw + o, bx);
+                    memcpy(idx + o, &av, sizeof av);
+                }
+                /* pixels in no window: columns right of the last window in these
+                   rows, and the rows below the image's last pooled row */
+                for (int h = oh * K; h < oh * K + K && OW * K < W; h++)
+                    row_sums(xb + (size_t)h * W * C, OW * K, W, C, c, sh, &u, &v);
+                if (oh == OH - 1)
+                    for (int h = OH * K; h < H; h++)
+                        row_sums(xb + (size_t)h * W * C, 0, W, C, c, sh, &u, &v);
+                for (int k = 0; k < PL; k++) p1[c + k] += u[k], p2[c + k] += v[k];
+            }
+        }
+#pragma omp barrier
+#pragma omp single
+        {
+            for (int c = 0; c < C; c++) {
+                double su = 0.0, sv = 0.0;
+                for (int k = 0; k < nth; k++) {
+                    su += w->parts[(size_t)k * 2 * C + c];
+                    sv += w->parts[(size_t)k * 2 * C + C + c];
+                }
+                w->s1[c] = su, w->s2[c] = sv;
+            }
+            batchnorm_batch_statistics(w->s1, w->s2, x, N, C, bn->spec.eps, bn->spec.momentum,
+                                       cb->state, cb->state + C, mean, istd);
+            batchnorm_affine(gamma, gamma + C, mean, istd, C, w->k1, w->k2);
+        }
+        /* the winners' x -> y */
+#pragma omp for schedule(static)
+        for (int q = 0; q < R * OW; q++)
+            for (int c = 0; c < C; c += PL) {
+                float *y = out + (size_t)q * C + c;
+                stf(y, ldf(w->k1 + c) * ldf(y) + ldf(w->k2 + c));
+            }
+    }
+}
+
 void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
                                const nl_layer_ctx *cp) {
     const int C = bn->in.c;
@@ -46,6 +183,10 @@ void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const n
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
+    if (tiled(bn, pool, cb->training)) {
+        forward_tiled(bn, pool, cb, cp, mean, istd, &w);
+        return;
+    }
     batchnorm_statistics(cb->in, N, C, bn->spec.eps, bn->spec.momentum, cb->training, cb->state,
                          cb->state + C, mean, istd, &w);
     batchnorm_affine(cb->params, cb->params + C, mean, istd, C, w.k1, w.k2);
@@ -59,9 +200,21 @@ void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const n
 /* s1 += sum dout, s2 += sum dout * (x[winner] - mean) * istd over pooled rows
  * [r0, r1) (r1 - r0 <= SUM_BLOCK) for channels [c0, c0 + n), n <= LANES. */
 static inline void pooled_block_sums(const float *dout, const int32_t *idx, const float *x,
-                                     size_t img, int ohw, const float *mean, const float *istd,
-                                     size_t r0, size_t r1, int C, int c0, int n, double *s1,
-                                     double *s2) {
+                                     const float *xw, size_t img, int ohw, const float *mean,
+                                     const float *istd, size_t r0, size_t r1, int C, int c0, int n,
+                                     double *s1, double *s2) {
+    if (xw && n == LANES) { /* the winners' x kept by the forward pass */
+        float u[LANES] = {0}, v[LANES] = {0};
+        for (size_t r = r0; r < r1; r++) {
+            const float *d = dout + r * (size_t)C + c0, *xr = xw + r * (size_t)C + c0;
+            for (int k = 0; k < LANES; k++) {
+                u[k] += d[k];
+                v[k] += d[k] * ((xr[k] - mean[c0 + k]) * istd[c0 + k]);
+            }
+        }
+        for (int k = 0; k < LANES; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
+        return;
+    }
 #if defined(__AVX512F__)
     if (n == LANES) { /* the winners' x by one gather per row */
         __m512 u = _mm512_setzero_ps(), v = _mm512_setzero_ps();
@@ -70,9 +223,9 @@ static inline void pooled_block_sums(const float *dout, const int32_t *idx, cons
             const float *xi = x + (r / (size_t)ohw) * img;
             const __m512 d = _mm512_loadu_ps(dout + r * (size_t)C + c0);
             const __m512i ix = _mm512_loadu_si512((const void *)(idx + r * (size_t)C + c0));
-            const __m512 xw = _mm512_i32gather_ps(ix, xi, 4);
+            const __m512 xg = _mm512_i32gather_ps(ix, xi, 4);
             u = _mm512_add_ps(u, d);
-            v = _mm512_fmadd_ps(d, _mm512_mul_ps(_mm512_sub_ps(xw, mu), is), v);
+            v = _mm512_fmadd_ps(d, _mm512_mul_ps(_mm512_sub_ps(xg, mu), is), v);
         }
         float uu[LANES], vv[LANES];
         _mm512_storeu_ps(uu, u);
@@ -102,6 +255,7 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     const size_t M = (size_t)B * ohw; /* pooled rows */
     const float *x = cb->in, *dout = cp->dout, *gamma = cb->params;
     const int32_t *idx = (const int32_t *)(const void *)cp->scratch;
+    const float *xw = tiled(bn, pool, cb->training) ? winners_x(pool, cp) : NULL;
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
@@ -117,7 +271,7 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
         for (size_t r = lo; r < hi; r += SUM_BLOCK) {
             const size_t r1 = hi - r < SUM_BLOCK ? hi : r + SUM_BLOCK;
             for (int c0 = 0; c0 < C; c0 += LANES)
-                pooled_block_sums(dout, idx, x, img, ohw, mean, istd, r, r1, C, c0,
+                pooled_block_sums(dout, idx, x, xw, img, ohw, mean, istd, r, r1, C, c0,
                                   C - c0 < LANES ? C - c0 : LANES, p1, p2);
         }
 #pragma omp barrier
@@ -138,22 +292,57 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     }
 }
 
+/* di [n][C] = k2 * xi + k3 for n pixels. */
+static void dx_affine(float *di, const float *xi, size_t n, int C, const float *k2,
+                      const float *k3) {
+    for (size_t o = 0; o < n * (size_t)C; o += (size_t)C) {
+        int c = 0;
+        for (; c + PL <= C; c += PL) stf(di + o + c, ldf(k2 + c) * ldf(xi + o + c) + ldf(k3 + c));
+        for (; c < C; c++) di[o + c] = k2[c] * xi[o + c] + k3[c];
+    }
+}
+
 void batchnorm_maxpool_dx_image(void *args, int b, float *di) {
     const batchnorm_maxpool_args *a = args;
-    const int C = a->bn->in.c;
-    const size_t img = (size_t)a->bn->in.h * a->bn->in.w * C;
-    const size_t oimg = (size_t)a->pool->out.h * a->pool->out.w * C;
+    const int C = a->bn->in.c, H = a->bn->in.h, W = a->bn->in.w;
+    const int OH = a->pool->out.h, OW = a->pool->out.w, K = a->pool->spec.kernel,
+              S = a->pool->spec.stride;
+    const size_t img = (size_t)H * W * C, oimg = (size_t)OH * OW * C;
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(a->cb->scratch, C, &mean, &istd, &w);
     const float *k1 = w.k1, *k2 = w.k2, *k3 = w.k3;
     const float *xi = a->cb->in + (size_t)b * img;
-    for (size_t o = 0; o < img; o += (size_t)C)
-        for (int c = 0; c < C; c++) di[o + c] = k2[c] * xi[o + c] + k3[c];
     const float *d = a->cp->dout + (size_t)b * oimg;
     const int32_t *ix = (const int32_t *)(const void *)a->cp->scratch + (size_t)b * oimg;
-    for (size_t o = 0; o < oimg; o += (size_t)C)
-        for (int c = 0; c < C; c++) di[ix[o + c]] += k1[c] * d[o + c];
+    if (K > S) { /* overlapping windows: affine everywhere, then the winners' part added */
+        dx_affine(di, xi, (size_t)H * W, C, k2, k3);
+        for (size_t o = 0; o < oimg; o += (size_t)C)
+            for (int c = 0; c < C; c++) di[ix[o + c]] += k1[c] * d[o + c];
+        return;
+    }
+    /* disjoint windows: each position written once, window by window, with the
+       winner's term selected by lane (no scatter); positions in no window (the
+       last rows or columns, or gaps when S > K) get the affine part alone */
+    if (!(K == S && OH * S == H && OW * S == W)) dx_affine(di, xi, (size_t)H * W, C, k2, k3);
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            const size_t o = ((size_t)oh * OW + ow) * C;
+            const int32_t base = (int32_t)(((size_t)oh * S * W + (size_t)ow * S) * C);
+            for (int kh = 0; kh < K; kh++)
+                for (int kw = 0; kw < K; kw++) {
+                    const int32_t off = base + (int32_t)(((size_t)kh * W + kw) * C);
+                    int c = 0;
+                    for (; c + PL <= C; c += PL) {
+                        const ivec m = ldi(ix + o + c) == (off + c) + ldi(iota_lanes);
+                        const fvec g = (fvec)((ivec)(ldf(k1 + c) * ldf(d + o + c)) & m);
+                        stf(di + off + c, ldf(k2 + c) * ldf(xi + off + c) + ldf(k3 + c) + g);
+                    }
+                    for (; c < C; c++)
+                        di[off + c] = k2[c] * xi[off + c] + k3[c] +
+                                      (ix[o + c] == off + c ? k1[c] * d[o + c] : 0.0f);
+                }
+        }
 }
 
 void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,

@@ -181,9 +181,11 @@ static nl_status plan(nl_layer *l, nl_error *err) {
     return NL_OK;
 }
 
-/* One int32 winner offset per output element. */
+/* One int32 winner offset per output element; then as many floats for the
+ * batch norm fused before the pool (batchnorm_maxpool.c: the winners' input
+ * values in training; pages never touched otherwise). */
 static size_t scratch_floats(const nl_layer *l, int max_batch) {
-    return (size_t)max_batch * nl_shape_size(l->out);
+    return 2 * (size_t)max_batch * nl_shape_size(l->out);
 }
 
 static void forward(const nl_layer *l, const nl_layer_ctx *c) {

@@ -228,6 +228,7 @@ static void pair_make(pair *q, nl_shape in, int k, int s, int max_batch, uint64_
         q->b.st[c] = 0.2f * nl_rng_uniform(&r);
         q->b.st[in.c + c] = 0.5f + nl_rng_uniform(&r);
     }
+    if (in.c > 1) q->b.p[1] = 0.0f; /* gamma 0: every y of a window equal, the first wins */
 }
 
 static void pair_free(pair *q) {
@@ -285,8 +286,11 @@ static void fused_matches_layers(void) {
         {{13, 13, 20}, 2, 2, 5}, /* last row and column in no window; C not a vector multiple */
         {{6, 7, 3}, 3, 1, 3},    /* overlapping windows */
         {{1, 1, 4}, 1, 1, 1},    /* one pixel, one sample */
+        {{8, 7, 17}, 2, 3, 2},   /* gaps between the windows */
+        {{13, 13, 32}, 2, 2, 3}, /* one pass for statistics and pool, a row and a column left */
+        {{11, 10, 16}, 3, 3, 2}, /* the same with 3x3 windows, two rows and a column left */
     };
-    for (int t = 0; t < 4; t++)
+    for (int t = 0; t < 7; t++)
         for (int training = 1; training >= 0; training--) {
             pair u, f;
             pair_make(&u, cases[t].in, cases[t].k, cases[t].s, cases[t].batch, 40 + t);
@@ -304,10 +308,12 @@ static void fused_matches_layers(void) {
             pair_run(&f, 1, x, p2, B, training, dp, dx2);
             const double ep = max_rel(p1, p2, np), edx = max_rel(dx1, dx2, nx);
             const double eg = max_rel(u.b.g, f.b.g, 2 * (size_t)C);
-            CHECK_MSG(ep < 1e-5 && !memcmp(u.pscr, f.pscr, np * 4),
-                      "case %d training %d: pooled output differs by %.3g, or winners differ", t,
-                      training, ep);
-            CHECK_MSG(!memcmp(u.b.st, f.b.st, 2 * (size_t)C * 4),
+            /* the statistics may be summed in another order: float rounding apart */
+            CHECK_MSG(ep < 1e-4, "case %d training %d: pooled output differs by %.3g", t, training,
+                      ep);
+            CHECK_MSG(!memcmp(u.pscr, f.pscr, np * 4), "case %d training %d: winners differ", t,
+                      training);
+            CHECK_MSG(max_rel(u.b.st, f.b.st, 2 * (size_t)C) < 1e-5,
                       "case %d training %d: running statistics differ", t, training);
             CHECK_MSG(eg < 1e-4 && edx < 1e-4, "case %d training %d: dgamma/dbeta %.3g, dx %.3g", t,
                       training, eg, edx);
