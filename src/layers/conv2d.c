@@ -89,6 +89,10 @@ static inline vf v_sub(vf a, vf b) {
 static inline vf v_max(vf a, vf b) {
     return _mm512_max_ps(a, b);
 }
+/* d where y > 0, else 0 (the ReLU's derivative applied) */
+static inline vf v_where_pos(vf d, vf y) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ), d);
+}
 static inline vmask v_mask(int n) {
     return (vmask)((1u << n) - 1u);
 }
@@ -170,6 +174,11 @@ static inline vf v_sub(vf a, vf b) {
 static inline vf v_max(vf a, vf b) {
     vf r;
     for (int i = 0; i < 4; i++) r[i] = a[i] > b[i] ? a[i] : b[i];
+    return r;
+}
+static inline vf v_where_pos(vf d, vf y) {
+    vf r;
+    for (int i = 0; i < 4; i++) r[i] = y[i] > 0.0f ? d[i] : 0.0f;
     return r;
 }
 static inline vmask v_mask(int n) {
@@ -851,6 +860,42 @@ static void wino_dw_finish(const float *dU, size_t part_stride, int nparts, int 
 
 /* ---- backward ----------------------------------------------------------------------- */
 
+/* dz [P][F] *= relu'(y) (relu only) and db [F] += the sum of dz over the P pixels.
+ * 32 filters at a time, their sums in registers over all the pixels (not a
+ * load-add-store of db per pixel: a chain through memory). */
+#define MB_CHUNK 32
+static void mask_and_bias(float *dz, const float *y, int P, int F, int relu, float *db) {
+    enum { NVEC = MB_CHUNK / VL };
+    int f0 = 0;
+    for (; f0 + MB_CHUNK <= F; f0 += MB_CHUNK) {
+        vf acc[NVEC];
+        UNROLL for (int v = 0; v < NVEC; v++) acc[v] = v_zero();
+        for (int p = 0; p < P; p++) {
+            float *d = dz + (size_t)p * F + f0;
+            const float *yy = y + (size_t)p * F + f0;
+            UNROLL for (int v = 0; v < NVEC; v++) {
+                vf x = v_load(d + v * VL);
+                if (relu) {
+                    x = v_where_pos(x, v_load(yy + v * VL));
+                    v_store(d + v * VL, x);
+                }
+                acc[v] = v_add(acc[v], x);
+            }
+        }
+        float sum[MB_CHUNK];
+        UNROLL for (int v = 0; v < NVEC; v++) v_store(sum + v * VL, acc[v]);
+        for (int f = 0; f < MB_CHUNK; f++) db[f0 + f] += sum[f];
+    }
+    if (f0 == F) return;
+    for (int p = 0; p < P; p++) { /* the last F % 32 filters */
+        float *d = dz + (size_t)p * F;
+        const float *yy = y + (size_t)p * F;
+        if (relu)
+            for (int f = f0; f < F; f++) d[f] = yy[f] > 0.0f ? d[f] : 0.0f;
+        for (int f = f0; f < F; f++) db[f] += d[f];
+    }
+}
+
 /* Per thread: for each image of its block, dz = dy * relu'(y) in place and the
  * db partial (dy == NULL: dz is made by dout_fn into the thread's buffer, in
  * cache for what follows); the dW partial over the image; dx of the image when wanted.
@@ -917,14 +962,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
             if (!dy) dout_fn(dout_arg, b, dz);
             const float *yb = y + (size_t)b * OHW * g->F;
-            /* dz = dy * relu'(y); db partial */
-            for (int p = 0; p < OHW; p++) {
-                float *d = dz + (size_t)p * g->F;
-                const float *yy = yb + (size_t)p * g->F;
-                if (relu)
-                    for (int f = 0; f < g->F; f++) d[f] = yy[f] > 0.0f ? d[f] : 0.0f;
-                for (int f = 0; f < g->F; f++) dbp[f] += d[f];
-            }
+            mask_and_bias(dz, yb, OHW, g->F, relu, dbp); /* dz = dy * relu'(y); db partial */
             const float *xb = x + (size_t)b * ximg;
             if (g->wino) { /* dU += V^T . (A dz A^T) */
                 wino_input(xb, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
