@@ -5,7 +5,10 @@
  * 1. Per layer: the workload's layers run one after another through their ops
  *    tables (the model's own pipeline, rebuilt here so each call can be timed)
  *    on random data; forward and backward time per step, GFLOP/s of the
- *    convolution and dense layers.
+ *    convolution and dense layers. As in the model, a batch norm and the max
+ *    pool after it run as one (one row), and a convolution before such a pair
+ *    makes the pair's input gradient image by image in its own backward (its
+ *    backward time includes that); NNLAB_FUSE=0 times the layers one by one.
  * 2. Whole step through the public API (forward, loss + backward, Adam), the
  *    figure an epoch is made of; projected epoch time for 50000 samples.
  * Numbers are medians over the timed steps, and for the whole step also the
@@ -16,12 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/batchnorm_maxpool.h"
 #include "layers/layer.h"
 #include "layers/softmax_xent.h"
 #include "nnlab/core.h"
 #include "nnlab/model.h"
 #include "nnlab/optim.h"
 #include "blas_env.h"
+
+static nl_layer_ctx make_ctx(float **act, float **scr, float **par, float **grd, float **st, int i,
+                             int B, int step) {
+    nl_layer_ctx c = {0};
+    c.batch = B, c.training = 1, c.in = act[i], c.out = act[i + 1];
+    c.params = par[i], c.grads = grd[i], c.state = st[i], c.scratch = scr[i];
+    c.seed = 1, c.step = (uint64_t)step, c.layer_index = i;
+    return c;
+}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -114,6 +127,14 @@ int main(int argc, char **argv) {
         st[i] = falloc(L[i].nstate);
         if (L[i].ops->init) L[i].ops->init(&L[i], par[i], st[i], 1234 + (uint64_t)i);
     }
+    const char *fuse_env = getenv("NNLAB_FUSE");
+    const int fuse = !(fuse_env && !strcmp(fuse_env, "0"));
+    for (int i = 0; i + 1 < nl; i++) /* the model's rule (model.c) */
+        L[i].fused_next =
+            fuse && !(i > 0 && L[i - 1].fused_next) && batchnorm_maxpool_fusable(&L[i], &L[i + 1]);
+    for (int i = 0; i + 2 < nl; i++)
+        L[i].feeds_next = L[i + 1].fused_next && L[i].ops->dout_fn_ok &&
+                          batchnorm_maxpool_tiled(&L[i + 1], &L[i + 2]);
     float *g0 = falloc(max_act), *g1 = falloc(max_act);
     /* A pool of distinct random batches with random labels, cycled: training on
      * one repeated batch would drive the gradients towards zero (denormals). */
@@ -138,11 +159,31 @@ int main(int argc, char **argv) {
     for (int s = -warm; s < steps; s++) {
         act[0] = pool + (size_t)((s + warm) % NPOOL) * in_size;
         for (int i = 0; i < nl; i++) {
-            nl_layer_ctx ctx = {0};
-            ctx.batch = B, ctx.training = 1, ctx.in = act[i], ctx.out = act[i + 1];
-            ctx.params = par[i], ctx.grads = grd[i], ctx.state = st[i], ctx.scratch = scr[i];
-            ctx.seed = 1, ctx.step = (uint64_t)(s + warm), ctx.layer_index = i;
+            nl_layer_ctx ctx = make_ctx(act, scr, par, grd, st, i, B, s + warm);
             double t0 = nl_now();
+            if (L[i].feeds_next) { /* the conv pools each image as it makes it: its row */
+                nl_layer_ctx cb = make_ctx(act, scr, par, grd, st, i + 1, B, s + warm);
+                nl_layer_ctx cp = make_ctx(act, scr, par, grd, st, i + 2, B, s + warm);
+                const batchnorm_maxpool_args args = {&L[i + 1], &L[i + 2], &cb, &cp};
+                ctx.out_fn = batchnorm_maxpool_image, ctx.out_arg = (void *)&args;
+                batchnorm_maxpool_begin(&L[i + 1], &cb);
+                L[i].ops->forward(&L[i], &ctx);
+                double t1 = nl_now();
+                batchnorm_maxpool_finish(&L[i + 1], &L[i + 2], &cb, &cp);
+                if (s >= 0) {
+                    tf[(size_t)i * steps + s] = t1 - t0;
+                    tf[(size_t)(i + 1) * steps + s] = nl_now() - t1;
+                }
+                i += 2;
+                continue;
+            }
+            if (L[i].fused_next) { /* this and the next layer, one row */
+                nl_layer_ctx cn = make_ctx(act, scr, par, grd, st, i + 1, B, s + warm);
+                batchnorm_maxpool_forward(&L[i], &L[i + 1], &ctx, &cn);
+                if (s >= 0) tf[(size_t)i * steps + s] = nl_now() - t0;
+                i++;
+                continue;
+            }
             L[i].ops->forward(&L[i], &ctx);
             if (s >= 0) tf[(size_t)i * steps + s] = nl_now() - t0;
         }
@@ -153,11 +194,32 @@ int main(int argc, char **argv) {
         if (s >= 0) tl[s] = nl_now() - t0;
         float *cur_g = g0, *other = g1;
         for (int i = nl - 1; i >= 0; i--) {
-            nl_layer_ctx ctx = {0};
-            ctx.batch = B, ctx.training = 1, ctx.in = act[i], ctx.out = act[i + 1];
-            ctx.params = par[i], ctx.grads = grd[i], ctx.state = st[i], ctx.scratch = scr[i];
-            ctx.seed = 1, ctx.step = (uint64_t)(s + warm), ctx.layer_index = i;
+            nl_layer_ctx ctx = make_ctx(act, scr, par, grd, st, i, B, s + warm);
             ctx.dout = cur_g;
+            if (i > 0 && L[i - 1].fused_next) { /* the pair: row i - 1 */
+                nl_layer_ctx cb = make_ctx(act, scr, par, grd, st, i - 1, B, s + warm);
+                t0 = nl_now();
+                if (i > 1 && L[i - 2].ops->dout_fn_ok) {
+                    batchnorm_maxpool_backward_params(&L[i - 1], &L[i], &cb, &ctx);
+                    if (s >= 0) tb[(size_t)(i - 1) * steps + s] = nl_now() - t0;
+                    const batchnorm_maxpool_args args = {&L[i - 1], &L[i], &cb, &ctx};
+                    nl_layer_ctx cc = make_ctx(act, scr, par, grd, st, i - 2, B, s + warm);
+                    cc.dout_fn = batchnorm_maxpool_dx_image, cc.dout_arg = (void *)&args;
+                    cc.din = i - 2 == 0 ? NULL : other;
+                    t0 = nl_now();
+                    L[i - 2].ops->backward(&L[i - 2], &cc);
+                    if (s >= 0) tb[(size_t)(i - 2) * steps + s] = nl_now() - t0;
+                    i -= 2;
+                } else {
+                    cb.din = i - 1 == 0 ? NULL : other;
+                    batchnorm_maxpool_backward(&L[i - 1], &L[i], &cb, &ctx);
+                    if (s >= 0) tb[(size_t)(i - 1) * steps + s] = nl_now() - t0;
+                    i -= 1;
+                }
+                float *t = cur_g;
+                cur_g = other, other = t;
+                continue;
+            }
             ctx.din = i == 0 ? NULL : L[i].ops->in_place ? cur_g : other;
             t0 = nl_now();
             L[i].ops->backward(&L[i], &ctx);
@@ -168,28 +230,35 @@ int main(int argc, char **argv) {
             }
         }
     }
-    printf("%-3s %-10s %-12s %10s %10s %10s %10s\n", "#", "layer", "output", "fwd ms", "bwd ms",
+    printf("%-3s %-15s %-12s %10s %10s %10s %10s\n", "#", "layer", "output", "fwd ms", "bwd ms",
            "fwd GF/s", "bwd GF/s");
     double sum_f = 0, sum_b = 0, flops = 0;
     for (int i = 0; i < nl; i++) {
+        if (i > 0 && L[i - 1].fused_next) continue; /* in the row of the pair */
         const double f = median(tf + (size_t)i * steps, steps);
         const double b = median(tb + (size_t)i * steps, steps);
         double ff, fb;
         layer_flops(&L[i], i == 0, &ff, &fb);
-        char shape[32];
-        snprintf(shape, sizeof shape, "%dx%dx%d", L[i].out.h, L[i].out.w, L[i].out.c);
+        char shape[32], name[40];
+        const nl_layer *o = L[i].fused_next ? &L[i + 1] : &L[i];
+        snprintf(shape, sizeof shape, "%dx%dx%d", o->out.h, o->out.w, o->out.c);
+        snprintf(name, sizeof name, "%s%s", L[i].ops->name, L[i].fused_next ? "+pool" : "");
         char gf[16] = "", gb[16] = "";
         if (ff > 0) {
             snprintf(gf, sizeof gf, "%.1f", ff * B / f * 1e-9);
             snprintf(gb, sizeof gb, "%.1f", fb * B / b * 1e-9);
         }
-        printf("%-3d %-10s %-12s %10.3f %10.3f %10s %10s\n", i, L[i].ops->name, shape, f * 1e3,
-               b * 1e3, gf, gb);
+        printf("%-3d %-15s %-12s %10.3f %10.3f %10s %10s\n", i, name, shape, f * 1e3, b * 1e3, gf,
+               gb);
         sum_f += f, sum_b += b, flops += (ff + fb) * B;
     }
     const double loss_t = median(tl, steps);
-    printf("    %-10s %-12s %10.3f\n", "loss", "", loss_t * 1e3);
-    printf("    %-10s %-12s %10.3f %10.3f   sum %.3f ms, %.1f MFLOP/step, %.1f GFLOP/s\n\n",
+    if (fuse)
+        printf("(batchnorm+pool: the pair run as one. A conv2d before it hands it each image's\n"
+               " output as it makes it, and makes the pair's input gradient in its own\n"
+               " backward: its fwd and bwd ms include that pooling and that gradient.)\n");
+    printf("    %-15s %-12s %10.3f\n", "loss", "", loss_t * 1e3);
+    printf("    %-15s %-12s %10.3f %10.3f   sum %.3f ms, %.1f MFLOP/step, %.1f GFLOP/s\n\n",
            "total", "", sum_f * 1e3, sum_b * 1e3, (sum_f + sum_b + loss_t) * 1e3, flops * 1e-6,
            flops / (sum_f + sum_b + loss_t) * 1e-9);
 
@@ -213,13 +282,14 @@ int main(int argc, char **argv) {
         double t2 = nl_now();
         if (s >= 0) ts[s] = t2 - t0, to[s] = t2 - t1;
     }
-    double best = ts[0];
-    for (int s = 1; s < steps; s++) best = ts[s] < best ? ts[s] : best;
+    double best = ts[0], mean = 0;
+    for (int s = 0; s < steps; s++) best = ts[s] < best ? ts[s] : best, mean += ts[s] / steps;
     const double step = median(ts, steps), optt = median(to, steps);
     const double nsteps = ceil(50000.0 / B);
     printf("model step (forward + loss + backward + adam): median %.3f ms (adam %.3f ms), %.1f "
-           "GFLOP/s; fastest step %.3f ms, %.1f GFLOP/s\n",
-           step * 1e3, optt * 1e3, flops / step * 1e-9, best * 1e3, flops / best * 1e-9);
+           "GFLOP/s; fastest step %.3f ms, %.1f GFLOP/s; mean %.3f ms\n",
+           step * 1e3, optt * 1e3, flops / step * 1e-9, best * 1e3, flops / best * 1e-9,
+           mean * 1e3);
     printf("projected training time of an epoch (50000 samples, %d steps): %.2f s (median step), "
            "%.2f s (fastest step)\n",
            (int)nsteps, step * nsteps, best * nsteps);

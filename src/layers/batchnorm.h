@@ -3,7 +3,8 @@
  *
  * Layer scratch: mean [C] and istd [C] of the last forward (aligned), then the
  * work area: k1, k2, k3 [C] floats (aligned), then s1, s2 [C] and per-thread
- * partials [BN_MAX_PARTS][2][C] as doubles. */
+ * partials [BN_MAX_PARTS][2][C] as doubles, then for the fused forward the
+ * threads' shifts [BN_MAX_PARTS][C] floats and counts [BN_MAX_PARTS] doubles. */
 #ifndef NNLAB_LAYERS_BATCHNORM_H
 #define NNLAB_LAYERS_BATCHNORM_H
 
@@ -14,6 +15,8 @@
 typedef struct bn_work {
     float *k1, *k2, *k3;     /* [C] each: forward scale, shift; backward dx coefficients */
     double *s1, *s2, *parts; /* [C], [C], [BN_MAX_PARTS][2][C] */
+    float *tshift;           /* [BN_MAX_PARTS][C]: thread t's sums are of x - tshift[t] */
+    double *tcount;          /* [BN_MAX_PARTS]: rows thread t summed */
 } bn_work;
 
 static inline size_t bn_align16(size_t n) {
@@ -30,12 +33,15 @@ static inline void bn_scratch_split(float *scratch, int C, float **mean, float *
     w->s1 = (double *)(void *)(work + bn_align16(3 * c));
     w->s2 = w->s1 + c;
     w->parts = w->s2 + c;
+    w->tcount = w->parts + 2 * BN_MAX_PARTS * c;
+    w->tshift = (float *)(void *)(w->tcount + BN_MAX_PARTS);
 }
 
 /* Floats of scratch for C channels. */
 static inline size_t bn_scratch_floats(int C) {
     const size_t c = (size_t)C;
-    return bn_align16(2 * c) + bn_align16(3 * c) + 2 * (2 + 2 * BN_MAX_PARTS) * c;
+    return bn_align16(2 * c) + bn_align16(3 * c) + 2 * (2 + 2 * BN_MAX_PARTS) * c +
+           2 * BN_MAX_PARTS + BN_MAX_PARTS * c;
 }
 
 /* Threads worth using for N rows of C channels (1 for small inputs). */

@@ -74,9 +74,11 @@ static inline void row_sums(const float *xr, int p0, int p1, int C, int c, fvec 
     }
 }
 
-/* Whether a training step takes forward_tiled (and backward the winners' x it keeps). */
-static int tiled(const nl_layer *bn, const nl_layer *pool, int training) {
-    return training && pool->spec.kernel == pool->spec.stride && bn->in.c % PL == 0;
+/* Whether the windows tile the input (K == S; rows or columns past the last
+ * window allowed) and C is whole vectors: then forward goes image by image
+ * (batchnorm_maxpool_image), training or not, and keeps the winners' x. */
+int batchnorm_maxpool_tiled(const nl_layer *bn, const nl_layer *pool) {
+    return pool->spec.kernel == pool->spec.stride && bn->in.c % PL == 0;
 }
 
 /* The winners' x [B][OH][OW][C]: the second half of the pool's scratch. */
@@ -84,109 +86,156 @@ static float *winners_x(const nl_layer *pool, const nl_layer_ctx *cp) {
     return cp->scratch + (size_t)cp->batch * nl_shape_size(pool->out);
 }
 
-/* Training forward when the windows tile the input (K == S; rows or columns
- * past the last window allowed): the batch statistics and the pool in ONE read
- * of x. The winner of y = scale * x + shift is that of sign(gamma) * x (istd > 0;
- * gamma == 0: every y equal, the first position wins, as in the pool), so the
- * pool needs no statistics: it keeps the winners' x (also for backward, which
- * then reads them instead of gathering from x), and a pass over the small
- * pooled tensor applies the affine once the statistics are known. Sums of
- * x - x[0][c] (as batchnorm_statistics), in float over a pooled row and in
- * double across rows, per thread, added in thread order. C % PL == 0. */
-static void forward_tiled(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
-                          const nl_layer_ctx *cp, float *mean, float *istd, bn_work *w) {
-    const int B = cb->batch, H = bn->in.h, W = bn->in.w, C = bn->in.c;
-    const int K = pool->spec.kernel, OH = pool->out.h, OW = pool->out.w;
-    const size_t img = (size_t)H * W * C, N = (size_t)B * H * W;
-    const float *x = cb->in, *gamma = cb->params;
-    float *out = cp->out, *sg = w->k3;
-    int32_t *idx = (int32_t *)(void *)cp->scratch;
-    float *xw = winners_x(pool, cp);
-    for (int c = 0; c < C; c++) sg[c] = gamma[c] > 0.0f ? 1.0f : gamma[c] < 0.0f ? -1.0f : 0.0f;
-    const int R = B * OH; /* pooled rows */
-#pragma omp parallel num_threads(bn_threads(N, C))
-    {
-        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        const int lo = (int)((long)R * t / nth), hi = (int)((long)R * (t + 1) / nth);
-        double *p1 = w->parts + (size_t)t * 2 * C, *p2 = p1 + C;
-        for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
-        const ivec iota = ldi(iota_lanes);
-        for (int r = lo; r < hi; r++) {
-            const int b = r / OH, oh = r % OH;
-            const float *xb = x + (size_t)b * img;
-            for (int c = 0; c < C; c += PL) {
-                const fvec sh = ldf(x + c), s = ldf(sg + c);
-                fvec u = {0}, v = {0};
-                for (int ow = 0; ow < OW; ow++) {
-                    const int32_t first = (int32_t)(((size_t)oh * K * W + (size_t)ow * K) * C) + c;
-                    fvec bx = ldf(xb + first);
-                    fvec bs = s * bx;
-                    ivec av = first + iota;
-                    fvec dv = bx - sh;
-                    u += dv, v += dv * dv;
-                    for (int kh = 0; kh < K; kh++)
-                        for (int kw = 0; kw < K; kw++) {
-                            if (kh == 0 && kw == 0) continue;
-                            const int32_t off = first + (int32_t)(((size_t)kh * W + kw) * C);
-                            const fvec xv = ldf(xb + off), sv = s * xv;
-                            const ivec m = sv > bs; /* strict: the first maximum wins */
-                            bs = (fvec)(((ivec)sv & m) | ((ivec)bs & ~m));
-                            bx = (fvec)(((ivec)xv & m) | ((ivec)bx & ~m));
-                            av = ((off + iota) & m) | (av & ~m);
-                            dv = xv - sh;
-                            u += dv, v += dv * dv;
-                        }
-                    const size_t o = ((size_t)r * OW + ow) * C + c;
-                    stf(out + o, bx);
-                    stf(xw + o, bx);
-                    memcpy(idx + o, &av, sizeof av);
-                }
-                /* pixels in no window: columns right of the last window in these
-                   rows, and the rows below the image's last pooled row */
-                for (int h = oh * K; h < oh * K + K && OW * K < W; h++)
-                    row_sums(xb + (size_t)h * W * C, OW * K, W, C, c, sh, &u, &v);
-                if (oh == OH - 1)
-                    for (int h = OH * K; h < H; h++)
-                        row_sums(xb + (size_t)h * W * C, 0, W, C, c, sh, &u, &v);
-                for (int k = 0; k < PL; k++) p1[c + k] += u[k], p2[c + k] += v[k];
-            }
-        }
-#pragma omp barrier
-#pragma omp single
-        {
-            for (int c = 0; c < C; c++) {
-                double su = 0.0, sv = 0.0;
-                for (int k = 0; k < nth; k++) {
-                    su += w->parts[(size_t)k * 2 * C + c];
-                    sv += w->parts[(size_t)k * 2 * C + C + c];
-                }
-                w->s1[c] = su, w->s2[c] = sv;
-            }
-            batchnorm_batch_statistics(w->s1, w->s2, x, N, C, bn->spec.eps, bn->spec.momentum,
-                                       cb->state, cb->state + C, mean, istd);
-            batchnorm_affine(gamma, gamma + C, mean, istd, C, w->k1, w->k2);
-        }
-        /* the winners' x -> y */
-#pragma omp for schedule(static)
-        for (int q = 0; q < R * OW; q++)
-            for (int c = 0; c < C; c += PL) {
-                float *y = out + (size_t)q * C + c;
-                stf(y, ldf(w->k1 + c) * ldf(y) + ldf(w->k2 + c));
-            }
+/* The tiled forward, image by image: the batch statistics and the pool in ONE
+ * read of x. The winner of y = scale * x + shift is that of sign(gamma) * x
+ * (istd > 0; gamma == 0: every y equal, the first position wins, as in the
+ * pool), so the pool needs no statistics: it keeps the winners' x (also for
+ * backward, which then reads them instead of gathering from x), and
+ * batchnorm_maxpool_finish applies the affine to the small pooled tensor once
+ * the statistics are known. In training, thread t sums x - tshift[t] (tshift:
+ * the first pixel of its first image) in float over a pooled row and in double
+ * across rows; finish moves every thread's sums to thread 0's shift (x[0][c],
+ * as batchnorm_statistics) and adds them in thread order: deterministic for a
+ * fixed thread count. */
+void batchnorm_maxpool_begin(const nl_layer *bn, const nl_layer_ctx *cb) {
+    const int C = bn->in.c;
+    const float *gamma = cb->params;
+    float *mean, *istd;
+    bn_work w;
+    bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
+    for (int c = 0; c < C; c++) w.k3[c] = gamma[c] > 0.0f ? 1.0f : gamma[c] < 0.0f ? -1.0f : 0.0f;
+    for (int t = 0; t < BN_MAX_PARTS; t++) w.tcount[t] = 0.0;
+    if (!cb->training) { /* the running statistics: known now */
+        batchnorm_statistics(NULL, 0, C, bn->spec.eps, bn->spec.momentum, 0, cb->state,
+                             cb->state + C, mean, istd, &w);
+        batchnorm_affine(gamma, gamma + C, mean, istd, C, w.k1, w.k2);
     }
+}
+
+void batchnorm_maxpool_image(void *args, int b, int t, const float *xb) {
+    const batchnorm_maxpool_args *a = args;
+    const nl_layer *bn = a->bn, *pool = a->pool;
+    const int H = bn->in.h, W = bn->in.w, C = bn->in.c;
+    const int K = pool->spec.kernel, OH = pool->out.h, OW = pool->out.w;
+    const size_t oimg = (size_t)OH * OW * C;
+    const int training = a->cb->training;
+    float *mean, *istd;
+    bn_work w;
+    bn_scratch_split(a->cb->scratch, C, &mean, &istd, &w);
+    float *out = a->cp->out + (size_t)b * oimg, *xw = winners_x(pool, a->cp) + (size_t)b * oimg;
+    int32_t *idx = (int32_t *)(void *)a->cp->scratch + (size_t)b * oimg;
+    double *p1 = w.parts + (size_t)t * 2 * C, *p2 = p1 + C;
+    float *tsh = w.tshift + (size_t)t * C;
+    if (training && w.tcount[t] == 0.0) { /* thread t's first image */
+        memcpy(tsh, xb, (size_t)C * sizeof(float));
+        for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
+    }
+    const ivec iota = ldi(iota_lanes);
+    for (int oh = 0; oh < OH; oh++) {
+        for (int c = 0; c < C; c += PL) {
+            const fvec sh = ldf(tsh + c), s = ldf(w.k3 + c);
+            fvec u = {0}, v = {0};
+            for (int ow = 0; ow < OW; ow++) {
+                const int32_t first = (int32_t)(((size_t)oh * K * W + (size_t)ow * K) * C) + c;
+                fvec bx = ldf(xb + first);
+                fvec bs = s * bx;
+                ivec av = first + iota;
+                fvec dv = bx - sh;
+                u += dv, v += dv * dv;
+                for (int kh = 0; kh < K; kh++)
+                    for (int kw = 0; kw < K; kw++) {
+                        if (kh == 0 && kw == 0) continue;
+                        const int32_t off = first + (int32_t)(((size_t)kh * W + kw) * C);
+                        const fvec xv = ldf(xb + off), sv = s * xv;
+                        const ivec m = sv > bs; /* strict: the first maximum wins */
+                        bs = (fvec)(((ivec)sv & m) | ((ivec)bs & ~m));
+                        bx = (fvec)(((ivec)xv & m) | ((ivec)bx & ~m));
+                        av = ((off + iota) & m) | (av & ~m);
+                        dv = xv - sh;
+                        u += dv, v += dv * dv;
+                    }
+                const size_t o = ((size_t)oh * OW + ow) * C + c;
+                stf(out + o, bx);
+                stf(xw + o, bx);
+                memcpy(idx + o, &av, sizeof av);
+            }
+            if (!training) continue;
+            /* pixels in no window: columns right of the last window in these rows,
+               and the rows below the last pooled row */
+            for (int h = oh * K; h < oh * K + K && OW * K < W; h++)
+                row_sums(xb + (size_t)h * W * C, OW * K, W, C, c, sh, &u, &v);
+            if (oh == OH - 1)
+                for (int h = OH * K; h < H; h++)
+                    row_sums(xb + (size_t)h * W * C, 0, W, C, c, sh, &u, &v);
+            for (int k = 0; k < PL; k++) p1[c + k] += u[k], p2[c + k] += v[k];
+        }
+    }
+    if (training) w.tcount[t] += (double)H * W;
+}
+
+void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
+                              const nl_layer_ctx *cp) {
+    const int C = bn->in.c;
+    const size_t N = (size_t)cb->batch * bn->in.h * bn->in.w;
+    const float *gamma = cb->params;
+    float *mean, *istd, *out = cp->out;
+    bn_work w;
+    bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
+    if (cb->training) {
+        /* every thread's sums moved to thread 0's shift (d = its shift - thread 0's):
+           sum (x - a0) = sum (x - at) + n d, sum (x - a0)^2 = sum (x - at)^2 + 2 d sum (x - at) + n
+           d^2 */
+        const float *a0 = w.tshift;
+        for (int c = 0; c < C; c++) {
+            double su = 0.0, sv = 0.0;
+            for (int t = 0; t < BN_MAX_PARTS; t++) {
+                const double n = w.tcount[t];
+                if (n == 0.0) continue;
+                const double d = (double)w.tshift[(size_t)t * C + c] - a0[c];
+                const double u = w.parts[(size_t)t * 2 * C + c],
+                             v = w.parts[(size_t)t * 2 * C + C + c];
+                su += u + n * d;
+                sv += v + 2.0 * d * u + n * d * d;
+            }
+            w.s1[c] = su, w.s2[c] = sv;
+        }
+        batchnorm_batch_statistics(w.s1, w.s2, a0, N, C, bn->spec.eps, bn->spec.momentum, cb->state,
+                                   cb->state + C, mean, istd);
+        batchnorm_affine(gamma, gamma + C, mean, istd, C, w.k1, w.k2);
+    }
+    /* the winners' x -> y */
+    const int q1 = cb->batch * pool->out.h * pool->out.w;
+#pragma omp parallel for schedule(static) if ((size_t)q1 * C >= 16384)
+    for (int q = 0; q < q1; q++)
+        for (int c = 0; c < C; c += PL) {
+            float *y = out + (size_t)q * C + c;
+            stf(y, ldf(w.k1 + c) * ldf(y) + ldf(w.k2 + c));
+        }
 }
 
 void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
                                const nl_layer_ctx *cp) {
-    const int C = bn->in.c;
-    const size_t N = (size_t)cb->batch * bn->in.h * bn->in.w;
+    const int C = bn->in.c, B = cb->batch;
+    const size_t N = (size_t)B * bn->in.h * bn->in.w;
+    if (batchnorm_maxpool_tiled(bn, pool)) {
+        const batchnorm_maxpool_args args = {bn, pool, cb, cp};
+        const size_t img = nl_shape_size(bn->in);
+        int nt = bn_threads(N, C);
+        if (nt > B) nt = B;
+        batchnorm_maxpool_begin(bn, cb);
+#pragma omp parallel num_threads(nt)
+        {
+            const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+            const int lo = (int)((long)B * t / nth), hi = (int)((long)B * (t + 1) / nth);
+            for (int b = lo; b < hi; b++)
+                batchnorm_maxpool_image((void *)&args, b, t, cb->in + (size_t)b * img);
+        }
+        batchnorm_maxpool_finish(bn, pool, cb, cp);
+        return;
+    }
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
-    if (tiled(bn, pool, cb->training)) {
-        forward_tiled(bn, pool, cb, cp, mean, istd, &w);
-        return;
-    }
     batchnorm_statistics(cb->in, N, C, bn->spec.eps, bn->spec.momentum, cb->training, cb->state,
                          cb->state + C, mean, istd, &w);
     batchnorm_affine(cb->params, cb->params + C, mean, istd, C, w.k1, w.k2);
@@ -255,7 +304,7 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     const size_t M = (size_t)B * ohw; /* pooled rows */
     const float *x = cb->in, *dout = cp->dout, *gamma = cb->params;
     const int32_t *idx = (const int32_t *)(const void *)cp->scratch;
-    const float *xw = tiled(bn, pool, cb->training) ? winners_x(pool, cp) : NULL;
+    const float *xw = batchnorm_maxpool_tiled(bn, pool) ? winners_x(pool, cp) : NULL;
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
@@ -302,17 +351,16 @@ static void dx_affine(float *di, const float *xi, size_t n, int C, const float *
     }
 }
 
-void batchnorm_maxpool_dx_image(void *args, int b, float *di) {
+void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
     const batchnorm_maxpool_args *a = args;
     const int C = a->bn->in.c, H = a->bn->in.h, W = a->bn->in.w;
     const int OH = a->pool->out.h, OW = a->pool->out.w, K = a->pool->spec.kernel,
               S = a->pool->spec.stride;
-    const size_t img = (size_t)H * W * C, oimg = (size_t)OH * OW * C;
+    const size_t oimg = (size_t)OH * OW * C;
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(a->cb->scratch, C, &mean, &istd, &w);
     const float *k1 = w.k1, *k2 = w.k2, *k3 = w.k3;
-    const float *xi = a->cb->in + (size_t)b * img;
     const float *d = a->cp->dout + (size_t)b * oimg;
     const int32_t *ix = (const int32_t *)(const void *)a->cp->scratch + (size_t)b * oimg;
     if (K > S) { /* overlapping windows: affine everywhere, then the winners' part added */
@@ -355,7 +403,8 @@ void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const 
     if (nt > cb->batch) nt = cb->batch;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int b = 0; b < cb->batch; b++)
-        batchnorm_maxpool_dx_image((void *)&a, b, cb->din + (size_t)b * img);
+        batchnorm_maxpool_dx_image((void *)&a, b, cb->in + (size_t)b * img,
+                                   cb->din + (size_t)b * img);
 }
 
 int batchnorm_maxpool_fusable(const nl_layer *a, const nl_layer *b) {

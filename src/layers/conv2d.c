@@ -557,6 +557,64 @@ static void conv2d_forward(const conv_geom *g, float *y, const float *x, const f
     }
 }
 
+/* One image on one thread: yb [OH][OW][F] = act(conv(xb, w) + b), xb the image's
+ * (padded) input [Hp][Wp][C]; w, ldw, bias as conv2d_forward. Each output the
+ * same sum in the same order as there: the same bits. */
+static void conv2d_forward_image(const conv_geom *g, float *yb, const float *xb, const float *w,
+                                 ptrdiff_t ldw, const float *bias, int relu) {
+    const int OHW = g->OH * g->OW;
+    const int nvec = (g->F + VL - 1) / VL, nv = pick_nv(nvec), mr = pick_mr(nv);
+    fwd_args a;
+    a.xrow = (ptrdiff_t)g->Wp * g->C;
+    a.KH = g->KH;
+    a.L = g->KW * g->C;
+    a.ldw = ldw;
+    a.ldy = g->F;
+    a.relu = relu;
+    const int ntiles = (OHW + mr - 1) / mr;
+    int oh = 0, ow = 0;
+    for (int tile = 0; tile < ntiles; tile++) {
+        int lo, hi;
+        split_range(OHW, ntiles, tile, &lo, &hi);
+        const int m = hi - lo;
+        for (int i = 0; i < m; i++) {
+            a.x[i] = xb + ((size_t)oh * g->S * g->Wp + (size_t)ow * g->S) * g->C;
+            if (++ow == g->OW) ow = 0, oh++;
+        }
+        for (int v0 = 0; v0 < nvec; v0 += nv) {
+            const int nvh = imin(nv, nvec - v0);
+            a.w = w + (size_t)v0 * VL;
+            a.bias = bias + (size_t)v0 * VL;
+            a.y = yb + (size_t)lo * g->F + (size_t)v0 * VL;
+            a.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
+            fwd_tab[m - 1][nvh - 1](&a);
+        }
+    }
+}
+
+/* conv2d_forward image by image, each thread a contiguous block of images,
+ * handing every image's output to out_fn as soon as it is made (while it is in
+ * cache). */
+static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, const float *w,
+                                  ptrdiff_t ldw, const float *bias, int relu,
+                                  void (*out_fn)(void *, int, int, const float *), void *arg) {
+    const size_t ximg = (size_t)g->Hp * g->Wp * g->C, yimg = (size_t)g->OH * g->OW * g->F;
+    int nt = omp_get_max_threads();
+    if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
+    if (nt > g->B) nt = g->B;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num();
+        int b_lo, b_hi;
+        split_range(g->B, omp_get_num_threads(), t, &b_lo, &b_hi);
+        for (int b = b_lo; b < b_hi; b++) {
+            float *yb = y + (size_t)b * yimg;
+            conv2d_forward_image(g, yb, x + (size_t)b * ximg, w, ldw, bias, relu);
+            out_fn(arg, b, t, yb);
+        }
+    }
+}
+
 /* ---- Winograd F(2x2, 3x3) ---------------------------------------------------------------
  *
  * For 3x3 kernels with stride 1 (cifar10's conv2) the products run in the
@@ -773,7 +831,8 @@ static void wino_gemms(const float *V, const float *U, float *M, int T, int K, s
 
 /* y [B][OH][OW][F] = act(conv(x, w) + b) by Winograd; x is the (padded) input. */
 static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, const float *w,
-                                const float *bias, int relu, float *scratch) {
+                                const float *bias, int relu, float *scratch,
+                                void (*out_fn)(void *, int, int, const float *), void *arg) {
     const conv_scratch sl = scratch_layout(g);
     float *U = scratch + sl.wu, *zeros = scratch + sl.wzero;
     const int T = g->TH * g->TW;
@@ -794,6 +853,7 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
             wino_gemms(V, U, M, T, g->C, (size_t)g->Fp, zeros);
             wino_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, y + (size_t)b * yimg, g->OH, g->OW,
                         bias, relu);
+            if (out_fn) out_fn(arg, b, t, y + (size_t)b * yimg);
         }
     }
 }
@@ -905,7 +965,8 @@ static void mask_and_bias(float *dz, const float *y, int P, int F, int relu, flo
  *   dx  [B][H][W][C] or NULL               scratch: see scratch_layout */
 static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db, float *dy,
                             const float *x, const float *y, const float *w, int relu,
-                            float *scratch, void (*dout_fn)(void *, int, float *), void *dout_arg) {
+                            float *scratch, void (*dout_fn)(void *, int, const float *, float *),
+                            void *dout_arg) {
     const conv_scratch sl = scratch_layout(g);
     float *wt = scratch + sl.wt, *parts = scratch + sl.parts;
     float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
@@ -959,9 +1020,9 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         xa.C = g->C;
         float *dzbuf = scratch + sl.dzbuf + (size_t)t * align16((size_t)OHW * g->F);
         for (int b = b_lo; b < b_hi; b++) {
-            float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
-            if (!dy) dout_fn(dout_arg, b, dz);
             const float *yb = y + (size_t)b * OHW * g->F;
+            float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
+            if (!dy) dout_fn(dout_arg, b, yb, dz);
             mask_and_bias(dz, yb, OHW, g->F, relu, dbp); /* dz = dy * relu'(y); db partial */
             const float *xb = x + (size_t)b * ximg;
             if (g->wino) { /* dU += V^T . (A dz A^T) */
@@ -1088,11 +1149,27 @@ static void init(const nl_layer *l, float *params, float *state, uint64_t seed) 
     memset(params + (size_t)g.K * g.F, 0, (size_t)g.F * sizeof(float));
 }
 
+/* The direct path's weights and bias: the parameters, or (F % VL) their copy
+ * padded to whole vectors in scratch. */
+static void direct_weights(const conv_geom *g, const conv_scratch *sl, const nl_layer_ctx *c,
+                           const float **w, ptrdiff_t *ldw, const float **bias) {
+    *w = c->params, *bias = c->params + (size_t)g->K * g->F, *ldw = g->F;
+    if (g->F % VL == 0) return;
+    float *wp = c->scratch + sl->wfwd, *bp = wp + (size_t)g->K * g->Fp;
+    for (int k = 0; k < g->K; k++) {
+        memcpy(wp + (size_t)k * g->Fp, *w + (size_t)k * g->F, (size_t)g->F * sizeof(float));
+        memset(wp + (size_t)k * g->Fp + g->F, 0, (size_t)(g->Fp - g->F) * sizeof(float));
+    }
+    memcpy(bp, *bias, (size_t)g->F * sizeof(float));
+    memset(bp + g->F, 0, (size_t)(g->Fp - g->F) * sizeof(float));
+    *w = wp, *bias = bp, *ldw = g->Fp;
+}
+
 static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     const conv_geom g = geom(l, c->batch);
     const conv_scratch sl = scratch_layout(&g);
-    const float *x = c->in, *w = c->params, *bias = c->params + (size_t)g.K * g.F;
-    ptrdiff_t ldw = g.F;
+    const float *x = c->in;
+    const int relu = l->spec.act == NL_ACT_RELU;
     if (g.padded) {
         float *xp = c->scratch + sl.xpad;
 #pragma omp parallel
@@ -1100,21 +1177,17 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
         x = xp;
     }
     if (g.wino) {
-        conv2d_forward_wino(&g, c->out, x, w, bias, l->spec.act == NL_ACT_RELU, c->scratch);
+        conv2d_forward_wino(&g, c->out, x, c->params, c->params + (size_t)g.K * g.F, relu,
+                            c->scratch, c->out_fn, c->out_arg);
         return;
     }
-    if (g.F % VL) { /* pad the filter dimension to whole vectors */
-        float *wp = c->scratch + sl.wfwd;
-        for (int k = 0; k < g.K; k++) {
-            memcpy(wp + (size_t)k * g.Fp, w + (size_t)k * g.F, (size_t)g.F * sizeof(float));
-            memset(wp + (size_t)k * g.Fp + g.F, 0, (size_t)(g.Fp - g.F) * sizeof(float));
-        }
-        float *bp = wp + (size_t)g.K * g.Fp;
-        memcpy(bp, bias, (size_t)g.F * sizeof(float));
-        memset(bp + g.F, 0, (size_t)(g.Fp - g.F) * sizeof(float));
-        w = wp, bias = bp, ldw = g.Fp;
-    }
-    conv2d_forward(&g, c->out, x, w, ldw, bias, l->spec.act == NL_ACT_RELU);
+    const float *w, *bias;
+    ptrdiff_t ldw;
+    direct_weights(&g, &sl, c, &w, &ldw, &bias);
+    if (c->out_fn)
+        conv2d_forward_images(&g, c->out, x, w, ldw, bias, relu, c->out_fn, c->out_arg);
+    else
+        conv2d_forward(&g, c->out, x, w, ldw, bias, relu);
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {

@@ -40,6 +40,8 @@ typedef struct nl_layer {
     size_t scratch_off;        /* slice of the scratch arena */
     int fused_next;            /* runs as one with the next layer (batchnorm -> maxpool2d:
                                   batchnorm_maxpool.h); its own output is never written */
+    int feeds_next;            /* a conv2d that hands its output to the fused batch norm +
+                                  pool after it image by image (ctx.out_fn) */
     const struct nl_layer_ops *ops;
 } nl_layer;
 
@@ -57,12 +59,18 @@ typedef struct nl_layer_ctx {
     uint64_t seed; /* dropout: per-run seed */
     uint64_t step; /* dropout: step counter, so masks differ per step */
     int layer_index;
-    /* backward of a layer with ops->dout_fn_ok: when dout_fn is set, dout is not
-       stored; dout_fn(dout_arg, b, buf) writes sample b's output gradient
-       [out_size] into buf, as the layer needs it (the fused batch norm + max pool
-       after a convolution makes it on the fly) */
-    void (*dout_fn)(void *arg, int b, float *buf);
+    /* Layers with ops->dout_fn_ok (conv2d), for the fused batch norm + max pool
+       after them:
+       backward: when dout_fn is set, dout is not stored: dout_fn(dout_arg, b, y,
+         buf) writes sample b's output gradient [out_size] into buf, given y, the
+         layer's output of sample b;
+       forward: when out_fn is set, out_fn(out_arg, b, t, y) is called by thread t
+         (< 16) with sample b's output y (stored in out) as soon as it is made, each
+         thread's samples in order, while y is in cache. */
+    void (*dout_fn)(void *arg, int b, const float *y, float *buf);
     void *dout_arg;
+    void (*out_fn)(void *arg, int b, int t, const float *y);
+    void *out_arg;
 } nl_layer_ctx;
 
 typedef struct nl_layer_ops {
@@ -78,7 +86,7 @@ typedef struct nl_layer_ops {
     void (*backward)(const nl_layer *l, const nl_layer_ctx *ctx);
     /* 1 when forward may run with in == out (no separate output buffer). */
     int in_place;
-    /* 1 when backward accepts ctx->dout_fn instead of a stored dout. */
+    /* 1 when backward accepts ctx->dout_fn and forward ctx->out_fn. */
     int dout_fn_ok;
 } nl_layer_ops;
 

@@ -11,8 +11,9 @@
  * (layers/batchnorm_maxpool.c); the batch-norm output is then never written and
  * gets no buffer; a convolution before the pair takes the pair's input gradient
  * image by image in its backward (nl_layer_ctx.dout_fn), so that is never stored
- * either. NNLAB_FUSE=0 in the environment at compile time turns it off
- * (to compare). */
+ * either. When the pair's windows tile its input, the convolution also hands its
+ * output over image by image in forward (out_fn: pooled while in cache). NNLAB_FUSE=0 in the
+ * environment at compile time turns it off (to compare). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,11 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
         l->fused_next = may_fuse && !(i > 0 && m->layers[i - 1].fused_next) &&
                         batchnorm_maxpool_fusable(l, &m->layers[i + 1]);
     }
+    for (int i = 0; i + 2 < m->nlayers; i++) {
+        nl_layer *l = &m->layers[i];
+        const nl_layer *bn = &m->layers[i + 1], *pool = &m->layers[i + 2];
+        l->feeds_next = bn->fused_next && l->ops->dout_fn_ok && batchnorm_maxpool_tiled(bn, pool);
+    }
     const nl_layer *last = &m->layers[m->nlayers - 1];
     if (last->spec.kind != NL_LAYER_DENSE || last->spec.act != NL_ACT_SOFTMAX)
         return nl_error_set(err, NL_EINVAL,
@@ -375,6 +381,18 @@ const float *nl_model_forward(nl_model *m, const float *x, int batch, int traini
         nl_layer *l = &m->layers[i];
         if (l->ops->in_place) m->act[i + 1] = m->act[i];
         nl_layer_ctx c = make_ctx(m, i, batch, training);
+        if (l->feeds_next) { /* this layer hands its output to the fused pair image by image */
+            nl_layer_ctx cb = make_ctx(m, i + 1, batch, training);
+            nl_layer_ctx cp = make_ctx(m, i + 2, batch, training);
+            const batchnorm_maxpool_args args = {&m->layers[i + 1], &m->layers[i + 2], &cb, &cp};
+            c.out_fn = batchnorm_maxpool_image;
+            c.out_arg = (void *)&args;
+            batchnorm_maxpool_begin(&m->layers[i + 1], &cb);
+            l->ops->forward(l, &c);
+            batchnorm_maxpool_finish(&m->layers[i + 1], &m->layers[i + 2], &cb, &cp);
+            i += 2;
+            continue;
+        }
         if (l->fused_next) { /* this layer and the next as one */
             nl_layer_ctx cn = make_ctx(m, i + 1, batch, training);
             batchnorm_maxpool_forward(l, &m->layers[i + 1], &c, &cn);

@@ -309,7 +309,7 @@ static void fused_matches_layers(void) {
             const double ep = max_rel(p1, p2, np), edx = max_rel(dx1, dx2, nx);
             const double eg = max_rel(u.b.g, f.b.g, 2 * (size_t)C);
             /* the statistics may be summed in another order: float rounding apart */
-            CHECK_MSG(ep < 1e-4, "case %d training %d: pooled output differs by %.3g", t, training,
+            CHECK_MSG(ep < 5e-4, "case %d training %d: pooled output differs by %.3g", t, training,
                       ep);
             CHECK_MSG(!memcmp(u.pscr, f.pscr, np * 4), "case %d training %d: winners differ", t,
                       training);

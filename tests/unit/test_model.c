@@ -197,14 +197,16 @@ static void test_model_file(void) {
 }
 
 /* conv -> BN -> pool -> conv -> BN -> pool -> dense: one forward and backward with the
- * batch-norm/pool pairs fused (the default) and as separate layers (NNLAB_FUSE=0). */
+ * batch-norm/pool pairs fused, each convolution handing its pair its output and
+ * taking the pair's gradient image by image (the default), and as separate layers
+ * (NNLAB_FUSE=0). */
 static nl_model *conv_model(int fuse) {
     if (!fuse) setenv("NNLAB_FUSE", "0", 1);
     nl_model *m = nl_model_new(12, 11, 3);
-    nl_model_conv2d(m, 8, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_VALID, NL_ACT_RELU); /* direct: C = 3 */
     nl_model_batchnorm(m, 1e-5f, 0.1f);
     nl_model_maxpool2d(m, 2, 2);
-    nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, NL_ACT_RELU);
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, NL_ACT_RELU); /* Winograd */
     nl_model_batchnorm(m, 1e-5f, 0.1f);
     nl_model_maxpool2d(m, 2, 2);
     nl_model_flatten(m);
