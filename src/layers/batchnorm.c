@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "layers/batchnorm.h"
+#include "layers/lanes.h"
 #include "layers/layer.h"
 
 /* Threads for N rows of C: at most BN_MAX_PARTS, one for small inputs. */
@@ -43,51 +44,35 @@ int bn_threads(size_t N, int C) {
 
 #define BN_BLOCK_ROWS 32 /* rows summed in float before adding to the double sums */
 
-/* Channels per register-resident chunk: one native vector (GCC/clang vector
- * extension sized to the target, so no vector is wider than its registers). */
-#if defined(__AVX512F__)
-#define BN_LANES 16
-#elif defined(__AVX__)
-#define BN_LANES 8
-#else
-#define BN_LANES 4
-#endif
-typedef float bn_vec __attribute__((vector_size(BN_LANES * sizeof(float))));
-static inline bn_vec ldv(const float *p) {
-    bn_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* Adds the sums over rows [r0, r1) (at most BN_BLOCK_ROWS) of d and d*d with
  * d = a - shift (b == NULL), or of a and a*(b - shift)*scale, for channels
- * [c0, c0 + n), n <= BN_LANES, to s1/s2 (double). The float partials stay in
- * registers for n == BN_LANES. */
+ * [c0, c0 + n), n <= PL, to s1/s2 (double). The float partials stay in
+ * registers for n == PL. */
 static inline void block_sums(const float *a, const float *b, const float *shift,
                               const float *scale, size_t r0, size_t r1, int C, int c0, int n,
                               double *s1, double *s2) {
-    if (n == BN_LANES) {
-        bn_vec u = {0}, v = {0};
-        const bn_vec sh = ldv(shift + c0);
+    if (n == PL) {
+        fvec u = {0}, v = {0};
+        const fvec sh = ldf(shift + c0);
         if (!b) {
             for (size_t r = r0; r < r1; r++) {
-                const bn_vec x = ldv(a + r * (size_t)C + c0) - sh;
+                const fvec x = ldf(a + r * (size_t)C + c0) - sh;
                 u += x;
                 v += x * x;
             }
         } else {
-            const bn_vec sc = ldv(scale + c0);
+            const fvec sc = ldf(scale + c0);
             for (size_t r = r0; r < r1; r++) {
-                const bn_vec x = ldv(a + r * (size_t)C + c0);
-                const bn_vec xh = (ldv(b + r * (size_t)C + c0) - sh) * sc;
+                const fvec x = ldf(a + r * (size_t)C + c0);
+                const fvec xh = (ldf(b + r * (size_t)C + c0) - sh) * sc;
                 u += x;
                 v += x * xh;
             }
         }
-        for (int k = 0; k < BN_LANES; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
+        for (int k = 0; k < PL; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
         return;
     }
-    float u[BN_LANES] = {0}, v[BN_LANES] = {0};
+    float u[PL] = {0}, v[PL] = {0};
     for (size_t r = r0; r < r1; r++) {
         const float *ar = a + r * (size_t)C + c0;
         const float *br = b ? b + r * (size_t)C + c0 : NULL;
@@ -117,8 +102,8 @@ static void channel_sums(const float *a, const float *b, const float *shift, con
         for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
         for (size_t r = lo; r < hi; r += BN_BLOCK_ROWS) {
             const size_t r1 = hi - r < BN_BLOCK_ROWS ? hi : r + BN_BLOCK_ROWS;
-            for (int c0 = 0; c0 < C; c0 += BN_LANES) {
-                const int n = C - c0 < BN_LANES ? C - c0 : BN_LANES;
+            for (int c0 = 0; c0 < C; c0 += PL) {
+                const int n = C - c0 < PL ? C - c0 : PL;
                 block_sums(a, b, shift, scale, r, r1, C, c0, n, p1, p2);
             }
         }
@@ -136,23 +121,19 @@ static void channel_sums(const float *a, const float *b, const float *shift, con
     }
 }
 
-static inline void stv(float *p, bn_vec v) {
-    memcpy(p, &v, sizeof v);
-}
-
 /* out = k1[c] * a + k2[c] * b + k3[c] over N rows of C channels (b == NULL:
  * no k2 term). Whole rows per thread; 16-channel chunks when C allows. */
 static void channel_affine(float *out, const float *a, const float *b, const float *k1,
                            const float *k2, const float *k3, size_t N, int C) {
     const int nt = bn_threads(N, C);
-    if (C % BN_LANES == 0) {
+    if (C % PL == 0) {
 #pragma omp parallel for schedule(static) num_threads(nt)
         for (size_t r = 0; r < N; r++) {
             const size_t o = r * (size_t)C;
-            for (int c = 0; c < C; c += BN_LANES) {
-                bn_vec v = ldv(k1 + c) * ldv(a + o + c) + ldv(k3 + c);
-                if (b) v += ldv(k2 + c) * ldv(b + o + c);
-                stv(out + o + c, v);
+            for (int c = 0; c < C; c += PL) {
+                fvec v = ldf(k1 + c) * ldf(a + o + c) + ldf(k3 + c);
+                if (b) v += ldf(k2 + c) * ldf(b + o + c);
+                stf(out + o + c, v);
             }
         }
         return;

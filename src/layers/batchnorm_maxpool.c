@@ -37,32 +37,8 @@
 
 #include "layers/batchnorm.h"
 #include "layers/batchnorm_maxpool.h"
+#include "layers/lanes.h"
 #include "layers/maxpool2d.h"
-
-/* One native vector of lanes (GCC/clang vector extensions sized to the target). */
-#if defined(__AVX512F__)
-#define PL 16
-#elif defined(__AVX__)
-#define PL 8
-#else
-#define PL 4
-#endif
-typedef float fvec __attribute__((vector_size(PL * sizeof(float))));
-typedef int32_t ivec __attribute__((vector_size(PL * sizeof(int32_t))));
-static inline fvec ldf(const float *p) {
-    fvec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline ivec ldi(const int32_t *p) {
-    ivec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void stf(float *p, fvec v) {
-    memcpy(p, &v, sizeof v);
-}
-static const int32_t iota_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 /* Adds the shifted sums (x - sh) and (x - sh)^2 of pixels [p0, p1) of row xr
  * (channels [c, c + PL)) to u, v. */
@@ -157,7 +133,7 @@ void batchnorm_maxpool_image(void *args, int b, int t, const float *xb) {
                 const size_t o = ((size_t)oh * OW + ow) * C + c;
                 stf(out + o, bx);
                 stf(xw + o, bx);
-                memcpy(idx + o, &av, sizeof av);
+                sti(idx + o, av);
             }
             if (!training) continue;
             /* pixels in no window: columns right of the last window in these rows,

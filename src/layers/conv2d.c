@@ -512,56 +512,13 @@ static void pad_input(const conv_geom *g, float *xp, const float *x) {
     }
 }
 
-/* y [B][OH][OW][F] = act(conv(x, w) + b). x is the (padded) input [B][Hp][Wp][C],
- * w [K][ldw] (ldw a multiple of VL, columns F..ldw zero), bias [ldw]. */
-static void conv2d_forward(const conv_geom *g, float *y, const float *x, const float *w,
-                           ptrdiff_t ldw, const float *bias, int relu) {
-    const int P = g->B * g->OH * g->OW, OHW = g->OH * g->OW;
-    const int nvec = (g->F + VL - 1) / VL, nv = pick_nv(nvec), mr = pick_mr(nv);
-    fwd_args a;
-    a.xrow = (ptrdiff_t)g->Wp * g->C;
-    a.KH = g->KH;
-    a.L = g->KW * g->C;
-    a.ldw = ldw;
-    a.ldy = g->F;
-    a.relu = relu;
-#pragma omp parallel firstprivate(a)
-    {
-        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        int p_lo, p_hi;
-        split_range(P, nt, t, &p_lo, &p_hi);
-        const int n = p_hi - p_lo, ntiles = (n + mr - 1) / mr;
-        /* (b, oh, ow) of the next pixel, advanced without divisions */
-        int b = p_lo / OHW, oh = p_lo % OHW / g->OW, ow = p_lo % g->OW;
-        for (int tile = 0; tile < ntiles; tile++) {
-            int lo, hi;
-            split_range(n, ntiles, tile, &lo, &hi);
-            const int m = hi - lo, p0 = p_lo + lo;
-            for (int i = 0; i < m; i++) {
-                a.x[i] = x + (((size_t)b * g->Hp + (size_t)oh * g->S) * g->Wp + (size_t)ow * g->S) *
-                                 g->C;
-                if (++ow == g->OW) {
-                    ow = 0;
-                    if (++oh == g->OH) oh = 0, b++;
-                }
-            }
-            for (int v0 = 0; v0 < nvec; v0 += nv) {
-                const int nvh = imin(nv, nvec - v0);
-                a.w = w + (size_t)v0 * VL;
-                a.bias = bias + (size_t)v0 * VL;
-                a.y = y + (size_t)p0 * g->F + (size_t)v0 * VL;
-                a.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
-                fwd_tab[m - 1][nvh - 1](&a);
-            }
-        }
-    }
-}
-
-/* One image on one thread: yb [OH][OW][F] = act(conv(xb, w) + b), xb the image's
- * (padded) input [Hp][Wp][C]; w, ldw, bias as conv2d_forward. Each output the
- * same sum in the same order as there: the same bits. */
-static void conv2d_forward_image(const conv_geom *g, float *yb, const float *xb, const float *w,
-                                 ptrdiff_t ldw, const float *bias, int relu) {
+/* Pixels [p0, p0 + n) of the batch (p = (b * OH + oh) * OW + ow), on one thread,
+ * in tiles of at most mr pixels: y[p] = act(conv(x, w) + b). x is the (padded)
+ * input [B][Hp][Wp][C], w [K][ldw] (ldw a multiple of VL, columns F..ldw zero),
+ * bias [ldw], y [B][OH][OW][F]. Each output is the same sum in the same order
+ * whatever the range: the same bits. */
+static void conv2d_forward_pixels(const conv_geom *g, float *y, const float *x, const float *w,
+                                  ptrdiff_t ldw, const float *bias, int relu, int p0, int n) {
     const int OHW = g->OH * g->OW;
     const int nvec = (g->F + VL - 1) / VL, nv = pick_nv(nvec), mr = pick_mr(nv);
     fwd_args a;
@@ -571,24 +528,42 @@ static void conv2d_forward_image(const conv_geom *g, float *yb, const float *xb,
     a.ldw = ldw;
     a.ldy = g->F;
     a.relu = relu;
-    const int ntiles = (OHW + mr - 1) / mr;
-    int oh = 0, ow = 0;
+    const int ntiles = (n + mr - 1) / mr;
+    /* (b, oh, ow) of the next pixel, advanced without divisions */
+    int b = p0 / OHW, oh = p0 % OHW / g->OW, ow = p0 % g->OW;
     for (int tile = 0; tile < ntiles; tile++) {
         int lo, hi;
-        split_range(OHW, ntiles, tile, &lo, &hi);
-        const int m = hi - lo;
+        split_range(n, ntiles, tile, &lo, &hi);
+        const int m = hi - lo, p = p0 + lo;
         for (int i = 0; i < m; i++) {
-            a.x[i] = xb + ((size_t)oh * g->S * g->Wp + (size_t)ow * g->S) * g->C;
-            if (++ow == g->OW) ow = 0, oh++;
+            a.x[i] =
+                x + (((size_t)b * g->Hp + (size_t)oh * g->S) * g->Wp + (size_t)ow * g->S) * g->C;
+            if (++ow == g->OW) {
+                ow = 0;
+                if (++oh == g->OH) oh = 0, b++;
+            }
         }
         for (int v0 = 0; v0 < nvec; v0 += nv) {
             const int nvh = imin(nv, nvec - v0);
             a.w = w + (size_t)v0 * VL;
             a.bias = bias + (size_t)v0 * VL;
-            a.y = yb + (size_t)lo * g->F + (size_t)v0 * VL;
+            a.y = y + (size_t)p * g->F + (size_t)v0 * VL;
             a.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
             fwd_tab[m - 1][nvh - 1](&a);
         }
+    }
+}
+
+/* y [B][OH][OW][F] = act(conv(x, w) + b): the batch's pixels split evenly
+ * between the threads. */
+static void conv2d_forward(const conv_geom *g, float *y, const float *x, const float *w,
+                           ptrdiff_t ldw, const float *bias, int relu) {
+    const int P = g->B * g->OH * g->OW;
+#pragma omp parallel
+    {
+        int p_lo, p_hi;
+        split_range(P, omp_get_num_threads(), omp_get_thread_num(), &p_lo, &p_hi);
+        conv2d_forward_pixels(g, y, x, w, ldw, bias, relu, p_lo, p_hi - p_lo);
     }
 }
 
@@ -598,7 +573,7 @@ static void conv2d_forward_image(const conv_geom *g, float *yb, const float *xb,
 static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, const float *w,
                                   ptrdiff_t ldw, const float *bias, int relu,
                                   void (*out_fn)(void *, int, int, const float *), void *arg) {
-    const size_t ximg = (size_t)g->Hp * g->Wp * g->C, yimg = (size_t)g->OH * g->OW * g->F;
+    const size_t yimg = (size_t)g->OH * g->OW * g->F;
     int nt = omp_get_max_threads();
     if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
     if (nt > g->B) nt = g->B;
@@ -608,9 +583,8 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
         int b_lo, b_hi;
         split_range(g->B, omp_get_num_threads(), t, &b_lo, &b_hi);
         for (int b = b_lo; b < b_hi; b++) {
-            float *yb = y + (size_t)b * yimg;
-            conv2d_forward_image(g, yb, x + (size_t)b * ximg, w, ldw, bias, relu);
-            out_fn(arg, b, t, yb);
+            conv2d_forward_pixels(g, y, x, w, ldw, bias, relu, b * (g->OH * g->OW), g->OH * g->OW);
+            out_fn(arg, b, t, y + (size_t)b * yimg);
         }
     }
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "layers/lanes.h"
 #include "layers/layer.h"
 #include "layers/maxpool2d.h"
 
@@ -27,35 +28,6 @@ static pool_geom geom(const nl_layer *l, int batch) {
     return g;
 }
 
-/* One native vector of lanes (GCC/clang vector extensions sized to the target);
- * comparisons give -1/0 lane masks. */
-#if defined(__AVX512F__)
-#define PL 16
-#elif defined(__AVX__)
-#define PL 8
-#else
-#define PL 4
-#endif
-typedef float pvec __attribute__((vector_size(PL * sizeof(float))));
-typedef int32_t pivec __attribute__((vector_size(PL * sizeof(int32_t))));
-static inline pvec ldf(const float *p) {
-    pvec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline pivec ldi(const int32_t *p) {
-    pivec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void stf(float *p, pvec v) {
-    memcpy(p, &v, sizeof v);
-}
-static inline void sti(int32_t *p, pivec v) {
-    memcpy(p, &v, sizeof v);
-}
-static const int32_t iota_lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-
 /* One output pixel: maxima and their offsets for channels [0, C), of x or
  * (sc != NULL) of sc[c] * x + sh[c], the batch-norm affine applied on the fly. */
 static inline __attribute__((always_inline)) void pool_pixel(const pool_geom *g, const float *x,
@@ -65,18 +37,18 @@ static inline __attribute__((always_inline)) void pool_pixel(const pool_geom *g,
     const int C = g->C;
     int c = 0;
     for (; c + PL <= C; c += PL) { /* best and arg stay in registers */
-        pvec s = {0}, t = {0};
+        fvec s = {0}, t = {0};
         if (sc) s = ldf(sc + c), t = ldf(sh + c);
-        pvec bv = sc ? s * ldf(x + first + c) + t : ldf(x + first + c);
-        const pivec iota = ldi(iota_lanes);
-        pivec av = (first + c) + iota;
+        fvec bv = sc ? s * ldf(x + first + c) + t : ldf(x + first + c);
+        const ivec iota = ldi(iota_lanes);
+        ivec av = (first + c) + iota;
         for (int kh = 0; kh < g->K; kh++)
             for (int kw = 0; kw < g->K; kw++) {
                 if (kh == 0 && kw == 0) continue;
                 const int32_t off = first + (int32_t)(((size_t)kh * g->W + kw) * C) + c;
-                const pvec v = sc ? s * ldf(x + off) + t : ldf(x + off);
-                const pivec m = v > bv; /* strict: the first maximum wins */
-                bv = (pvec)(((pivec)v & m) | ((pivec)bv & ~m));
+                const fvec v = sc ? s * ldf(x + off) + t : ldf(x + off);
+                const ivec m = v > bv; /* strict: the first maximum wins */
+                bv = (fvec)(((ivec)v & m) | ((ivec)bv & ~m));
                 av = ((off + iota) & m) | (av & ~m);
             }
         stf(best + c, bv);
@@ -149,8 +121,8 @@ static void maxpool2d_backward(const pool_geom *g, float *din, const float *dout
                         float *d = dx + off;
                         int c = 0;
                         for (; c + PL <= C; c += PL) {
-                            const pivec m = ldi(ix + o + c) == (off + c) + ldi(iota_lanes);
-                            stf(d + c, (pvec)((pivec)ldf(dy + o + c) & m));
+                            const ivec m = ldi(ix + o + c) == (off + c) + ldi(iota_lanes);
+                            stf(d + c, (fvec)((ivec)ldf(dy + o + c) & m));
                         }
                         for (; c < C; c++) d[c] = ix[o + c] == off + c ? dy[o + c] : 0.0f;
                     }

@@ -132,12 +132,8 @@ void nl_model_flatten(nl_model *m) {
 }
 
 void nl_model_conv2d(nl_model *m, int filters, int kernel, int stride, nl_padding pad, nl_act act) {
-    nl_layer_spec s = {.kind = NL_LAYER_CONV2D,
-                       .units = filters,
-                       .kernel = kernel,
-                       .stride = stride,
-                       .padding = pad,
-                       .act = act};
+    nl_layer_spec s = {.kind = NL_LAYER_CONV2D, .units = filters, .act = act};
+    s.kernel = kernel, s.stride = stride, s.padding = pad;
     nl_model_add(m, &s);
 }
 
