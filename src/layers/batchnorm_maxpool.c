@@ -5,29 +5,33 @@
  * Unfused, the batch-norm output y = scale * x + shift (NHWC, the size of x) is
  * written, read back by the pool, and in backward its gradient is written
  * densely though only the pool's winners are non-zero, then read twice more
- * (sums, dx). On the cifar10 model that is ~35 MB of memory traffic a step for
- * the first pair. Fused:
+ * (sums, dx): ~35 MB of memory traffic a step for cifar10's first pair. Fused:
  *
- *   forward:  statistics of x (one read), then the pool reads x once more and
- *             takes the maximum of scale[c] * x + shift[c] on the fly (scale may
- *             be negative: the winner is that of y, not of x); y never exists.
+ *   forward, windows tiling the input (kernel == stride) and whole vectors of
+ *            channels: image by image, one read of x gives the batch statistics
+ *            and the pool at once. The winner of y is that of sign(gamma) * x,
+ *            so pooling needs no statistics; the winners' x are kept (training),
+ *            and the affine is applied to the small pooled tensor at the end. A
+ *            convolution before the pair drives this image by image as it makes
+ *            its output (begin / image / finish; nl_layer_ctx.out_fn).
+ *   forward, other windows: the statistics (one read of x), then a pool of
+ *            scale * x + shift computed on the fly (maxpool2d.h).
  *   backward: dy is dout at the winners and 0 elsewhere, so
  *               dbeta  = sum over the pooled outputs of dout
  *               dgamma = sum over the pooled outputs of dout * xhat[winner]
- *             (a gather over the small pooled tensor, per-thread partials in
- *             double added in thread order: deterministic), then per image
- *               dx = k2 * x + k3             (every position: through the mean
- *                                             and variance of the batch)
- *               dx[winner] += k1 * dout      (scatter; += also serves
- *                                             overlapping windows)
- *             while the image is in cache: x read once, dx written once.
- *             After a convolution, the model has the convolution's backward ask
- *             for dx image by image (nl_layer_ctx.dout_fn): dx then never
- *             leaves the cache, it is used there for conv's relu mask, bias and
- *             weight gradients.
+ *             (from the kept winners' x, else a gather from x; per-thread
+ *             partials in double added in thread order: deterministic), then
+ *             image by image, while the image is in cache,
+ *               dx = k2 * x + k3 + (at the winners) k1 * dout
+ *             written window by window for disjoint windows (the winner's term
+ *             selected per lane), else an affine pass and a scatter-add. After
+ *             a convolution, the convolution's backward asks for dx image by
+ *             image (nl_layer_ctx.dout_fn) and uses it in cache for its ReLU
+ *             mask, bias and weight gradients: dx is never stored.
  *
  *   x, dx  [B][H][W][C]      dout, idx [B][OH][OW][C]  (idx: winner offsets in the image)
- *   scratch: the batch-norm layer's (mean, istd, work) and the pool's (idx). */
+ *   scratch: the batch-norm layer's (mean, istd, work: batchnorm.h) and the
+ *   pool's (idx, then the winners' x). */
 #include <omp.h>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -52,7 +56,8 @@ static inline void row_sums(const float *xr, int p0, int p1, int C, int c, fvec 
 
 /* Whether the windows tile the input (K == S; rows or columns past the last
  * window allowed) and C is whole vectors: then forward goes image by image
- * (batchnorm_maxpool_image), training or not, and keeps the winners' x. */
+ * (batchnorm_maxpool_image), training or not, and in training keeps the
+ * winners' x for backward. */
 int batchnorm_maxpool_tiled(const nl_layer *bn, const nl_layer *pool) {
     return pool->spec.kernel == pool->spec.stride && bn->in.c % PL == 0;
 }
@@ -65,14 +70,13 @@ static float *winners_x(const nl_layer *pool, const nl_layer_ctx *cp) {
 /* The tiled forward, image by image: the batch statistics and the pool in ONE
  * read of x. The winner of y = scale * x + shift is that of sign(gamma) * x
  * (istd > 0; gamma == 0: every y equal, the first position wins, as in the
- * pool), so the pool needs no statistics: it keeps the winners' x (also for
- * backward, which then reads them instead of gathering from x), and
- * batchnorm_maxpool_finish applies the affine to the small pooled tensor once
- * the statistics are known. In training, thread t sums x - tshift[t] (tshift:
- * the first pixel of its first image) in float over a pooled row and in double
- * across rows; finish moves every thread's sums to thread 0's shift (x[0][c],
- * as batchnorm_statistics) and adds them in thread order: deterministic for a
- * fixed thread count. */
+ * pool), so the pool needs no statistics: it writes the winners' x (in
+ * training also a copy for backward, which then reads them instead of
+ * gathering from x), and batchnorm_maxpool_finish applies the affine to the
+ * small pooled tensor once the statistics are known. In training, thread t sums x - tshift[t]
+ * (tshift: the first pixel of its first image) in float over a pooled row and in double across
+ * rows; finish moves every thread's sums to thread 0's shift (x[0][c], as batchnorm_statistics) and
+ * adds them in thread order: deterministic for a fixed thread count. */
 void batchnorm_maxpool_begin(const nl_layer *bn, const nl_layer_ctx *cb) {
     const int C = bn->in.c;
     const float *gamma = cb->params;
@@ -132,7 +136,7 @@ void batchnorm_maxpool_image(void *args, int b, int t, const float *xb) {
                     }
                 const size_t o = ((size_t)oh * OW + ow) * C + c;
                 stf(out + o, bx);
-                stf(xw + o, bx);
+                if (training) stf(xw + o, bx);
                 sti(idx + o, av);
             }
             if (!training) continue;
@@ -280,7 +284,9 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     const size_t M = (size_t)B * ohw; /* pooled rows */
     const float *x = cb->in, *dout = cp->dout, *gamma = cb->params;
     const int32_t *idx = (const int32_t *)(const void *)cp->scratch;
-    const float *xw = batchnorm_maxpool_tiled(bn, pool) ? winners_x(pool, cp) : NULL;
+    /* the winners' x, kept by a tiled training forward; else gathered from x */
+    const float *xw =
+        cb->training && batchnorm_maxpool_tiled(bn, pool) ? winners_x(pool, cp) : NULL;
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
