@@ -127,14 +127,7 @@ int main(int argc, char **argv) {
         st[i] = falloc(L[i].nstate);
         if (L[i].ops->init) L[i].ops->init(&L[i], par[i], st[i], 1234 + (uint64_t)i);
     }
-    const char *fuse_env = getenv("NNLAB_FUSE");
-    const int fuse = !(fuse_env && !strcmp(fuse_env, "0"));
-    for (int i = 0; i + 1 < nl; i++) /* the model's rule (model.c) */
-        L[i].fused_next =
-            fuse && !(i > 0 && L[i - 1].fused_next) && batchnorm_maxpool_fusable(&L[i], &L[i + 1]);
-    for (int i = 0; i + 2 < nl; i++)
-        L[i].feeds_next = L[i + 1].fused_next && L[i].ops->dout_fn_ok &&
-                          batchnorm_maxpool_tiled(&L[i + 1], &L[i + 2]);
+    const int fuse = batchnorm_maxpool_plan(L, nl); /* the model's rule */
     float *g0 = falloc(max_act), *g1 = falloc(max_act);
     /* A pool of distinct random batches with random labels, cycled: training on
      * one repeated batch would drive the gradients towards zero (denormals). */

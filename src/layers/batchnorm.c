@@ -93,10 +93,11 @@ static inline void block_sums(const float *a, const float *b, const float *shift
  * parts: 2*C doubles per thread. */
 static void channel_sums(const float *a, const float *b, const float *shift, const float *scale,
                          size_t N, int C, double *s1, double *s2, double *parts) {
-    const int nt = bn_threads(N, C);
-#pragma omp parallel num_threads(nt)
+    int nused = 1;
+#pragma omp parallel num_threads(bn_threads(N, C))
     {
         const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        if (t == 0) nused = nth; /* the team may be smaller than asked for */
         const size_t lo = N * (size_t)t / (size_t)nth, hi = N * (size_t)(t + 1) / (size_t)nth;
         double *p1 = parts + (size_t)t * 2 * C, *p2 = p1 + C;
         for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
@@ -107,17 +108,18 @@ static void channel_sums(const float *a, const float *b, const float *shift, con
                 block_sums(a, b, shift, scale, r, r1, C, c0, n, p1, p2);
             }
         }
-#pragma omp barrier
-#pragma omp for schedule(static)
-        for (int c = 0; c < C; c++) {
-            double u = 0.0, v = 0.0;
-            for (int k = 0; k < nth; k++) {
-                u += parts[(size_t)k * 2 * C + c];
-                v += parts[(size_t)k * 2 * C + C + c];
-            }
-            s1[c] = u;
-            s2[c] = v;
+    }
+    bn_add_partials(parts, nused, C, s1, s2);
+}
+
+void bn_add_partials(const double *parts, int nparts, int C, double *s1, double *s2) {
+    for (int c = 0; c < C; c++) {
+        double u = 0.0, v = 0.0;
+        for (int k = 0; k < nparts; k++) {
+            u += parts[(size_t)k * 2 * C + c];
+            v += parts[(size_t)k * 2 * C + C + c];
         }
+        s1[c] = u, s2[c] = v;
     }
 }
 

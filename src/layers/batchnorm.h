@@ -47,6 +47,10 @@ static inline size_t bn_scratch_floats(int C) {
 /* Threads worth using for N rows of C channels (1 for small inputs). */
 int bn_threads(size_t N, int C);
 
+/* s1, s2 [C] = the sums of the first nparts per-thread partials ([2][C] each,
+ * as in bn_work.parts), added in thread order: deterministic. */
+void bn_add_partials(const double *parts, int nparts, int C, double *s1, double *s2);
+
 /* mean, istd [C] of x [N][C]: training, the batch's (biased variance) and the
  * running statistics updated (momentum weighs the batch, running variance
  * unbiased); evaluation, the running ones. */

@@ -33,10 +33,8 @@
  *   scratch: the batch-norm layer's (mean, istd, work: batchnorm.h) and the
  *   pool's (idx, then the winners' x). */
 #include <omp.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layers/batchnorm.h"
@@ -244,25 +242,6 @@ static inline void pooled_block_sums(const float *dout, const int32_t *idx, cons
         for (int k = 0; k < LANES; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
         return;
     }
-#if defined(__AVX512F__)
-    if (n == LANES) { /* the winners' x by one gather per row */
-        __m512 u = _mm512_setzero_ps(), v = _mm512_setzero_ps();
-        const __m512 mu = _mm512_loadu_ps(mean + c0), is = _mm512_loadu_ps(istd + c0);
-        for (size_t r = r0; r < r1; r++) {
-            const float *xi = x + (r / (size_t)ohw) * img;
-            const __m512 d = _mm512_loadu_ps(dout + r * (size_t)C + c0);
-            const __m512i ix = _mm512_loadu_si512((const void *)(idx + r * (size_t)C + c0));
-            const __m512 xg = _mm512_i32gather_ps(ix, xi, 4);
-            u = _mm512_add_ps(u, d);
-            v = _mm512_fmadd_ps(d, _mm512_mul_ps(_mm512_sub_ps(xg, mu), is), v);
-        }
-        float uu[LANES], vv[LANES];
-        _mm512_storeu_ps(uu, u);
-        _mm512_storeu_ps(vv, v);
-        for (int k = 0; k < LANES; k++) s1[c0 + k] += uu[k], s2[c0 + k] += vv[k];
-        return;
-    }
-#endif
     float u[LANES] = {0}, v[LANES] = {0};
     for (size_t r = r0; r < r1; r++) {
         const float *xi = x + (r / (size_t)ohw) * img;
@@ -290,11 +269,12 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
-    int nt = bn_threads(M, C);
+    int nt = bn_threads(M, C), nused = 1;
     if (nt > B) nt = B;
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        if (t == 0) nused = nth; /* the team may be smaller than asked for */
         /* sums over the pooled rows: thread t a contiguous block */
         const size_t lo = M * (size_t)t / (size_t)nth, hi = M * (size_t)(t + 1) / (size_t)nth;
         double *p1 = w.parts + (size_t)t * 2 * C, *p2 = p1 + C;
@@ -305,22 +285,11 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
                 pooled_block_sums(dout, idx, x, xw, img, ohw, mean, istd, r, r1, C, c0,
                                   C - c0 < LANES ? C - c0 : LANES, p1, p2);
         }
-#pragma omp barrier
-        /* partials in thread order, then the coefficients */
-#pragma omp single
-        {
-            for (int c = 0; c < C; c++) {
-                double u = 0.0, v = 0.0;
-                for (int k = 0; k < nth; k++) {
-                    u += w.parts[(size_t)k * 2 * C + c];
-                    v += w.parts[(size_t)k * 2 * C + C + c];
-                }
-                w.s1[c] = u, w.s2[c] = v;
-            }
-            batchnorm_backward_coeffs(w.s1, w.s2, gamma, mean, istd, N, C, cb->training, cb->grads,
-                                      cb->grads + C, w.k1, w.k2, w.k3);
-        }
     }
+    /* partials in thread order, then the coefficients */
+    bn_add_partials(w.parts, nused, C, w.s1, w.s2);
+    batchnorm_backward_coeffs(w.s1, w.s2, gamma, mean, istd, N, C, cb->training, cb->grads,
+                              cb->grads + C, w.k1, w.k2, w.k3);
 }
 
 /* di [n][C] = k2 * xi + k3 for n pixels. */
@@ -392,4 +361,19 @@ void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const 
 int batchnorm_maxpool_fusable(const nl_layer *a, const nl_layer *b) {
     return a->spec.kind == NL_LAYER_BATCHNORM && b->spec.kind == NL_LAYER_MAXPOOL2D &&
            a->out.c == b->in.c && a->out.h == b->in.h && a->out.w == b->in.w;
+}
+
+int batchnorm_maxpool_plan(nl_layer *L, int n) {
+    const char *env = getenv("NNLAB_FUSE");
+    const int may_fuse = !(env && !strcmp(env, "0"));
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        L[i].fused_next = may_fuse && i + 1 < n && !(i > 0 && L[i - 1].fused_next) &&
+                          batchnorm_maxpool_fusable(&L[i], &L[i + 1]);
+        any |= L[i].fused_next;
+    }
+    for (int i = 0; i < n; i++)
+        L[i].feeds_next = i + 2 < n && L[i + 1].fused_next && L[i].ops->dout_fn_ok &&
+                          batchnorm_maxpool_tiled(&L[i + 1], &L[i + 2]);
+    return any;
 }

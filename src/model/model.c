@@ -240,18 +240,7 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
         ns += align_up(l->nstate);
         cur = l->out;
     }
-    const char *fuse = getenv("NNLAB_FUSE");
-    const int may_fuse = !(fuse && !strcmp(fuse, "0"));
-    for (int i = 0; i + 1 < m->nlayers; i++) {
-        nl_layer *l = &m->layers[i];
-        l->fused_next = may_fuse && !(i > 0 && m->layers[i - 1].fused_next) &&
-                        batchnorm_maxpool_fusable(l, &m->layers[i + 1]);
-    }
-    for (int i = 0; i + 2 < m->nlayers; i++) {
-        nl_layer *l = &m->layers[i];
-        const nl_layer *bn = &m->layers[i + 1], *pool = &m->layers[i + 2];
-        l->feeds_next = bn->fused_next && l->ops->dout_fn_ok && batchnorm_maxpool_tiled(bn, pool);
-    }
+    batchnorm_maxpool_plan(m->layers, m->nlayers);
     const nl_layer *last = &m->layers[m->nlayers - 1];
     if (last->spec.kind != NL_LAYER_DENSE || last->spec.act != NL_ACT_SOFTMAX)
         return nl_error_set(err, NL_EINVAL,
