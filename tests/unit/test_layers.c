@@ -17,6 +17,20 @@ static void check_layer(const char *name, nl_layer_spec spec, nl_shape in, int b
  * gradient, input gradient. density < 0.3 takes the sparse-input path; with
  * threads > 1 and B*I*O >= 256K the dense path splits the inputs among threads
  * (partial sums added afterwards). */
+/* Largest |sum_k a[m*am + k*ak] * b[k*bk + n*bn] - got[m*ld + n]| over the M x N
+ * results: a product of strided matrices in double, against the layer's. */
+static double max_product_diff(int M, int N, int K, const float *a, int am, int ak, const float *b,
+                               int bk, int bn, const float *got, int ld) {
+    double worst = 0;
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) s += (double)a[m * am + k * ak] * b[k * bk + n * bn];
+            worst = fmax(worst, fabs(s - got[m * ld + n]));
+        }
+    return worst;
+}
+
 static void check_dense_path(int B, int I, int O, float density, int threads) {
     nl_set_threads(threads);
     nl_layer l = {0};
@@ -60,22 +74,11 @@ static void check_dense_path(int B, int I, int O, float density, int threads) {
     for (int k = 0; k < B * O; k++) dout[k] = 2 * nl_rng_uniform(&r) - 1;
     for (int k = 0; k < B * O; k++) dz[k] = ref[k] > 0 ? dout[k] : 0;
     l.ops->backward(&l, &c);
-    worst = 0;
-    for (int i = 0; i < I; i++)
-        for (int o = 0; o < O; o++) {
-            double s = 0;
-            for (int b = 0; b < B; b++) s += (double)x[b * I + i] * dz[b * O + o];
-            worst = fmax(worst, fabs(s - g[i * O + o]));
-        }
+    /* dW [I][O] = x^T dz, din [B][I] = dz W^T */
+    worst = max_product_diff(I, O, B, x, 1, I, dz, O, 1, g, O);
     CHECK_MSG(worst < 1e-5, "weight gradient (%d threads) differs from the reference by %g",
               threads, worst);
-    worst = 0;
-    for (int b = 0; b < B; b++)
-        for (int i = 0; i < I; i++) {
-            double s = 0;
-            for (int o = 0; o < O; o++) s += (double)dz[b * O + o] * p[i * O + o];
-            worst = fmax(worst, fabs(s - din[b * I + i]));
-        }
+    worst = max_product_diff(B, I, O, dz, O, 1, p, 1, O, din, I);
     CHECK_MSG(worst < 1e-5, "input gradient (%d threads) differs from the reference by %g", threads,
               worst);
     free(x), free(p), free(g), free(out), free(dout), free(din), free(ref), free(dz), free(scr);
