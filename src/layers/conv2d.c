@@ -129,8 +129,15 @@ static inline vf v_add(vf a, vf b) {
 static inline vf v_sub(vf a, vf b) {
     return _mm256_sub_ps(a, b);
 }
+static inline vf v_mul(vf a, vf b) {
+    return _mm256_mul_ps(a, b);
+}
 static inline vf v_max(vf a, vf b) {
     return _mm256_max_ps(a, b);
+}
+/* d where y > 0, else 0 (the ReLU's derivative applied) */
+static inline vf v_where_pos(vf d, vf y) {
+    return _mm256_and_ps(d, _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
 static inline vmask v_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
