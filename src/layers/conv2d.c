@@ -86,6 +86,9 @@ static inline vf v_add(vf a, vf b) {
 static inline vf v_sub(vf a, vf b) {
     return _mm512_sub_ps(a, b);
 }
+static inline vf v_mul(vf a, vf b) {
+    return _mm512_mul_ps(a, b);
+}
 static inline vf v_max(vf a, vf b) {
     return _mm512_max_ps(a, b);
 }
@@ -177,6 +180,9 @@ static inline vf v_add(vf a, vf b) {
 }
 static inline vf v_sub(vf a, vf b) {
     return a - b;
+}
+static inline vf v_mul(vf a, vf b) {
+    return a * b;
 }
 static inline vf v_max(vf a, vf b) {
     vf r;
@@ -618,85 +624,124 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
  *   A^T = [1 1 1 0; 0 1 -1 -1] */
 
 /* U[xi][c][ld] (xi stride C*ld) = G g G^T of the 3x3 kernel g[kh][kw] =
- * w[kh][kw][c][f] of channel c, filter f < F; columns F..ld are zero. Called
- * inside a parallel region (omp for over channels). */
+ * w[kh][kw][c][f] of channel c, filter f < F; columns F..ld are zero (ld is a
+ * multiple of VL). Vectorised along the filters. Called inside a parallel
+ * region (omp for over channels). */
 static void wino_weights(const float *w, int C, int F, float *U, size_t ld) {
     const size_t xs = (size_t)C * ld;
+    const int nvec = (int)(ld / VL);
+    const vf half = v_set1(0.5f);
 #pragma omp for schedule(static)
     for (int r = 0; r < C; r++) {
-        for (int q = 0; q < (int)ld; q++) {
-            float gg[3][3], t[4][3];
-            if (q >= F) {
-                for (int xi = 0; xi < 16; xi++) U[xi * xs + (size_t)r * ld + q] = 0.0f;
-                continue;
+        for (int v = 0; v < nvec; v++) {
+            const int q = v * VL, lanes = imin(VL, F - q);
+            const vmask m = v_mask(lanes > 0 ? lanes : 0);
+            vf g[3][3], t[4][3];
+            UNROLL for (int kh = 0; kh < 3; kh++) UNROLL for (int kw = 0; kw < 3; kw++) {
+                const float *p = w + ((size_t)(kh * 3 + kw) * C + r) * F + q;
+                g[kh][kw] = lanes >= VL ? v_load(p) : lanes > 0 ? v_load_m(p, m) : v_zero();
             }
-            for (int kh = 0; kh < 3; kh++)
-                for (int kw = 0; kw < 3; kw++)
-                    gg[kh][kw] = w[((size_t)(kh * 3 + kw) * C + r) * F + q];
-            for (int l = 0; l < 3; l++) { /* t = G g */
-                t[0][l] = gg[0][l];
-                t[1][l] = 0.5f * (gg[0][l] + gg[1][l] + gg[2][l]);
-                t[2][l] = 0.5f * (gg[0][l] - gg[1][l] + gg[2][l]);
-                t[3][l] = gg[2][l];
+            UNROLL for (int l = 0; l < 3; l++) { /* t = G g */
+                const vf s = v_add(g[0][l], g[2][l]);
+                t[0][l] = g[0][l];
+                t[1][l] = v_mul(half, v_add(s, g[1][l]));
+                t[2][l] = v_mul(half, v_sub(s, g[1][l]));
+                t[3][l] = g[2][l];
             }
-            for (int a = 0; a < 4; a++) { /* U = t G^T */
+            UNROLL for (int a = 0; a < 4; a++) { /* U = t G^T */
                 float *u = U + (size_t)(a * 4) * xs + (size_t)r * ld + q;
-                u[0] = t[a][0];
-                u[xs] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
-                u[2 * xs] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
-                u[3 * xs] = t[a][2];
+                const vf s = v_add(t[a][0], t[a][2]);
+                v_store(u, t[a][0]);
+                v_store(u + xs, v_mul(half, v_add(s, t[a][1])));
+                v_store(u + 2 * xs, v_mul(half, v_sub(s, t[a][1])));
+                v_store(u + 3 * xs, t[a][2]);
             }
+        }
+    }
+}
+
+/* B^T d B of one 4x4 tile of VL lanes: d[a][b] at p + a*rs + b*cs; V element
+ * xi = a*4 + b goes to out + xi*xs (masked to the lanes of m when masked). */
+FORCE_INLINE void wino_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, float *out, size_t xs,
+                                  int masked, vmask m) {
+    vf u[4][4];
+    UNROLL for (int b = 0; b < 4; b++) { /* u = B^T d, column b */
+        const vf d0 = v_load(p + b * cs), d1 = v_load(p + rs + b * cs);
+        const vf d2 = v_load(p + 2 * rs + b * cs), d3 = v_load(p + 3 * rs + b * cs);
+        u[0][b] = v_sub(d0, d2);
+        u[1][b] = v_add(d1, d2);
+        u[2][b] = v_sub(d2, d1);
+        u[3][b] = v_sub(d1, d3);
+    }
+    UNROLL for (int a = 0; a < 4; a++) { /* V = u B, row a */
+        const vf r[4] = {v_sub(u[a][0], u[a][2]), v_add(u[a][1], u[a][2]), v_sub(u[a][2], u[a][1]),
+                         v_sub(u[a][1], u[a][3])};
+        UNROLL for (int b = 0; b < 4; b++) {
+            float *q = out + (size_t)(a * 4 + b) * xs;
+            if (masked)
+                v_store_m(q, r[b], m);
+            else
+                v_store(q, r[b]);
         }
     }
 }
 
 /* V[xi][t][n] (row stride n, xi stride T*n) = B^T d B for the 4x4 tiles d of
  * x [H][W][n] with origin (2*ty + o, 2*tx + o), t = ty*TW + tx; rows and
- * columns outside the image are zero. */
+ * columns outside the image are zero. Tiles inside the image read x in place;
+ * edge tiles and a partial last vector of lanes go through a zero-filled copy. */
 static void wino_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V) {
     const size_t xs = (size_t)TH * TW * n;
-    const int nvec = (n + VL - 1) / VL;
+    const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
+    const ptrdiff_t rs = (ptrdiff_t)W * n;
+    float buf[16 * VL];
     for (int ty = 0; ty < TH; ty++) {
+        const int r0 = 2 * ty + o;
         for (int tx = 0; tx < TW; tx++) {
-            const int t = ty * TW + tx, r0 = 2 * ty + o, c0 = 2 * tx + o;
-            int okr[4], okc[4];
-            for (int i = 0; i < 4; i++) {
-                okr[i] = r0 + i >= 0 && r0 + i < H;
-                okc[i] = c0 + i >= 0 && c0 + i < W;
-            }
-            for (int v = 0; v < nvec; v++) {
-                const int last = v == nvec - 1;
-                vf d[4][4], u[4][4];
+            const int t = ty * TW + tx, c0 = 2 * tx + o;
+            const int inside = r0 >= 0 && c0 >= 0 && r0 + 3 < H && c0 + 3 < W;
+            float *out = V + (size_t)t * n;
+            int v = 0;
+            if (inside)
+                for (; v < nfull; v++)
+                    wino_input_tile(x + ((ptrdiff_t)r0 * W + c0) * n + v * VL, rs, n, out + v * VL,
+                                    xs, 0, ml);
+            for (; v < nvec; v++) {
+                const int last = v == nvec - 1 && nfull < nvec;
                 for (int a = 0; a < 4; a++)
                     for (int b = 0; b < 4; b++) {
-                        if (!okr[a] || !okc[b]) {
-                            d[a][b] = v_zero();
+                        const int r = r0 + a, c = c0 + b;
+                        float *q = buf + (a * 4 + b) * VL;
+                        if (r < 0 || r >= H || c < 0 || c >= W) {
+                            v_store(q, v_zero());
                             continue;
                         }
-                        const float *p = x + ((size_t)(r0 + a) * W + (c0 + b)) * n + v * VL;
-                        d[a][b] = last ? v_load_m(p, ml) : v_load(p);
+                        const float *p = x + ((size_t)r * W + c) * n + v * VL;
+                        v_store(q, last ? v_load_m(p, ml) : v_load(p));
                     }
-                for (int b = 0; b < 4; b++) { /* u = B^T d */
-                    u[0][b] = v_sub(d[0][b], d[2][b]);
-                    u[1][b] = v_add(d[1][b], d[2][b]);
-                    u[2][b] = v_sub(d[2][b], d[1][b]);
-                    u[3][b] = v_sub(d[1][b], d[3][b]);
-                }
-                float *out = V + (size_t)t * n + v * VL;
-                for (int a = 0; a < 4; a++) { /* V = u B */
-                    const vf r[4] = {v_sub(u[a][0], u[a][2]), v_add(u[a][1], u[a][2]),
-                                     v_sub(u[a][2], u[a][1]), v_sub(u[a][1], u[a][3])};
-                    for (int b = 0; b < 4; b++) {
-                        float *q = out + (size_t)(a * 4 + b) * xs;
-                        if (last)
-                            v_store_m(q, r[b], ml);
-                        else
-                            v_store(q, r[b]);
-                    }
-                }
+                if (last)
+                    wino_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 1, ml);
+                else
+                    wino_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 0, ml);
             }
         }
+    }
+}
+
+/* A^T m A + bias of one tile of VL lanes, m[xi] at mp + xi*xs: Y[i][j] to
+ * y[i][j] (2x2, row-major). */
+FORCE_INLINE void wino_output_tile(const float *mp, size_t xs, vf bv, vf y[2][2]) {
+    vf s[2][4];
+    UNROLL for (int b = 0; b < 4; b++) { /* s = A^T m */
+        const vf m0 = v_load(mp + (size_t)b * xs), m1 = v_load(mp + (size_t)(4 + b) * xs);
+        const vf m2 = v_load(mp + (size_t)(8 + b) * xs), m3 = v_load(mp + (size_t)(12 + b) * xs);
+        s[0][b] = v_add(v_add(m0, m1), m2);
+        s[1][b] = v_sub(v_sub(m1, m2), m3);
+    }
+    UNROLL for (int i = 0; i < 2; i++) { /* Y = s A */
+        y[i][0] = v_add(v_add(v_add(s[i][0], s[i][1]), s[i][2]), bv);
+        y[i][1] = v_add(v_sub(v_sub(s[i][1], s[i][2]), s[i][3]), bv);
     }
 }
 
@@ -709,34 +754,35 @@ static void wino_output(const float *M, int TH, int TW, size_t ldm, int n, float
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const vf zero = v_zero();
     for (int ty = 0; ty < TH; ty++) {
+        const int rows = 2 * ty + 1 < H ? 2 : 1;
         for (int tx = 0; tx < TW; tx++) {
-            const int t = ty * TW + tx;
-            const int rows = 2 * ty + 1 < H ? 2 : 1, cols = 2 * tx + 1 < W ? 2 : 1;
+            const int t = ty * TW + tx, cols = 2 * tx + 1 < W ? 2 : 1;
+            float *yt = y + ((size_t)(2 * ty) * W + 2 * tx) * n;
             for (int v = 0; v < nvec; v++) {
                 const int last = v == nvec - 1;
-                const float *m = M + (size_t)t * ldm + v * VL;
-                vf s[2][4];
-                for (int b = 0; b < 4; b++) { /* s = A^T m */
-                    const vf m0 = v_load(m + (size_t)b * xs), m1 = v_load(m + (size_t)(4 + b) * xs);
-                    const vf m2 = v_load(m + (size_t)(8 + b) * xs);
-                    const vf m3 = v_load(m + (size_t)(12 + b) * xs);
-                    s[0][b] = v_add(v_add(m0, m1), m2);
-                    s[1][b] = v_sub(v_sub(m1, m2), m3);
-                }
                 const vf bv =
                     bias ? (last ? v_load_m(bias + v * VL, ml) : v_load(bias + v * VL)) : zero;
-                for (int i = 0; i < rows; i++) { /* Y = s A */
-                    const vf r[2] = {v_add(v_add(v_add(s[i][0], s[i][1]), s[i][2]), bv),
-                                     v_add(v_sub(v_sub(s[i][1], s[i][2]), s[i][3]), bv)};
-                    for (int j = 0; j < cols; j++) {
-                        float *q = y + ((size_t)(2 * ty + i) * W + (2 * tx + j)) * n + v * VL;
-                        const vf val = relu ? v_max(r[j], zero) : r[j];
-                        if (last)
-                            v_store_m(q, val, ml);
-                        else
-                            v_store(q, val);
-                    }
+                vf r[2][2];
+                wino_output_tile(M + (size_t)t * ldm + v * VL, xs, bv, r);
+                if (relu)
+                    UNROLL for (int i = 0; i < 2; i++) UNROLL for (int j = 0; j < 2; j++) r[i][j] =
+                        v_max(r[i][j], zero);
+                float *q = yt + v * VL;
+                if (rows == 2 && cols == 2 && !(last && n % VL)) {
+                    v_store(q, r[0][0]);
+                    v_store(q + n, r[0][1]);
+                    v_store(q + (size_t)W * n, r[1][0]);
+                    v_store(q + (size_t)W * n + n, r[1][1]);
+                    continue;
                 }
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < cols; j++) {
+                        float *p = q + ((size_t)i * W + j) * n;
+                        if (last)
+                            v_store_m(p, r[i][j], ml);
+                        else
+                            v_store(p, r[i][j]);
+                    }
             }
         }
     }
@@ -866,34 +912,44 @@ static void wino_dw_gemms(const float *V, const float *dM, float *dU, int T, int
     }
 }
 
-/* dw [3][3][C][F] = G^T (sum of the nparts partial dU [16][C][ldd]) G. Called
- * inside a parallel region (omp for over channels). */
+/* dw [3][3][C][F] = G^T (sum of the nparts partial dU [16][C][ldd]) G,
+ * vectorised along the filters. Called inside a parallel region (omp for
+ * over channels). */
 static void wino_dw_finish(const float *dU, size_t part_stride, int nparts, int C, int F,
                            size_t ldd, float *dw) {
     const size_t xs = (size_t)C * ldd;
+    const int nvec = (F + VL - 1) / VL;
+    const vf half = v_set1(0.5f);
 #pragma omp for schedule(static)
     for (int c = 0; c < C; c++) {
-        for (int f = 0; f < F; f++) {
-            float u[16], t[4][3];
-            for (int xi = 0; xi < 16; xi++) {
-                const size_t o = xi * xs + (size_t)c * ldd + f;
-                float s = dU[o];
-                for (int k = 1; k < nparts; k++) s += dU[k * part_stride + o];
+        for (int v = 0; v < nvec; v++) {
+            const int f = v * VL, last = F - f < VL;
+            const vmask m = v_mask(last ? F - f : VL);
+            vf u[16], t[4][3];
+            UNROLL for (int xi = 0; xi < 16; xi++) {
+                const float *p = dU + xi * xs + (size_t)c * ldd + f;
+                vf s = v_load(p);
+                for (int k = 1; k < nparts; k++) s = v_add(s, v_load(p + k * part_stride));
                 u[xi] = s;
             }
-            for (int a = 0; a < 4; a++) { /* t = dU G (4x3) */
-                const float *r = u + 4 * a;
-                t[a][0] = r[0] + 0.5f * (r[1] + r[2]);
-                t[a][1] = 0.5f * (r[1] - r[2]);
-                t[a][2] = 0.5f * (r[1] + r[2]) + r[3];
+            UNROLL for (int a = 0; a < 4; a++) { /* t = dU G (4x3) */
+                const vf *r = u + 4 * a;
+                const vf h = v_mul(half, v_add(r[1], r[2]));
+                t[a][0] = v_add(r[0], h);
+                t[a][1] = v_mul(half, v_sub(r[1], r[2]));
+                t[a][2] = v_add(h, r[3]);
             }
-            for (int kw = 0; kw < 3; kw++) { /* dW = G^T t */
-                const float g0 = t[0][kw] + 0.5f * (t[1][kw] + t[2][kw]);
-                const float g1 = 0.5f * (t[1][kw] - t[2][kw]);
-                const float g2 = 0.5f * (t[1][kw] + t[2][kw]) + t[3][kw];
-                dw[((size_t)(0 * 3 + kw) * C + c) * F + f] = g0;
-                dw[((size_t)(1 * 3 + kw) * C + c) * F + f] = g1;
-                dw[((size_t)(2 * 3 + kw) * C + c) * F + f] = g2;
+            UNROLL for (int kw = 0; kw < 3; kw++) { /* dW = G^T t */
+                const vf h = v_mul(half, v_add(t[1][kw], t[2][kw]));
+                const vf g[3] = {v_add(t[0][kw], h), v_mul(half, v_sub(t[1][kw], t[2][kw])),
+                                 v_add(h, t[3][kw])};
+                UNROLL for (int kh = 0; kh < 3; kh++) {
+                    float *o = dw + ((size_t)(kh * 3 + kw) * C + c) * F + f;
+                    if (last)
+                        v_store_m(o, g[kh], m);
+                    else
+                        v_store(o, g[kh]);
+                }
             }
         }
     }
