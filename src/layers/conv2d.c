@@ -51,171 +51,12 @@
 #include <string.h>
 
 #include "layers/layer.h"
+#include "layers/simd.h"
+#include "layers/ukernels.h"
 
-/* ---- SIMD abstraction ------------------------------------------------------ */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define VL   16
-#define NACC 24 /* accumulator registers per micro-kernel (32 zmm) */
-typedef __m512 vf;
-typedef __mmask16 vmask;
-static inline vf v_load(const float *p) {
-    return _mm512_loadu_ps(p);
-}
-static inline vf v_load_m(const float *p, vmask m) {
-    return _mm512_maskz_loadu_ps(m, p);
-}
-static inline void v_store(float *p, vf v) {
-    _mm512_storeu_ps(p, v);
-}
-static inline void v_store_m(float *p, vf v, vmask m) {
-    _mm512_mask_storeu_ps(p, m, v);
-}
-static inline vf v_set1(float x) {
-    return _mm512_set1_ps(x);
-}
-static inline vf v_zero(void) {
-    return _mm512_setzero_ps();
-}
-static inline vf v_fma(vf a, vf b, vf c) {
-    return _mm512_fmadd_ps(a, b, c);
-}
-static inline vf v_add(vf a, vf b) {
-    return _mm512_add_ps(a, b);
-}
-static inline vf v_sub(vf a, vf b) {
-    return _mm512_sub_ps(a, b);
-}
-static inline vf v_mul(vf a, vf b) {
-    return _mm512_mul_ps(a, b);
-}
-static inline vf v_max(vf a, vf b) {
-    return _mm512_max_ps(a, b);
-}
-/* d where y > 0, else 0 (the ReLU's derivative applied) */
-static inline vf v_where_pos(vf d, vf y) {
-    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ), d);
-}
-static inline vmask v_mask(int n) {
-    return (vmask)((1u << n) - 1u);
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define VL   8
-#define NACC 12 /* 16 ymm */
-typedef __m256 vf;
-typedef __m256i vmask;
-static inline vf v_load(const float *p) {
-    return _mm256_loadu_ps(p);
-}
-static inline vf v_load_m(const float *p, vmask m) {
-    return _mm256_maskload_ps(p, m);
-}
-static inline void v_store(float *p, vf v) {
-    _mm256_storeu_ps(p, v);
-}
-static inline void v_store_m(float *p, vf v, vmask m) {
-    _mm256_maskstore_ps(p, m, v);
-}
-static inline vf v_set1(float x) {
-    return _mm256_set1_ps(x);
-}
-static inline vf v_zero(void) {
-    return _mm256_setzero_ps();
-}
-static inline vf v_fma(vf a, vf b, vf c) {
-    return _mm256_fmadd_ps(a, b, c);
-}
-static inline vf v_add(vf a, vf b) {
-    return _mm256_add_ps(a, b);
-}
-static inline vf v_sub(vf a, vf b) {
-    return _mm256_sub_ps(a, b);
-}
-static inline vf v_mul(vf a, vf b) {
-    return _mm256_mul_ps(a, b);
-}
-static inline vf v_max(vf a, vf b) {
-    return _mm256_max_ps(a, b);
-}
-/* d where y > 0, else 0 (the ReLU's derivative applied) */
-static inline vf v_where_pos(vf d, vf y) {
-    return _mm256_and_ps(d, _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ));
-}
-static inline vmask v_mask(int n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-#else           /* portable: GCC/clang vector extensions, 4 lanes */
-#define VL   4
-#define NACC 12
-typedef float vf __attribute__((vector_size(16)));
-typedef int vmask; /* number of valid lanes */
-static inline vf v_load(const float *p) {
-    vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline vf v_load_m(const float *p, vmask m) {
-    vf v = {0, 0, 0, 0};
-    for (int i = 0; i < m; i++) v[i] = p[i];
-    return v;
-}
-static inline void v_store(float *p, vf v) {
-    memcpy(p, &v, sizeof v);
-}
-static inline void v_store_m(float *p, vf v, vmask m) {
-    for (int i = 0; i < m; i++) p[i] = v[i];
-}
-static inline vf v_set1(float x) {
-    return (vf){x, x, x, x};
-}
-static inline vf v_zero(void) {
-    return (vf){0, 0, 0, 0};
-}
-static inline vf v_fma(vf a, vf b, vf c) {
-    return a * b + c;
-}
-static inline vf v_add(vf a, vf b) {
-    return a + b;
-}
-static inline vf v_sub(vf a, vf b) {
-    return a - b;
-}
-static inline vf v_mul(vf a, vf b) {
-    return a * b;
-}
-static inline vf v_max(vf a, vf b) {
-    vf r;
-    for (int i = 0; i < 4; i++) r[i] = a[i] > b[i] ? a[i] : b[i];
-    return r;
-}
-static inline vf v_where_pos(vf d, vf y) {
-    vf r;
-    for (int i = 0; i < 4; i++) r[i] = y[i] > 0.0f ? d[i] : 0.0f;
-    return r;
-}
-static inline vmask v_mask(int n) {
-    return n;
-}
-#endif
-
-#define MR_MAX 12 /* pixels (or weight rows) per micro-tile */
-#define NV_MAX 4  /* vectors of VL filters (or channels) per micro-tile */
 /* Partial dW/db sums in scratch: the backward pass uses at most this many threads. */
 #define CONV_MAX_PARTS 16
 
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 16")
-#else
-#define UNROLL
-#endif
-#define FORCE_INLINE static inline __attribute__((always_inline))
-
-static inline int imin(int a, int b) {
-    return a < b ? a : b;
-}
 static inline size_t align16(size_t n) {
     return (n + 15) / 16 * 16;
 }
@@ -320,191 +161,6 @@ static inline void split_range(int n, int parts, int t, int *lo, int *hi) {
     *hi = (int)((long long)n * (t + 1) / parts);
 }
 
-/* Number of vectors per tile along the SIMD dimension, and the matching MR. */
-static inline int pick_nv(int nvec) {
-    return nvec < NV_MAX ? nvec : NV_MAX;
-}
-static inline int pick_mr(int nv) {
-    return imin(MR_MAX, NACC / nv);
-}
-
-/* ---- micro-kernels ------------------------------------------------------------ */
-
-/* Forward tile: MR output pixels x NV vectors of filters.
- *   y[i][v] = act(b[v] + sum_{kh, j < L} x[i][kh*xrow + j] * w[(kh*L + j)*ldw + v])
- * x[i] points at pixel i's receptive field (row 0, column 0, channel 0). */
-typedef struct fwd_args {
-    const float *x[MR_MAX];
-    ptrdiff_t xrow; /* Wp*C */
-    int KH, L;      /* L = KW*C */
-    const float *w; /* at the tile's first filter */
-    ptrdiff_t ldw;
-    const float *bias;
-    float *y; /* pixel 0, first filter; pixel i at y + i*ldy */
-    ptrdiff_t ldy;
-    vmask mlast; /* valid lanes of the last vector */
-    int relu;
-} fwd_args;
-
-FORCE_INLINE void fwd_kernel(const int MR, const int NV, const fwd_args *a) {
-    vf acc[MR_MAX][NV_MAX];
-    UNROLL for (int v = 0; v < NV; v++) {
-        const vf b = v_load(a->bias + v * VL);
-        UNROLL for (int i = 0; i < MR; i++) acc[i][v] = b;
-    }
-    const ptrdiff_t ldw = a->ldw;
-    const int L = a->L;
-    for (int kh = 0; kh < a->KH; kh++) {
-        const float *x[MR_MAX];
-        UNROLL for (int i = 0; i < MR; i++) x[i] = a->x[i] + kh * a->xrow;
-        const float *w = a->w + (ptrdiff_t)kh * L * ldw;
-        for (int j = 0; j < L; j++, w += ldw) {
-            vf wv[NV_MAX];
-            UNROLL for (int v = 0; v < NV; v++) wv[v] = v_load(w + v * VL);
-            UNROLL for (int i = 0; i < MR; i++) {
-                const vf xi = v_set1(x[i][j]);
-                UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_fma(xi, wv[v], acc[i][v]);
-            }
-        }
-    }
-    const vf zero = v_zero();
-    UNROLL for (int i = 0; i < MR; i++) {
-        float *y = a->y + i * a->ldy;
-        UNROLL for (int v = 0; v < NV; v++) {
-            vf r = a->relu ? v_max(acc[i][v], zero) : acc[i][v];
-            if (v == NV - 1)
-                v_store_m(y + v * VL, r, a->mlast);
-            else
-                v_store(y + v * VL, r);
-        }
-    }
-}
-
-/* Weight-gradient tile: MR rows of dW (consecutive k inside one kh segment) x
- * NV vectors of filters, accumulated over the OH x OW pixels of one image:
- *   dw[i][v] += sum_{oh, ow} x[oh*xrs + ow*xs + i] * dz[(oh*OW + ow)*ldz + v] */
-typedef struct dw_args {
-    const float *x;    /* image's padded input + kh*xrow + j0 */
-    ptrdiff_t xs, xrs; /* S*C (next pixel), S*Wp*C (next output row) */
-    int OH, OW;
-    const float *dz; /* image's dz + f0 */
-    ptrdiff_t ldz;   /* F */
-    float *dw;       /* partial + k0*ldd + f0 */
-    ptrdiff_t ldd;   /* Fp */
-    vmask mlast;
-} dw_args;
-
-FORCE_INLINE void dw_kernel(const int MR, const int NV, const dw_args *a) {
-    vf acc[MR_MAX][NV_MAX];
-    UNROLL for (int i = 0; i < MR; i++) {
-        UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_load(a->dw + i * a->ldd + v * VL);
-    }
-    const ptrdiff_t xs = a->xs, ldz = a->ldz;
-    for (int oh = 0; oh < a->OH; oh++) {
-        const float *x = a->x + oh * a->xrs;
-        const float *d = a->dz + (ptrdiff_t)oh * a->OW * ldz;
-        for (int ow = 0; ow < a->OW; ow++, x += xs, d += ldz) {
-            vf dv[NV_MAX];
-            UNROLL for (int v = 0; v < NV; v++) {
-                dv[v] = v == NV - 1 ? v_load_m(d + v * VL, a->mlast) : v_load(d + v * VL);
-            }
-            UNROLL for (int i = 0; i < MR; i++) {
-                const vf xi = v_set1(x[i]);
-                UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_fma(xi, dv[v], acc[i][v]);
-            }
-        }
-    }
-    UNROLL for (int i = 0; i < MR; i++) {
-        UNROLL for (int v = 0; v < NV; v++) v_store(a->dw + i * a->ldd + v * VL, acc[i][v]);
-    }
-}
-
-/* Input-gradient tile: MR output pixels x NV vectors of input channels. For
- * every kernel offset (kh, kw):
- *   dx[i] + kh*xrow + kw*C + v  +=  sum_f dz[i*ldz + f] * wt[((kh*KW + kw)*F + f)*ldwt + v]
- * (the col2im scatter fused into the GEMM's store). */
-typedef struct dx_args {
-    const float *dz; /* tile's pixel 0; pixel i at dz + i*ldz */
-    ptrdiff_t ldz;
-    int F, KH, KW;
-    const float *wt; /* transposed weights + c0 */
-    ptrdiff_t ldwt;  /* Cp */
-    float *dx[MR_MAX];
-    ptrdiff_t xrow, C;
-    vmask mlast;
-} dx_args;
-
-FORCE_INLINE void dx_kernel(const int MR, const int NV, const dx_args *a) {
-    const int F = a->F;
-    const ptrdiff_t ldz = a->ldz, ldwt = a->ldwt;
-    for (int kh = 0; kh < a->KH; kh++) {
-        for (int kw = 0; kw < a->KW; kw++) {
-            vf acc[MR_MAX][NV_MAX];
-            UNROLL for (int i = 0; i < MR; i++) {
-                UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_zero();
-            }
-            const float *w = a->wt + (ptrdiff_t)(kh * a->KW + kw) * F * ldwt;
-            const float *dz = a->dz;
-            for (int f = 0; f < F; f++, w += ldwt, dz++) {
-                vf wv[NV_MAX];
-                UNROLL for (int v = 0; v < NV; v++) wv[v] = v_load(w + v * VL);
-                UNROLL for (int i = 0; i < MR; i++) {
-                    const vf di = v_set1(dz[i * ldz]);
-                    UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_fma(di, wv[v], acc[i][v]);
-                }
-            }
-            const ptrdiff_t off = kh * a->xrow + kw * a->C;
-            UNROLL for (int i = 0; i < MR; i++) {
-                float *dx = a->dx[i] + off;
-                UNROLL for (int v = 0; v < NV; v++) {
-                    if (v == NV - 1)
-                        v_store_m(dx + v * VL, v_add(v_load_m(dx + v * VL, a->mlast), acc[i][v]),
-                                  a->mlast);
-                    else
-                        v_store(dx + v * VL, v_add(v_load(dx + v * VL), acc[i][v]));
-                }
-            }
-        }
-    }
-}
-
-/* One instance of each kernel per (MR, NV), in tables indexed [MR-1][NV-1]. */
-#define DEF_KERNELS(MR, NV)                                                                        \
-    static void fwd_##MR##_##NV(const fwd_args *a) {                                               \
-        fwd_kernel(MR, NV, a);                                                                     \
-    }                                                                                              \
-    static void dw_##MR##_##NV(const dw_args *a) {                                                 \
-        dw_kernel(MR, NV, a);                                                                      \
-    }                                                                                              \
-    static void dx_##MR##_##NV(const dx_args *a) {                                                 \
-        dx_kernel(MR, NV, a);                                                                      \
-    }
-#define DEF_KERNELS_MR(MR)                                                                         \
-    DEF_KERNELS(MR, 1) DEF_KERNELS(MR, 2) DEF_KERNELS(MR, 3) DEF_KERNELS(MR, 4)
-DEF_KERNELS_MR(1)
-DEF_KERNELS_MR(2)
-DEF_KERNELS_MR(3)
-DEF_KERNELS_MR(4)
-DEF_KERNELS_MR(5)
-DEF_KERNELS_MR(6)
-DEF_KERNELS_MR(7)
-DEF_KERNELS_MR(8)
-DEF_KERNELS_MR(9)
-DEF_KERNELS_MR(10)
-DEF_KERNELS_MR(11)
-DEF_KERNELS_MR(12)
-
-#define ROW(K, MR)                                                                                 \
-    { K##_##MR##_1, K##_##MR##_2, K##_##MR##_3, K##_##MR##_4 }
-#define TABLE(K)                                                                                   \
-    {                                                                                              \
-        ROW(K, 1), ROW(K, 2), ROW(K, 3), ROW(K, 4), ROW(K, 5), ROW(K, 6), ROW(K, 7), ROW(K, 8),    \
-            ROW(K, 9), ROW(K, 10), ROW(K, 11), ROW(K, 12)                                          \
-    }
-static void (*const fwd_tab[MR_MAX][NV_MAX])(const fwd_args *) = TABLE(fwd);
-static void (*const dw_tab[MR_MAX][NV_MAX])(const dw_args *) = TABLE(dw);
-static void (*const dx_tab[MR_MAX][NV_MAX])(const dx_args *) = TABLE(dx);
-
 /* ---- forward ------------------------------------------------------------------------ */
 
 /* Copies x [B][H][W][C] into the zero-padded xp [B][Hp][Wp][C]. */
@@ -562,7 +218,7 @@ static void conv2d_forward_pixels(const conv_geom *g, float *y, const float *x, 
             a.bias = bias + (size_t)v0 * VL;
             a.y = y + (size_t)p * g->F + (size_t)v0 * VL;
             a.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
-            fwd_tab[m - 1][nvh - 1](&a);
+            nl_fwd_tab[m - 1][nvh - 1](&a);
         }
     }
 }
@@ -610,7 +266,7 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
  * i.e. 16 independent GEMMs, one per position xi of the transformed 4x4 tile,
  *     M_xi[T, F] = V_xi[T, C] . U_xi[C, F]       (T tiles of an image)
  * with 2.25x fewer multiplications than the direct product before the edge
- * tiles (13x13 outputs are 7x7 tiles of 2x2: 1.94x). The micro-kernels above
+ * tiles (13x13 outputs are 7x7 tiles of 2x2: 1.94x). The micro-kernels (ukernels.c)
  * do the GEMMs. The weight gradient uses the adjoint transforms:
  *   dM = A dY A^T per tile, dU_xi[C, F] = sum_t V_xi[t, C]^T . dM_xi[t, F],
  *   dW = G^T dU G (per-thread partial dU, summed in thread order).
@@ -850,7 +506,7 @@ static void wino_gemms(const float *V, const float *U, float *M, int T, int K, s
                 a.w = Ux + (size_t)v0 * VL;
                 a.bias = zeros;
                 a.y = Mx + (size_t)lo * ld + (size_t)v0 * VL;
-                fwd_tab[hi - lo - 1][nvh - 1](&a);
+                nl_fwd_tab[hi - lo - 1][nvh - 1](&a);
             }
         }
     }
@@ -906,7 +562,7 @@ static void wino_dw_gemms(const float *V, const float *dM, float *dU, int T, int
                 const int nvh = imin(nv, nvec - v0);
                 a.dz = dM + (size_t)xi * T * ldd + (size_t)v0 * VL;
                 a.dw = dU + ((size_t)xi * C + c0) * ldd + (size_t)v0 * VL;
-                dw_tab[c1 - c0 - 1][nvh - 1](&a);
+                nl_dw_tab[c1 - c0 - 1][nvh - 1](&a);
             }
         }
     }
@@ -1079,7 +735,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
                             da.dz = dz + (size_t)v0 * VL;
                             da.dw = part + (size_t)k0 * g->Fp + (size_t)v0 * VL;
                             da.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
-                            dw_tab[j1 - j0 - 1][nvh - 1](&da);
+                            nl_dw_tab[j1 - j0 - 1][nvh - 1](&da);
                         }
                     }
                 }
@@ -1103,7 +759,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
                     }
                     xa.wt = wt + (size_t)v0 * VL;
                     xa.mlast = v_mask(imin(VL, g->C - (v0 + nvh - 1) * VL));
-                    dx_tab[m - 1][nvh - 1](&xa);
+                    nl_dx_tab[m - 1][nvh - 1](&xa);
                 }
             }
         }
