@@ -546,6 +546,7 @@ static void wino_dw_gemms(const float *V, const float *dM, float *dU, int T, int
     const int nvec = (int)(ldd / VL), nv = pick_nv(nvec), mr = pick_mr(nv);
     const int ntiles = (C + mr - 1) / mr;
     dw_args a;
+    a.zero = 0;
     a.xs = C;
     a.xrs = 0;
     a.OH = 1;
@@ -700,12 +701,14 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         int b_lo, b_hi;
         split_range(g->B, nth, t, &b_lo, &b_hi);
         dw_args da;
+        da.zero = 0;
         da.xs = (ptrdiff_t)g->S * g->C;
         da.xrs = (ptrdiff_t)g->S * g->Wp * g->C;
         da.OH = g->OH, da.OW = g->OW;
         da.ldz = g->F;
         da.ldd = g->Fp;
         dx_args xa;
+        xa.add = 1;
         xa.ldz = g->F;
         xa.F = g->F, xa.KH = g->KH, xa.KW = g->KW;
         xa.ldwt = g->Cp;

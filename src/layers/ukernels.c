@@ -40,7 +40,9 @@ FORCE_INLINE void fwd_kernel(const int MR, const int NV, const fwd_args *a) {
 FORCE_INLINE void dw_kernel(const int MR, const int NV, const dw_args *a) {
     vf acc[MR_MAX][NV_MAX];
     UNROLL for (int i = 0; i < MR; i++) {
-        UNROLL for (int v = 0; v < NV; v++) acc[i][v] = v_load(a->dw + i * a->ldd + v * VL);
+        UNROLL for (int v = 0; v < NV; v++) {
+            acc[i][v] = a->zero ? v_zero() : v_load(a->dw + i * a->ldd + v * VL);
+        }
     }
     const ptrdiff_t xs = a->xs, ldz = a->ldz;
     for (int oh = 0; oh < a->OH; oh++) {
@@ -85,11 +87,14 @@ FORCE_INLINE void dx_kernel(const int MR, const int NV, const dx_args *a) {
             UNROLL for (int i = 0; i < MR; i++) {
                 float *dx = a->dx[i] + off;
                 UNROLL for (int v = 0; v < NV; v++) {
-                    if (v == NV - 1)
-                        v_store_m(dx + v * VL, v_add(v_load_m(dx + v * VL, a->mlast), acc[i][v]),
-                                  a->mlast);
+                    const int m = v == NV - 1;
+                    vf r = acc[i][v];
+                    if (a->add)
+                        r = v_add(m ? v_load_m(dx + v * VL, a->mlast) : v_load(dx + v * VL), r);
+                    if (m)
+                        v_store_m(dx + v * VL, r, a->mlast);
                     else
-                        v_store(dx + v * VL, v_add(v_load(dx + v * VL), acc[i][v]));
+                        v_store(dx + v * VL, r);
                 }
             }
         }

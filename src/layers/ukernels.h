@@ -30,7 +30,7 @@ typedef struct fwd_args {
 
 /* Weight-gradient tile: MR rows of dW (consecutive k inside one kh segment) x
  * NV vectors of filters, accumulated over the OH x OW pixels of one image:
- *   dw[i][v] += sum_{oh, ow} x[oh*xrs + ow*xs + i] * dz[(oh*OW + ow)*ldz + v] */
+ *   dw[i][v] (+)= sum_{oh, ow} x[oh*xrs + ow*xs + i] * dz[(oh*OW + ow)*ldz + v] */
 typedef struct dw_args {
     const float *x;    /* image's padded input + kh*xrow + j0 */
     ptrdiff_t xs, xrs; /* S*C (next pixel), S*Wp*C (next output row) */
@@ -40,12 +40,13 @@ typedef struct dw_args {
     float *dw;       /* partial + k0*ldd + f0 */
     ptrdiff_t ldd;   /* Fp */
     vmask mlast;
+    int zero; /* start from 0 instead of adding to dw */
 } dw_args;
 
 /* Input-gradient tile: MR output pixels x NV vectors of input channels. For
  * every kernel offset (kh, kw):
- *   dx[i] + kh*xrow + kw*C + v  +=  sum_f dz[i*ldz + f] * wt[((kh*KW + kw)*F + f)*ldwt + v]
- * (the col2im scatter fused into the GEMM's store). */
+ *   dx[i] + kh*xrow + kw*C + v  (+)=  sum_f dz[i*ldz + f] * wt[((kh*KW + kw)*F + f)*ldwt + v]
+ * (with add, the col2im scatter fused into the GEMM's store). */
 typedef struct dx_args {
     const float *dz; /* tile's pixel 0; pixel i at dz + i*ldz */
     ptrdiff_t ldz;
@@ -55,6 +56,7 @@ typedef struct dx_args {
     float *dx[MR_MAX];
     ptrdiff_t xrow, C;
     vmask mlast;
+    int add; /* add to dx (the col2im scatter-add) instead of storing */
 } dx_args;
 
 typedef void nl_fwd_kernel(const fwd_args *);
