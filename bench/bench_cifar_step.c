@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
             if (L[i].feeds_next) { /* the conv pools each image as it makes it: its row */
                 nl_layer_ctx cb = make_ctx(act, scr, par, grd, st, i + 1, B, s + warm);
                 nl_layer_ctx cp = make_ctx(act, scr, par, grd, st, i + 2, B, s + warm);
-                const batchnorm_maxpool_args args = {&L[i + 1], &L[i + 2], &cb, &cp};
+                const batchnorm_maxpool_args args = {&L[i + 1], &L[i + 2], &cb, &cp, 0};
                 ctx.out_fn = batchnorm_maxpool_image, ctx.out_arg = (void *)&args;
                 batchnorm_maxpool_begin(&L[i + 1], &cb);
                 L[i].ops->forward(&L[i], &ctx);
@@ -195,9 +195,11 @@ int main(int argc, char **argv) {
                 if (i > 1 && L[i - 2].ops->dout_fn_ok) {
                     batchnorm_maxpool_backward_params(&L[i - 1], &L[i], &cb, &ctx);
                     if (s >= 0) tb[(size_t)(i - 1) * steps + s] = nl_now() - t0;
-                    const batchnorm_maxpool_args args = {&L[i - 1], &L[i], &cb, &ctx};
+                    const int relu = L[i - 2].spec.act == NL_ACT_RELU; /* as model.c */
+                    const batchnorm_maxpool_args args = {&L[i - 1], &L[i], &cb, &ctx, relu};
                     nl_layer_ctx cc = make_ctx(act, scr, par, grd, st, i - 2, B, s + warm);
                     cc.dout_fn = batchnorm_maxpool_dx_image, cc.dout_arg = (void *)&args;
+                    cc.dout_fn_relu = relu;
                     cc.din = i - 2 == 0 ? NULL : other;
                     t0 = nl_now();
                     L[i - 2].ops->backward(&L[i - 2], &cc);

@@ -196,7 +196,7 @@ void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const n
     const int C = bn->in.c, B = cb->batch;
     const size_t N = (size_t)B * bn->in.h * bn->in.w;
     if (batchnorm_maxpool_tiled(bn, pool)) {
-        const batchnorm_maxpool_args args = {bn, pool, cb, cp};
+        const batchnorm_maxpool_args args = {bn, pool, cb, cp, 0};
         const size_t img = nl_shape_size(bn->in);
         int nt = bn_threads(N, C);
         if (nt > B) nt = B;
@@ -292,13 +292,24 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
                               cb->grads + C, w.k1, w.k2, w.k3);
 }
 
-/* di [n][C] = k2 * xi + k3 for n pixels. */
-static void dx_affine(float *di, const float *xi, size_t n, int C, const float *k2,
-                      const float *k3) {
+/* v where x > 0, else 0: the derivative of the ReLU that made x applied. */
+static inline fvec where_pos(fvec v, fvec x) {
+    return (fvec)((ivec)v & (x > 0.0f));
+}
+
+/* di [n][C] = k2 * xi + k3 for n pixels (zero where xi <= 0 when relu). */
+static void dx_affine(float *di, const float *xi, size_t n, int C, const float *k2, const float *k3,
+                      int relu) {
     for (size_t o = 0; o < n * (size_t)C; o += (size_t)C) {
         int c = 0;
-        for (; c + PL <= C; c += PL) stf(di + o + c, ldf(k2 + c) * ldf(xi + o + c) + ldf(k3 + c));
-        for (; c < C; c++) di[o + c] = k2[c] * xi[o + c] + k3[c];
+        for (; c + PL <= C; c += PL) {
+            const fvec x = ldf(xi + o + c), v = ldf(k2 + c) * x + ldf(k3 + c);
+            stf(di + o + c, relu ? where_pos(v, x) : v);
+        }
+        for (; c < C; c++) {
+            const float v = k2[c] * xi[o + c] + k3[c];
+            di[o + c] = relu && !(xi[o + c] > 0.0f) ? 0.0f : v;
+        }
     }
 }
 
@@ -314,16 +325,20 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
     const float *k1 = w.k1, *k2 = w.k2, *k3 = w.k3;
     const float *d = a->cp->dout + (size_t)b * oimg;
     const int32_t *ix = (const int32_t *)(const void *)a->cp->scratch + (size_t)b * oimg;
+    const int relu = a->relu;
     if (K > S) { /* overlapping windows: affine everywhere, then the winners' part added */
-        dx_affine(di, xi, (size_t)H * W, C, k2, k3);
+        dx_affine(di, xi, (size_t)H * W, C, k2, k3, 0);
         for (size_t o = 0; o < oimg; o += (size_t)C)
             for (int c = 0; c < C; c++) di[ix[o + c]] += k1[c] * d[o + c];
+        if (relu)
+            for (size_t k = 0; k < (size_t)H * W * C; k++)
+                if (!(xi[k] > 0.0f)) di[k] = 0.0f;
         return;
     }
     /* disjoint windows: each position written once, window by window, with the
        winner's term selected by lane (no scatter); positions in no window (the
        last rows or columns, or gaps when S > K) get the affine part alone */
-    if (!(K == S && OH * S == H && OW * S == W)) dx_affine(di, xi, (size_t)H * W, C, k2, k3);
+    if (!(K == S && OH * S == H && OW * S == W)) dx_affine(di, xi, (size_t)H * W, C, k2, k3, relu);
     for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
             const size_t o = ((size_t)oh * OW + ow) * C;
@@ -335,11 +350,14 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
                     for (; c + PL <= C; c += PL) {
                         const ivec m = ldi(ix + o + c) == (off + c) + ldi(iota_lanes);
                         const fvec g = (fvec)((ivec)(ldf(k1 + c) * ldf(d + o + c)) & m);
-                        stf(di + off + c, ldf(k2 + c) * ldf(xi + off + c) + ldf(k3 + c) + g);
+                        const fvec x = ldf(xi + off + c), v = ldf(k2 + c) * x + ldf(k3 + c) + g;
+                        stf(di + off + c, relu ? where_pos(v, x) : v);
                     }
-                    for (; c < C; c++)
-                        di[off + c] = k2[c] * xi[off + c] + k3[c] +
-                                      (ix[o + c] == off + c ? k1[c] * d[o + c] : 0.0f);
+                    for (; c < C; c++) {
+                        const float v = k2[c] * xi[off + c] + k3[c] +
+                                        (ix[o + c] == off + c ? k1[c] * d[o + c] : 0.0f);
+                        di[off + c] = relu && !(xi[off + c] > 0.0f) ? 0.0f : v;
+                    }
                 }
         }
 }
@@ -348,7 +366,7 @@ void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const 
                                 const nl_layer_ctx *cp) {
     batchnorm_maxpool_backward_params(bn, pool, cb, cp);
     if (!cb->din) return;
-    const batchnorm_maxpool_args a = {bn, pool, cb, cp};
+    const batchnorm_maxpool_args a = {bn, pool, cb, cp, 0};
     const size_t img = nl_shape_size(bn->in);
     int nt = bn_threads((size_t)cb->batch * bn->in.h * bn->in.w, bn->in.c);
     if (nt > cb->batch) nt = cb->batch;

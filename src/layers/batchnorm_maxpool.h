@@ -29,6 +29,8 @@ void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const 
 typedef struct batchnorm_maxpool_args {
     const nl_layer *bn, *pool;
     const nl_layer_ctx *cb, *cp;
+    int relu; /* x is a ReLU's output: _dx_image writes the gradient before that
+                 ReLU (zero where x <= 0), and the producer skips its own mask */
 } batchnorm_maxpool_args;
 
 void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,

@@ -652,7 +652,8 @@ static void mask_and_bias(float *dz, const float *y, int P, int F, int relu, flo
 
 /* Per thread: for each image of its block, dz = dy * relu'(y) in place and the
  * db partial (dy == NULL: dz is made by dout_fn into the thread's buffer, in
- * cache for what follows); the dW partial over the image; dx of the image when wanted.
+ * cache for what follows, with the ReLU's derivative when dout_relu); the dW
+ * partial over the image; dx of the image when wanted.
  * Then dW, db = sum of the partials in thread order; dx cropped when padded.
  *   x   (padded) input [B][Hp][Wp][C]      y, dy  [B][OH][OW][F]
  *   w   [KH][KW][C][F]                     dw [K][F], db [F]
@@ -660,7 +661,7 @@ static void mask_and_bias(float *dz, const float *y, int P, int F, int relu, flo
 static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db, float *dy,
                             const float *x, const float *y, const float *w, int relu,
                             float *scratch, void (*dout_fn)(void *, int, const float *, float *),
-                            void *dout_arg) {
+                            void *dout_arg, int dout_relu) {
     const conv_scratch sl = scratch_layout(g);
     float *wt = scratch + sl.wt, *parts = scratch + sl.parts;
     float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
@@ -719,7 +720,8 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             const float *yb = y + (size_t)b * OHW * g->F;
             float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
             if (!dy) dout_fn(dout_arg, b, yb, dz);
-            mask_and_bias(dz, yb, OHW, g->F, relu, dbp); /* dz = dy * relu'(y); db partial */
+            /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
+            mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
             const float *xb = x + (size_t)b * ximg;
             if (g->wino) { /* dU += V^T . (A dz A^T) */
                 wino_input(xb, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
@@ -892,7 +894,7 @@ static void backward(const nl_layer *l, const nl_layer_ctx *c) {
     const float *x = g.padded ? c->scratch + sl.xpad : c->in;
     conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, c->dout_fn ? NULL : c->dout,
                     x, c->out, c->params, l->spec.act == NL_ACT_RELU, c->scratch, c->dout_fn,
-                    c->dout_arg);
+                    c->dout_arg, c->dout_fn_relu);
 }
 
 const nl_layer_ops nl_conv2d_ops = {

@@ -69,6 +69,8 @@ typedef struct nl_layer_ctx {
          thread's samples in order, while y is in cache. */
     void (*dout_fn)(void *arg, int b, const float *y, float *buf);
     void *dout_arg;
+    int dout_fn_relu; /* dout_fn already applies the layer's ReLU derivative
+                         (its gradient is zero where y <= 0) */
     void (*out_fn)(void *arg, int b, int t, const float *y);
     void *out_arg;
 } nl_layer_ctx;

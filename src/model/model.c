@@ -369,7 +369,7 @@ const float *nl_model_forward(nl_model *m, const float *x, int batch, int traini
         if (l->feeds_next) { /* this layer hands its output to the fused pair image by image */
             nl_layer_ctx cb = make_ctx(m, i + 1, batch, training);
             nl_layer_ctx cp = make_ctx(m, i + 2, batch, training);
-            const batchnorm_maxpool_args args = {&m->layers[i + 1], &m->layers[i + 2], &cb, &cp};
+            const batchnorm_maxpool_args args = {&m->layers[i + 1], &m->layers[i + 2], &cb, &cp, 0};
             c.out_fn = batchnorm_maxpool_image;
             c.out_arg = (void *)&args;
             batchnorm_maxpool_begin(&m->layers[i + 1], &cb);
@@ -408,11 +408,13 @@ float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int 
                takes their input gradient image by image: it is never stored */
             nl_layer_ctx cb = make_ctx(m, i - 1, batch, m->last_training);
             batchnorm_maxpool_backward_params(&m->layers[i - 1], l, &cb, &c);
-            const batchnorm_maxpool_args args = {&m->layers[i - 1], l, &cb, &c};
+            const int relu = m->layers[i - 2].spec.act == NL_ACT_RELU;
+            const batchnorm_maxpool_args args = {&m->layers[i - 1], l, &cb, &c, relu};
             nl_layer_ctx cc = make_ctx(m, i - 2, batch, m->last_training);
             cc.dout = NULL;
             cc.dout_fn = batchnorm_maxpool_dx_image;
             cc.dout_arg = (void *)&args;
+            cc.dout_fn_relu = relu;
             cc.din = i - 2 == 0 ? NULL : m->gbuf[cur ^ 1]; /* not the buffer dout is in */
             m->layers[i - 2].ops->backward(&m->layers[i - 2], &cc);
             cur ^= 1;
