@@ -30,9 +30,11 @@
  *                                        belong to one thread); skipped when din is
  *                                        NULL (first layer)
  * 3x3 kernels with stride 1 and >= 8 channels in and out (cifar10's conv2) run
- * the forward product and dW in the Winograd domain instead (F(2x2, 3x3): the
- * same 16 small GEMMs per image on the same micro-kernels, ~1.9x fewer
- * multiplications; see the Winograd section). dx stays direct everywhere.
+ * the forward product and dW in the Winograd domain instead: small GEMMs per
+ * image on the same micro-kernels, forward F(4x4, 3x3) (36 of them, ~2.6x fewer
+ * multiplications on cifar10's 13x13 outputs) or F(2x2, 3x3) (16, ~1.9x),
+ * whichever needs fewer, and dW F(2x2, 3x3); see the Winograd sections. dx
+ * stays direct everywhere.
  * Every output element is computed by one thread in a fixed order, so results
  * are bit-identical run after run for a fixed thread count.
  *
@@ -71,8 +73,11 @@ typedef struct conv_geom {
     int Hp, Wp;       /* input dims after padding (== H, W when not padded) */
     int padded;
     int K, Fp, Cp; /* K = KH*KW*C; F and C rounded up to VL */
-    int wino;      /* Winograd F(2x2, 3x3) path (see below) */
-    int TH, TW;    /* 2x2 output tiles of an image: ceil(OH/2) x ceil(OW/2) */
+    int wino;      /* forward by Winograd F(m x m, 3x3): the output tile size m (2, 4), else 0 */
+    int TH, TW;    /* its m x m output tiles of an image: ceil(OH/m) x ceil(OW/m) */
+    int nxi;       /* (m + 2)^2 positions of a transformed tile */
+    int wino_dw;   /* the same for the weight gradient (0 when wino is 0), */
+    int THd, TWd, nxid; /* its tiles and positions */
 } conv_geom;
 
 /* 3x3 kernels with stride 1 and at least this many channels in and out take
@@ -81,6 +86,13 @@ typedef struct conv_geom {
 #define WINO_MIN_CHANNELS 8
 /* Threads of a Winograd pass (each has its own work buffers in scratch). */
 #define WINO_MAX_THREADS 8
+
+/* The Winograd tile size NAME in the environment asks for ("2" or "4", for
+ * comparisons), else def. */
+static int env_tile(const char *name, int def) {
+    const char *e = getenv(name);
+    return e && (e[0] == '2' || e[0] == '4') && !e[1] ? e[0] - '0' : def;
+}
 
 static conv_geom geom(const nl_layer *l, int batch) {
     conv_geom g;
@@ -108,9 +120,22 @@ static conv_geom geom(const nl_layer *l, int batch) {
     g.Fp = (g.F + VL - 1) / VL * VL;
     g.Cp = (g.C + VL - 1) / VL * VL;
     const char *direct = getenv("NNLAB_CONV_DIRECT");
-    g.wino = g.KH == 3 && g.S == 1 && g.C >= WINO_MIN_CHANNELS && g.F >= WINO_MIN_CHANNELS &&
-             !(direct && direct[0] == '1');
-    g.TH = (g.OH + 1) / 2, g.TW = (g.OW + 1) / 2;
+    g.wino = g.wino_dw = 0;
+    if (g.KH == 3 && g.S == 1 && g.C >= WINO_MIN_CHANNELS && g.F >= WINO_MIN_CHANNELS &&
+        !(direct && direct[0] == '1')) {
+        /* forward: the tile size with fewer multiplications (tile positions of
+           an image), F(2x2) on a tie as its transforms are cheaper. Weight
+           gradient: F(2x2), see the F(4x4) section. */
+        const int t2 = ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * 16;
+        const int t4 = ((g.OH + 3) / 4) * ((g.OW + 3) / 4) * 36;
+        g.wino = env_tile("NNLAB_WINO_TILE", t4 < t2 ? 4 : 2);
+        g.wino_dw = env_tile("NNLAB_WINO_DW_TILE", 2);
+    }
+    const int m = g.wino ? g.wino : 2, md = g.wino_dw ? g.wino_dw : 2;
+    g.nxi = (m + 2) * (m + 2);
+    g.TH = (g.OH + m - 1) / m, g.TW = (g.OW + m - 1) / m;
+    g.nxid = (md + 2) * (md + 2);
+    g.THd = (g.OH + md - 1) / md, g.TWd = (g.OW + md - 1) / md;
     return g;
 }
 
@@ -141,14 +166,16 @@ static conv_scratch scratch_layout(const conv_geom *g) {
     s.dzbuf = off, off += CONV_MAX_PARTS * align16((size_t)g->OH * g->OW * g->F);
     s.wu = s.wzero = s.wwork = s.wthread = 0;
     if (g->wino) {
-        /* per thread: forward V [16][T][C], M [16][T][Fp]; backward dU [16][C][Fp],
-         * V and dM [16][T][Fp] */
-        const size_t T = (size_t)g->TH * g->TW;
-        const size_t v = align16(16 * T * g->C), m = align16(16 * T * g->Fp);
-        const size_t du = align16(16 * (size_t)g->C * g->Fp);
-        s.wu = off, off += du;
+        /* per thread: forward V [nxi][T][C], M [nxi][T][Fp]; backward (the dW
+         * tiling) dU [nxid][C][Fp], V and dM [nxid][Td][Fp] */
+        const size_t T = (size_t)g->TH * g->TW, nxi = (size_t)g->nxi;
+        const size_t Td = (size_t)g->THd * g->TWd, nxid = (size_t)g->nxid;
+        const size_t fwd = align16(nxi * T * g->C) + align16(nxi * T * g->Fp);
+        const size_t bwd = align16(nxid * (size_t)g->C * g->Fp) + align16(nxid * Td * g->C) +
+                           align16(nxid * Td * g->Fp);
+        s.wu = off, off += align16(nxi * (size_t)g->C * g->Fp);
         s.wzero = off, off += align16((size_t)g->Fp);
-        s.wthread = du + v + m;
+        s.wthread = fwd > bwd ? fwd : bwd;
         s.wwork = off, off += WINO_MAX_THREADS * s.wthread;
     }
     s.total = off;
@@ -272,7 +299,8 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
  *   dW = G^T dU G (per-thread partial dU, summed in thread order).
  * The input gradient stays direct (dx_kernel): as a Winograd correlation of the
  * zero-padded dz it has 64 tiles for 15x15 outputs and a narrow C = 32 GEMM,
- * and measured slower than the col2im-fused kernel on cifar10's conv2.
+ * and measured slower than the col2im-fused kernel on cifar10's conv2 (with the
+ * transforms of before f0fdd61, which were 2-3x slower than these).
  * Each thread works image by image in its own L2-sized buffers: no
  * synchronisation inside a pass, results independent of scheduling.
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
@@ -283,7 +311,7 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
  * w[kh][kw][c][f] of channel c, filter f < F; columns F..ld are zero (ld is a
  * multiple of VL). Vectorised along the filters. Called inside a parallel
  * region (omp for over channels). */
-static void wino_weights(const float *w, int C, int F, float *U, size_t ld) {
+static void wino2_weights(const float *w, int C, int F, float *U, size_t ld) {
     const size_t xs = (size_t)C * ld;
     const int nvec = (int)(ld / VL);
     const vf half = v_set1(0.5f);
@@ -318,8 +346,8 @@ static void wino_weights(const float *w, int C, int F, float *U, size_t ld) {
 
 /* B^T d B of one 4x4 tile of VL lanes: d[a][b] at p + a*rs + b*cs; V element
  * xi = a*4 + b goes to out + xi*xs (masked to the lanes of m when masked). */
-FORCE_INLINE void wino_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, float *out, size_t xs,
-                                  int masked, vmask m) {
+FORCE_INLINE void wino2_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, float *out,
+                                   size_t xs, int masked, vmask m) {
     vf u[4][4];
     UNROLL for (int b = 0; b < 4; b++) { /* u = B^T d, column b */
         const vf d0 = v_load(p + b * cs), d1 = v_load(p + rs + b * cs);
@@ -346,7 +374,7 @@ FORCE_INLINE void wino_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, fl
  * x [H][W][n] with origin (2*ty + o, 2*tx + o), t = ty*TW + tx; rows and
  * columns outside the image are zero. Tiles inside the image read x in place;
  * edge tiles and a partial last vector of lanes go through a zero-filled copy. */
-static void wino_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V) {
+static void wino2_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V) {
     const size_t xs = (size_t)TH * TW * n;
     const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
@@ -361,8 +389,8 @@ static void wino_input(const float *x, int H, int W, int n, int TH, int TW, int 
             int v = 0;
             if (inside)
                 for (; v < nfull; v++)
-                    wino_input_tile(x + ((ptrdiff_t)r0 * W + c0) * n + v * VL, rs, n, out + v * VL,
-                                    xs, 0, ml);
+                    wino2_input_tile(x + ((ptrdiff_t)r0 * W + c0) * n + v * VL, rs, n, out + v * VL,
+                                     xs, 0, ml);
             for (; v < nvec; v++) {
                 const int last = v == nvec - 1 && nfull < nvec;
                 for (int a = 0; a < 4; a++)
@@ -377,9 +405,9 @@ static void wino_input(const float *x, int H, int W, int n, int TH, int TW, int 
                         v_store(q, last ? v_load_m(p, ml) : v_load(p));
                     }
                 if (last)
-                    wino_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 1, ml);
+                    wino2_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 1, ml);
                 else
-                    wino_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 0, ml);
+                    wino2_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 0, ml);
             }
         }
     }
@@ -387,7 +415,7 @@ static void wino_input(const float *x, int H, int W, int n, int TH, int TW, int 
 
 /* A^T m A + bias of one tile of VL lanes, m[xi] at mp + xi*xs: Y[i][j] to
  * y[i][j] (2x2, row-major). */
-FORCE_INLINE void wino_output_tile(const float *mp, size_t xs, vf bv, vf y[2][2]) {
+FORCE_INLINE void wino2_output_tile(const float *mp, size_t xs, vf bv, vf y[2][2]) {
     vf s[2][4];
     UNROLL for (int b = 0; b < 4; b++) { /* s = A^T m */
         const vf m0 = v_load(mp + (size_t)b * xs), m1 = v_load(mp + (size_t)(4 + b) * xs);
@@ -403,8 +431,8 @@ FORCE_INLINE void wino_output_tile(const float *mp, size_t xs, vf bv, vf y[2][2]
 
 /* y [H][W][n] (rows < H, columns < W of the 2x2 tiles) = A^T M A (+ bias, relu)
  * from M[xi][t][ldm] (xi stride T*ldm, ldm a multiple of VL). */
-static void wino_output(const float *M, int TH, int TW, size_t ldm, int n, float *y, int H, int W,
-                        const float *bias, int relu) {
+static void wino2_output(const float *M, int TH, int TW, size_t ldm, int n, float *y, int H, int W,
+                         const float *bias, int relu) {
     const size_t xs = (size_t)TH * TW * ldm;
     const int nvec = (n + VL - 1) / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
@@ -419,7 +447,7 @@ static void wino_output(const float *M, int TH, int TW, size_t ldm, int n, float
                 const vf bv =
                     bias ? (last ? v_load_m(bias + v * VL, ml) : v_load(bias + v * VL)) : zero;
                 vf r[2][2];
-                wino_output_tile(M + (size_t)t * ldm + v * VL, xs, bv, r);
+                wino2_output_tile(M + (size_t)t * ldm + v * VL, xs, bv, r);
                 if (relu)
                     UNROLL for (int i = 0; i < 2; i++) UNROLL for (int j = 0; j < 2; j++) r[i][j] =
                         v_max(r[i][j], zero);
@@ -446,8 +474,8 @@ static void wino_output(const float *M, int TH, int TW, size_t ldm, int n, float
 
 /* dM[xi][t][ldm] = A dY A^T for the 2x2 tiles of dz [H][W][n] (zero outside):
  * the adjoint of wino_output. Lanes n..ldm are zero. */
-static void wino_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
-                                size_t ldm) {
+static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
+                                 size_t ldm) {
     const size_t xs = (size_t)TH * TW * ldm;
     const int nvec = (n + VL - 1) / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
@@ -481,8 +509,315 @@ static void wino_output_adjoint(const float *dz, int H, int W, int n, int TH, in
     }
 }
 
-/* The 16 GEMMs M_xi[T][ldm] = V_xi[T][K] . U_xi[K][ldu] (ldm == ldu, multiple of VL). */
-static void wino_gemms(const float *V, const float *U, float *M, int T, int K, size_t ld,
+/* ---- Winograd F(4x4, 3x3) ------------------------------------------------------------
+ *
+ * The same scheme on 4x4 output tiles from 6x6 input tiles: 36 GEMMs instead
+ * of 16, on 4x fewer tiles, so 2.25 multiplications an output instead of 4
+ * (cifar10's conv2: 13x13 outputs are 4x4 tiles of 4x4, 576 tile positions
+ * an image and channel pair against 784 for F(2x2)). The matrices are Lavin
+ * and Gray's (interpolation points 0, 1, -1, 2, -2 and infinity):
+ *   B^T = [4  0 -5  0 1 0]      G = [ 1/4     0     0 ]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1 1 0]          [-1/6  -1/6  -1/6 ]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1 1 0]          [-1/6   1/6  -1/6 ]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2 1 0]          [1/24  1/12   1/6 ]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2 1 0]          [1/24 -1/12   1/6 ]
+ *         [0  4  0 -5 0 1]          [ 0      0     1  ]
+ * Each 1-D transform below is written out with its common subexpressions.
+ *
+ * Forward only, by default: on cifar10's conv2 it takes the forward product
+ * from ~0.71 to ~0.66 ms a batch (bench_cifar_step, 2 threads). The weight
+ * gradient stays F(2x2): with 16 tiles an image its per-image GEMMs are short
+ * (K = 16) and each reads and writes the whole 295 KB partial dU, and it
+ * measured ~7% slower than F(2x2) (NNLAB_WINO_DW_TILE=4 selects it, for
+ * comparisons; NNLAB_WINO_TILE=2 or 4 forces the forward tile). Its rounding
+ * error is larger (constants up to 8 in A^T): on cifar10's conv2 shape the
+ * forward output stays within 1e-5 * (1 + |y|) of a double-precision
+ * reference (test_conv2d). */
+
+/* r = B^T d for 6 vectors */
+FORCE_INLINE void w4_bt(const vf d[6], vf r[6]) {
+    const vf four = v_set1(4.0f), m5 = v_set1(-5.0f), m4 = v_set1(-4.0f), two = v_set1(2.0f);
+    const vf t0 = v_fma(m4, d[2], d[4]), t1 = v_fma(m4, d[1], d[3]);
+    const vf t2 = v_sub(d[4], d[2]), t3 = v_mul(two, v_sub(d[3], d[1]));
+    r[0] = v_fma(four, d[0], v_fma(m5, d[2], d[4]));
+    r[1] = v_add(t0, t1);
+    r[2] = v_sub(t0, t1);
+    r[3] = v_add(t2, t3);
+    r[4] = v_sub(t2, t3);
+    r[5] = v_fma(four, d[1], v_fma(m5, d[3], d[5]));
+}
+
+/* y = A^T m (4 from 6) */
+FORCE_INLINE void w4_at(const vf m[6], vf y[4]) {
+    const vf s12 = v_add(m[1], m[2]), d12 = v_sub(m[1], m[2]);
+    const vf s34 = v_add(m[3], m[4]), d34 = v_sub(m[3], m[4]);
+    y[0] = v_add(v_add(m[0], s12), s34);
+    y[1] = v_fma(v_set1(2.0f), d34, d12);
+    y[2] = v_fma(v_set1(4.0f), s34, s12);
+    y[3] = v_add(v_fma(v_set1(8.0f), d34, d12), m[5]);
+}
+
+/* p = A e (6 from 4): the adjoint of w4_at */
+FORCE_INLINE void w4_a(const vf e[4], vf p[6]) {
+    const vf a = v_add(e[0], e[2]), b = v_add(e[1], e[3]);
+    const vf c = v_fma(v_set1(4.0f), e[2], e[0]);
+    const vf d = v_mul(v_set1(2.0f), v_fma(v_set1(4.0f), e[3], e[1]));
+    p[0] = e[0];
+    p[1] = v_add(a, b);
+    p[2] = v_sub(a, b);
+    p[3] = v_add(c, d);
+    p[4] = v_sub(c, d);
+    p[5] = e[3];
+}
+
+/* u = G g (6 from 3) */
+FORCE_INLINE void w4_g(const vf g[3], vf u[6]) {
+    const vf s = v_add(g[0], g[2]);
+    const vf q = v_fma(v_set1(1.0f / 24.0f), g[0], v_mul(v_set1(1.0f / 6.0f), g[2]));
+    const vf h = v_mul(v_set1(1.0f / 12.0f), g[1]);
+    u[0] = v_mul(v_set1(0.25f), g[0]);
+    u[1] = v_mul(v_set1(-1.0f / 6.0f), v_add(s, g[1]));
+    u[2] = v_mul(v_set1(-1.0f / 6.0f), v_sub(s, g[1]));
+    u[3] = v_add(q, h);
+    u[4] = v_sub(q, h);
+    u[5] = g[2];
+}
+
+/* g = G^T u (3 from 6): the adjoint of w4_g */
+FORCE_INLINE void w4_gt(const vf u[6], vf g[3]) {
+    const vf s12 = v_add(u[1], u[2]), d12 = v_sub(u[1], u[2]);
+    const vf s34 = v_add(u[3], u[4]), d34 = v_sub(u[3], u[4]);
+    const vf sixth = v_set1(1.0f / 6.0f);
+    g[0] = v_fma(v_set1(0.25f), u[0],
+                 v_fma(v_set1(-1.0f / 6.0f), s12, v_mul(v_set1(1.0f / 24.0f), s34)));
+    g[1] = v_fma(v_set1(-1.0f / 6.0f), d12, v_mul(v_set1(1.0f / 12.0f), d34));
+    g[2] = v_add(v_mul(sixth, v_sub(s34, s12)), u[5]);
+}
+
+/* U[xi][c][ld] = G g G^T (xi = a*6 + b), as wino2_weights. */
+static void wino4_weights(const float *w, int C, int F, float *U, size_t ld) {
+    const size_t xs = (size_t)C * ld;
+    const int nvec = (int)(ld / VL);
+#pragma omp for schedule(static)
+    for (int r = 0; r < C; r++) {
+        for (int v = 0; v < nvec; v++) {
+            const int q = v * VL, lanes = imin(VL, F - q);
+            const vmask m = v_mask(lanes);
+            vf col[3][6]; /* col[kw] = G g[:, kw] */
+            UNROLL for (int kw = 0; kw < 3; kw++) {
+                vf g[3];
+                UNROLL for (int kh = 0; kh < 3; kh++) {
+                    const float *p = w + ((size_t)(kh * 3 + kw) * C + r) * F + q;
+                    g[kh] = lanes == VL ? v_load(p) : v_load_m(p, m);
+                }
+                w4_g(g, col[kw]);
+            }
+            UNROLL for (int a = 0; a < 6; a++) { /* row a of (G g) G^T */
+                const vf g[3] = {col[0][a], col[1][a], col[2][a]};
+                vf u[6];
+                w4_g(g, u);
+                float *o = U + (size_t)(a * 6) * xs + (size_t)r * ld + q;
+                UNROLL for (int b = 0; b < 6; b++) v_store(o + (size_t)b * xs, u[b]);
+            }
+        }
+    }
+}
+
+/* B^T d B of one 6x6 tile, as wino2_input_tile. */
+FORCE_INLINE void wino4_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, float *out,
+                                   size_t xs, int masked, vmask m) {
+    vf u[6][6]; /* u[b] = B^T d[:, b], column b */
+    UNROLL for (int b = 0; b < 6; b++) {
+        vf d[6];
+        UNROLL for (int a = 0; a < 6; a++) d[a] = v_load(p + a * rs + b * cs);
+        w4_bt(d, u[b]);
+    }
+    UNROLL for (int a = 0; a < 6; a++) { /* row a of (B^T d) B */
+        const vf d[6] = {u[0][a], u[1][a], u[2][a], u[3][a], u[4][a], u[5][a]};
+        vf r[6];
+        w4_bt(d, r);
+        UNROLL for (int b = 0; b < 6; b++) {
+            float *q = out + (size_t)(a * 6 + b) * xs;
+            if (masked)
+                v_store_m(q, r[b], m);
+            else
+                v_store(q, r[b]);
+        }
+    }
+}
+
+/* V[xi][t][n] = B^T d B for the 6x6 tiles of x with origin (4*ty, 4*tx), as
+ * wino2_input. */
+static void wino4_input(const float *x, int H, int W, int n, int TH, int TW, float *V) {
+    const size_t xs = (size_t)TH * TW * n;
+    const int nvec = (n + VL - 1) / VL, nfull = n / VL;
+    const vmask ml = v_mask(n - (nvec - 1) * VL);
+    const ptrdiff_t rs = (ptrdiff_t)W * n;
+    float buf[36 * VL];
+    for (int ty = 0; ty < TH; ty++) {
+        const int r0 = 4 * ty;
+        for (int tx = 0; tx < TW; tx++) {
+            const int t = ty * TW + tx, c0 = 4 * tx;
+            const int inside = r0 + 5 < H && c0 + 5 < W;
+            float *out = V + (size_t)t * n;
+            int v = 0;
+            if (inside)
+                for (; v < nfull; v++)
+                    wino4_input_tile(x + ((ptrdiff_t)r0 * W + c0) * n + v * VL, rs, n, out + v * VL,
+                                     xs, 0, ml);
+            for (; v < nvec; v++) {
+                const int last = v == nvec - 1 && nfull < nvec;
+                for (int a = 0; a < 6; a++)
+                    for (int b = 0; b < 6; b++) {
+                        const int r = r0 + a, c = c0 + b;
+                        float *q = buf + (a * 6 + b) * VL;
+                        if (r >= H || c >= W) {
+                            v_store(q, v_zero());
+                            continue;
+                        }
+                        const float *p = x + ((size_t)r * W + c) * n + v * VL;
+                        v_store(q, last ? v_load_m(p, ml) : v_load(p));
+                    }
+                if (last)
+                    wino4_input_tile(buf, 6 * VL, VL, out + v * VL, xs, 1, ml);
+                else
+                    wino4_input_tile(buf, 6 * VL, VL, out + v * VL, xs, 0, ml);
+            }
+        }
+    }
+}
+
+/* y = A^T M A (+ bias, relu) for the 4x4 tiles, as wino2_output. */
+static void wino4_output(const float *M, int TH, int TW, size_t ldm, int n, float *y, int H, int W,
+                         const float *bias, int relu) {
+    const size_t xs = (size_t)TH * TW * ldm;
+    const int nvec = (n + VL - 1) / VL;
+    const vmask ml = v_mask(n - (nvec - 1) * VL);
+    const vf zero = v_zero();
+    for (int ty = 0; ty < TH; ty++) {
+        const int rows = imin(4, H - 4 * ty);
+        for (int tx = 0; tx < TW; tx++) {
+            const int t = ty * TW + tx, cols = imin(4, W - 4 * tx);
+            float *yt = y + ((size_t)(4 * ty) * W + 4 * tx) * n;
+            for (int v = 0; v < nvec; v++) {
+                const int last = v == nvec - 1;
+                const vf bv =
+                    bias ? (last ? v_load_m(bias + v * VL, ml) : v_load(bias + v * VL)) : zero;
+                const float *mp = M + (size_t)t * ldm + v * VL;
+                vf s[6][4]; /* s[b] = A^T m[:, b], column b */
+                UNROLL for (int b = 0; b < 6; b++) {
+                    vf m[6];
+                    UNROLL for (int a = 0; a < 6; a++) m[a] = v_load(mp + (size_t)(a * 6 + b) * xs);
+                    w4_at(m, s[b]);
+                }
+                float *q = yt + v * VL;
+                const int full = rows == 4 && cols == 4 && !(last && n % VL);
+                UNROLL for (int i = 0; i < 4; i++) { /* row i of (A^T m) A */
+                    const vf m[6] = {s[0][i], s[1][i], s[2][i], s[3][i], s[4][i], s[5][i]};
+                    vf r[4];
+                    w4_at(m, r);
+                    UNROLL for (int j = 0; j < 4; j++) {
+                        r[j] = v_add(r[j], bv);
+                        if (relu) r[j] = v_max(r[j], zero);
+                    }
+                    if (full) {
+                        UNROLL for (int j = 0; j < 4; j++)
+                            v_store(q + ((size_t)i * W + j) * n, r[j]);
+                        continue;
+                    }
+                    if (i >= rows) continue;
+                    for (int j = 0; j < cols; j++) {
+                        float *p = q + ((size_t)i * W + j) * n;
+                        if (last)
+                            v_store_m(p, r[j], ml);
+                        else
+                            v_store(p, r[j]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dM[xi][t][ldm] = A dY A^T for the 4x4 tiles of dz [H][W][n] (zero outside),
+ * the adjoint of wino4_output; lanes n..ldm are zero. */
+static void wino4_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
+                                 size_t ldm) {
+    const size_t xs = (size_t)TH * TW * ldm;
+    const int nvec = (n + VL - 1) / VL;
+    const vmask ml = v_mask(n - (nvec - 1) * VL);
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx = 0; tx < TW; tx++) {
+            const int t = ty * TW + tx;
+            const int full = 4 * ty + 3 < H && 4 * tx + 3 < W;
+            for (int v = 0; v < nvec; v++) {
+                const int last = v == nvec - 1 && n % VL;
+                vf p[4][6]; /* p[i] = A e[i, :], row i */
+                UNROLL for (int i = 0; i < 4; i++) {
+                    vf e[4];
+                    UNROLL for (int j = 0; j < 4; j++) {
+                        const int r = 4 * ty + i, c = 4 * tx + j;
+                        const float *q = dz + ((size_t)r * W + c) * n + v * VL;
+                        if (full && !last)
+                            e[j] = v_load(q);
+                        else
+                            e[j] = r >= H || c >= W ? v_zero() : last ? v_load_m(q, ml) : v_load(q);
+                    }
+                    w4_a(e, p[i]);
+                }
+                float *out = dM + (size_t)t * ldm + v * VL;
+                UNROLL for (int b = 0; b < 6; b++) { /* column b of A (p) */
+                    const vf e[4] = {p[0][b], p[1][b], p[2][b], p[3][b]};
+                    vf r[6];
+                    w4_a(e, r);
+                    UNROLL for (int a = 0; a < 6; a++)
+                        v_store(out + (size_t)(a * 6 + b) * xs, r[a]);
+                }
+            }
+        }
+    }
+}
+
+/* dw [3][3][C][F] = G^T (sum of the nparts partial dU [36][C][ldd]) G, as
+ * wino2_dw_finish. */
+static void wino4_dw_finish(const float *dU, size_t part_stride, int nparts, int C, int F,
+                            size_t ldd, float *dw) {
+    const size_t xs = (size_t)C * ldd;
+    const int nvec = (F + VL - 1) / VL;
+#pragma omp for schedule(static)
+    for (int c = 0; c < C; c++) {
+        for (int v = 0; v < nvec; v++) {
+            const int f = v * VL, last = F - f < VL;
+            const vmask m = v_mask(last ? F - f : VL);
+            vf t[6][3]; /* t[a] = G^T dU[a, :], row a */
+            UNROLL for (int a = 0; a < 6; a++) {
+                vf u[6];
+                UNROLL for (int b = 0; b < 6; b++) {
+                    const float *p = dU + (size_t)(a * 6 + b) * xs + (size_t)c * ldd + f;
+                    vf s = v_load(p);
+                    for (int k = 1; k < nparts; k++) s = v_add(s, v_load(p + k * part_stride));
+                    u[b] = s;
+                }
+                w4_gt(u, t[a]);
+            }
+            UNROLL for (int kw = 0; kw < 3; kw++) { /* column kw of G^T t */
+                const vf u[6] = {t[0][kw], t[1][kw], t[2][kw], t[3][kw], t[4][kw], t[5][kw]};
+                vf g[3];
+                w4_gt(u, g);
+                UNROLL for (int kh = 0; kh < 3; kh++) {
+                    float *o = dw + ((size_t)(kh * 3 + kw) * C + c) * F + f;
+                    if (last)
+                        v_store_m(o, g[kh], m);
+                    else
+                        v_store(o, g[kh]);
+                }
+            }
+        }
+    }
+}
+
+/* The nxi GEMMs M_xi[T][ldm] = V_xi[T][K] . U_xi[K][ldu] (ldm == ldu, multiple of VL). */
+static void wino_gemms(int nxi, const float *V, const float *U, float *M, int T, int K, size_t ld,
                        const float *zeros) {
     const int nvec = (int)(ld / VL), nv = pick_nv(nvec), mr = pick_mr(nv);
     const int ntiles = (T + mr - 1) / mr;
@@ -494,7 +829,7 @@ static void wino_gemms(const float *V, const float *U, float *M, int T, int K, s
     a.ldy = (ptrdiff_t)ld;
     a.relu = 0;
     a.mlast = v_mask(VL);
-    for (int xi = 0; xi < 16; xi++) {
+    for (int xi = 0; xi < nxi; xi++) {
         const float *Vx = V + (size_t)xi * T * K, *Ux = U + (size_t)xi * K * ld;
         float *Mx = M + (size_t)xi * T * ld;
         for (int tile = 0; tile < ntiles; tile++) {
@@ -525,24 +860,34 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
     if (nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
 #pragma omp parallel num_threads(nt)
     {
-        wino_weights(w, g->C, g->F, U, (size_t)g->Fp);
+        if (g->wino == 4)
+            wino4_weights(w, g->C, g->F, U, (size_t)g->Fp);
+        else
+            wino2_weights(w, g->C, g->F, U, (size_t)g->Fp);
         const int nth = omp_get_num_threads(), t = omp_get_thread_num();
         float *V = scratch + sl.wwork + (size_t)t * sl.wthread;
-        float *M = V + align16(16 * (size_t)T * g->C);
+        float *M = V + align16((size_t)g->nxi * T * g->C);
         int b_lo, b_hi;
         split_range(g->B, nth, t, &b_lo, &b_hi);
         for (int b = b_lo; b < b_hi; b++) {
-            wino_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
-            wino_gemms(V, U, M, T, g->C, (size_t)g->Fp, zeros);
-            wino_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, y + (size_t)b * yimg, g->OH, g->OW,
-                        bias, relu);
+            float *yb = y + (size_t)b * yimg;
+            if (g->wino == 4) {
+                wino4_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, V);
+                wino_gemms(36, V, U, M, T, g->C, (size_t)g->Fp, zeros);
+                wino4_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
+            } else {
+                wino2_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
+                wino_gemms(16, V, U, M, T, g->C, (size_t)g->Fp, zeros);
+                wino2_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
+            }
             if (out_fn) out_fn(arg, b, t, y + (size_t)b * yimg);
         }
     }
 }
 
 /* dU_xi[C][ldd] += sum_t V_xi[t][C]^T . dM_xi[t][ldd] for one image. */
-static void wino_dw_gemms(const float *V, const float *dM, float *dU, int T, int C, size_t ldd) {
+static void wino_dw_gemms(int nxi, const float *V, const float *dM, float *dU, int T, int C,
+                          size_t ldd) {
     const int nvec = (int)(ldd / VL), nv = pick_nv(nvec), mr = pick_mr(nv);
     const int ntiles = (C + mr - 1) / mr;
     dw_args a;
@@ -554,7 +899,7 @@ static void wino_dw_gemms(const float *V, const float *dM, float *dU, int T, int
     a.ldz = (ptrdiff_t)ldd;
     a.ldd = (ptrdiff_t)ldd;
     a.mlast = v_mask(VL);
-    for (int xi = 0; xi < 16; xi++) {
+    for (int xi = 0; xi < nxi; xi++) {
         for (int tile = 0; tile < ntiles; tile++) {
             int c0, c1;
             split_range(C, ntiles, tile, &c0, &c1);
@@ -572,8 +917,8 @@ static void wino_dw_gemms(const float *V, const float *dM, float *dU, int T, int
 /* dw [3][3][C][F] = G^T (sum of the nparts partial dU [16][C][ldd]) G,
  * vectorised along the filters. Called inside a parallel region (omp for
  * over channels). */
-static void wino_dw_finish(const float *dU, size_t part_stride, int nparts, int C, int F,
-                           size_t ldd, float *dw) {
+static void wino2_dw_finish(const float *dU, size_t part_stride, int nparts, int C, int F,
+                            size_t ldd, float *dw) {
     const size_t xs = (size_t)C * ldd;
     const int nvec = (F + VL - 1) / VL;
     const vf half = v_set1(0.5f);
@@ -667,7 +1012,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
     float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
     const size_t part_floats = align16((size_t)g->K * g->Fp + g->Fp);
     const int OHW = g->OH * g->OW, L = g->KW * g->C;
-    const int T = g->TH * g->TW;
+    const int T = g->THd * g->TWd; /* the weight gradient's Winograd tiles */
     const int fvec = (g->F + VL - 1) / VL, nvf = pick_nv(fvec), mrw = pick_mr(nvf);
     const int cvec = (g->C + VL - 1) / VL, nvc = pick_nv(cvec), mrx = pick_mr(nvc);
     const size_t ximg = (size_t)g->Hp * g->Wp * g->C,
@@ -696,9 +1041,9 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         memset(part, 0, part_floats * sizeof(float));
         /* Winograd buffers of this thread: dU partial, V, dM */
         float *dU = scratch + sl.wwork + (size_t)t * sl.wthread;
-        float *V = dU + align16(16 * (size_t)g->C * g->Fp);
-        float *dM = V + align16(16 * (size_t)T * g->C);
-        if (g->wino) memset(dU, 0, 16 * (size_t)g->C * g->Fp * sizeof(float));
+        float *V = dU + align16((size_t)g->nxid * g->C * g->Fp);
+        float *dM = V + align16((size_t)g->nxid * T * g->C);
+        if (g->wino) memset(dU, 0, (size_t)g->nxid * g->C * g->Fp * sizeof(float));
         int b_lo, b_hi;
         split_range(g->B, nth, t, &b_lo, &b_hi);
         dw_args da;
@@ -724,9 +1069,14 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
             const float *xb = x + (size_t)b * ximg;
             if (g->wino) { /* dU += V^T . (A dz A^T) */
-                wino_input(xb, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
-                wino_output_adjoint(dz, g->OH, g->OW, g->F, g->TH, g->TW, dM, (size_t)g->Fp);
-                wino_dw_gemms(V, dM, dU, T, g->C, (size_t)g->Fp);
+                if (g->wino_dw == 4) {
+                    wino4_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, V);
+                    wino4_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
+                } else {
+                    wino2_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V);
+                    wino2_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
+                }
+                wino_dw_gemms(g->nxid, V, dM, dU, T, g->C, (size_t)g->Fp);
             } else { /* dW partial += cols_b^T . dz_b */
                 for (int kh = 0; kh < g->KH; kh++) {
                     const int ntiles = (L + mrw - 1) / mrw;
@@ -771,7 +1121,10 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
 #pragma omp barrier
         /* dW, db: partial sums in thread order */
         if (g->wino) {
-            wino_dw_finish(scratch + sl.wwork, sl.wthread, nth, g->C, g->F, (size_t)g->Fp, dw);
+            if (g->wino_dw == 4)
+                wino4_dw_finish(scratch + sl.wwork, sl.wthread, nth, g->C, g->F, (size_t)g->Fp, dw);
+            else
+                wino2_dw_finish(scratch + sl.wwork, sl.wthread, nth, g->C, g->F, (size_t)g->Fp, dw);
         } else {
 #pragma omp for schedule(static)
             for (int k = 0; k < g->K; k++) {

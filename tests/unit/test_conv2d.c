@@ -321,21 +321,35 @@ int main(void) {
                 (nl_shape){10, 8, 16}, 1, 1);
     compare_ref("one filter", conv_spec(1, 3, 1, NL_PAD_SAME, NL_ACT_RELU), (nl_shape){4, 4, 1}, 4,
                 1);
-    /* Winograd F(2x2, 3x3) path (3x3, stride 1, >= 8 channels in and out):
-     * channel and filter counts that are not multiples of the SIMD width, edge
-     * tiles half outside the output, a single partial tile, several filter groups */
-    compare_ref("winograd same, odd", conv_spec(37, 3, 1, NL_PAD_SAME, NL_ACT_RELU),
-                (nl_shape){7, 9, 19}, 3, 1);
-    compare_ref("winograd valid, even tiles", conv_spec(16, 3, 1, NL_PAD_VALID, NL_ACT_NONE),
-                (nl_shape){10, 10, 16}, 2, 1);
-    compare_ref("winograd 1x1 output", conv_spec(8, 3, 1, NL_PAD_VALID, NL_ACT_NONE),
-                (nl_shape){3, 3, 8}, 4, 1);
-    compare_ref("winograd wide", conv_spec(80, 3, 1, NL_PAD_SAME, NL_ACT_NONE), (nl_shape){6, 5, 8},
-                2, 1);
-    compare_ref("winograd first layer", conv_spec(24, 3, 1, NL_PAD_VALID, NL_ACT_RELU),
-                (nl_shape){8, 11, 12}, 3, 0);
-    gc("winograd same", conv_spec(9, 3, 1, NL_PAD_SAME, NL_ACT_NONE), (nl_shape){5, 6, 8}, 2);
-    gc("winograd valid", conv_spec(10, 3, 1, NL_PAD_VALID, NL_ACT_NONE), (nl_shape){6, 7, 9}, 2);
+    /* Winograd path (3x3, stride 1, >= 8 channels in and out), forward F(2x2) or
+     * F(4x4) by shape, weight gradient F(2x2): channel and filter counts that are
+     * not multiples of the SIMD width, edge tiles half outside the output, a
+     * single partial tile, several filter groups. Then again with each tile size
+     * forced for the forward pass and for the weight gradient. */
+    static const char *const tiles[][2] = {{NULL, NULL}, {"2", "4"}, {"4", "4"}, {"4", "2"}};
+    for (int k = 0; k < 4; k++) {
+        if (tiles[k][0]) {
+            setenv("NNLAB_WINO_TILE", tiles[k][0], 1);
+            setenv("NNLAB_WINO_DW_TILE", tiles[k][1], 1);
+        }
+        compare_ref("winograd same, odd", conv_spec(37, 3, 1, NL_PAD_SAME, NL_ACT_RELU),
+                    (nl_shape){7, 9, 19}, 3, 1);
+        compare_ref("winograd valid, even tiles", conv_spec(16, 3, 1, NL_PAD_VALID, NL_ACT_NONE),
+                    (nl_shape){10, 10, 16}, 2, 1);
+        compare_ref("winograd 1x1 output", conv_spec(8, 3, 1, NL_PAD_VALID, NL_ACT_NONE),
+                    (nl_shape){3, 3, 8}, 4, 1);
+        compare_ref("winograd wide", conv_spec(80, 3, 1, NL_PAD_SAME, NL_ACT_NONE),
+                    (nl_shape){6, 5, 8}, 2, 1);
+        compare_ref("winograd first layer", conv_spec(24, 3, 1, NL_PAD_VALID, NL_ACT_RELU),
+                    (nl_shape){8, 11, 12}, 3, 0);
+        compare_ref("winograd cifar conv2", conv_spec(64, 3, 1, NL_PAD_VALID, NL_ACT_RELU),
+                    (nl_shape){15, 15, 32}, 2, 1);
+        gc("winograd same", conv_spec(9, 3, 1, NL_PAD_SAME, NL_ACT_NONE), (nl_shape){5, 6, 8}, 2);
+        gc("winograd valid", conv_spec(10, 3, 1, NL_PAD_VALID, NL_ACT_NONE), (nl_shape){6, 7, 9},
+           2);
+    }
+    unsetenv("NNLAB_WINO_TILE");
+    unsetenv("NNLAB_WINO_DW_TILE");
     gc_relu("winograd same relu", conv_spec(8, 3, 1, NL_PAD_SAME, NL_ACT_RELU), (nl_shape){5, 5, 8},
             2);
     /* the direct algorithm on the same shapes (NNLAB_CONV_DIRECT=1) */

@@ -236,7 +236,10 @@ static void test_fusion_same_model(void) {
         const float *lu = nl_model_forward(u, x, 6, training);
         double e = 0;
         for (int i = 0; i < 60; i++) e = fmax(e, fabs((double)lf[i] - lu[i]));
-        CHECK_MSG(e < 1e-5, "step %d: probabilities differ by %.3g", step, e);
+        /* the pairs sum in another order; the second convolution (Winograd
+           F(4x4) forward on 5x4 outputs) and batch norm over 6 images amplify
+           that: 1.4e-5 measured at step 0 (2.5e-6 with F(2x2) or direct) */
+        CHECK_MSG(e < 5e-5, "step %d: probabilities differ by %.3g", step, e);
         const float a = nl_model_loss_backward(f, y, 6, 1, NULL);
         const float b = nl_model_loss_backward(u, y, 6, 1, NULL);
         CHECK_NEAR(a, b, 1e-5);
