@@ -30,11 +30,13 @@
  *                                        belong to one thread); skipped when din is
  *                                        NULL (first layer)
  * 3x3 kernels with stride 1 and >= 8 channels in and out (cifar10's conv2) run
- * the forward product and dW in the Winograd domain instead: small GEMMs per
- * image on the same micro-kernels, forward F(4x4, 3x3) (36 of them, ~2.6x fewer
+ * the products in the Winograd domain instead: small GEMMs per image on the
+ * same micro-kernels, forward F(4x4, 3x3) (36 of them, ~2.6x fewer
  * multiplications on cifar10's 13x13 outputs) or F(2x2, 3x3) (16, ~1.9x),
- * whichever needs fewer, and dW F(2x2, 3x3); see the Winograd sections. dx
- * stays direct everywhere.
+ * whichever needs fewer; dW F(2x2, 3x3); dx, as the full correlation of dz
+ * with the flipped kernel, F(4x4, 3x3) (~2.6x fewer on conv2's 15x15 input)
+ * where it needs fewer multiplications than F(2x2), else direct. See the
+ * Winograd sections.
  * Every output element is computed by one thread in a fixed order, so results
  * are bit-identical run after run for a fixed thread count.
  *
@@ -78,6 +80,8 @@ typedef struct conv_geom {
     int nxi;       /* (m + 2)^2 positions of a transformed tile */
     int wino_dw;   /* the same for the weight gradient (0 when wino is 0), */
     int THd, TWd, nxid; /* its tiles and positions */
+    int wino_dx;        /* and for the input gradient, a full correlation of dz: */
+    int THx, TWx, nxix; /* tiles of the Hp x Wp padded input */
 } conv_geom;
 
 /* 3x3 kernels with stride 1 and at least this many channels in and out take
@@ -87,11 +91,11 @@ typedef struct conv_geom {
 /* Threads of a Winograd pass (each has its own work buffers in scratch). */
 #define WINO_MAX_THREADS 8
 
-/* The Winograd tile size NAME in the environment asks for ("2" or "4", for
- * comparisons), else def. */
+/* The Winograd tile size NAME in the environment asks for ("2" or "4"; "0":
+ * direct, for the input gradient; for comparisons), else def. */
 static int env_tile(const char *name, int def) {
     const char *e = getenv(name);
-    return e && (e[0] == '2' || e[0] == '4') && !e[1] ? e[0] - '0' : def;
+    return e && (e[0] == '2' || e[0] == '4' || e[0] == '0') && !e[1] ? e[0] - '0' : def;
 }
 
 static conv_geom geom(const nl_layer *l, int batch) {
@@ -120,7 +124,7 @@ static conv_geom geom(const nl_layer *l, int batch) {
     g.Fp = (g.F + VL - 1) / VL * VL;
     g.Cp = (g.C + VL - 1) / VL * VL;
     const char *direct = getenv("NNLAB_CONV_DIRECT");
-    g.wino = g.wino_dw = 0;
+    g.wino = g.wino_dw = g.wino_dx = 0;
     if (g.KH == 3 && g.S == 1 && g.C >= WINO_MIN_CHANNELS && g.F >= WINO_MIN_CHANNELS &&
         !(direct && direct[0] == '1')) {
         /* forward: the tile size with fewer multiplications (tile positions of
@@ -130,12 +134,23 @@ static conv_geom geom(const nl_layer *l, int batch) {
         const int t4 = ((g.OH + 3) / 4) * ((g.OW + 3) / 4) * 36;
         g.wino = env_tile("NNLAB_WINO_TILE", t4 < t2 ? 4 : 2);
         g.wino_dw = env_tile("NNLAB_WINO_DW_TILE", 2);
+        if (!g.wino) g.wino = t4 < t2 ? 4 : 2; /* "0" is for the input gradient only */
+        if (!g.wino_dw) g.wino_dw = 2;
+        const int x2 = ((g.Hp + 1) / 2) * ((g.Wp + 1) / 2) * 16;
+        const int x4 = ((g.Hp + 3) / 4) * ((g.Wp + 3) / 4) * 36;
+        /* input gradient: F(4x4) when it needs fewer multiplications than F(2x2),
+           else direct (F(2x2) measured slower than the direct kernel on cifar10's
+           conv2: the transform of a 64-channel dz costs more than it saves) */
+        g.wino_dx = env_tile("NNLAB_WINO_DX_TILE", x4 < x2 ? 4 : 0);
     }
     const int m = g.wino ? g.wino : 2, md = g.wino_dw ? g.wino_dw : 2;
     g.nxi = (m + 2) * (m + 2);
     g.TH = (g.OH + m - 1) / m, g.TW = (g.OW + m - 1) / m;
     g.nxid = (md + 2) * (md + 2);
     g.THd = (g.OH + md - 1) / md, g.TWd = (g.OW + md - 1) / md;
+    const int mx = g.wino_dx ? g.wino_dx : 2;
+    g.nxix = (mx + 2) * (mx + 2);
+    g.THx = (g.Hp + mx - 1) / mx, g.TWx = (g.Wp + mx - 1) / mx;
     return g;
 }
 
@@ -150,7 +165,8 @@ static conv_geom geom(const nl_layer *l, int batch) {
  *                                            only then) */
 typedef struct conv_scratch {
     size_t xpad, dxpad, wfwd, wt, parts, dzbuf;
-    size_t wu, wzero, wwork, wthread; /* Winograd: U, zeros, work, work per thread */
+    size_t wu, wux, wzero, wwork, wthread; /* Winograd: U (forward, dx), zeros, work, work per
+                                              thread */
     size_t total;
 } conv_scratch;
 
@@ -164,17 +180,21 @@ static conv_scratch scratch_layout(const conv_geom *g) {
     s.wt = off, off += align16((size_t)g->KH * g->KW * g->F * g->Cp);
     s.parts = off, off += CONV_MAX_PARTS * align16((size_t)g->K * g->Fp + g->Fp);
     s.dzbuf = off, off += CONV_MAX_PARTS * align16((size_t)g->OH * g->OW * g->F);
-    s.wu = s.wzero = s.wwork = s.wthread = 0;
+    s.wu = s.wux = s.wzero = s.wwork = s.wthread = 0;
     if (g->wino) {
         /* per thread: forward V [nxi][T][C], M [nxi][T][Fp]; backward (the dW
          * tiling) dU [nxid][C][Fp], V and dM [nxid][Td][Fp] */
         const size_t T = (size_t)g->TH * g->TW, nxi = (size_t)g->nxi;
         const size_t Td = (size_t)g->THd * g->TWd, nxid = (size_t)g->nxid;
         const size_t fwd = align16(nxi * T * g->C) + align16(nxi * T * g->Fp);
-        const size_t bwd = align16(nxid * (size_t)g->C * g->Fp) + align16(nxid * Td * g->C) +
-                           align16(nxid * Td * g->Fp);
+        const size_t Tx = (size_t)g->THx * g->TWx, nxix = (size_t)g->nxix;
+        const size_t bwd =
+            align16(nxid * (size_t)g->C * g->Fp) + align16(nxid * Td * g->C) +
+            align16(nxid * Td * g->Fp) +
+            (g->wino_dx ? align16(nxix * Tx * g->F) + align16(nxix * Tx * g->Cp) : 0);
         s.wu = off, off += align16(nxi * (size_t)g->C * g->Fp);
-        s.wzero = off, off += align16((size_t)g->Fp);
+        s.wux = off, off += g->wino_dx ? align16(nxix * (size_t)g->F * g->Cp) : 0;
+        s.wzero = off, off += align16((size_t)(g->Fp > g->Cp ? g->Fp : g->Cp));
         s.wthread = fwd > bwd ? fwd : bwd;
         s.wwork = off, off += WINO_MAX_THREADS * s.wthread;
     }
@@ -297,33 +317,39 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
  * do the GEMMs. The weight gradient uses the adjoint transforms:
  *   dM = A dY A^T per tile, dU_xi[C, F] = sum_t V_xi[t, C]^T . dM_xi[t, F],
  *   dW = G^T dU G (per-thread partial dU, summed in thread order).
- * The input gradient stays direct (dx_kernel): as a Winograd correlation of the
- * zero-padded dz it has 64 tiles for 15x15 outputs and a narrow C = 32 GEMM,
- * and measured slower than the col2im-fused kernel on cifar10's conv2 (with the
- * transforms of before f0fdd61, which were 2-3x slower than these).
+ * The input gradient dx is the full correlation of dz (zero-padded by 2) with
+ * the kernel flipped and transposed (the same transforms, from the flipped
+ * W^T, origin -2): as F(2x2) it has 64 tiles for cifar10's 15x15 dx and
+ * measured slower than the direct kernel (conv2 backward 1.70 against 1.65
+ * ms), so it runs F(4x4) (16 tiles: 1.45 ms) or direct.
  * Each thread works image by image in its own L2-sized buffers: no
  * synchronisation inside a pass, results independent of scheduling.
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
  *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
  *   A^T = [1 1 1 0; 0 1 -1 -1] */
 
-/* U[xi][c][ld] (xi stride C*ld) = G g G^T of the 3x3 kernel g[kh][kw] =
- * w[kh][kw][c][f] of channel c, filter f < F; columns F..ld are zero (ld is a
- * multiple of VL). Vectorised along the filters. Called inside a parallel
- * region (omp for over channels). */
-static void wino2_weights(const float *w, int C, int F, float *U, size_t ld) {
-    const size_t xs = (size_t)C * ld;
+/* U[xi][r][ld] (xi stride R*ld) = G g G^T of the 3x3 kernels g of row r < R,
+ * column q < Q: g[kh][kw] = w[k*ks + r*rs + q] with k = kh*3 + kw, or
+ * k = 8 - (kh*3 + kw) when flip (the kernel rotated by 180 degrees); columns
+ * Q..ld are zero (ld is a multiple of VL). The forward pass's weights are
+ * w [3][3][C][F] (R = C, Q = F); the input gradient's are the transposed
+ * wt [3][3][F][Cp], flipped (R = F, Q = C). Vectorised along the columns.
+ * Called inside a parallel region (omp for over rows). */
+static void wino2_weights(const float *w, ptrdiff_t ks, ptrdiff_t rs, int flip, int R, int Q,
+                          float *U, size_t ld) {
+    const size_t xs = (size_t)R * ld;
     const int nvec = (int)(ld / VL);
     const vf half = v_set1(0.5f);
 #pragma omp for schedule(static)
-    for (int r = 0; r < C; r++) {
+    for (int r = 0; r < R; r++) {
         for (int v = 0; v < nvec; v++) {
-            const int q = v * VL, lanes = imin(VL, F - q);
-            const vmask m = v_mask(lanes > 0 ? lanes : 0);
+            const int q = v * VL, lanes = imin(VL, Q - q);
+            const vmask m = v_mask(lanes);
             vf g[3][3], t[4][3];
             UNROLL for (int kh = 0; kh < 3; kh++) UNROLL for (int kw = 0; kw < 3; kw++) {
-                const float *p = w + ((size_t)(kh * 3 + kw) * C + r) * F + q;
-                g[kh][kw] = lanes >= VL ? v_load(p) : lanes > 0 ? v_load_m(p, m) : v_zero();
+                const int k = flip ? 8 - (kh * 3 + kw) : kh * 3 + kw;
+                const float *p = w + k * ks + r * rs + q;
+                g[kh][kw] = lanes == VL ? v_load(p) : v_load_m(p, m);
             }
             UNROLL for (int l = 0; l < 3; l++) { /* t = G g */
                 const vf s = v_add(g[0][l], g[2][l]);
@@ -524,12 +550,15 @@ static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, i
  *         [0  4  0 -5 0 1]          [ 0      0     1  ]
  * Each 1-D transform below is written out with its common subexpressions.
  *
- * Forward only, by default: on cifar10's conv2 it takes the forward product
- * from ~0.71 to ~0.66 ms a batch (bench_cifar_step, 2 threads). The weight
+ * Forward and input gradient, by default: on cifar10's conv2 it takes the
+ * forward product from ~0.71 to ~0.66 ms a batch (bench_cifar_step, 2
+ * threads), and the backward pass, with dx by F(4x4) instead of the direct
+ * kernel, from ~1.64 to ~1.46 ms. The weight
  * gradient stays F(2x2): with 16 tiles an image its per-image GEMMs are short
  * (K = 16) and each reads and writes the whole 295 KB partial dU, and it
  * measured ~7% slower than F(2x2) (NNLAB_WINO_DW_TILE=4 selects it, for
- * comparisons; NNLAB_WINO_TILE=2 or 4 forces the forward tile). Its rounding
+ * comparisons; NNLAB_WINO_TILE=2 or 4 forces the forward tile,
+ * NNLAB_WINO_DX_TILE=0 (direct), 2 or 4 the input gradient's). Its rounding
  * error is larger (constants up to 8 in A^T): on cifar10's conv2 shape the
  * forward output stays within 1e-5 * (1 + |y|) of a double-precision
  * reference (test_conv2d). */
@@ -594,20 +623,22 @@ FORCE_INLINE void w4_gt(const vf u[6], vf g[3]) {
     g[2] = v_add(v_mul(sixth, v_sub(s34, s12)), u[5]);
 }
 
-/* U[xi][c][ld] = G g G^T (xi = a*6 + b), as wino2_weights. */
-static void wino4_weights(const float *w, int C, int F, float *U, size_t ld) {
-    const size_t xs = (size_t)C * ld;
+/* U[xi][r][ld] = G g G^T (xi = a*6 + b), arguments as wino2_weights. */
+static void wino4_weights(const float *w, ptrdiff_t ks, ptrdiff_t rs, int flip, int R, int Q,
+                          float *U, size_t ld) {
+    const size_t xs = (size_t)R * ld;
     const int nvec = (int)(ld / VL);
 #pragma omp for schedule(static)
-    for (int r = 0; r < C; r++) {
+    for (int r = 0; r < R; r++) {
         for (int v = 0; v < nvec; v++) {
-            const int q = v * VL, lanes = imin(VL, F - q);
+            const int q = v * VL, lanes = imin(VL, Q - q);
             const vmask m = v_mask(lanes);
             vf col[3][6]; /* col[kw] = G g[:, kw] */
             UNROLL for (int kw = 0; kw < 3; kw++) {
                 vf g[3];
                 UNROLL for (int kh = 0; kh < 3; kh++) {
-                    const float *p = w + ((size_t)(kh * 3 + kw) * C + r) * F + q;
+                    const int k = flip ? 8 - (kh * 3 + kw) : kh * 3 + kw;
+                    const float *p = w + k * ks + r * rs + q;
                     g[kh] = lanes == VL ? v_load(p) : v_load_m(p, m);
                 }
                 w4_g(g, col[kw]);
@@ -646,19 +677,19 @@ FORCE_INLINE void wino4_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, f
     }
 }
 
-/* V[xi][t][n] = B^T d B for the 6x6 tiles of x with origin (4*ty, 4*tx), as
- * wino2_input. */
-static void wino4_input(const float *x, int H, int W, int n, int TH, int TW, float *V) {
+/* V[xi][t][n] = B^T d B for the 6x6 tiles of x with origin (4*ty + o,
+ * 4*tx + o), as wino2_input. */
+static void wino4_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V) {
     const size_t xs = (size_t)TH * TW * n;
     const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const ptrdiff_t rs = (ptrdiff_t)W * n;
     float buf[36 * VL];
     for (int ty = 0; ty < TH; ty++) {
-        const int r0 = 4 * ty;
+        const int r0 = 4 * ty + o;
         for (int tx = 0; tx < TW; tx++) {
-            const int t = ty * TW + tx, c0 = 4 * tx;
-            const int inside = r0 + 5 < H && c0 + 5 < W;
+            const int t = ty * TW + tx, c0 = 4 * tx + o;
+            const int inside = r0 >= 0 && c0 >= 0 && r0 + 5 < H && c0 + 5 < W;
             float *out = V + (size_t)t * n;
             int v = 0;
             if (inside)
@@ -671,7 +702,7 @@ static void wino4_input(const float *x, int H, int W, int n, int TH, int TW, flo
                     for (int b = 0; b < 6; b++) {
                         const int r = r0 + a, c = c0 + b;
                         float *q = buf + (a * 6 + b) * VL;
-                        if (r >= H || c >= W) {
+                        if (r < 0 || r >= H || c < 0 || c >= W) {
                             v_store(q, v_zero());
                             continue;
                         }
@@ -860,10 +891,11 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
     if (nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
 #pragma omp parallel num_threads(nt)
     {
+        const ptrdiff_t ks = (ptrdiff_t)g->C * g->F;
         if (g->wino == 4)
-            wino4_weights(w, g->C, g->F, U, (size_t)g->Fp);
+            wino4_weights(w, ks, g->F, 0, g->C, g->F, U, (size_t)g->Fp);
         else
-            wino2_weights(w, g->C, g->F, U, (size_t)g->Fp);
+            wino2_weights(w, ks, g->F, 0, g->C, g->F, U, (size_t)g->Fp);
         const int nth = omp_get_num_threads(), t = omp_get_thread_num();
         float *V = scratch + sl.wwork + (size_t)t * sl.wthread;
         float *M = V + align16((size_t)g->nxi * T * g->C);
@@ -872,7 +904,7 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
         for (int b = b_lo; b < b_hi; b++) {
             float *yb = y + (size_t)b * yimg;
             if (g->wino == 4) {
-                wino4_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, V);
+                wino4_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
                 wino_gemms(36, V, U, M, T, g->C, (size_t)g->Fp, zeros);
                 wino4_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
             } else {
@@ -1021,6 +1053,8 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
     if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
     if (g->wino && nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
     if (nt > g->B) nt = g->B;
+    if (dx && g->wino_dx) /* the input gradient GEMMs' bias */
+        memset(scratch + sl.wzero, 0, (size_t)(g->Fp > g->Cp ? g->Fp : g->Cp) * sizeof(float));
 #pragma omp parallel num_threads(nt)
     {
         const int nth = omp_get_num_threads(), t = omp_get_thread_num();
@@ -1036,6 +1070,12 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
                     for (int c = g->C; c < g->Cp; c++) o[(size_t)f * g->Cp + c] = 0.0f;
                 }
             }
+            /* Winograd input gradient: the transform of the flipped W^T */
+            const ptrdiff_t ks = (ptrdiff_t)g->F * g->Cp;
+            if (g->wino_dx == 4)
+                wino4_weights(wt, ks, g->Cp, 1, g->F, g->C, scratch + sl.wux, (size_t)g->Cp);
+            else if (g->wino_dx == 2)
+                wino2_weights(wt, ks, g->Cp, 1, g->F, g->C, scratch + sl.wux, (size_t)g->Cp);
         }
         float *part = parts + (size_t)t * part_floats, *dbp = part + (size_t)g->K * g->Fp;
         memset(part, 0, part_floats * sizeof(float));
@@ -1044,6 +1084,10 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         float *V = dU + align16((size_t)g->nxid * g->C * g->Fp);
         float *dM = V + align16((size_t)g->nxid * T * g->C);
         if (g->wino) memset(dU, 0, (size_t)g->nxid * g->C * g->Fp * sizeof(float));
+        /* and the input gradient's: V [nxix][Tx][F], M [nxix][Tx][Cp] */
+        const int Tx = g->THx * g->TWx;
+        float *Vx = dM + align16((size_t)g->nxid * T * g->Fp);
+        float *Mx = Vx + align16((size_t)g->nxix * Tx * g->F);
         int b_lo, b_hi;
         split_range(g->B, nth, t, &b_lo, &b_hi);
         dw_args da;
@@ -1070,7 +1114,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             const float *xb = x + (size_t)b * ximg;
             if (g->wino) { /* dU += V^T . (A dz A^T) */
                 if (g->wino_dw == 4) {
-                    wino4_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, V);
+                    wino4_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V);
                     wino4_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
                 } else {
                     wino2_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V);
@@ -1096,8 +1140,23 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
                 }
             }
             if (!dx) continue;
-            /* dx_b = col2im(dz_b . W^T) */
             float *dxb = dxp + (size_t)b * dximg;
+            if (g->wino_dx) { /* dx_b = the full correlation of dz_b with the flipped W^T */
+                const float *Ux = scratch + sl.wux, *zeros = scratch + sl.wzero;
+                if (g->wino_dx == 4) {
+                    wino4_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx);
+                    wino_gemms(36, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
+                    wino4_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
+                                 0);
+                } else {
+                    wino2_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx);
+                    wino_gemms(16, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
+                    wino2_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
+                                 0);
+                }
+                continue;
+            }
+            /* dx_b = col2im(dz_b . W^T) */
             memset(dxb, 0, dximg * sizeof(float));
             const int ntiles = (OHW + mrx - 1) / mrx;
             for (int tile = 0; tile < ntiles; tile++) {

@@ -322,15 +322,17 @@ int main(void) {
     compare_ref("one filter", conv_spec(1, 3, 1, NL_PAD_SAME, NL_ACT_RELU), (nl_shape){4, 4, 1}, 4,
                 1);
     /* Winograd path (3x3, stride 1, >= 8 channels in and out), forward F(2x2) or
-     * F(4x4) by shape, weight gradient F(2x2): channel and filter counts that are
-     * not multiples of the SIMD width, edge tiles half outside the output, a
-     * single partial tile, several filter groups. Then again with each tile size
-     * forced for the forward pass and for the weight gradient. */
-    static const char *const tiles[][2] = {{NULL, NULL}, {"2", "4"}, {"4", "4"}, {"4", "2"}};
+     * F(4x4) by shape, weight gradient F(2x2), input gradient F(4x4) or direct by
+     * shape: channel and filter counts that are not multiples of the SIMD width,
+     * edge tiles half outside the output, a single partial tile, several filter
+     * groups. Then again with the tile sizes forced (forward, dW, dx). */
+    static const char *const tiles[][3] = {
+        {NULL, NULL, NULL}, {"2", "4", "2"}, {"4", "4", "4"}, {"4", "2", "0"}};
     for (int k = 0; k < 4; k++) {
         if (tiles[k][0]) {
             setenv("NNLAB_WINO_TILE", tiles[k][0], 1);
             setenv("NNLAB_WINO_DW_TILE", tiles[k][1], 1);
+            setenv("NNLAB_WINO_DX_TILE", tiles[k][2], 1);
         }
         compare_ref("winograd same, odd", conv_spec(37, 3, 1, NL_PAD_SAME, NL_ACT_RELU),
                     (nl_shape){7, 9, 19}, 3, 1);
@@ -350,6 +352,7 @@ int main(void) {
     }
     unsetenv("NNLAB_WINO_TILE");
     unsetenv("NNLAB_WINO_DW_TILE");
+    unsetenv("NNLAB_WINO_DX_TILE");
     gc_relu("winograd same relu", conv_spec(8, 3, 1, NL_PAD_SAME, NL_ACT_RELU), (nl_shape){5, 5, 8},
             2);
     /* the direct algorithm on the same shapes (NNLAB_CONV_DIRECT=1) */
