@@ -167,8 +167,23 @@ typedef struct conv_scratch {
     size_t xpad, dxpad, wfwd, wt, parts, dzbuf;
     size_t wu, wux, wzero, wwork, wthread; /* Winograd: U (forward, dx), zeros, work, work per
                                               thread */
+    size_t wpad;                           /* offset of the padded-input copy in a thread's work */
     size_t total;
 } conv_scratch;
+
+/* Stride between the xi slices [T][n] of V, M and dM: one cache line more
+ * than a slice. A transform touches 16 or 36 slices at once, and on cifar10's
+ * conv2 a slice is a multiple of 4 KiB (16 tiles x 64 floats): unpadded, all
+ * of them map to the same L1 sets and evict each other. */
+static inline size_t wino_xs(size_t T, size_t n) {
+    return T * n + 16;
+}
+
+/* Floats of wino_pad's copy for tiles of m outputs (m + 2 inputs), plus one
+ * vector of slack: a partial last vector is read whole. */
+static size_t wino_pad_floats(int m, int TH, int TW, int n) {
+    return (size_t)(m * TH + 2) * (size_t)(m * TW + 2) * n + VL;
+}
 
 static conv_scratch scratch_layout(const conv_geom *g) {
     conv_scratch s;
@@ -180,22 +195,30 @@ static conv_scratch scratch_layout(const conv_geom *g) {
     s.wt = off, off += align16((size_t)g->KH * g->KW * g->F * g->Cp);
     s.parts = off, off += CONV_MAX_PARTS * align16((size_t)g->K * g->Fp + g->Fp);
     s.dzbuf = off, off += CONV_MAX_PARTS * align16((size_t)g->OH * g->OW * g->F);
-    s.wu = s.wux = s.wzero = s.wwork = s.wthread = 0;
+    s.wu = s.wux = s.wzero = s.wwork = s.wthread = s.wpad = 0;
     if (g->wino) {
         /* per thread: forward V [nxi][T][C], M [nxi][T][Fp]; backward (the dW
          * tiling) dU [nxid][C][Fp], V and dM [nxid][Td][Fp] */
         const size_t T = (size_t)g->TH * g->TW, nxi = (size_t)g->nxi;
         const size_t Td = (size_t)g->THd * g->TWd, nxid = (size_t)g->nxid;
-        const size_t fwd = align16(nxi * T * g->C) + align16(nxi * T * g->Fp);
+        const size_t fwd = align16(nxi * wino_xs(T, g->C)) + align16(nxi * wino_xs(T, g->Fp));
         const size_t Tx = (size_t)g->THx * g->TWx, nxix = (size_t)g->nxix;
         const size_t bwd =
-            align16(nxid * (size_t)g->C * g->Fp) + align16(nxid * Td * g->C) +
-            align16(nxid * Td * g->Fp) +
-            (g->wino_dx ? align16(nxix * Tx * g->F) + align16(nxix * Tx * g->Cp) : 0);
+            align16(nxid * (size_t)g->C * g->Fp) + align16(nxid * wino_xs(Td, g->C)) +
+            align16(nxid * wino_xs(Td, g->Fp)) +
+            (g->wino_dx ? align16(nxix * wino_xs(Tx, g->F)) + align16(nxix * wino_xs(Tx, g->Cp))
+                        : 0);
         s.wu = off, off += align16(nxi * (size_t)g->C * g->Fp);
         s.wux = off, off += g->wino_dx ? align16(nxix * (size_t)g->F * g->Cp) : 0;
         s.wzero = off, off += align16((size_t)(g->Fp > g->Cp ? g->Fp : g->Cp));
-        s.wthread = fwd > bwd ? fwd : bwd;
+        /* then wino_pad's copy, after the larger of the two */
+        size_t pad = wino_pad_floats(g->wino, g->TH, g->TW, g->C);
+        const size_t pd = wino_pad_floats(g->wino_dw, g->THd, g->TWd, g->C);
+        const size_t px = g->wino_dx ? wino_pad_floats(g->wino_dx, g->THx, g->TWx, g->F) : 0;
+        pad = pad > pd ? pad : pd;
+        pad = pad > px ? pad : px;
+        s.wpad = align16(fwd > bwd ? fwd : bwd);
+        s.wthread = s.wpad + align16(pad);
         s.wwork = off, off += WINO_MAX_THREADS * s.wthread;
     }
     s.total = off;
@@ -396,47 +419,50 @@ FORCE_INLINE void wino2_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, f
     }
 }
 
-/* V[xi][t][n] (row stride n, xi stride T*n) = B^T d B for the 4x4 tiles d of
+/* pad [Hn][Wn][n] = the rows o .. o + Hn - 1 and columns o .. o + Wn - 1 of
+ * x [H][W][n], zero outside the image. */
+static void wino_pad(const float *x, int H, int W, int n, int o, int Hn, int Wn, float *pad) {
+    const int c0 = imin(Wn, o < 0 ? -o : 0), c1 = W - o < Wn ? W - o : Wn;
+    const size_t row = (size_t)Wn * n;
+    for (int r = 0; r < Hn; r++) {
+        float *d = pad + (size_t)r * row;
+        const int xr = r + o;
+        if (xr < 0 || xr >= H || c1 <= c0) {
+            memset(d, 0, row * sizeof(float));
+            continue;
+        }
+        memset(d, 0, (size_t)c0 * n * sizeof(float));
+        memcpy(d + (size_t)c0 * n, x + ((size_t)xr * W + (size_t)(c0 + o)) * n,
+               (size_t)(c1 - c0) * n * sizeof(float));
+        memset(d + (size_t)c1 * n, 0, (size_t)(Wn - c1) * n * sizeof(float));
+    }
+}
+
+/* V[xi][t][n] (row stride n, xi stride wino_xs(T, n)) = B^T d B for the 4x4 tiles d of
  * x [H][W][n] with origin (2*ty + o, 2*tx + o), t = ty*TW + tx; rows and
- * columns outside the image are zero. Tiles inside the image read x in place;
- * edge tiles and a partial last vector of lanes go through a zero-filled copy. */
-static void wino2_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V) {
-    const size_t xs = (size_t)TH * TW * n;
+ * columns outside the image are zero. When every tile is inside the image and
+ * n is whole vectors, x is read in place; otherwise from a zero-padded copy in
+ * pad (wino_pad_floats(2, TH, TW, n)), so every tile takes the same
+ * straight-line path (a partial last vector with masked stores). */
+static void wino2_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V,
+                        float *pad) {
+    const int Hn = 2 * TH + 2, Wn = 2 * TW + 2;
+    if (o != 0 || Hn > H || Wn > W || n % VL) {
+        wino_pad(x, H, W, n, o, Hn, Wn, pad);
+        x = pad, H = Hn, W = Wn;
+    }
+    const size_t xs = wino_xs((size_t)TH * TW, n);
     const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const ptrdiff_t rs = (ptrdiff_t)W * n;
-    float buf[16 * VL];
-    for (int ty = 0; ty < TH; ty++) {
-        const int r0 = 2 * ty + o;
+    for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            const int t = ty * TW + tx, c0 = 2 * tx + o;
-            const int inside = r0 >= 0 && c0 >= 0 && r0 + 3 < H && c0 + 3 < W;
-            float *out = V + (size_t)t * n;
-            int v = 0;
-            if (inside)
-                for (; v < nfull; v++)
-                    wino2_input_tile(x + ((ptrdiff_t)r0 * W + c0) * n + v * VL, rs, n, out + v * VL,
-                                     xs, 0, ml);
-            for (; v < nvec; v++) {
-                const int last = v == nvec - 1 && nfull < nvec;
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++) {
-                        const int r = r0 + a, c = c0 + b;
-                        float *q = buf + (a * 4 + b) * VL;
-                        if (r < 0 || r >= H || c < 0 || c >= W) {
-                            v_store(q, v_zero());
-                            continue;
-                        }
-                        const float *p = x + ((size_t)r * W + c) * n + v * VL;
-                        v_store(q, last ? v_load_m(p, ml) : v_load(p));
-                    }
-                if (last)
-                    wino2_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 1, ml);
-                else
-                    wino2_input_tile(buf, 4 * VL, VL, out + v * VL, xs, 0, ml);
-            }
+            const float *p = x + ((ptrdiff_t)(2 * ty) * W + 2 * tx) * n;
+            float *out = V + (size_t)(ty * TW + tx) * n;
+            for (int v = 0; v < nfull; v++)
+                wino2_input_tile(p + v * VL, rs, n, out + v * VL, xs, 0, ml);
+            if (nfull < nvec) wino2_input_tile(p + nfull * VL, rs, n, out + nfull * VL, xs, 1, ml);
         }
-    }
 }
 
 /* A^T m A + bias of one tile of VL lanes, m[xi] at mp + xi*xs: Y[i][j] to
@@ -456,10 +482,10 @@ FORCE_INLINE void wino2_output_tile(const float *mp, size_t xs, vf bv, vf y[2][2
 }
 
 /* y [H][W][n] (rows < H, columns < W of the 2x2 tiles) = A^T M A (+ bias, relu)
- * from M[xi][t][ldm] (xi stride T*ldm, ldm a multiple of VL). */
+ * from M[xi][t][ldm] (xi stride wino_xs(T, ldm), ldm a multiple of VL). */
 static void wino2_output(const float *M, int TH, int TW, size_t ldm, int n, float *y, int H, int W,
                          const float *bias, int relu) {
-    const size_t xs = (size_t)TH * TW * ldm;
+    const size_t xs = wino_xs((size_t)TH * TW, ldm);
     const int nvec = (n + VL - 1) / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const vf zero = v_zero();
@@ -502,7 +528,7 @@ static void wino2_output(const float *M, int TH, int TW, size_t ldm, int n, floa
  * the adjoint of wino_output. Lanes n..ldm are zero. */
 static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
                                  size_t ldm) {
-    const size_t xs = (size_t)TH * TW * ldm;
+    const size_t xs = wino_xs((size_t)TH * TW, ldm);
     const int nvec = (n + VL - 1) / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     for (int ty = 0; ty < TH; ty++) {
@@ -678,50 +704,32 @@ FORCE_INLINE void wino4_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, f
 }
 
 /* V[xi][t][n] = B^T d B for the 6x6 tiles of x with origin (4*ty + o,
- * 4*tx + o), as wino2_input. */
-static void wino4_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V) {
-    const size_t xs = (size_t)TH * TW * n;
+ * 4*tx + o), as wino2_input (pad: wino_pad_floats(4, TH, TW, n)). */
+static void wino4_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V,
+                        float *pad) {
+    const int Hn = 4 * TH + 2, Wn = 4 * TW + 2;
+    if (o != 0 || Hn > H || Wn > W || n % VL) {
+        wino_pad(x, H, W, n, o, Hn, Wn, pad);
+        x = pad, H = Hn, W = Wn;
+    }
+    const size_t xs = wino_xs((size_t)TH * TW, n);
     const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const ptrdiff_t rs = (ptrdiff_t)W * n;
-    float buf[36 * VL];
-    for (int ty = 0; ty < TH; ty++) {
-        const int r0 = 4 * ty + o;
+    for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            const int t = ty * TW + tx, c0 = 4 * tx + o;
-            const int inside = r0 >= 0 && c0 >= 0 && r0 + 5 < H && c0 + 5 < W;
-            float *out = V + (size_t)t * n;
-            int v = 0;
-            if (inside)
-                for (; v < nfull; v++)
-                    wino4_input_tile(x + ((ptrdiff_t)r0 * W + c0) * n + v * VL, rs, n, out + v * VL,
-                                     xs, 0, ml);
-            for (; v < nvec; v++) {
-                const int last = v == nvec - 1 && nfull < nvec;
-                for (int a = 0; a < 6; a++)
-                    for (int b = 0; b < 6; b++) {
-                        const int r = r0 + a, c = c0 + b;
-                        float *q = buf + (a * 6 + b) * VL;
-                        if (r < 0 || r >= H || c < 0 || c >= W) {
-                            v_store(q, v_zero());
-                            continue;
-                        }
-                        const float *p = x + ((size_t)r * W + c) * n + v * VL;
-                        v_store(q, last ? v_load_m(p, ml) : v_load(p));
-                    }
-                if (last)
-                    wino4_input_tile(buf, 6 * VL, VL, out + v * VL, xs, 1, ml);
-                else
-                    wino4_input_tile(buf, 6 * VL, VL, out + v * VL, xs, 0, ml);
-            }
+            const float *p = x + ((ptrdiff_t)(4 * ty) * W + 4 * tx) * n;
+            float *out = V + (size_t)(ty * TW + tx) * n;
+            for (int v = 0; v < nfull; v++)
+                wino4_input_tile(p + v * VL, rs, n, out + v * VL, xs, 0, ml);
+            if (nfull < nvec) wino4_input_tile(p + nfull * VL, rs, n, out + nfull * VL, xs, 1, ml);
         }
-    }
 }
 
 /* y = A^T M A (+ bias, relu) for the 4x4 tiles, as wino2_output. */
 static void wino4_output(const float *M, int TH, int TW, size_t ldm, int n, float *y, int H, int W,
                          const float *bias, int relu) {
-    const size_t xs = (size_t)TH * TW * ldm;
+    const size_t xs = wino_xs((size_t)TH * TW, ldm);
     const int nvec = (n + VL - 1) / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const vf zero = v_zero();
@@ -774,7 +782,7 @@ static void wino4_output(const float *M, int TH, int TW, size_t ldm, int n, floa
  * the adjoint of wino4_output; lanes n..ldm are zero. */
 static void wino4_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
                                  size_t ldm) {
-    const size_t xs = (size_t)TH * TW * ldm;
+    const size_t xs = wino_xs((size_t)TH * TW, ldm);
     const int nvec = (n + VL - 1) / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     for (int ty = 0; ty < TH; ty++) {
@@ -861,8 +869,8 @@ static void wino_gemms(int nxi, const float *V, const float *U, float *M, int T,
     a.relu = 0;
     a.mlast = v_mask(VL);
     for (int xi = 0; xi < nxi; xi++) {
-        const float *Vx = V + (size_t)xi * T * K, *Ux = U + (size_t)xi * K * ld;
-        float *Mx = M + (size_t)xi * T * ld;
+        const float *Vx = V + xi * wino_xs(T, K), *Ux = U + (size_t)xi * K * ld;
+        float *Mx = M + xi * wino_xs(T, ld);
         for (int tile = 0; tile < ntiles; tile++) {
             int lo, hi;
             split_range(T, ntiles, tile, &lo, &hi);
@@ -897,18 +905,18 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
         else
             wino2_weights(w, ks, g->F, 0, g->C, g->F, U, (size_t)g->Fp);
         const int nth = omp_get_num_threads(), t = omp_get_thread_num();
-        float *V = scratch + sl.wwork + (size_t)t * sl.wthread;
-        float *M = V + align16((size_t)g->nxi * T * g->C);
+        float *V = scratch + sl.wwork + (size_t)t * sl.wthread, *pad = V + sl.wpad;
+        float *M = V + align16(g->nxi * wino_xs(T, g->C));
         int b_lo, b_hi;
         split_range(g->B, nth, t, &b_lo, &b_hi);
         for (int b = b_lo; b < b_hi; b++) {
             float *yb = y + (size_t)b * yimg;
             if (g->wino == 4) {
-                wino4_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
+                wino4_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, pad);
                 wino_gemms(36, V, U, M, T, g->C, (size_t)g->Fp, zeros);
                 wino4_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
             } else {
-                wino2_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V);
+                wino2_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, pad);
                 wino_gemms(16, V, U, M, T, g->C, (size_t)g->Fp, zeros);
                 wino2_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
             }
@@ -935,10 +943,10 @@ static void wino_dw_gemms(int nxi, const float *V, const float *dM, float *dU, i
         for (int tile = 0; tile < ntiles; tile++) {
             int c0, c1;
             split_range(C, ntiles, tile, &c0, &c1);
-            a.x = V + (size_t)xi * T * C + c0;
+            a.x = V + xi * wino_xs(T, C) + c0;
             for (int v0 = 0; v0 < nvec; v0 += nv) {
                 const int nvh = imin(nv, nvec - v0);
-                a.dz = dM + (size_t)xi * T * ldd + (size_t)v0 * VL;
+                a.dz = dM + xi * wino_xs(T, ldd) + (size_t)v0 * VL;
                 a.dw = dU + ((size_t)xi * C + c0) * ldd + (size_t)v0 * VL;
                 nl_dw_tab[c1 - c0 - 1][nvh - 1](&a);
             }
@@ -1080,14 +1088,14 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         float *part = parts + (size_t)t * part_floats, *dbp = part + (size_t)g->K * g->Fp;
         memset(part, 0, part_floats * sizeof(float));
         /* Winograd buffers of this thread: dU partial, V, dM */
-        float *dU = scratch + sl.wwork + (size_t)t * sl.wthread;
+        float *dU = scratch + sl.wwork + (size_t)t * sl.wthread, *pad = dU + sl.wpad;
         float *V = dU + align16((size_t)g->nxid * g->C * g->Fp);
-        float *dM = V + align16((size_t)g->nxid * T * g->C);
+        float *dM = V + align16(g->nxid * wino_xs(T, g->C));
         if (g->wino) memset(dU, 0, (size_t)g->nxid * g->C * g->Fp * sizeof(float));
         /* and the input gradient's: V [nxix][Tx][F], M [nxix][Tx][Cp] */
         const int Tx = g->THx * g->TWx;
-        float *Vx = dM + align16((size_t)g->nxid * T * g->Fp);
-        float *Mx = Vx + align16((size_t)g->nxix * Tx * g->F);
+        float *Vx = dM + align16(g->nxid * wino_xs(T, g->Fp));
+        float *Mx = Vx + align16(g->nxix * wino_xs(Tx, g->F));
         int b_lo, b_hi;
         split_range(g->B, nth, t, &b_lo, &b_hi);
         dw_args da;
@@ -1114,10 +1122,10 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             const float *xb = x + (size_t)b * ximg;
             if (g->wino) { /* dU += V^T . (A dz A^T) */
                 if (g->wino_dw == 4) {
-                    wino4_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V);
+                    wino4_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V, pad);
                     wino4_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
                 } else {
-                    wino2_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V);
+                    wino2_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V, pad);
                     wino2_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
                 }
                 wino_dw_gemms(g->nxid, V, dM, dU, T, g->C, (size_t)g->Fp);
@@ -1144,12 +1152,12 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             if (g->wino_dx) { /* dx_b = the full correlation of dz_b with the flipped W^T */
                 const float *Ux = scratch + sl.wux, *zeros = scratch + sl.wzero;
                 if (g->wino_dx == 4) {
-                    wino4_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx);
+                    wino4_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
                     wino_gemms(36, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
                     wino4_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
                                  0);
                 } else {
-                    wino2_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx);
+                    wino2_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
                     wino_gemms(16, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
                     wino2_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
                                  0);
