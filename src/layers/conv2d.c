@@ -524,17 +524,46 @@ static void wino2_output(const float *M, int TH, int TW, size_t ldm, int n, floa
     }
 }
 
+/* dM = A e A^T of one 2x2 tile of VL lanes, e[i][j] at p + i*rs + j*cs, to
+ * out + xi*xs: the adjoint of wino2_output_tile. */
+FORCE_INLINE void wino2_adjoint_tile(const vf e[2][2], float *out, size_t xs) {
+    vf p[4][2]; /* p = A e */
+    UNROLL for (int j = 0; j < 2; j++) {
+        p[0][j] = e[0][j];
+        p[1][j] = v_add(e[0][j], e[1][j]);
+        p[2][j] = v_sub(e[0][j], e[1][j]);
+        p[3][j] = v_sub(v_zero(), e[1][j]);
+    }
+    UNROLL for (int a = 0; a < 4; a++) { /* dM = p A^T */
+        const vf q[4] = {p[a][0], v_add(p[a][0], p[a][1]), v_sub(p[a][0], p[a][1]),
+                         v_sub(v_zero(), p[a][1])};
+        UNROLL for (int b = 0; b < 4; b++) v_store(out + (size_t)(a * 4 + b) * xs, q[b]);
+    }
+}
+
 /* dM[xi][t][ldm] = A dY A^T for the 2x2 tiles of dz [H][W][n] (zero outside):
- * the adjoint of wino_output. Lanes n..ldm are zero. */
+ * the adjoint of wino2_output. Lanes n..ldm are zero. Whole tiles of whole
+ * vectors load straight; the others through bounds checks and masks. */
 static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
                                  size_t ldm) {
     const size_t xs = wino_xs((size_t)TH * TW, ldm);
-    const int nvec = (n + VL - 1) / VL;
+    const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
+    const size_t rs = (size_t)W * n;
     for (int ty = 0; ty < TH; ty++) {
         for (int tx = 0; tx < TW; tx++) {
             const int t = ty * TW + tx;
-            for (int v = 0; v < nvec; v++) {
+            const float *p0 = dz + ((size_t)(2 * ty) * W + 2 * tx) * n;
+            float *out = dM + (size_t)t * ldm;
+            int v = 0;
+            if (2 * ty + 1 < H && 2 * tx + 1 < W)
+                for (; v < nfull; v++) {
+                    const float *p = p0 + v * VL;
+                    const vf e[2][2] = {{v_load(p), v_load(p + n)},
+                                        {v_load(p + rs), v_load(p + rs + n)}};
+                    wino2_adjoint_tile(e, out + v * VL, xs);
+                }
+            for (; v < nvec; v++) {
                 const int last = v == nvec - 1;
                 vf e[2][2];
                 for (int i = 0; i < 2; i++)
@@ -543,19 +572,7 @@ static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, i
                         const float *p = dz + ((size_t)r * W + c) * n + v * VL;
                         e[i][j] = r >= H || c >= W ? v_zero() : last ? v_load_m(p, ml) : v_load(p);
                     }
-                vf p[4][2]; /* p = A e */
-                for (int j = 0; j < 2; j++) {
-                    p[0][j] = e[0][j];
-                    p[1][j] = v_add(e[0][j], e[1][j]);
-                    p[2][j] = v_sub(e[0][j], e[1][j]);
-                    p[3][j] = v_sub(v_zero(), e[1][j]);
-                }
-                float *out = dM + (size_t)t * ldm + v * VL;
-                for (int a = 0; a < 4; a++) { /* dM = p A^T */
-                    const vf q[4] = {p[a][0], v_add(p[a][0], p[a][1]), v_sub(p[a][0], p[a][1]),
-                                     v_sub(v_zero(), p[a][1])};
-                    for (int b = 0; b < 4; b++) v_store(out + (size_t)(a * 4 + b) * xs, q[b]);
-                }
+                wino2_adjoint_tile(e, out + v * VL, xs);
             }
         }
     }
