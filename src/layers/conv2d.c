@@ -438,33 +438,6 @@ static void wino_pad(const float *x, int H, int W, int n, int o, int Hn, int Wn,
     }
 }
 
-/* V[xi][t][n] (row stride n, xi stride wino_xs(T, n)) = B^T d B for the 4x4 tiles d of
- * x [H][W][n] with origin (2*ty + o, 2*tx + o), t = ty*TW + tx; rows and
- * columns outside the image are zero. When every tile is inside the image and
- * n is whole vectors, x is read in place; otherwise from a zero-padded copy in
- * pad (wino_pad_floats(2, TH, TW, n)), so every tile takes the same
- * straight-line path (a partial last vector with masked stores). */
-static void wino2_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V,
-                        float *pad) {
-    const int Hn = 2 * TH + 2, Wn = 2 * TW + 2;
-    if (o != 0 || Hn > H || Wn > W || n % VL) {
-        wino_pad(x, H, W, n, o, Hn, Wn, pad);
-        x = pad, H = Hn, W = Wn;
-    }
-    const size_t xs = wino_xs((size_t)TH * TW, n);
-    const int nvec = (n + VL - 1) / VL, nfull = n / VL;
-    const vmask ml = v_mask(n - (nvec - 1) * VL);
-    const ptrdiff_t rs = (ptrdiff_t)W * n;
-    for (int ty = 0; ty < TH; ty++)
-        for (int tx = 0; tx < TW; tx++) {
-            const float *p = x + ((ptrdiff_t)(2 * ty) * W + 2 * tx) * n;
-            float *out = V + (size_t)(ty * TW + tx) * n;
-            for (int v = 0; v < nfull; v++)
-                wino2_input_tile(p + v * VL, rs, n, out + v * VL, xs, 0, ml);
-            if (nfull < nvec) wino2_input_tile(p + nfull * VL, rs, n, out + nfull * VL, xs, 1, ml);
-        }
-}
-
 /* A^T m A + bias of one tile of VL lanes, m[xi] at mp + xi*xs: Y[i][j] to
  * y[i][j] (2x2, row-major). */
 FORCE_INLINE void wino2_output_tile(const float *mp, size_t xs, vf bv, vf y[2][2]) {
@@ -720,27 +693,49 @@ FORCE_INLINE void wino4_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, f
     }
 }
 
-/* V[xi][t][n] = B^T d B for the 6x6 tiles of x with origin (4*ty + o,
- * 4*tx + o), as wino2_input (pad: wino_pad_floats(4, TH, TW, n)). */
-static void wino4_input(const float *x, int H, int W, int n, int TH, int TW, int o, float *V,
-                        float *pad) {
-    const int Hn = 4 * TH + 2, Wn = 4 * TW + 2;
-    if (o != 0 || Hn > H || Wn > W || n % VL) {
-        wino_pad(x, H, W, n, o, Hn, Wn, pad);
-        x = pad, H = Hn, W = Wn;
-    }
+/* The tiles of wino_input, m (2 or 4) a constant after inlining. */
+FORCE_INLINE void wino_input_tiles(const int m, const float *x, int W, int n, int TH, int TW,
+                                   float *V) {
     const size_t xs = wino_xs((size_t)TH * TW, n);
     const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const ptrdiff_t rs = (ptrdiff_t)W * n;
     for (int ty = 0; ty < TH; ty++)
         for (int tx = 0; tx < TW; tx++) {
-            const float *p = x + ((ptrdiff_t)(4 * ty) * W + 4 * tx) * n;
+            const float *p = x + ((ptrdiff_t)(m * ty) * W + m * tx) * n;
             float *out = V + (size_t)(ty * TW + tx) * n;
-            for (int v = 0; v < nfull; v++)
-                wino4_input_tile(p + v * VL, rs, n, out + v * VL, xs, 0, ml);
-            if (nfull < nvec) wino4_input_tile(p + nfull * VL, rs, n, out + nfull * VL, xs, 1, ml);
+            for (int v = 0; v < nfull; v++) {
+                if (m == 4)
+                    wino4_input_tile(p + v * VL, rs, n, out + v * VL, xs, 0, ml);
+                else
+                    wino2_input_tile(p + v * VL, rs, n, out + v * VL, xs, 0, ml);
+            }
+            if (nfull == nvec) continue; /* the partial last vector: masked stores */
+            if (m == 4)
+                wino4_input_tile(p + nfull * VL, rs, n, out + nfull * VL, xs, 1, ml);
+            else
+                wino2_input_tile(p + nfull * VL, rs, n, out + nfull * VL, xs, 1, ml);
         }
+}
+
+/* V[xi][t][n] (row stride n, xi stride wino_xs(T, n)) = B^T d B for the
+ * (m + 2) x (m + 2) tiles d of x [H][W][n] with origin (m*ty + o, m*tx + o),
+ * t = ty*TW + tx, m = 2 or 4; rows and columns outside the image are zero.
+ * When every tile is inside the image and n is whole vectors, x is read in
+ * place; otherwise from a zero-padded copy in pad (wino_pad_floats(m, TH, TW,
+ * n)), so every tile takes the same straight-line path (a partial last vector
+ * with masked stores). */
+static void wino_input(int m, const float *x, int H, int W, int n, int TH, int TW, int o, float *V,
+                       float *pad) {
+    const int Hn = m * TH + 2, Wn = m * TW + 2;
+    if (o != 0 || Hn > H || Wn > W || n % VL) {
+        wino_pad(x, H, W, n, o, Hn, Wn, pad);
+        x = pad, W = Wn;
+    }
+    if (m == 4)
+        wino_input_tiles(4, x, W, n, TH, TW, V);
+    else
+        wino_input_tiles(2, x, W, n, TH, TW, V);
 }
 
 /* y = A^T M A (+ bias, relu) for the 4x4 tiles, as wino2_output. */
@@ -928,15 +923,12 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
         split_range(g->B, nth, t, &b_lo, &b_hi);
         for (int b = b_lo; b < b_hi; b++) {
             float *yb = y + (size_t)b * yimg;
-            if (g->wino == 4) {
-                wino4_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, pad);
-                wino_gemms(36, V, U, M, T, g->C, (size_t)g->Fp, zeros);
+            wino_input(g->wino, x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, pad);
+            wino_gemms(g->nxi, V, U, M, T, g->C, (size_t)g->Fp, zeros);
+            if (g->wino == 4)
                 wino4_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
-            } else {
-                wino2_input(x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, pad);
-                wino_gemms(16, V, U, M, T, g->C, (size_t)g->Fp, zeros);
+            else
                 wino2_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
-            }
             if (out_fn) out_fn(arg, b, t, y + (size_t)b * yimg);
         }
     }
@@ -1138,13 +1130,11 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
             const float *xb = x + (size_t)b * ximg;
             if (g->wino) { /* dU += V^T . (A dz A^T) */
-                if (g->wino_dw == 4) {
-                    wino4_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V, pad);
+                wino_input(g->wino_dw, xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V, pad);
+                if (g->wino_dw == 4)
                     wino4_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
-                } else {
-                    wino2_input(xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V, pad);
+                else
                     wino2_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
-                }
                 wino_dw_gemms(g->nxid, V, dM, dU, T, g->C, (size_t)g->Fp);
             } else { /* dW partial += cols_b^T . dz_b */
                 for (int kh = 0; kh < g->KH; kh++) {
@@ -1168,17 +1158,14 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             float *dxb = dxp + (size_t)b * dximg;
             if (g->wino_dx) { /* dx_b = the full correlation of dz_b with the flipped W^T */
                 const float *Ux = scratch + sl.wux, *zeros = scratch + sl.wzero;
-                if (g->wino_dx == 4) {
-                    wino4_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
-                    wino_gemms(36, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
+                wino_input(g->wino_dx, dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
+                wino_gemms(g->nxix, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
+                if (g->wino_dx == 4)
                     wino4_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
                                  0);
-                } else {
-                    wino2_input(dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
-                    wino_gemms(16, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
+                else
                     wino2_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
                                  0);
-                }
                 continue;
             }
             /* dx_b = col2im(dz_b . W^T) */
