@@ -411,10 +411,7 @@ FORCE_INLINE void wino2_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, f
                          v_sub(u[a][1], u[a][3])};
         UNROLL for (int b = 0; b < 4; b++) {
             float *q = out + (size_t)(a * 4 + b) * xs;
-            if (masked)
-                v_store_m(q, r[b], m);
-            else
-                v_store(q, r[b]);
+            v_store_if(q, r[b], masked, m);
         }
     }
 }
@@ -487,10 +484,7 @@ static void wino2_output(const float *M, int TH, int TW, size_t ldm, int n, floa
                 for (int i = 0; i < rows; i++)
                     for (int j = 0; j < cols; j++) {
                         float *p = q + ((size_t)i * W + j) * n;
-                        if (last)
-                            v_store_m(p, r[i][j], ml);
-                        else
-                            v_store(p, r[i][j]);
+                        v_store_if(p, r[i][j], last, ml);
                     }
             }
         }
@@ -685,10 +679,7 @@ FORCE_INLINE void wino4_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, f
         w4_bt(d, r);
         UNROLL for (int b = 0; b < 6; b++) {
             float *q = out + (size_t)(a * 6 + b) * xs;
-            if (masked)
-                v_store_m(q, r[b], m);
-            else
-                v_store(q, r[b]);
+            v_store_if(q, r[b], masked, m);
         }
     }
 }
@@ -779,10 +770,7 @@ static void wino4_output(const float *M, int TH, int TW, size_t ldm, int n, floa
                     if (i >= rows) continue;
                     for (int j = 0; j < cols; j++) {
                         float *p = q + ((size_t)i * W + j) * n;
-                        if (last)
-                            v_store_m(p, r[j], ml);
-                        else
-                            v_store(p, r[j]);
+                        v_store_if(p, r[j], last, ml);
                     }
                 }
             }
@@ -857,10 +845,7 @@ static void wino4_dw_finish(const float *dU, size_t part_stride, int nparts, int
                 w4_gt(u, g);
                 UNROLL for (int kh = 0; kh < 3; kh++) {
                     float *o = dw + ((size_t)(kh * 3 + kw) * C + c) * F + f;
-                    if (last)
-                        v_store_m(o, g[kh], m);
-                    else
-                        v_store(o, g[kh]);
+                    v_store_if(o, g[kh], last, m);
                 }
             }
         }
@@ -996,10 +981,7 @@ static void wino2_dw_finish(const float *dU, size_t part_stride, int nparts, int
                                  v_add(h, t[3][kw])};
                 UNROLL for (int kh = 0; kh < 3; kh++) {
                     float *o = dw + ((size_t)(kh * 3 + kw) * C + c) * F + f;
-                    if (last)
-                        v_store_m(o, g[kh], m);
-                    else
-                        v_store(o, g[kh]);
+                    v_store_if(o, g[kh], last, m);
                 }
             }
         }

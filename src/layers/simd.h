@@ -155,6 +155,14 @@ static inline vmask v_mask(int n) {
 }
 #endif
 
+/* v to p, only the lanes of m when masked */
+static inline void v_store_if(float *p, vf v, int masked, vmask m) {
+    if (masked)
+        v_store_m(p, v, m);
+    else
+        v_store(p, v);
+}
+
 #define MR_MAX 12 /* pixels (or weight rows) per micro-tile */
 #define NV_MAX 4  /* vectors of VL filters (or channels) per micro-tile */
 
