@@ -290,11 +290,22 @@ static void test_fusion_same_model(void) {
         const float a = nl_model_loss_backward(f, y, 6, 1, NULL);
         const float b = nl_model_loss_backward(u, y, 6, 1, NULL);
         CHECK_NEAR(a, b, 1e-5);
+        /* each layer's gradient as a vector: |gf - gu| / |gu| (2e-6 measured
+           with gcc and clang). Not elementwise: a gradient near zero is the
+           difference of larger terms, and its relative error is large (2% on a
+           4e-5 gradient of the first convolution here). */
         const float *gf = nl_model_grads(f), *gu = nl_model_grads(u);
         double eg = 0;
-        for (size_t i = 0; i < np; i++)
-            eg = fmax(eg, fabs((double)gf[i] - gu[i]) / fmax(1e-3, fabs(gu[i])));
-        CHECK_MSG(eg < 1e-3, "step %d: gradients differ (relative %.3g)", step, eg);
+        for (int l = 0; l < nl_model_num_layers(f); l++) {
+            const size_t off = nl_model_layer_param_offset(f, l), n = nl_model_layer_params(f, l);
+            double d2 = 0, u2 = 0;
+            for (size_t i = off; i < off + n; i++) {
+                d2 += ((double)gf[i] - gu[i]) * ((double)gf[i] - gu[i]);
+                u2 += (double)gu[i] * gu[i];
+            }
+            if (n) eg = fmax(eg, sqrt(d2 / u2));
+        }
+        CHECK_MSG(eg < 1e-4, "step %d: a layer's gradients differ (relative %.3g)", step, eg);
         double es = 0;
         for (size_t i = 0; i < nl_model_num_state(f); i++)
             es = fmax(es, fabs((double)nl_model_state(f)[i] - nl_model_state(u)[i]));
