@@ -299,7 +299,9 @@ static void test_memory(void) {
     pid_t pid = fork();
     if (pid == 0) {
         size_t n = 64u << 20;
-        char *p = malloc(n);
+        /* volatile: the pages must be touched (clang drops stores to memory that is
+           never read) */
+        volatile char *p = malloc(n);
         for (size_t i = 0; p && i < n; i += 4096) p[i] = 1;
         char c = 'x';
         if (write(pfd[1], &c, 1) != 1) _exit(1);
