@@ -1015,28 +1015,39 @@ static void wino2_dw_finish(const float *dU, size_t part_stride, int nparts, int
 
 /* dz [P][F] *= relu'(y) (relu only) and db [F] += the sum of dz over the P pixels.
  * 32 filters at a time, their sums in registers over all the pixels (not a
- * load-add-store of db per pixel: a chain through memory). */
-#define MB_CHUNK 32
+ * load-add-store of db per pixel: a chain through memory), in MB_CHAINS
+ * independent chains (pixel p adds to chain p % MB_CHAINS) so that the adds do
+ * not wait on each other's latency. */
+#define MB_CHUNK  32
+#define MB_CHAINS 4 /* (the final sum below adds four) */
 static void mask_and_bias(float *dz, const float *y, int P, int F, int relu, float *db) {
     enum { NVEC = MB_CHUNK / VL };
     int f0 = 0;
     for (; f0 + MB_CHUNK <= F; f0 += MB_CHUNK) {
-        vf acc[NVEC];
-        UNROLL for (int v = 0; v < NVEC; v++) acc[v] = v_zero();
-        for (int p = 0; p < P; p++) {
-            float *d = dz + (size_t)p * F + f0;
-            const float *yy = y + (size_t)p * F + f0;
-            UNROLL for (int v = 0; v < NVEC; v++) {
-                vf x = v_load(d + v * VL);
-                if (relu) {
-                    x = v_where_pos(x, v_load(yy + v * VL));
-                    v_store(d + v * VL, x);
+        vf acc[MB_CHAINS][NVEC];
+        UNROLL for (int j = 0; j < MB_CHAINS; j++) UNROLL for (int v = 0; v < NVEC; v++) acc[j][v] =
+            v_zero();
+        for (int p0 = 0; p0 < P; p0 += MB_CHAINS) {
+            const int n = imin(MB_CHAINS, P - p0);
+            UNROLL for (int j = 0; j < MB_CHAINS; j++) {
+                if (j >= n) break;
+                float *d = dz + (size_t)(p0 + j) * F + f0;
+                const float *yy = y + (size_t)(p0 + j) * F + f0;
+                UNROLL for (int v = 0; v < NVEC; v++) {
+                    vf x = v_load(d + v * VL);
+                    if (relu) {
+                        x = v_where_pos(x, v_load(yy + v * VL));
+                        v_store(d + v * VL, x);
+                    }
+                    acc[j][v] = v_add(acc[j][v], x);
                 }
-                acc[v] = v_add(acc[v], x);
             }
         }
         float sum[MB_CHUNK];
-        UNROLL for (int v = 0; v < NVEC; v++) v_store(sum + v * VL, acc[v]);
+        UNROLL for (int v = 0; v < NVEC; v++) {
+            const vf a = v_add(acc[0][v], acc[1][v]), b = v_add(acc[2][v], acc[3][v]);
+            v_store(sum + v * VL, v_add(a, b));
+        }
         for (int f = 0; f < MB_CHUNK; f++) db[f0 + f] += sum[f];
     }
     if (f0 == F) return;
