@@ -4,23 +4,19 @@
  * Layer scratch: mean [C] and istd [C] of the last forward (aligned), then the
  * work area: k1, k2, k3 [C] floats (aligned), then s1, s2 [C] and per-thread
  * partials [BN_MAX_PARTS][2][C] as doubles, then for the fused forward the
- * chunks' shifts [BN_MAX_PARTS][C] floats and counts [BN_MAX_PARTS] doubles. */
+ * threads' shifts [BN_MAX_PARTS][C] floats and counts [BN_MAX_PARTS] doubles. */
 #ifndef NNLAB_LAYERS_BATCHNORM_H
 #define NNLAB_LAYERS_BATCHNORM_H
 
 #include <stddef.h>
 
-#include "layers/layer.h"
-
-/* Partial sums: of threads (the unfused layer), or of chunks (the fused pair; nl_chunks) */
-#define BN_MAX_PARTS 16
-_Static_assert(BN_MAX_PARTS >= NL_MAX_CHUNKS, "a partial per chunk");
+#define BN_MAX_PARTS 16 /* threads that sum partials (more threads: only this many) */
 
 typedef struct bn_work {
     float *k1, *k2, *k3;     /* [C] each: forward scale, shift; backward dx coefficients */
     double *s1, *s2, *parts; /* [C], [C], [BN_MAX_PARTS][2][C] */
-    float *tshift;           /* [BN_MAX_PARTS][C]: chunk k's sums are of x - tshift[k] */
-    double *tcount;          /* [BN_MAX_PARTS]: rows chunk k summed */
+    float *tshift;           /* [BN_MAX_PARTS][C]: thread t's sums are of x - tshift[t] */
+    double *tcount;          /* [BN_MAX_PARTS]: rows thread t summed */
 } bn_work;
 
 static inline size_t bn_align16(size_t n) {

@@ -19,8 +19,8 @@
  *   backward: dy is dout at the winners and 0 elsewhere, so
  *               dbeta  = sum over the pooled outputs of dout
  *               dgamma = sum over the pooled outputs of dout * xhat[winner]
- *             (from the kept winners' x, else a gather from x; per-chunk
- *             partials in double added in chunk order: deterministic), then
+ *             (from the kept winners' x, else a gather from x; per-thread
+ *             partials in double added in thread order: deterministic), then
  *             image by image, while the image is in cache,
  *               dx = k2 * x + k3 + (at the winners) k1 * dout
  *             written window by window for disjoint windows (the winner's term
@@ -71,10 +71,10 @@ static float *winners_x(const nl_layer *pool, const nl_layer_ctx *cp) {
  * pool), so the pool needs no statistics: it writes the winners' x (in
  * training also a copy for backward, which then reads them instead of
  * gathering from x), and batchnorm_maxpool_finish applies the affine to the
- * small pooled tensor once the statistics are known. In training, chunk k (nl_chunks) sums
- * x - tshift[k] (tshift: the first pixel of its first image) in float over a pooled row and in
- * double across rows; finish moves every chunk's sums to chunk 0's shift (x[0][c], as
- * batchnorm_statistics) and adds them in chunk order: deterministic. */
+ * small pooled tensor once the statistics are known. In training, thread t sums x - tshift[t]
+ * (tshift: the first pixel of its first image) in float over a pooled row and in double across
+ * rows; finish moves every thread's sums to thread 0's shift (x[0][c], as batchnorm_statistics) and
+ * adds them in thread order: deterministic for a fixed thread count. */
 void batchnorm_maxpool_begin(const nl_layer *bn, const nl_layer_ctx *cb) {
     const int C = bn->in.c;
     const float *gamma = cb->params;
@@ -90,7 +90,7 @@ void batchnorm_maxpool_begin(const nl_layer *bn, const nl_layer_ctx *cb) {
     }
 }
 
-void batchnorm_maxpool_image(void *args, int b, int k, const float *xb) {
+void batchnorm_maxpool_image(void *args, int b, int t, const float *xb) {
     const batchnorm_maxpool_args *a = args;
     const nl_layer *bn = a->bn, *pool = a->pool;
     const int H = bn->in.h, W = bn->in.w, C = bn->in.c;
@@ -102,9 +102,9 @@ void batchnorm_maxpool_image(void *args, int b, int k, const float *xb) {
     bn_scratch_split(a->cb->scratch, C, &mean, &istd, &w);
     float *out = a->cp->out + (size_t)b * oimg, *xw = winners_x(pool, a->cp) + (size_t)b * oimg;
     int32_t *idx = (int32_t *)(void *)a->cp->scratch + (size_t)b * oimg;
-    double *p1 = w.parts + (size_t)k * 2 * C, *p2 = p1 + C;
-    float *tsh = w.tshift + (size_t)k * C;
-    if (training && w.tcount[k] == 0.0) { /* chunk k's first image */
+    double *p1 = w.parts + (size_t)t * 2 * C, *p2 = p1 + C;
+    float *tsh = w.tshift + (size_t)t * C;
+    if (training && w.tcount[t] == 0.0) { /* thread t's first image */
         memcpy(tsh, xb, (size_t)C * sizeof(float));
         for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
     }
@@ -145,10 +145,10 @@ void batchnorm_maxpool_image(void *args, int b, int k, const float *xb) {
             if (oh == OH - 1)
                 for (int h = OH * K; h < H; h++)
                     row_sums(xb + (size_t)h * W * C, 0, W, C, c, sh, &u, &v);
-            for (int l = 0; l < PL; l++) p1[c + l] += u[l], p2[c + l] += v[l];
+            for (int k = 0; k < PL; k++) p1[c + k] += u[k], p2[c + k] += v[k];
         }
     }
-    if (training) w.tcount[k] += (double)H * W;
+    if (training) w.tcount[t] += (double)H * W;
 }
 
 void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
@@ -160,7 +160,7 @@ void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
     if (cb->training) {
-        /* every chunk's sums moved to chunk 0's shift (d = its shift - chunk 0's):
+        /* every thread's sums moved to thread 0's shift (d = its shift - thread 0's):
            sum (x - a0) = sum (x - at) + n d, sum (x - a0)^2 = sum (x - at)^2 + 2 d sum (x - at) + n
            d^2 */
         const float *a0 = w.tshift;
@@ -198,21 +198,15 @@ void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const n
     if (batchnorm_maxpool_tiled(bn, pool)) {
         const batchnorm_maxpool_args args = {bn, pool, cb, cp, 0};
         const size_t img = nl_shape_size(bn->in);
-        const int nch = nl_chunks(B);
         int nt = bn_threads(N, C);
-        if (nt > nch) nt = nch;
+        if (nt > B) nt = B;
         batchnorm_maxpool_begin(bn, cb);
-        nl_sched sch;
-        nl_sched_init(&sch, nch);
 #pragma omp parallel num_threads(nt)
         {
-            nl_sched_cursor cur = nl_sched_start(&sch, omp_get_thread_num(), omp_get_num_threads());
-            for (int k; (k = nl_sched_next(&sch, &cur)) >= 0;) {
-                int lo, hi;
-                nl_chunk_range(B, nch, k, &lo, &hi);
-                for (int b = lo; b < hi; b++)
-                    batchnorm_maxpool_image((void *)&args, b, k, cb->in + (size_t)b * img);
-            }
+            const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+            const int lo = (int)((long)B * t / nth), hi = (int)((long)B * (t + 1) / nth);
+            for (int b = lo; b < hi; b++)
+                batchnorm_maxpool_image((void *)&args, b, t, cb->in + (size_t)b * img);
         }
         batchnorm_maxpool_finish(bn, pool, cb, cp);
         return;
@@ -275,31 +269,25 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
-    const int nch = nl_chunks(B);
-    int nt = bn_threads(M, C);
-    if (nt > nch) nt = nch;
-    nl_sched sch;
-    nl_sched_init(&sch, nch);
+    int nt = bn_threads(M, C), nused = 1;
+    if (nt > B) nt = B;
 #pragma omp parallel num_threads(nt)
     {
-        nl_sched_cursor cur = nl_sched_start(&sch, omp_get_thread_num(), omp_get_num_threads());
-        for (int k; (k = nl_sched_next(&sch, &cur)) >= 0;) {
-            /* sums over the pooled rows of chunk k's images */
-            int b0, b1;
-            nl_chunk_range(B, nch, k, &b0, &b1);
-            const size_t lo = (size_t)b0 * ohw, hi = (size_t)b1 * ohw;
-            double *p1 = w.parts + (size_t)k * 2 * C, *p2 = p1 + C;
-            for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
-            for (size_t r = lo; r < hi; r += SUM_BLOCK) {
-                const size_t r1 = hi - r < SUM_BLOCK ? hi : r + SUM_BLOCK;
-                for (int c0 = 0; c0 < C; c0 += LANES)
-                    pooled_block_sums(dout, idx, x, xw, img, ohw, mean, istd, r, r1, C, c0,
-                                      C - c0 < LANES ? C - c0 : LANES, p1, p2);
-            }
+        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        if (t == 0) nused = nth; /* the team may be smaller than asked for */
+        /* sums over the pooled rows: thread t a contiguous block */
+        const size_t lo = M * (size_t)t / (size_t)nth, hi = M * (size_t)(t + 1) / (size_t)nth;
+        double *p1 = w.parts + (size_t)t * 2 * C, *p2 = p1 + C;
+        for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
+        for (size_t r = lo; r < hi; r += SUM_BLOCK) {
+            const size_t r1 = hi - r < SUM_BLOCK ? hi : r + SUM_BLOCK;
+            for (int c0 = 0; c0 < C; c0 += LANES)
+                pooled_block_sums(dout, idx, x, xw, img, ohw, mean, istd, r, r1, C, c0,
+                                  C - c0 < LANES ? C - c0 : LANES, p1, p2);
         }
     }
-    /* partials in chunk order, then the coefficients */
-    bn_add_partials(w.parts, nch, C, w.s1, w.s2);
+    /* partials in thread order, then the coefficients */
+    bn_add_partials(w.parts, nused, C, w.s1, w.s2);
     batchnorm_backward_coeffs(w.s1, w.s2, gamma, mean, istd, N, C, cb->training, cb->grads,
                               cb->grads + C, w.k1, w.k2, w.k3);
 }

@@ -41,13 +41,13 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *x, float *dx);
  * are whole vectors: then forward runs image by image, in three parts that a
  * convolution before the pair can drive without storing its output:
  *   _begin:  before the images (one thread);
- *   _image:  image b, x [H][W][C], of chunk k (nl_chunk_range over
- *            nl_chunks(batch); a chunk's images in order, from one thread);
- *            args a batchnorm_maxpool_args; the signature of nl_layer_ctx.out_fn;
+ *   _image:  image b, x [H][W][C], by thread t (t < 16, each thread's images in
+ *            order); args a batchnorm_maxpool_args; the signature of
+ *            nl_layer_ctx.out_fn;
  *   _finish: after every image (parallel inside). */
 int batchnorm_maxpool_tiled(const nl_layer *bn, const nl_layer *pool);
 void batchnorm_maxpool_begin(const nl_layer *bn, const nl_layer_ctx *cb);
-void batchnorm_maxpool_image(void *args, int b, int k, const float *x);
+void batchnorm_maxpool_image(void *args, int b, int t, const float *x);
 void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
                               const nl_layer_ctx *cp);
 

@@ -19,15 +19,15 @@
  * for SAME padding), since each cols row is KH segments of KW*C floats.
  *
  *   forward   y = act(cols . W + b)      one implicit GEMM over the batch, tiles of
- *                                        MR pixels x NV*VL filters, the pixels in
- *                                        blocks (whole images when out_fn is set)
- *                                        shared out by nl_sched (sched.h)
+ *                                        MR pixels x NV*VL filters, pixel ranges
+ *                                        split into one contiguous block per thread
  *   backward  dz = dy * act'(y)          (in place in dout)
- *             dW = cols^T . dz           one implicit GEMM: each chunk of images
- *             db = sum_p dz              (sched.h) reduces into its own partial,
- *                                        partials summed in chunk order
+ *             dW = cols^T . dz           one implicit GEMM: each thread reduces
+ *             db = sum_p dz              over its block of images into its own
+ *                                        partial, partials summed in thread order
  *             dx = col2im(dz . W^T)      one implicit GEMM whose store is the col2im
- *                                        scatter-add, per image; skipped when din is
+ *                                        scatter-add, per image (images of a block
+ *                                        belong to one thread); skipped when din is
  *                                        NULL (first layer)
  * 3x3 kernels with stride 1 and >= 8 channels in and out (cifar10's conv2) run
  * the products in the Winograd domain instead: small GEMMs per image on the
@@ -38,8 +38,7 @@
  * where it needs fewer multiplications than F(2x2), else direct. See the
  * Winograd sections.
  * Every output element is computed by one thread in a fixed order, so results
- * are bit-identical run after run; the direct path's are for any thread count
- * too, the Winograd weight gradient (per-thread partials) for a fixed one.
+ * are bit-identical run after run for a fixed thread count.
  *
  * Why not BLAS: OpenBLAS 0.3.21 reaches 68-99 GFLOP/s per core on these shapes
  * (K = 27 for conv1, the 288 x 64 weight gradient; its own threading is slower
@@ -59,9 +58,8 @@
 #include "layers/simd.h"
 #include "layers/ukernels.h"
 
-/* Threads of a pass that uses per-thread work buffers in scratch (dzbuf, the
- * Winograd work areas). */
-#define CONV_MAX_THREADS 8
+/* Partial dW/db sums in scratch: the backward pass uses at most this many threads. */
+#define CONV_MAX_PARTS 16
 
 static inline size_t align16(size_t n) {
     return (n + 15) / 16 * 16;
@@ -90,6 +88,8 @@ typedef struct conv_geom {
  * the Winograd path; NNLAB_CONV_DIRECT=1 in the environment forces the direct
  * one (for comparisons). */
 #define WINO_MIN_CHANNELS 8
+/* Threads of a Winograd pass (each has its own work buffers in scratch). */
+#define WINO_MAX_THREADS 8
 
 /* The Winograd tile size NAME in the environment asks for ("2" or "4"; "0":
  * direct, for the input gradient; for comparisons), else def. */
@@ -159,18 +159,14 @@ static conv_geom geom(const nl_layer *l, int batch) {
  *   dxpad  [B][Hp][Wp][C]   input gradient before cropping (padded only)
  *   wfwd   [K][Fp] + [Fp]   weights and bias padded to Fp (F % VL != 0 only)
  *   wt     [KH][KW][F][Cp]  weights transposed for dx = dz . W^T
- *   parts  NL_MAX_CHUNKS x ([K][Fp] + [Fp])    per-chunk partial dW, db
- *   dzbuf  CONV_MAX_THREADS x [OH][OW][F]    per-thread output gradient of one image,
+ *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-thread partial dW, db
+ *   dzbuf  CONV_MAX_PARTS x [OH][OW][F]      per-thread output gradient of one image,
  *                                            when backward is given dout_fn (touched
- *                                            only then)
- * and for Winograd: U (forward), Ux (dx), a zero bias, the batch's output
- * gradient dz [B][OH][OW][F] (when given dout_fn), the per-thread partial dU
- * of the weight gradient, and per-thread work areas. */
+ *                                            only then) */
 typedef struct conv_scratch {
     size_t xpad, dxpad, wfwd, wt, parts, dzbuf;
-    size_t wu, wux, wzero, wdz, wdu, wduk; /* Winograd: U, Ux, zeros, dz, dU partials, floats per
-                                              partial */
-    size_t wwork, wthread;                 /* Winograd per-thread work, floats per thread */
+    size_t wu, wux, wzero, wwork, wthread; /* Winograd: U (forward, dx), zeros, work, work per
+                                              thread */
     size_t wpad;                           /* offset of the padded-input copy in a thread's work */
     size_t total;
 } conv_scratch;
@@ -197,27 +193,24 @@ static conv_scratch scratch_layout(const conv_geom *g) {
     s.dxpad = off, off += xp;
     s.wfwd = off, off += (g->F % VL) ? align16((size_t)g->K * g->Fp + g->Fp) : 0;
     s.wt = off, off += align16((size_t)g->KH * g->KW * g->F * g->Cp);
-    s.parts = off, off += NL_MAX_CHUNKS * align16((size_t)g->K * g->Fp + g->Fp);
-    s.dzbuf = off, off += CONV_MAX_THREADS * align16((size_t)g->OH * g->OW * g->F);
-    s.wu = s.wux = s.wzero = s.wdz = s.wdu = s.wduk = s.wwork = s.wthread = s.wpad = 0;
+    s.parts = off, off += CONV_MAX_PARTS * align16((size_t)g->K * g->Fp + g->Fp);
+    s.dzbuf = off, off += CONV_MAX_PARTS * align16((size_t)g->OH * g->OW * g->F);
+    s.wu = s.wux = s.wzero = s.wwork = s.wthread = s.wpad = 0;
     if (g->wino) {
-        /* per thread: dU [nxid][C][Fp]; forward V [nxi][T][C],
-         * M [nxi][T][Fp]; backward (the dW tiling) V and dM [nxid][Td][Fp], and
-         * (dx) Vx [nxix][Tx][F], Mx [nxix][Tx][Cp] */
+        /* per thread: forward V [nxi][T][C], M [nxi][T][Fp]; backward (the dW
+         * tiling) dU [nxid][C][Fp], V and dM [nxid][Td][Fp] */
         const size_t T = (size_t)g->TH * g->TW, nxi = (size_t)g->nxi;
         const size_t Td = (size_t)g->THd * g->TWd, nxid = (size_t)g->nxid;
         const size_t fwd = align16(nxi * wino_xs(T, g->C)) + align16(nxi * wino_xs(T, g->Fp));
         const size_t Tx = (size_t)g->THx * g->TWx, nxix = (size_t)g->nxix;
         const size_t bwd =
-            align16(nxid * wino_xs(Td, g->C)) + align16(nxid * wino_xs(Td, g->Fp)) +
+            align16(nxid * (size_t)g->C * g->Fp) + align16(nxid * wino_xs(Td, g->C)) +
+            align16(nxid * wino_xs(Td, g->Fp)) +
             (g->wino_dx ? align16(nxix * wino_xs(Tx, g->F)) + align16(nxix * wino_xs(Tx, g->Cp))
                         : 0);
         s.wu = off, off += align16(nxi * (size_t)g->C * g->Fp);
         s.wux = off, off += g->wino_dx ? align16(nxix * (size_t)g->F * g->Cp) : 0;
         s.wzero = off, off += align16((size_t)(g->Fp > g->Cp ? g->Fp : g->Cp));
-        s.wdz = off, off += align16((size_t)g->B * g->OH * g->OW * g->F);
-        s.wduk = align16(nxid * (size_t)g->C * g->Fp);
-        s.wdu = off, off += CONV_MAX_THREADS * s.wduk;
         /* then wino_pad's copy, after the larger of the two */
         size_t pad = wino_pad_floats(g->wino, g->TH, g->TW, g->C);
         const size_t pd = wino_pad_floats(g->wino_dw, g->THd, g->TWd, g->C);
@@ -226,7 +219,7 @@ static conv_scratch scratch_layout(const conv_geom *g) {
         pad = pad > px ? pad : px;
         s.wpad = align16(fwd > bwd ? fwd : bwd);
         s.wthread = s.wpad + align16(pad);
-        s.wwork = off, off += CONV_MAX_THREADS * s.wthread;
+        s.wwork = off, off += WINO_MAX_THREADS * s.wthread;
     }
     s.total = off;
     return s;
@@ -300,44 +293,37 @@ static void conv2d_forward_pixels(const conv_geom *g, float *y, const float *x, 
     }
 }
 
-/* y [B][OH][OW][F] = act(conv(x, w) + b): the batch's pixels in blocks
- * (nl_sched). */
+/* y [B][OH][OW][F] = act(conv(x, w) + b): the batch's pixels split evenly
+ * between the threads. */
 static void conv2d_forward(const conv_geom *g, float *y, const float *x, const float *w,
                            ptrdiff_t ldw, const float *bias, int relu) {
-    const int P = g->B * g->OH * g->OW, nblk = imin(P, NL_MAX_CHUNKS);
-    nl_sched sch;
-    nl_sched_init(&sch, nblk);
-#pragma omp parallel num_threads(imin(omp_get_max_threads(), nblk))
+    const int P = g->B * g->OH * g->OW;
+#pragma omp parallel
     {
-        nl_sched_cursor cur = nl_sched_start(&sch, omp_get_thread_num(), omp_get_num_threads());
-        for (int k; (k = nl_sched_next(&sch, &cur)) >= 0;) {
-            int p_lo, p_hi;
-            split_range(P, nblk, k, &p_lo, &p_hi);
-            conv2d_forward_pixels(g, y, x, w, ldw, bias, relu, p_lo, p_hi - p_lo);
-        }
+        int p_lo, p_hi;
+        split_range(P, omp_get_num_threads(), omp_get_thread_num(), &p_lo, &p_hi);
+        conv2d_forward_pixels(g, y, x, w, ldw, bias, relu, p_lo, p_hi - p_lo);
     }
 }
 
-/* conv2d_forward image by image, chunk by chunk (nl_chunks), handing every
- * image's output to out_fn as soon as it is made (while it is in cache). */
+/* conv2d_forward image by image, each thread a contiguous block of images,
+ * handing every image's output to out_fn as soon as it is made (while it is in
+ * cache). */
 static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, const float *w,
                                   ptrdiff_t ldw, const float *bias, int relu,
                                   void (*out_fn)(void *, int, int, const float *), void *arg) {
     const size_t yimg = (size_t)g->OH * g->OW * g->F;
-    const int nch = nl_chunks(g->B);
-    nl_sched sch;
-    nl_sched_init(&sch, nch);
-#pragma omp parallel num_threads(imin(omp_get_max_threads(), nch))
+    int nt = omp_get_max_threads();
+    if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
+    if (nt > g->B) nt = g->B;
+#pragma omp parallel num_threads(nt)
     {
-        nl_sched_cursor cur = nl_sched_start(&sch, omp_get_thread_num(), omp_get_num_threads());
-        for (int k; (k = nl_sched_next(&sch, &cur)) >= 0;) {
-            int b_lo, b_hi;
-            nl_chunk_range(g->B, nch, k, &b_lo, &b_hi);
-            for (int b = b_lo; b < b_hi; b++) {
-                conv2d_forward_pixels(g, y, x, w, ldw, bias, relu, b * (g->OH * g->OW),
-                                      g->OH * g->OW);
-                out_fn(arg, b, k, y + (size_t)b * yimg);
-            }
+        const int t = omp_get_thread_num();
+        int b_lo, b_hi;
+        split_range(g->B, omp_get_num_threads(), t, &b_lo, &b_hi);
+        for (int b = b_lo; b < b_hi; b++) {
+            conv2d_forward_pixels(g, y, x, w, ldw, bias, relu, b * (g->OH * g->OW), g->OH * g->OW);
+            out_fn(arg, b, t, y + (size_t)b * yimg);
         }
     }
 }
@@ -906,10 +892,8 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
     const int T = g->TH * g->TW;
     const size_t ximg = (size_t)g->Hp * g->Wp * g->C, yimg = (size_t)g->OH * g->OW * g->F;
     memset(zeros, 0, (size_t)g->Fp * sizeof(float));
-    const int nch = nl_chunks(g->B);
-    const int nt = imin(imin(omp_get_max_threads(), CONV_MAX_THREADS), nch);
-    nl_sched sch;
-    nl_sched_init(&sch, nch);
+    int nt = omp_get_max_threads();
+    if (nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
 #pragma omp parallel num_threads(nt)
     {
         const ptrdiff_t ks = (ptrdiff_t)g->C * g->F;
@@ -917,38 +901,31 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
             wino4_weights(w, ks, g->F, 0, g->C, g->F, U, (size_t)g->Fp);
         else
             wino2_weights(w, ks, g->F, 0, g->C, g->F, U, (size_t)g->Fp);
-        const int t = omp_get_thread_num();
+        const int nth = omp_get_num_threads(), t = omp_get_thread_num();
         float *V = scratch + sl.wwork + (size_t)t * sl.wthread, *pad = V + sl.wpad;
         float *M = V + align16(g->nxi * wino_xs(T, g->C));
-        nl_sched_cursor cur = nl_sched_start(&sch, t, omp_get_num_threads());
-        for (int k; (k = nl_sched_next(&sch, &cur)) >= 0;) {
-            int b_lo, b_hi;
-            nl_chunk_range(g->B, nch, k, &b_lo, &b_hi);
-            for (int b = b_lo; b < b_hi; b++) {
-                float *yb = y + (size_t)b * yimg;
-                wino_input(g->wino, x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V,
-                           pad);
-                wino_gemms(g->nxi, V, U, M, T, g->C, (size_t)g->Fp, zeros);
-                if (g->wino == 4)
-                    wino4_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias,
-                                 relu);
-                else
-                    wino2_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias,
-                                 relu);
-                if (out_fn) out_fn(arg, b, k, yb);
-            }
+        int b_lo, b_hi;
+        split_range(g->B, nth, t, &b_lo, &b_hi);
+        for (int b = b_lo; b < b_hi; b++) {
+            float *yb = y + (size_t)b * yimg;
+            wino_input(g->wino, x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, pad);
+            wino_gemms(g->nxi, V, U, M, T, g->C, (size_t)g->Fp, zeros);
+            if (g->wino == 4)
+                wino4_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
+            else
+                wino2_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
+            if (out_fn) out_fn(arg, b, t, y + (size_t)b * yimg);
         }
     }
 }
 
-/* dU_xi[C][ldd] += sum_t V_xi[t][C]^T . dM_xi[t][ldd] for one image (zero:
- * = instead of +=). */
+/* dU_xi[C][ldd] += sum_t V_xi[t][C]^T . dM_xi[t][ldd] for one image. */
 static void wino_dw_gemms(int nxi, const float *V, const float *dM, float *dU, int T, int C,
-                          size_t ldd, int zero) {
+                          size_t ldd) {
     const int nvec = (int)(ldd / VL), nv = pick_nv(nvec), mr = pick_mr(nv);
     const int ntiles = (C + mr - 1) / mr;
     dw_args a;
-    a.zero = zero;
+    a.zero = 0;
     a.xs = C;
     a.xrs = 0;
     a.OH = 1;
@@ -1060,17 +1037,11 @@ static void mask_and_bias(float *dz, const float *y, int P, int F, int relu, flo
     }
 }
 
-/* Chunk by chunk (nl_chunks), each image of the chunk: dz = dy * relu'(y) in
- * place and the chunk's db partial (dy == NULL: dz is made by dout_fn into the
- * thread's buffer, in cache for what follows, with the ReLU's derivative when
- * dout_relu); the chunk's dW partial over the image; dx of the image when
- * wanted. Then dW, db = the sum of the partials in chunk order; dx cropped
- * when padded.
- * Winograd: the dU partial of a chunk (128 KiB on cifar10's conv2) costs more
- * to write and add than the chunks save, so there the chunks make dz (kept
- * for the batch) and dx, and then each thread adds the weight gradient of a
- * fixed contiguous block of images into its own dU: the partials are summed in
- * thread order, deterministic for a fixed thread count.
+/* Per thread: for each image of its block, dz = dy * relu'(y) in place and the
+ * db partial (dy == NULL: dz is made by dout_fn into the thread's buffer, in
+ * cache for what follows, with the ReLU's derivative when dout_relu); the dW
+ * partial over the image; dx of the image when wanted.
+ * Then dW, db = sum of the partials in thread order; dx cropped when padded.
  *   x   (padded) input [B][Hp][Wp][C]      y, dy  [B][OH][OW][F]
  *   w   [KH][KW][C][F]                     dw [K][F], db [F]
  *   dx  [B][H][W][C] or NULL               scratch: see scratch_layout */
@@ -1088,15 +1059,15 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
     const int cvec = (g->C + VL - 1) / VL, nvc = pick_nv(cvec), mrx = pick_mr(nvc);
     const size_t ximg = (size_t)g->Hp * g->Wp * g->C,
                  dximg = dx && g->padded ? ximg : (size_t)g->H * g->W * g->C;
-    const int nch = nl_chunks(g->B);
-    const int nt = imin(imin(omp_get_max_threads(), CONV_MAX_THREADS), nch);
-    nl_sched sch;
-    nl_sched_init(&sch, nch);
+    int nt = omp_get_max_threads();
+    if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
+    if (g->wino && nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
+    if (nt > g->B) nt = g->B;
     if (dx && g->wino_dx) /* the input gradient GEMMs' bias */
         memset(scratch + sl.wzero, 0, (size_t)(g->Fp > g->Cp ? g->Fp : g->Cp) * sizeof(float));
 #pragma omp parallel num_threads(nt)
     {
-        const int t = omp_get_thread_num();
+        const int nth = omp_get_num_threads(), t = omp_get_thread_num();
         if (dx) {
             /* W^T for the input gradient: wt[kh][kw][f][c] = w[kh][kw][c][f], zero for c >= C */
 #pragma omp for schedule(static)
@@ -1116,13 +1087,19 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             else if (g->wino_dx == 2)
                 wino2_weights(wt, ks, g->Cp, 1, g->F, g->C, scratch + sl.wux, (size_t)g->Cp);
         }
-        /* Winograd work buffers of this thread: V, dM, and the input gradient's
-           V [nxix][Tx][F], M [nxix][Tx][Cp] */
-        float *V = scratch + sl.wwork + (size_t)t * sl.wthread, *pad = V + sl.wpad;
+        float *part = parts + (size_t)t * part_floats, *dbp = part + (size_t)g->K * g->Fp;
+        memset(part, 0, part_floats * sizeof(float));
+        /* Winograd buffers of this thread: dU partial, V, dM */
+        float *dU = scratch + sl.wwork + (size_t)t * sl.wthread, *pad = dU + sl.wpad;
+        float *V = dU + align16((size_t)g->nxid * g->C * g->Fp);
         float *dM = V + align16(g->nxid * wino_xs(T, g->C));
+        if (g->wino) memset(dU, 0, (size_t)g->nxid * g->C * g->Fp * sizeof(float));
+        /* and the input gradient's: V [nxix][Tx][F], M [nxix][Tx][Cp] */
         const int Tx = g->THx * g->TWx;
         float *Vx = dM + align16(g->nxid * wino_xs(T, g->Fp));
         float *Mx = Vx + align16(g->nxix * wino_xs(Tx, g->F));
+        int b_lo, b_hi;
+        split_range(g->B, nth, t, &b_lo, &b_hi);
         dw_args da;
         da.zero = 0;
         da.xs = (ptrdiff_t)g->S * g->C;
@@ -1138,109 +1115,87 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         xa.xrow = (ptrdiff_t)g->Wp * g->C;
         xa.C = g->C;
         float *dzbuf = scratch + sl.dzbuf + (size_t)t * align16((size_t)OHW * g->F);
-        nl_sched_cursor cur = nl_sched_start(&sch, t, omp_get_num_threads());
-        for (int k; (k = nl_sched_next(&sch, &cur)) >= 0;) {
-            /* the chunk's partials: dW (direct) or dU (Winograd), and db */
-            float *part = parts + (size_t)k * part_floats, *dbp = part + (size_t)g->K * g->Fp;
-            if (g->wino)
-                memset(dbp, 0, (size_t)g->Fp * sizeof(float));
-            else
-                memset(part, 0, part_floats * sizeof(float));
-            int b_lo, b_hi;
-            nl_chunk_range(g->B, nch, k, &b_lo, &b_hi);
-            for (int b = b_lo; b < b_hi; b++) {
-                const float *yb = y + (size_t)b * OHW * g->F;
-                float *dz = dy        ? dy + (size_t)b * OHW * g->F
-                            : g->wino ? scratch + sl.wdz + (size_t)b * OHW * g->F
-                                      : dzbuf;
-                if (!dy) dout_fn(dout_arg, b, yb, dz);
-                /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
-                mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
-                const float *xb = x + (size_t)b * ximg;
-                if (!g->wino) { /* dW partial += cols_b^T . dz_b */
-                    for (int kh = 0; kh < g->KH; kh++) {
-                        const int ntiles = (L + mrw - 1) / mrw;
-                        for (int tile = 0; tile < ntiles; tile++) {
-                            int j0, j1;
-                            split_range(L, ntiles, tile, &j0, &j1);
-                            da.x = xb + (size_t)kh * g->Wp * g->C + j0;
-                            const int k0 = kh * L + j0;
-                            for (int v0 = 0; v0 < fvec; v0 += nvf) {
-                                const int nvh = imin(nvf, fvec - v0);
-                                da.dz = dz + (size_t)v0 * VL;
-                                da.dw = part + (size_t)k0 * g->Fp + (size_t)v0 * VL;
-                                da.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
-                                nl_dw_tab[j1 - j0 - 1][nvh - 1](&da);
-                            }
-                        }
-                    }
-                }
-                if (!dx) continue;
-                float *dxb = dxp + (size_t)b * dximg;
-                if (g->wino_dx) { /* dx_b = the full correlation of dz_b with the flipped W^T */
-                    const float *Ux = scratch + sl.wux, *zeros = scratch + sl.wzero;
-                    wino_input(g->wino_dx, dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
-                    wino_gemms(g->nxix, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
-                    if (g->wino_dx == 4)
-                        wino4_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp,
-                                     NULL, 0);
-                    else
-                        wino2_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp,
-                                     NULL, 0);
-                    continue;
-                }
-                /* dx_b = col2im(dz_b . W^T) */
-                memset(dxb, 0, dximg * sizeof(float));
-                const int ntiles = (OHW + mrx - 1) / mrx;
-                for (int tile = 0; tile < ntiles; tile++) {
-                    int p0, p1;
-                    split_range(OHW, ntiles, tile, &p0, &p1);
-                    const int m = p1 - p0;
-                    xa.dz = dz + (size_t)p0 * g->F;
-                    for (int v0 = 0; v0 < cvec; v0 += nvc) {
-                        const int nvh = imin(nvc, cvec - v0);
-                        for (int i = 0; i < m; i++) {
-                            const int p = p0 + i, oh = p / g->OW, ow = p % g->OW;
-                            xa.dx[i] = dxb +
-                                       ((size_t)oh * g->S * g->Wp + (size_t)ow * g->S) * g->C +
-                                       (size_t)v0 * VL;
-                        }
-                        xa.wt = wt + (size_t)v0 * VL;
-                        xa.mlast = v_mask(imin(VL, g->C - (v0 + nvh - 1) * VL));
-                        nl_dx_tab[m - 1][nvh - 1](&xa);
-                    }
-                }
-            }
-        }
-#pragma omp barrier
-        if (g->wino) { /* this thread's block of images: dU += V^T . (A dz A^T) */
-            const int nth = omp_get_num_threads();
-            float *dU = scratch + sl.wdu + (size_t)t * sl.wduk;
-            int b_lo, b_hi;
-            split_range(g->B, nth, t, &b_lo, &b_hi);
-            for (int b = b_lo; b < b_hi; b++) {
-                const float *dz = (dy ? dy : scratch + sl.wdz) + (size_t)b * OHW * g->F;
-                wino_input(g->wino_dw, x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0,
-                           V, pad);
+        for (int b = b_lo; b < b_hi; b++) {
+            const float *yb = y + (size_t)b * OHW * g->F;
+            float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
+            if (!dy) dout_fn(dout_arg, b, yb, dz);
+            /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
+            mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
+            const float *xb = x + (size_t)b * ximg;
+            if (g->wino) { /* dU += V^T . (A dz A^T) */
+                wino_input(g->wino_dw, xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V, pad);
                 if (g->wino_dw == 4)
                     wino4_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
                 else
                     wino2_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
-                wino_dw_gemms(g->nxid, V, dM, dU, T, g->C, (size_t)g->Fp, b == b_lo);
+                wino_dw_gemms(g->nxid, V, dM, dU, T, g->C, (size_t)g->Fp);
+            } else { /* dW partial += cols_b^T . dz_b */
+                for (int kh = 0; kh < g->KH; kh++) {
+                    const int ntiles = (L + mrw - 1) / mrw;
+                    for (int tile = 0; tile < ntiles; tile++) {
+                        int j0, j1;
+                        split_range(L, ntiles, tile, &j0, &j1);
+                        da.x = xb + (size_t)kh * g->Wp * g->C + j0;
+                        const int k0 = kh * L + j0;
+                        for (int v0 = 0; v0 < fvec; v0 += nvf) {
+                            const int nvh = imin(nvf, fvec - v0);
+                            da.dz = dz + (size_t)v0 * VL;
+                            da.dw = part + (size_t)k0 * g->Fp + (size_t)v0 * VL;
+                            da.mlast = v_mask(imin(VL, g->F - (v0 + nvh - 1) * VL));
+                            nl_dw_tab[j1 - j0 - 1][nvh - 1](&da);
+                        }
+                    }
+                }
             }
+            if (!dx) continue;
+            float *dxb = dxp + (size_t)b * dximg;
+            if (g->wino_dx) { /* dx_b = the full correlation of dz_b with the flipped W^T */
+                const float *Ux = scratch + sl.wux, *zeros = scratch + sl.wzero;
+                wino_input(g->wino_dx, dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
+                wino_gemms(g->nxix, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
+                if (g->wino_dx == 4)
+                    wino4_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
+                                 0);
+                else
+                    wino2_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
+                                 0);
+                continue;
+            }
+            /* dx_b = col2im(dz_b . W^T) */
+            memset(dxb, 0, dximg * sizeof(float));
+            const int ntiles = (OHW + mrx - 1) / mrx;
+            for (int tile = 0; tile < ntiles; tile++) {
+                int p0, p1;
+                split_range(OHW, ntiles, tile, &p0, &p1);
+                const int m = p1 - p0;
+                xa.dz = dz + (size_t)p0 * g->F;
+                for (int v0 = 0; v0 < cvec; v0 += nvc) {
+                    const int nvh = imin(nvc, cvec - v0);
+                    for (int i = 0; i < m; i++) {
+                        const int p = p0 + i, oh = p / g->OW, ow = p % g->OW;
+                        xa.dx[i] = dxb + ((size_t)oh * g->S * g->Wp + (size_t)ow * g->S) * g->C +
+                                   (size_t)v0 * VL;
+                    }
+                    xa.wt = wt + (size_t)v0 * VL;
+                    xa.mlast = v_mask(imin(VL, g->C - (v0 + nvh - 1) * VL));
+                    nl_dx_tab[m - 1][nvh - 1](&xa);
+                }
+            }
+        }
 #pragma omp barrier
-            /* dW: the partials in thread order */
+        /* dW, db: partial sums in thread order */
+        if (g->wino) {
             if (g->wino_dw == 4)
-                wino4_dw_finish(scratch + sl.wdu, sl.wduk, nth, g->C, g->F, (size_t)g->Fp, dw);
+                wino4_dw_finish(scratch + sl.wwork, sl.wthread, nth, g->C, g->F, (size_t)g->Fp, dw);
             else
-                wino2_dw_finish(scratch + sl.wdu, sl.wduk, nth, g->C, g->F, (size_t)g->Fp, dw);
-        } else { /* dW: the partials in chunk order */
+                wino2_dw_finish(scratch + sl.wwork, sl.wthread, nth, g->C, g->F, (size_t)g->Fp, dw);
+        } else {
 #pragma omp for schedule(static)
             for (int k = 0; k < g->K; k++) {
                 for (int f = 0; f < g->F; f++) {
                     float s = parts[(size_t)k * g->Fp + f];
-                    for (int kk = 1; kk < nch; kk++)
-                        s += parts[kk * part_floats + (size_t)k * g->Fp + f];
+                    for (int tt = 1; tt < nth; tt++)
+                        s += parts[tt * part_floats + (size_t)k * g->Fp + f];
                     dw[(size_t)k * g->F + f] = s;
                 }
             }
@@ -1249,7 +1204,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         for (int f = 0; f < g->F; f++) {
             const size_t o = (size_t)g->K * g->Fp + f;
             float s = parts[o];
-            for (int k = 1; k < nch; k++) s += parts[k * part_floats + o];
+            for (int tt = 1; tt < nth; tt++) s += parts[tt * part_floats + o];
             db[f] = s;
         }
         /* crop the padded input gradient */

@@ -14,15 +14,13 @@
  *   scratch    per-layer scratch of scratch_floats(max_batch) floats, kept
  *              between forward and backward of the same step
  * Threading: layers parallelise themselves with OpenMP over disjoint outputs
- * (or via BLAS), so results are identical run after run for a fixed thread count.
- * Sums over the images of a batch are per chunk of images (sched.h). */
+ * (or via BLAS), so results are identical run after run for a fixed thread count. */
 #ifndef NNLAB_LAYER_H
 #define NNLAB_LAYER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layers/sched.h"
 #include "nnlab/error.h"
 #include "nnlab/model.h"
 
@@ -66,15 +64,14 @@ typedef struct nl_layer_ctx {
        backward: when dout_fn is set, dout is not stored: dout_fn(dout_arg, b, y,
          buf) writes sample b's output gradient [out_size] into buf, given y, the
          layer's output of sample b;
-       forward: when out_fn is set, out_fn(out_arg, b, k, y) is called with
-         sample b's output y (stored in out) as soon as it is made, while y is
-         in cache; k is b's chunk (nl_chunk_range over nl_chunks(batch)), and
-         the samples of a chunk come in order, from one thread. */
+       forward: when out_fn is set, out_fn(out_arg, b, t, y) is called by thread t
+         (< 16) with sample b's output y (stored in out) as soon as it is made, each
+         thread's samples in order, while y is in cache. */
     void (*dout_fn)(void *arg, int b, const float *y, float *buf);
     void *dout_arg;
     int dout_fn_relu; /* dout_fn already applies the layer's ReLU derivative
                          (its gradient is zero where y <= 0) */
-    void (*out_fn)(void *arg, int b, int k, const float *y);
+    void (*out_fn)(void *arg, int b, int t, const float *y);
     void *out_arg;
 } nl_layer_ctx;
 

@@ -1,7 +1,5 @@
 /* Model builder, model files (round trip, truncated, tampered), determinism;
  * batch norm + max pool fused or not (NNLAB_FUSE=0): the same model. */
-#include <omp.h>
-
 #include "check.h"
 #include "core/rng.h"
 #include "nnlab/core.h"
@@ -220,51 +218,6 @@ static nl_model *conv_model(int fuse) {
     return m;
 }
 
-/* The sums over images (the first convolution's weight and bias gradients, the
- * fused pairs' batch statistics and their gamma/beta gradients) are per chunk
- * of images, added in chunk order (src/layers/sched.h): bit-identical with 1, 2
- * and 3 threads. (The Winograd convolution's weight gradient is summed per
- * thread: the same for a fixed thread count only.) */
-static void test_chunked_sums_thread_independent(void) {
-    nl_model *m = conv_model(1);
-    const size_t in = nl_model_input_size(m), np = nl_model_param_slab_size(m);
-    const size_t ns = nl_model_num_state(m);
-    float *x = malloc(6 * in * sizeof *x), *g[3], *st[3], *pr[3];
-    uint8_t y[6] = {1, 7, 3, 3, 0, 9};
-    nl_rng r;
-    nl_rng_seed(&r, 5);
-    for (size_t i = 0; i < 6 * in; i++) x[i] = nl_rng_uniform(&r);
-    const int nt0 = omp_get_max_threads();
-    for (int t = 0; t < 3; t++) {
-        omp_set_num_threads(t + 1);
-        nl_model_init(m, 3); /* also resets the running statistics */
-        pr[t] = malloc(60 * sizeof(float)), g[t] = malloc(np * sizeof(float));
-        st[t] = malloc(ns * sizeof(float));
-        memcpy(pr[t], nl_model_forward(m, x, 6, 1), 60 * sizeof(float));
-        nl_model_loss_backward(m, y, 6, 1, NULL);
-        memcpy(g[t], nl_model_grads(m), np * sizeof(float));
-        memcpy(st[t], nl_model_state(m), ns * sizeof(float));
-    }
-    omp_set_num_threads(nt0);
-    /* layers 0 (conv), 1 (batch norm), 4 (batch norm): their gradients */
-    const int layers[3] = {0, 1, 4};
-    for (int t = 1; t < 3; t++) {
-        CHECK_MSG(!memcmp(pr[0], pr[t], 60 * sizeof(float)), "%d threads: other probabilities",
-                  t + 1);
-        CHECK_MSG(!memcmp(st[0], st[t], ns * sizeof(float)), "%d threads: other running statistics",
-                  t + 1);
-        for (int i = 0; i < 3; i++) {
-            const size_t off = nl_model_layer_param_offset(m, layers[i]);
-            const size_t n = nl_model_layer_params(m, layers[i]);
-            CHECK_MSG(n > 0 && !memcmp(g[0] + off, g[t] + off, n * sizeof(float)),
-                      "%d threads: layer %d's gradients differ", t + 1, layers[i]);
-        }
-    }
-    for (int t = 0; t < 3; t++) free(pr[t]), free(g[t]), free(st[t]);
-    free(x);
-    nl_model_free(m);
-}
-
 static void test_fusion_same_model(void) {
     nl_model *f = conv_model(1), *u = conv_model(0);
     const size_t in = nl_model_input_size(f), np = nl_model_param_slab_size(f);
@@ -323,7 +276,6 @@ int main(void) {
     test_init();
     test_model_file();
     test_fusion_same_model();
-    test_chunked_sums_thread_independent();
     test_determinism_and_learning();
     tu_cleanup();
     CHECK_DONE();
