@@ -313,6 +313,38 @@ static void dx_affine(float *di, const float *xi, size_t n, int C, const float *
     }
 }
 
+/* The 2x2, stride-2 windows of batchnorm_maxpool_dx_image for C = NVEC * PL
+ * channels, NVEC a constant: the coefficients stay in registers and the
+ * loops unroll. */
+static inline __attribute__((always_inline)) void
+dx_windows_2x2(float *di, const float *xi, const float *d, const int32_t *ix, int OH, int OW, int W,
+               const float *k1, const float *k2, const float *k3, int relu, const int NVEC) {
+    const int C = NVEC * PL;
+    fvec c1[4], c2[4], c3[4];
+    for (int v = 0; v < NVEC; v++)
+        c1[v] = ldf(k1 + v * PL), c2[v] = ldf(k2 + v * PL), c3[v] = ldf(k3 + v * PL);
+    const ivec iota = ldi(iota_lanes);
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            const size_t o = ((size_t)oh * OW + ow) * C;
+            const int32_t base = (int32_t)(((size_t)oh * 2 * W + (size_t)ow * 2) * C);
+            fvec g[4];
+            ivec w[4];
+            for (int v = 0; v < NVEC; v++)
+                g[v] = c1[v] * ldf(d + o + v * PL), w[v] = ldi(ix + o + v * PL) - iota;
+            for (int kh = 0; kh < 2; kh++)
+                for (int kw = 0; kw < 2; kw++) {
+                    const int32_t off = base + (int32_t)(((size_t)kh * W + kw) * C);
+                    for (int v = 0; v < NVEC; v++) {
+                        const ivec m = w[v] == off + v * PL;
+                        const fvec x = ldf(xi + off + v * PL);
+                        const fvec r = c2[v] * x + c3[v] + (fvec)((ivec)g[v] & m);
+                        stf(di + off + v * PL, relu ? where_pos(r, x) : r);
+                    }
+                }
+        }
+}
+
 void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
     const batchnorm_maxpool_args *a = args;
     const int C = a->bn->in.c, H = a->bn->in.h, W = a->bn->in.w;
@@ -339,6 +371,14 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
        winner's term selected by lane (no scatter); positions in no window (the
        last rows or columns, or gaps when S > K) get the affine part alone */
     if (!(K == S && OH * S == H && OW * S == W)) dx_affine(di, xi, (size_t)H * W, C, k2, k3, relu);
+    if (K == 2 && S == 2 && C == 2 * PL) { /* cifar10's first pair: constants in registers */
+        dx_windows_2x2(di, xi, d, ix, OH, OW, W, k1, k2, k3, relu, 2);
+        return;
+    }
+    if (K == 2 && S == 2 && C == 4 * PL) {
+        dx_windows_2x2(di, xi, d, ix, OH, OW, W, k1, k2, k3, relu, 4);
+        return;
+    }
     for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
             const size_t o = ((size_t)oh * OW + ow) * C;

@@ -289,8 +289,9 @@ static void fused_matches_layers(void) {
         {{8, 7, 17}, 2, 3, 2},   /* gaps between the windows */
         {{13, 13, 32}, 2, 2, 3}, /* one pass for statistics and pool, a row and a column left */
         {{11, 10, 16}, 3, 3, 2}, /* the same with 3x3 windows, two rows and a column left */
+        {{13, 13, 64}, 2, 2, 3}, /* cifar10's second pair */
     };
-    for (int t = 0; t < 7; t++)
+    for (int t = 0; t < 8; t++)
         for (int training = 1; training >= 0; training--) {
             pair u, f;
             pair_make(&u, cases[t].in, cases[t].k, cases[t].s, cases[t].batch, 40 + t);
@@ -324,6 +325,50 @@ static void fused_matches_layers(void) {
             free(x), free(dx1), free(dx2), free(p1), free(p2), free(dp);
             pair_free(&u), pair_free(&f);
         }
+}
+
+/* The input gradient as a convolution with a ReLU asks for it image by image
+ * (relu 1: zero where x <= 0), against the plain one masked afterwards, on
+ * cifar10's pairs (32 and 64 channels, 2x2 windows: the unrolled paths) and on
+ * 16 and 20 channels. */
+static void fused_dx_relu(void) {
+    static const nl_shape shapes[] = {{30, 30, 32}, {13, 13, 64}, {13, 13, 16}, {9, 8, 20}};
+    for (int t = 0; t < 4; t++) {
+        const nl_shape in = shapes[t];
+        const int B = 3;
+        pair q;
+        pair_make(&q, in, 2, 2, B, 90 + t);
+        const size_t img = nl_shape_size(in), nx = (size_t)B * img;
+        const size_t np = (size_t)B * nl_shape_size(q.pool.out);
+        float *x = malloc(nx * 4), *p = malloc(np * 4), *dp = malloc(np * 4);
+        float *d0 = malloc(img * 4), *d1 = malloc(img * 4);
+        nl_rng r;
+        nl_rng_seed(&r, 30 + t);
+        for (size_t i = 0; i < nx; i++) x[i] = 3 * nl_rng_uniform(&r) - 1;
+        for (size_t i = 0; i < np; i++) dp[i] = 2 * nl_rng_uniform(&r) - 1;
+        nl_layer_ctx cb = {0}, cp = {0};
+        cb.batch = cp.batch = B, cb.training = cp.training = 1;
+        cb.in = x, cb.params = q.b.p, cb.grads = q.b.g, cb.state = q.b.st, cb.scratch = q.b.scr;
+        cp.out = p, cp.scratch = q.pscr, cp.dout = dp;
+        batchnorm_maxpool_forward(&q.b.l, &q.pool, &cb, &cp);
+        batchnorm_maxpool_backward_params(&q.b.l, &q.pool, &cb, &cp);
+        int ok = 1, nonzero = 0;
+        for (int b = 0; b < B; b++) {
+            const float *xb = x + (size_t)b * img;
+            batchnorm_maxpool_args a = {&q.b.l, &q.pool, &cb, &cp, 0};
+            batchnorm_maxpool_dx_image(&a, b, xb, d0);
+            a.relu = 1;
+            batchnorm_maxpool_dx_image(&a, b, xb, d1);
+            for (size_t i = 0; i < img; i++) {
+                const float want = xb[i] > 0.0f ? d0[i] : 0.0f;
+                ok &= !memcmp(&want, &d1[i], 4);
+                nonzero += d1[i] != 0.0f;
+            }
+        }
+        CHECK_MSG(ok && nonzero > 0, "%dx%dx%d: relu dx is not the masked dx", in.h, in.w, in.c);
+        free(x), free(p), free(dp), free(d0), free(d1);
+        pair_free(&q);
+    }
 }
 
 /* L = sum(pooled * R): central differences on x, gamma and beta of the fused step. */
@@ -388,6 +433,7 @@ int main(void) {
     eval_mode();
     precision_and_determinism();
     fused_matches_layers();
+    fused_dx_relu();
     fused_gradients();
     CHECK_DONE();
 }
