@@ -33,7 +33,7 @@
  * the products in the Winograd domain instead: small GEMMs per image on the
  * same micro-kernels, forward F(4x4, 3x3) (36 of them, ~2.6x fewer
  * multiplications on cifar10's 13x13 outputs) or F(2x2, 3x3) (16, ~1.9x),
- * whichever needs fewer; dW F(2x2, 3x3); dx, as the full correlation of dz
+ * whichever needs fewer, and dW the same way; dx, as the full correlation of dz
  * with the flipped kernel, F(4x4, 3x3) (~2.6x fewer on conv2's 15x15 input)
  * where it needs fewer multiplications than F(2x2), else direct. See the
  * Winograd sections.
@@ -91,6 +91,11 @@ typedef struct conv_geom {
 /* Threads of a Winograd pass (each has its own work buffers in scratch). */
 #define WINO_MAX_THREADS 8
 
+/* Images whose tiles the weight gradient's Winograd GEMMs take at once (K =
+ * this many images' tiles): half the passes over the partial dU (see the
+ * F(4x4) section). */
+#define WINO_DW_IMAGES 2
+
 /* The Winograd tile size NAME in the environment asks for ("2" or "4"; "0":
  * direct, for the input gradient; for comparisons), else def. */
 static int env_tile(const char *name, int def) {
@@ -127,15 +132,15 @@ static conv_geom geom(const nl_layer *l, int batch) {
     g.wino = g.wino_dw = g.wino_dx = 0;
     if (g.KH == 3 && g.S == 1 && g.C >= WINO_MIN_CHANNELS && g.F >= WINO_MIN_CHANNELS &&
         !(direct && direct[0] == '1')) {
-        /* forward: the tile size with fewer multiplications (tile positions of
-           an image), F(2x2) on a tie as its transforms are cheaper. Weight
-           gradient: F(2x2), see the F(4x4) section. */
+        /* forward and weight gradient: the tile size with fewer multiplications
+           (tile positions of an image), F(2x2) on a tie as its transforms are
+           cheaper */
         const int t2 = ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * 16;
         const int t4 = ((g.OH + 3) / 4) * ((g.OW + 3) / 4) * 36;
         g.wino = env_tile("NNLAB_WINO_TILE", t4 < t2 ? 4 : 2);
-        g.wino_dw = env_tile("NNLAB_WINO_DW_TILE", 2);
+        g.wino_dw = env_tile("NNLAB_WINO_DW_TILE", t4 < t2 ? 4 : 2);
         if (!g.wino) g.wino = t4 < t2 ? 4 : 2; /* "0" is for the input gradient only */
-        if (!g.wino_dw) g.wino_dw = 2;
+        if (!g.wino_dw) g.wino_dw = t4 < t2 ? 4 : 2;
         const int x2 = ((g.Hp + 1) / 2) * ((g.Wp + 1) / 2) * 16;
         const int x4 = ((g.Hp + 3) / 4) * ((g.Wp + 3) / 4) * 36;
         /* input gradient: F(4x4) when it needs fewer multiplications than F(2x2),
@@ -200,7 +205,7 @@ static conv_scratch scratch_layout(const conv_geom *g) {
         /* per thread: forward V [nxi][T][C], M [nxi][T][Fp]; backward (the dW
          * tiling) dU [nxid][C][Fp], V and dM [nxid][Td][Fp] */
         const size_t T = (size_t)g->TH * g->TW, nxi = (size_t)g->nxi;
-        const size_t Td = (size_t)g->THd * g->TWd, nxid = (size_t)g->nxid;
+        const size_t Td = (size_t)WINO_DW_IMAGES * g->THd * g->TWd, nxid = (size_t)g->nxid;
         const size_t fwd = align16(nxi * wino_xs(T, g->C)) + align16(nxi * wino_xs(T, g->Fp));
         const size_t Tx = (size_t)g->THx * g->TWx, nxix = (size_t)g->nxix;
         const size_t bwd =
@@ -339,7 +344,8 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
  * tiles (13x13 outputs are 7x7 tiles of 2x2: 1.94x). The micro-kernels (ukernels.c)
  * do the GEMMs. The weight gradient uses the adjoint transforms:
  *   dM = A dY A^T per tile, dU_xi[C, F] = sum_t V_xi[t, C]^T . dM_xi[t, F],
- *   dW = G^T dU G (per-thread partial dU, summed in thread order).
+ *   dW = G^T dU G (per-thread partial dU, summed in thread order), the GEMMs
+ *   over the tiles of WINO_DW_IMAGES images at once (K = 2 x 49 here).
  * The input gradient dx is the full correlation of dz (zero-padded by 2) with
  * the kernel flipped and transposed (the same transforms, from the flipped
  * W^T, origin -2): as F(2x2) it has 64 tiles for cifar10's 15x15 dx and
@@ -510,10 +516,12 @@ FORCE_INLINE void wino2_adjoint_tile(const vf e[2][2], float *out, size_t xs) {
 
 /* dM[xi][t][ldm] = A dY A^T for the 2x2 tiles of dz [H][W][n] (zero outside):
  * the adjoint of wino2_output. Lanes n..ldm are zero. Whole tiles of whole
- * vectors load straight; the others through bounds checks and masks. */
+ * vectors load straight; the others through bounds checks and masks. The xi
+ * slices are wino_xs(Ts, ldm) apart (Ts >= TH * TW: room for more images' tiles
+ * after these). */
 static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
-                                 size_t ldm) {
-    const size_t xs = wino_xs((size_t)TH * TW, ldm);
+                                 size_t ldm, int Ts) {
+    const size_t xs = wino_xs((size_t)Ts, ldm);
     const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const size_t rs = (size_t)W * n;
@@ -563,12 +571,15 @@ static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, i
  * Forward and input gradient, by default: on cifar10's conv2 it takes the
  * forward product from ~0.71 to ~0.66 ms a batch (bench_cifar_step, 2
  * threads), and the backward pass, with dx by F(4x4) instead of the direct
- * kernel, from ~1.64 to ~1.46 ms. The weight
- * gradient stays F(2x2): with 16 tiles an image its per-image GEMMs are short
- * (K = 16) and each reads and writes the whole 295 KB partial dU, and it
- * measured ~7% slower than F(2x2) (NNLAB_WINO_DW_TILE=4 selects it, for
- * comparisons; NNLAB_WINO_TILE=2 or 4 forces the forward tile,
- * NNLAB_WINO_DX_TILE=0 (direct), 2 or 4 the input gradient's). Its rounding
+ * kernel, from ~1.64 to ~1.46 ms. The weight gradient too, with the GEMMs
+ * over two images' tiles: with one image's 16 they are short (K = 16) and
+ * each pass reads and writes the whole 295 KB partial dU. Measured on one
+ * thread (bench_cifar_step --threads 1, the steadiest figure on the shared
+ * VM), training step medians: F(2x2) one image at a time 4.70-4.77 ms, two
+ * 4.76-4.81, four 4.95-5.00; F(4x4) one 4.70-4.79, two 4.64-4.71, four
+ * 4.71-4.77. NNLAB_WINO_TILE, NNLAB_WINO_DW_TILE (2 or 4) and
+ * NNLAB_WINO_DX_TILE (0: direct, 2 or 4) force the tile sizes, for
+ * comparisons. Its rounding
  * error is larger (constants up to 8 in A^T): on cifar10's conv2 shape the
  * forward output stays within 1e-5 * (1 + |y|) of a double-precision
  * reference (test_conv2d). */
@@ -686,8 +697,8 @@ FORCE_INLINE void wino4_input_tile(const float *p, ptrdiff_t rs, ptrdiff_t cs, f
 
 /* The tiles of wino_input, m (2 or 4) a constant after inlining. */
 FORCE_INLINE void wino_input_tiles(const int m, const float *x, int W, int n, int TH, int TW,
-                                   float *V) {
-    const size_t xs = wino_xs((size_t)TH * TW, n);
+                                   float *V, int Ts) {
+    const size_t xs = wino_xs((size_t)Ts, n);
     const int nvec = (n + VL - 1) / VL, nfull = n / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     const ptrdiff_t rs = (ptrdiff_t)W * n;
@@ -709,7 +720,7 @@ FORCE_INLINE void wino_input_tiles(const int m, const float *x, int W, int n, in
         }
 }
 
-/* V[xi][t][n] (row stride n, xi stride wino_xs(T, n)) = B^T d B for the
+/* V[xi][t][n] (row stride n, xi stride wino_xs(Ts, n), Ts >= T) = B^T d B for the
  * (m + 2) x (m + 2) tiles d of x [H][W][n] with origin (m*ty + o, m*tx + o),
  * t = ty*TW + tx, m = 2 or 4; rows and columns outside the image are zero.
  * When every tile is inside the image and n is whole vectors, x is read in
@@ -717,16 +728,16 @@ FORCE_INLINE void wino_input_tiles(const int m, const float *x, int W, int n, in
  * n)), so every tile takes the same straight-line path (a partial last vector
  * with masked stores). */
 static void wino_input(int m, const float *x, int H, int W, int n, int TH, int TW, int o, float *V,
-                       float *pad) {
+                       int Ts, float *pad) {
     const int Hn = m * TH + 2, Wn = m * TW + 2;
     if (o != 0 || Hn > H || Wn > W || n % VL) {
         wino_pad(x, H, W, n, o, Hn, Wn, pad);
         x = pad, W = Wn;
     }
     if (m == 4)
-        wino_input_tiles(4, x, W, n, TH, TW, V);
+        wino_input_tiles(4, x, W, n, TH, TW, V, Ts);
     else
-        wino_input_tiles(2, x, W, n, TH, TW, V);
+        wino_input_tiles(2, x, W, n, TH, TW, V, Ts);
 }
 
 /* y = A^T M A (+ bias, relu) for the 4x4 tiles, as wino2_output. */
@@ -779,10 +790,11 @@ static void wino4_output(const float *M, int TH, int TW, size_t ldm, int n, floa
 }
 
 /* dM[xi][t][ldm] = A dY A^T for the 4x4 tiles of dz [H][W][n] (zero outside),
- * the adjoint of wino4_output; lanes n..ldm are zero. */
+ * the adjoint of wino4_output; lanes n..ldm are zero; slices as in
+ * wino2_output_adjoint. */
 static void wino4_output_adjoint(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
-                                 size_t ldm) {
-    const size_t xs = wino_xs((size_t)TH * TW, ldm);
+                                 size_t ldm, int Ts) {
+    const size_t xs = wino_xs((size_t)Ts, ldm);
     const int nvec = (n + VL - 1) / VL;
     const vmask ml = v_mask(n - (nvec - 1) * VL);
     for (int ty = 0; ty < TH; ty++) {
@@ -908,7 +920,8 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
         split_range(g->B, nth, t, &b_lo, &b_hi);
         for (int b = b_lo; b < b_hi; b++) {
             float *yb = y + (size_t)b * yimg;
-            wino_input(g->wino, x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, pad);
+            wino_input(g->wino, x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, T,
+                       pad);
             wino_gemms(g->nxi, V, U, M, T, g->C, (size_t)g->Fp, zeros);
             if (g->wino == 4)
                 wino4_output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
@@ -919,8 +932,9 @@ static void conv2d_forward_wino(const conv_geom *g, float *y, const float *x, co
     }
 }
 
-/* dU_xi[C][ldd] += sum_t V_xi[t][C]^T . dM_xi[t][ldd] for one image. */
-static void wino_dw_gemms(int nxi, const float *V, const float *dM, float *dU, int T, int C,
+/* dU_xi[C][ldd] += sum_t V_xi[t][C]^T . dM_xi[t][ldd] over the T tiles t (of
+ * one image or more) in slices wino_xs(Ts, .) apart. */
+static void wino_dw_gemms(int nxi, const float *V, const float *dM, float *dU, int T, int Ts, int C,
                           size_t ldd) {
     const int nvec = (int)(ldd / VL), nv = pick_nv(nvec), mr = pick_mr(nv);
     const int ntiles = (C + mr - 1) / mr;
@@ -937,10 +951,10 @@ static void wino_dw_gemms(int nxi, const float *V, const float *dM, float *dU, i
         for (int tile = 0; tile < ntiles; tile++) {
             int c0, c1;
             split_range(C, ntiles, tile, &c0, &c1);
-            a.x = V + xi * wino_xs(T, C) + c0;
+            a.x = V + xi * wino_xs(Ts, C) + c0;
             for (int v0 = 0; v0 < nvec; v0 += nv) {
                 const int nvh = imin(nv, nvec - v0);
-                a.dz = dM + xi * wino_xs(T, ldd) + (size_t)v0 * VL;
+                a.dz = dM + xi * wino_xs(Ts, ldd) + (size_t)v0 * VL;
                 a.dw = dU + ((size_t)xi * C + c0) * ldd + (size_t)v0 * VL;
                 nl_dw_tab[c1 - c0 - 1][nvh - 1](&a);
             }
@@ -1054,7 +1068,8 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
     float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
     const size_t part_floats = align16((size_t)g->K * g->Fp + g->Fp);
     const int OHW = g->OH * g->OW, L = g->KW * g->C;
-    const int T = g->THd * g->TWd; /* the weight gradient's Winograd tiles */
+    const int T = g->THd * g->TWd;     /* the weight gradient's Winograd tiles of an image */
+    const int Ts = WINO_DW_IMAGES * T; /* and of the images its GEMMs take at once */
     const int fvec = (g->F + VL - 1) / VL, nvf = pick_nv(fvec), mrw = pick_mr(nvf);
     const int cvec = (g->C + VL - 1) / VL, nvc = pick_nv(cvec), mrx = pick_mr(nvc);
     const size_t ximg = (size_t)g->Hp * g->Wp * g->C,
@@ -1092,11 +1107,11 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
         /* Winograd buffers of this thread: dU partial, V, dM */
         float *dU = scratch + sl.wwork + (size_t)t * sl.wthread, *pad = dU + sl.wpad;
         float *V = dU + align16((size_t)g->nxid * g->C * g->Fp);
-        float *dM = V + align16(g->nxid * wino_xs(T, g->C));
+        float *dM = V + align16(g->nxid * wino_xs(Ts, g->C));
         if (g->wino) memset(dU, 0, (size_t)g->nxid * g->C * g->Fp * sizeof(float));
         /* and the input gradient's: V [nxix][Tx][F], M [nxix][Tx][Cp] */
         const int Tx = g->THx * g->TWx;
-        float *Vx = dM + align16(g->nxid * wino_xs(T, g->Fp));
+        float *Vx = dM + align16(g->nxid * wino_xs(Ts, g->Fp));
         float *Mx = Vx + align16(g->nxix * wino_xs(Tx, g->F));
         int b_lo, b_hi;
         split_range(g->B, nth, t, &b_lo, &b_hi);
@@ -1122,13 +1137,19 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
             mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
             const float *xb = x + (size_t)b * ximg;
-            if (g->wino) { /* dU += V^T . (A dz A^T) */
-                wino_input(g->wino_dw, xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, V, pad);
+            if (g->wino) { /* dU += V^T . (A dz A^T), WINO_DW_IMAGES images at a time */
+                const int slot = (b - b_lo) % WINO_DW_IMAGES;
+                wino_input(g->wino_dw, xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0,
+                           V + (size_t)slot * T * g->C, Ts, pad);
+                float *dMs = dM + (size_t)slot * T * g->Fp;
                 if (g->wino_dw == 4)
-                    wino4_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
+                    wino4_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dMs, (size_t)g->Fp,
+                                         Ts);
                 else
-                    wino2_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dM, (size_t)g->Fp);
-                wino_dw_gemms(g->nxid, V, dM, dU, T, g->C, (size_t)g->Fp);
+                    wino2_output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, dMs, (size_t)g->Fp,
+                                         Ts);
+                if (slot == WINO_DW_IMAGES - 1 || b == b_hi - 1)
+                    wino_dw_gemms(g->nxid, V, dM, dU, (slot + 1) * T, Ts, g->C, (size_t)g->Fp);
             } else { /* dW partial += cols_b^T . dz_b */
                 for (int kh = 0; kh < g->KH; kh++) {
                     const int ntiles = (L + mrw - 1) / mrw;
@@ -1151,7 +1172,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             float *dxb = dxp + (size_t)b * dximg;
             if (g->wino_dx) { /* dx_b = the full correlation of dz_b with the flipped W^T */
                 const float *Ux = scratch + sl.wux, *zeros = scratch + sl.wzero;
-                wino_input(g->wino_dx, dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, pad);
+                wino_input(g->wino_dx, dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, Vx, Tx, pad);
                 wino_gemms(g->nxix, Vx, Ux, Mx, Tx, g->F, (size_t)g->Cp, zeros);
                 if (g->wino_dx == 4)
                     wino4_output(Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL,
