@@ -345,7 +345,8 @@ static void conv2d_forward_images(const conv_geom *g, float *y, const float *x, 
  * do the GEMMs. The weight gradient uses the adjoint transforms:
  *   dM = A dY A^T per tile, dU_xi[C, F] = sum_t V_xi[t, C]^T . dM_xi[t, F],
  *   dW = G^T dU G (per-thread partial dU, summed in thread order), the GEMMs
- *   over the tiles of WINO_DW_IMAGES images at once (K = 2 x 49 here).
+ *   over the tiles of WINO_DW_IMAGES images at once (K = 2 x 49 on cifar10's
+ *   conv2; its default, F(4x4), has 2 x 16).
  * The input gradient dx is the full correlation of dz (zero-padded by 2) with
  * the kernel flipped and transposed (the same transforms, from the flipped
  * W^T, origin -2): as F(2x2) it has 64 tiles for cifar10's 15x15 dx and

@@ -245,8 +245,8 @@ static void test_fusion_same_model(void) {
         CHECK_NEAR(a, b, 1e-5);
         /* each layer's gradient as a vector: |gf - gu| / |gu| (2e-6 measured
            with gcc and clang). Not elementwise: a gradient near zero is the
-           difference of larger terms, and its relative error is large (2% on a
-           4e-5 gradient of the first convolution here). */
+           difference of larger terms, and its relative error is large (1-2% on
+           a 4e-5 gradient of the first convolution here). */
         const float *gf = nl_model_grads(f), *gu = nl_model_grads(u);
         double eg = 0;
         for (int l = 0; l < nl_model_num_layers(f); l++) {
