@@ -69,6 +69,18 @@ static void layer_flops(const nl_layer *l, int first, double *fwd, double *bwd) 
     }
 }
 
+static int env_is(const char *name, const char *value) {
+    const char *e = getenv(name);
+    return e && !strcmp(e, value);
+}
+
+/* NNLAB_WINO_*_TILE: "2" or "4", "0" (direct; the input gradient only), else 0 (auto). */
+static int env_tile(const char *name) {
+    const char *e = getenv(name);
+    if (!e || !e[0] || e[1]) return 0;
+    return e[0] == '2' || e[0] == '4' ? e[0] - '0' : e[0] == '0' ? -1 : 0;
+}
+
 int main(int argc, char **argv) {
     bench_fix_blas_core(argv);
     int B = 32, steps = 100, threads = 0;
@@ -92,7 +104,17 @@ int main(int argc, char **argv) {
     threads = nl_set_threads(threads);
     nl_error err = {0};
     nl_model *m = NULL;
-    if (nl_workload_build(workload, &m, &err) || nl_model_compile(m, B, &err)) {
+    /* the library takes no switches from the environment; this program does, to
+       compare algorithms: NNLAB_FUSE=0, NNLAB_CONV_DIRECT=1, NNLAB_WINO_TILE,
+       NNLAB_WINO_DW_TILE (2 or 4), NNLAB_WINO_DX_TILE (0: direct, 2 or 4) */
+    nl_compile_options copt = {0};
+    copt.no_fuse = env_is("NNLAB_FUSE", "0");
+    copt.conv_algo = env_is("NNLAB_CONV_DIRECT", "1") ? NL_CONV_DIRECT : NL_CONV_AUTO;
+    copt.wino_tile = env_tile("NNLAB_WINO_TILE");
+    copt.wino_dw_tile = env_tile("NNLAB_WINO_DW_TILE");
+    copt.wino_dx_tile = env_tile("NNLAB_WINO_DX_TILE");
+    if (nl_workload_build(workload, &m, &err) || nl_model_set_options(m, &copt, &err) ||
+        nl_model_compile(m, B, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -113,6 +135,7 @@ int main(int argc, char **argv) {
         L[i].spec = *nl_model_layer_spec(m, i);
         L[i].in = cur;
         L[i].ops = nl_layer_ops_find(L[i].spec.kind);
+        L[i].opt = copt;
         if (!L[i].ops || L[i].ops->plan(&L[i], &err)) {
             fprintf(stderr, "layer %d: %s\n", i, err.msg);
             return 1;
@@ -127,7 +150,7 @@ int main(int argc, char **argv) {
         st[i] = falloc(L[i].nstate);
         if (L[i].ops->init) L[i].ops->init(&L[i], par[i], st[i], 1234 + (uint64_t)i);
     }
-    const int fuse = batchnorm_maxpool_plan(L, nl); /* the model's rule */
+    const int fuse = batchnorm_maxpool_plan(L, nl, !copt.no_fuse); /* the model's rule */
     float *g0 = falloc(max_act), *g1 = falloc(max_act);
     /* A pool of distinct random batches with random labels, cycled: training on
      * one repeated batch would drive the gradients towards zero (denormals). */

@@ -46,9 +46,9 @@ typedef enum nl_bench_metric {
 } nl_bench_metric;
 
 /* "cpu_pct", "rss_mib", "gpu_pct", "vram_mib" (the CSV column names). */
-const char *nl_bench_metric_name(nl_bench_metric m);
+NL_API const char *nl_bench_metric_name(nl_bench_metric m);
 /* Axis label, e.g. "CPU (%, 100 = one core)". */
-const char *nl_bench_metric_label(nl_bench_metric m);
+NL_API const char *nl_bench_metric_label(nl_bench_metric m);
 
 /* ---- statistics ------------------------------------------------------------ */
 
@@ -60,18 +60,18 @@ typedef struct nl_bench_stat {
     double mean, sd, median, min, max;
 } nl_bench_stat;
 
-void nl_bench_describe(const double *x, size_t n, nl_bench_stat *out);
+NL_API void nl_bench_describe(const double *x, size_t n, nl_bench_stat *out);
 
 /* Percentage difference of value against baseline: 100 * (value - baseline) /
  * baseline. Positive = more than the baseline (for times: slower). NAN when
  * either is NAN or baseline <= 0. */
-double nl_bench_pct_diff(double value, double baseline);
+NL_API double nl_bench_pct_diff(double value, double baseline);
 
 /* ---- resampling onto a common time grid ---------------------------------------- */
 
 /* Points of the grid 0, dt, 2 dt, ... that fall in [0, duration]: the grid of
  * a group is sized for its longest run. 0 when duration < 0 or dt <= 0. */
-size_t nl_bench_grid_size(double duration, double dt);
+NL_API size_t nl_bench_grid_size(double duration, double dt);
 
 /* Resamples one run's series (t ascending, seconds since run_start) onto the
  * grid t_k = k dt, k < ngrid, by linear interpolation between the samples
@@ -79,14 +79,14 @@ size_t nl_bench_grid_size(double duration, double dt);
  * are NAN, so a short run stops contributing where it stopped. Before the
  * first sample or after the last one the nearest sample is held for up to dt,
  * NAN beyond. A NAN sample makes the interpolated points touching it NAN. */
-void nl_bench_resample(const double *t, const double *v, size_t n, double t_end, double dt,
-                       double *out, size_t ngrid);
+NL_API void nl_bench_resample(const double *t, const double *v, size_t n, double t_end, double dt,
+                              double *out, size_t ngrid);
 
 /* Pointwise mean and sample sd of nruns resampled series of ngrid points;
  * NAN points are left out. count[k] (may be NULL) = series with a value at k;
  * mean NAN where count is 0, sd NAN where count < 2. */
-void nl_bench_mean_series(const double *const *series, size_t nruns, size_t ngrid, double *mean,
-                          double *sd, int *count);
+NL_API void nl_bench_mean_series(const double *const *series, size_t nruns, size_t ngrid,
+                                 double *mean, double *sd, int *count);
 
 /* ---- one run ------------------------------------------------------------------------ */
 
@@ -96,7 +96,7 @@ typedef enum nl_bench_status {
     NL_BENCH_SKIPPED, /* exit status 3: the framework is not installed (message: hint) */
 } nl_bench_status;
 
-const char *nl_bench_status_name(nl_bench_status s); /* "ok", "failed", "skipped" */
+NL_API const char *nl_bench_status_name(nl_bench_status s); /* "ok", "failed", "skipped" */
 
 typedef struct nl_bench_run {
     int k; /* run number within its group, 1-based */
@@ -136,12 +136,12 @@ typedef struct nl_bench_run {
 } nl_bench_run;
 
 /* Allocates r->t and r->v[] for n samples (NAN-filled), freeing older ones. */
-nl_status nl_bench_run_alloc_samples(nl_bench_run *r, size_t n, nl_error *err);
+NL_API nl_status nl_bench_run_alloc_samples(nl_bench_run *r, size_t n, nl_error *err);
 /* Fills cpu_mean_pct, rss_peak_mib, gpu_mean_pct, vram_peak_mib from the
  * samples and time_to_train_s. rss_peak_mib falls back to reported_rss_peak_mib
  * (when > 0) if no sample saw the tree alive: a run over before the first sample. */
-void nl_bench_run_summarize(nl_bench_run *r);
-void nl_bench_run_free(nl_bench_run *r);
+NL_API void nl_bench_run_summarize(nl_bench_run *r);
+NL_API void nl_bench_run_free(nl_bench_run *r);
 
 /* ---- a group: one contestant on one workload ----------------------------------- */
 
@@ -178,13 +178,13 @@ typedef struct nl_bench_group {
 /* Computes the statistics, the per-epoch accuracy, the phases and the mean
  * series (grid step dt) of g's OK runs; failed runs are only counted. Calls
  * nl_bench_run_summarize on every OK run. NL_ENOMEM, NL_EINVAL (dt <= 0). */
-nl_status nl_bench_group_aggregate(nl_bench_group *g, double dt, nl_error *err);
+NL_API nl_status nl_bench_group_aggregate(nl_bench_group *g, double dt, nl_error *err);
 
 /* Sets pct_vs_baseline / is_baseline for every group, comparing each with the
  * group of contestant `baseline` on the same workload. */
-void nl_bench_apply_baseline(nl_bench_group *groups, size_t ngroups, const char *baseline);
+NL_API void nl_bench_apply_baseline(nl_bench_group *groups, size_t ngroups, const char *baseline);
 
-void nl_bench_group_free(nl_bench_group *g);
+NL_API void nl_bench_group_free(nl_bench_group *g);
 
 /* ---- events (design.md, "Events") ------------------------------------------------ */
 
@@ -200,12 +200,12 @@ typedef struct nl_bench_timeline {
     long ignored;                              /* other lines (program output, malformed) */
 } nl_bench_timeline;
 
-void nl_bench_timeline_init(nl_bench_timeline *tl);
+NL_API void nl_bench_timeline_init(nl_bench_timeline *tl);
 
 /* Adds the event lines of text (len bytes): one JSON object per line, with or
  * without the ":::MLLOG " prefix; other lines are counted in tl->ignored.
  * Epochs are numbered from 1 (epoch_num). Never fails on content. */
-void nl_bench_timeline_parse(nl_bench_timeline *tl, const char *text, size_t len);
+NL_API void nl_bench_timeline_parse(nl_bench_timeline *tl, const char *text, size_t len);
 
 /* ---- contestants --------------------------------------------------------------------- */
 
@@ -229,14 +229,14 @@ typedef struct nl_bench_contestant {
 } nl_bench_contestant;
 
 /* The built-in list (bench/contestants.txt, compiled in). */
-const char *nl_bench_builtin_contestants(void);
+NL_API const char *nl_bench_builtin_contestants(void);
 
 /* Parses text and appends its contestants to *list (realloc'd; *n updated).
  * A name already in the list is replaced (the user's file overrides the
  * built-in one). Every template is checked (placeholders, quotes, groups).
  * NL_EFORMAT with "SOURCE:LINE: why". */
-nl_status nl_bench_contestants_parse(const char *text, const char *source,
-                                     nl_bench_contestant **list, size_t *n, nl_error *err);
+NL_API nl_status nl_bench_contestants_parse(const char *text, const char *source,
+                                            nl_bench_contestant **list, size_t *n, nl_error *err);
 
 /* Placeholder values (NULL or "": no value). */
 typedef struct nl_bench_vars {
@@ -247,8 +247,9 @@ typedef struct nl_bench_vars {
 /* Expands a template into a NULL-terminated argv (free with
  * nl_bench_argv_free). NL_EFORMAT: bad quoting, unknown placeholder, a
  * placeholder without value outside a [group], an empty command. */
-nl_status nl_bench_expand(const char *tmpl, const nl_bench_vars *vars, char ***argv, nl_error *err);
-void nl_bench_argv_free(char **argv);
+NL_API nl_status nl_bench_expand(const char *tmpl, const nl_bench_vars *vars, char ***argv,
+                                 nl_error *err);
+NL_API void nl_bench_argv_free(char **argv);
 
 /* ---- the machine ------------------------------------------------------------------------- */
 
@@ -264,7 +265,7 @@ typedef struct nl_bench_machine {
     char blas[160];
 } nl_bench_machine;
 
-void nl_bench_machine_probe(nl_bench_machine *m);
+NL_API void nl_bench_machine_probe(nl_bench_machine *m);
 
 /* ---- the whole experiment ------------------------------------------------------------- */
 
@@ -318,26 +319,27 @@ typedef struct nl_bench_results {
  * A failed or skipped run is a result, not an error; errors are what stops
  * the bench (out_dir unwritable, out of memory, NL_EINTR when should_stop).
  * On NL_EINTR res holds the runs done so far, aggregated. */
-nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl_error *err);
+NL_API nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl_error *err);
 
 /* Table 1 as table.md, table.csv, table.json in out_dir. */
-nl_status nl_bench_write_table(const char *out_dir, const nl_bench_config *cfg,
-                               const nl_bench_results *res, nl_error *err);
+NL_API nl_status nl_bench_write_table(const char *out_dir, const nl_bench_config *cfg,
+                                      const nl_bench_results *res, nl_error *err);
 
 /* Per group: <c>_<w>_aligned.csv (every OK run on the common grid, t from 0)
  * and <c>_<w>_mean.csv (the sixth sample: mean and sd per metric). */
-nl_status nl_bench_write_series(const char *out_dir, const nl_bench_results *res, nl_error *err);
+NL_API nl_status nl_bench_write_series(const char *out_dir, const nl_bench_results *res,
+                                       nl_error *err);
 
 /* Figures in out_dir/figures/ (PNG and SVG, plus the gnuplot script of each).
  * NL_ENOTSUP when gnuplot cannot be run. */
-nl_status nl_bench_write_figures(const char *out_dir, const nl_bench_config *cfg,
-                                 nl_bench_results *res, nl_error *err);
+NL_API nl_status nl_bench_write_figures(const char *out_dir, const nl_bench_config *cfg,
+                                        nl_bench_results *res, nl_error *err);
 
 /* report.html (self-contained: figures embedded) and report.md. */
-nl_status nl_bench_write_report(const char *out_dir, const nl_bench_config *cfg,
-                                const nl_bench_results *res, nl_error *err);
+NL_API nl_status nl_bench_write_report(const char *out_dir, const nl_bench_config *cfg,
+                                       const nl_bench_results *res, nl_error *err);
 
-void nl_bench_results_free(nl_bench_results *res);
+NL_API void nl_bench_results_free(nl_bench_results *res);
 
 #ifdef __cplusplus
 }

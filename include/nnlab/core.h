@@ -4,36 +4,38 @@
 
 #include <stdint.h>
 
+#include "nnlab/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define NNLAB_VERSION "0.1.0"
 
-const char *nl_version(void);
+NL_API const char *nl_version(void);
 
 /* Sets the threads used by nnlab's own loops and by BLAS (one OpenMP pool).
  * n <= 0 means all available cores. Returns the number in effect. */
-int nl_set_threads(int n);
-int nl_get_threads(void);
+NL_API int nl_set_threads(int n);
+NL_API int nl_get_threads(void);
 
 /* Short description of the BLAS in use, e.g. "OpenBLAS 0.3.21 (openmp) Zen". */
-const char *nl_blas_info(void);
+NL_API const char *nl_blas_info(void);
 
 /* The CPU core type the BLAS chose its kernels for, e.g. "Haswell". */
-const char *nl_blas_core_name(void);
+NL_API const char *nl_blas_core_name(void);
 /* When the BLAS fell back to kernels without AVX2 on a CPU that has AVX2
  * (an OpenBLAS older than the CPU model), the OPENBLAS_CORETYPE that would
  * give the right ones ("SkylakeX", "Haswell"); else NULL. It takes effect
  * only in a process started with it in the environment. */
-const char *nl_blas_core_fix(void);
+NL_API const char *nl_blas_core_fix(void);
 
 /* Monotonic clock in seconds; wall clock in milliseconds since the epoch. */
-double nl_now(void);
-int64_t nl_wall_ms(void);
+NL_API double nl_now(void);
+NL_API int64_t nl_wall_ms(void);
 
 /* Peak resident set size of this process in MiB (from getrusage). */
-double nl_peak_rss_mib(void);
+NL_API double nl_peak_rss_mib(void);
 
 #ifdef __cplusplus
 }

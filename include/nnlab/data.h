@@ -27,28 +27,28 @@ static inline size_t nl_dataset_sample_size(const nl_dataset *d) {
     return (size_t)d->h * (size_t)d->w * (size_t)d->c;
 }
 
-void nl_dataset_free(nl_dataset *d);
+NL_API void nl_dataset_free(nl_dataset *d);
 
 /* Keeps the first n samples (n >= d->n leaves it unchanged). */
-void nl_dataset_truncate(nl_dataset *d, size_t n);
+NL_API void nl_dataset_truncate(nl_dataset *d, size_t n);
 
 /* ---- IDX (MNIST family) --------------------------------------------- */
 
 /* Reads a whole file, transparently gunzipping when it starts with the gzip
  * magic. *out is malloc'd. max_bytes bounds the decompressed size. */
-nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
-                       nl_error *err);
+NL_API nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+                              nl_error *err);
 
 /* Parses an IDX u8 file held in memory. Checks magic (0x00 0x00 0x08 rank),
  * rank == expected_rank, dimensions (no overflow), exact size. dims gets the
  * rank dimensions. name is used in messages. On success *data points into buf. */
-nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int expected_rank,
-                       uint32_t dims[3], const uint8_t **data, nl_error *err);
+NL_API nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int expected_rank,
+                              uint32_t dims[3], const uint8_t **data, nl_error *err);
 
 /* Loads an image file (rank 3) and a label file (rank 1) into d. Checks that
  * counts agree and every label is < num_classes. Either path may end in .gz. */
-nl_status nl_idx_load(const char *images_path, const char *labels_path, int num_classes,
-                      nl_dataset *d, nl_error *err);
+NL_API nl_status nl_idx_load(const char *images_path, const char *labels_path, int num_classes,
+                             nl_dataset *d, nl_error *err);
 
 /* Split of a dataset inside a data directory. */
 typedef enum nl_split { NL_SPLIT_TRAIN = 0, NL_SPLIT_TEST = 1 } nl_split;
@@ -56,29 +56,29 @@ typedef enum nl_split { NL_SPLIT_TRAIN = 0, NL_SPLIT_TEST = 1 } nl_split;
 /* Loads DIR/<subdir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
  * subdir is "mnist", "fashion-mnist", ... A missing file gives NL_ENOTFOUND
  * naming every path tried. */
-nl_status nl_mnist_load(const char *dir, const char *subdir, nl_split split, nl_dataset *d,
-                        nl_error *err);
+NL_API nl_status nl_mnist_load(const char *dir, const char *subdir, nl_split split, nl_dataset *d,
+                               nl_error *err);
 
 /* Loads a named dataset ("mnist", "fashion-mnist", "kmnist", "cifar10") from
  * the data directory dir, dispatching to the loader of its format. */
-nl_status nl_dataset_load(const char *dir, const char *dataset, nl_split split, nl_dataset *d,
-                          nl_error *err);
+NL_API nl_status nl_dataset_load(const char *dir, const char *dataset, nl_split split,
+                                 nl_dataset *d, nl_error *err);
 
 /* Resolves the data directory: explicit (may be NULL), else $NNLAB_DATA,
  * else $XDG_CACHE_HOME/nnlab, else $HOME/.cache/nnlab. Writes into out. */
-nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_error *err);
+NL_API nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_error *err);
 
 /* ---- batching ----------------------------------------------------------- */
 
 /* Gathers samples idx[0..count) from d into out (count * sample_size floats),
  * scaled by 1/255, and their labels into labels. Uses the OpenMP threads. */
-void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
-                     uint8_t *labels);
+NL_API void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
+                            uint8_t *labels);
 
 /* Hints the CPU to start loading samples idx[0..count) (the next batch: a
  * shuffled batch is scattered over the whole dataset, so its first touch is a
  * cache miss per line otherwise). */
-void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count);
+NL_API void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count);
 
 /* ---- CIFAR-10 (src/data/cifar.c) ---------------------------------------- */
 
@@ -96,11 +96,11 @@ void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count);
  * the labels, missing or unexpected batch files and truncated archive
  * members; messages name the file (and member) and the record. A missing file
  * is NL_ENOTFOUND, bad content NL_EFORMAT. */
-nl_status nl_cifar10_load(const char *dir, nl_split split, nl_dataset *d, nl_error *err);
+NL_API nl_status nl_cifar10_load(const char *dir, nl_split split, nl_dataset *d, nl_error *err);
 
 /* The same with another number of records per batch file (tests, subsets). */
-nl_status nl_cifar10_load_ex(const char *dir, nl_split split, size_t records_per_file,
-                             nl_dataset *d, nl_error *err);
+NL_API nl_status nl_cifar10_load_ex(const char *dir, nl_split split, size_t records_per_file,
+                                    nl_dataset *d, nl_error *err);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef NNLAB_ERROR_H
 #define NNLAB_ERROR_H
 
+#include "nnlab/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,21 +33,21 @@ typedef struct nl_error {
 } nl_error;
 
 /* Sets err (when not NULL) and returns code. printf-style message. */
-nl_status nl_error_set(nl_error *err, nl_status code, const char *fmt, ...)
+NL_API nl_status nl_error_set(nl_error *err, nl_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
 /* Prefixes the existing message with more context ("while loading X: ..."). */
-nl_status nl_error_prefix(nl_error *err, const char *fmt, ...)
+NL_API nl_status nl_error_prefix(nl_error *err, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 
-void nl_error_clear(nl_error *err);
-const char *nl_status_name(nl_status code);
+NL_API void nl_error_clear(nl_error *err);
+NL_API const char *nl_status_name(nl_status code);
 
 #ifdef __cplusplus
 }

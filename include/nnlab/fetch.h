@@ -50,22 +50,22 @@ enum { NL_HASH_HEX_MAX = 65 }; /* 64 hex digits + NUL */
 
 typedef struct nl_hasher nl_hasher; /* opaque */
 
-nl_status nl_hasher_new(nl_hash_algo algo, nl_hasher **out, nl_error *err);
-nl_status nl_hasher_update(nl_hasher *h, const void *data, size_t n, nl_error *err);
+NL_API nl_status nl_hasher_new(nl_hash_algo algo, nl_hasher **out, nl_error *err);
+NL_API nl_status nl_hasher_update(nl_hasher *h, const void *data, size_t n, nl_error *err);
 /* Writes the lowercase hex digest; the hasher cannot be updated afterwards. */
-nl_status nl_hasher_final(nl_hasher *h, char hex[NL_HASH_HEX_MAX], nl_error *err);
-void nl_hasher_free(nl_hasher *h);
+NL_API nl_status nl_hasher_final(nl_hasher *h, char hex[NL_HASH_HEX_MAX], nl_error *err);
+NL_API void nl_hasher_free(nl_hasher *h);
 
-nl_status nl_hash_buffer(nl_hash_algo algo, const void *data, size_t n, char hex[NL_HASH_HEX_MAX],
-                         nl_error *err);
+NL_API nl_status nl_hash_buffer(nl_hash_algo algo, const void *data, size_t n,
+                                char hex[NL_HASH_HEX_MAX], nl_error *err);
 /* Hashes a whole file; *bytes (may be NULL) gets its size. */
-nl_status nl_hash_file(const char *path, nl_hash_algo algo, char hex[NL_HASH_HEX_MAX],
-                       uint64_t *bytes, nl_error *err);
+NL_API nl_status nl_hash_file(const char *path, nl_hash_algo algo, char hex[NL_HASH_HEX_MAX],
+                              uint64_t *bytes, nl_error *err);
 
-const char *nl_hash_name(nl_hash_algo algo); /* "md5", "sha256" */
-size_t nl_hash_hex_len(nl_hash_algo algo);   /* 32, 64 */
+NL_API const char *nl_hash_name(nl_hash_algo algo); /* "md5", "sha256" */
+NL_API size_t nl_hash_hex_len(nl_hash_algo algo);   /* 32, 64 */
 /* 1 when both are hex digests of the same value (case-insensitive). */
-int nl_hash_equal(const char *a, const char *b);
+NL_API int nl_hash_equal(const char *a, const char *b);
 
 /* ---- catalog -------------------------------------------------------------- */
 
@@ -119,19 +119,19 @@ typedef struct nl_data_info {
 
 /* Loads $NNLAB_CATALOG once (later calls return the first result). Every
  * lookup calls it; call it first to get the parse error of a bad file. */
-nl_status nl_catalog_init(nl_error *err);
-int nl_catalog_count(void);
-const nl_data_info *nl_catalog_get(int i);
+NL_API nl_status nl_catalog_init(nl_error *err);
+NL_API int nl_catalog_count(void);
+NL_API const nl_data_info *nl_catalog_get(int i);
 /* NULL when name is unknown. */
-const nl_data_info *nl_catalog_find(const char *name);
+NL_API const nl_data_info *nl_catalog_find(const char *name);
 /* Like nl_catalog_find; NL_ENOTFOUND lists the known names. */
-nl_status nl_catalog_lookup(const char *name, const nl_data_info **out, nl_error *err);
+NL_API nl_status nl_catalog_lookup(const char *name, const nl_data_info **out, nl_error *err);
 /* Parses a catalog file and adds its entries (also used for NNLAB_CATALOG). */
-nl_status nl_catalog_load(const char *path, nl_error *err);
+NL_API nl_status nl_catalog_load(const char *path, nl_error *err);
 /* Frees the entries added from files (built-ins stay). */
-void nl_catalog_reset(void);
+NL_API void nl_catalog_reset(void);
 /* Total bytes to download for a dataset (0 when a size is unknown). */
-uint64_t nl_data_download_size(const nl_data_info *d);
+NL_API uint64_t nl_data_download_size(const nl_data_info *d);
 
 /* ---- verification --------------------------------------------------------- */
 
@@ -143,7 +143,7 @@ typedef enum nl_verdict {
     NL_VERDICT_OK,          /* every file matches a pinned hash */
 } nl_verdict;
 
-const char *nl_verdict_name(nl_verdict v); /* "missing", "BAD", "unverified", "verified" */
+NL_API const char *nl_verdict_name(nl_verdict v); /* "missing", "BAD", "unverified", "verified" */
 
 enum { NL_VERIFY_ITEMS_MAX = 16 };
 
@@ -168,16 +168,16 @@ typedef struct nl_verify_report {
  * pinned values. Never uses the network, never writes. Returns NL_OK when the
  * report was made, whatever its verdict; quick = 1 only checks which files
  * exist (verdict UNVERIFIED when all are there). */
-nl_status nl_data_verify(const char *data_dir, const char *dataset, int quick,
-                         nl_verify_report *rep, nl_error *err);
+NL_API nl_status nl_data_verify(const char *data_dir, const char *dataset, int quick,
+                                nl_verify_report *rep, nl_error *err);
 
 /* 1 when every file a loader needs is there (no hashing). */
-int nl_data_present(const char *data_dir, const nl_data_info *d);
+NL_API int nl_data_present(const char *data_dir, const nl_data_info *d);
 
 /* The dataset's directory in data_dir (or its archive when only that exists).
  * *present (may be NULL) as nl_data_present. */
-nl_status nl_data_path(const char *data_dir, const char *dataset, char *out, size_t out_size,
-                       int *present, nl_error *err);
+NL_API nl_status nl_data_path(const char *data_dir, const char *dataset, char *out, size_t out_size,
+                              int *present, nl_error *err);
 
 /* ---- fetching ------------------------------------------------------------- */
 
@@ -202,7 +202,7 @@ typedef struct nl_fetch_options {
 
 /* Defaults, then the NNLAB_FETCH_* / NNLAB_MIRROR / NNLAB_OFFLINE environment.
  * NL_EINVAL names a malformed variable. */
-nl_status nl_fetch_options_init(nl_fetch_options *o, nl_error *err);
+NL_API nl_status nl_fetch_options_init(nl_fetch_options *o, nl_error *err);
 
 /* Makes the dataset present and verified in data_dir (created when missing):
  * files already verified are kept; missing or bad ones are downloaded (mirrors
@@ -211,15 +211,15 @@ nl_status nl_fetch_options_init(nl_fetch_options *o, nl_error *err);
  * (no pinned hash) but whose structure is right are kept unless o->force.
  * NL_ECHECKSUM names the file, the expected and the found hash; NL_ENET the
  * URLs and what failed; NL_ENOTFOUND when offline and files are missing. */
-nl_status nl_data_fetch(const char *data_dir, const char *dataset, const nl_fetch_options *o,
-                        nl_error *err);
+NL_API nl_status nl_data_fetch(const char *data_dir, const char *dataset, const nl_fetch_options *o,
+                               nl_error *err);
 
 /* For `nnlab train`: NL_OK at once (no network, no hashing) when the files are
  * present; otherwise fetches them with default options (environment included)
  * unless offline or NNLAB_OFFLINE=1, in which case NL_ENOTFOUND says where it
  * looked and which command fetches the dataset. */
-nl_status nl_data_ensure(const char *data_dir, const char *dataset, int offline,
-                         nl_fetch_progress_fn progress, void *user, nl_error *err);
+NL_API nl_status nl_data_ensure(const char *data_dir, const char *dataset, int offline,
+                                nl_fetch_progress_fn progress, void *user, nl_error *err);
 
 /* Downloads one file from urls (tried in order) into dest (a path), checking
  * it with check (NULL: no check) before the rename. check returns NL_OK to
@@ -228,9 +228,9 @@ nl_status nl_data_ensure(const char *data_dir, const char *dataset, int offline,
  * not 0, is the exact size: a server sending more is cut off. label names the
  * file in messages and progress (NULL: basename of dest). */
 typedef nl_status (*nl_fetch_check_fn)(void *ctx, const char *part_path, nl_error *err);
-nl_status nl_fetch_url(const char *const *urls, int nurls, const char *dest, const char *label,
-                       uint64_t expected_size, nl_fetch_check_fn check, void *check_ctx,
-                       const nl_fetch_options *o, nl_error *err);
+NL_API nl_status nl_fetch_url(const char *const *urls, int nurls, const char *dest,
+                              const char *label, uint64_t expected_size, nl_fetch_check_fn check,
+                              void *check_ctx, const nl_fetch_options *o, nl_error *err);
 
 #ifdef __cplusplus
 }

@@ -46,98 +46,120 @@ typedef enum nl_layer_kind {
 
 /* Hyperparameters of one layer: the architecture record stored in model files. */
 typedef struct nl_layer_spec {
-    int32_t kind;     /* nl_layer_kind */
-    int32_t units;    /* dense: output features; conv2d: filters */
-    int32_t act;      /* nl_act fused after dense/conv2d */
-    int32_t kernel;   /* conv2d / maxpool: square kernel size */
-    int32_t stride;   /* conv2d / maxpool */
-    int32_t padding;  /* conv2d: nl_padding */
-    float rate;       /* dropout: drop probability */
-    float eps;        /* batchnorm */
-    float momentum;   /* batchnorm: weight of the new batch statistic (PyTorch convention) */
+    int32_t kind;    /* nl_layer_kind */
+    int32_t units;   /* dense: output features; conv2d: filters */
+    int32_t act;     /* nl_act fused after dense/conv2d */
+    int32_t kernel;  /* conv2d / maxpool: square kernel size */
+    int32_t stride;  /* conv2d / maxpool */
+    int32_t padding; /* conv2d: nl_padding */
+    float rate;      /* dropout: drop probability */
+    float eps;       /* batchnorm */
+    float momentum;  /* batchnorm: weight of the new batch statistic (PyTorch convention) */
 } nl_layer_spec;
 
 typedef struct nl_model nl_model;
 
+/* Compile-time choices of algorithm. A zeroed struct means "auto" everywhere:
+ * what the library measured to be fastest for each layer's shape. The other
+ * values exist to compare algorithms and to test each of them. */
+typedef enum nl_conv_algo {
+    NL_CONV_AUTO = 0,   /* Winograd for 3x3 stride 1 with >= 8 channels, else direct */
+    NL_CONV_DIRECT = 1, /* implicit GEMM for every convolution */
+} nl_conv_algo;
+
+typedef struct nl_compile_options {
+    int no_fuse;      /* 1: run batch norm, max pool and the convolution before them as
+                         separate layers (default 0: fused where the shapes allow) */
+    int conv_algo;    /* nl_conv_algo */
+    int wino_tile;    /* Winograd output tile of the forward pass: 0 auto, 2 or 4 */
+    int wino_dw_tile; /* ... of the weight gradient: 0 auto, 2 or 4 */
+    int wino_dx_tile; /* ... of the input gradient: 0 auto, 2 or 4, -1 direct */
+} nl_compile_options;
+
 /* Builder ------------------------------------------------------------------ */
-nl_model *nl_model_new(int h, int w, int c);
-void nl_model_free(nl_model *m);
-void nl_model_dense(nl_model *m, int units, nl_act act);
-void nl_model_relu(nl_model *m);
-void nl_model_dropout(nl_model *m, float rate);
-void nl_model_flatten(nl_model *m);
-void nl_model_conv2d(nl_model *m, int filters, int kernel, int stride, nl_padding pad,
-                     nl_act act);
-void nl_model_batchnorm(nl_model *m, float eps, float momentum);
-void nl_model_maxpool2d(nl_model *m, int kernel, int stride);
+NL_API nl_model *nl_model_new(int h, int w, int c);
+NL_API void nl_model_free(nl_model *m);
+NL_API void nl_model_dense(nl_model *m, int units, nl_act act);
+NL_API void nl_model_relu(nl_model *m);
+NL_API void nl_model_dropout(nl_model *m, float rate);
+NL_API void nl_model_flatten(nl_model *m);
+NL_API void nl_model_conv2d(nl_model *m, int filters, int kernel, int stride, nl_padding pad,
+                            nl_act act);
+NL_API void nl_model_batchnorm(nl_model *m, float eps, float momentum);
+NL_API void nl_model_maxpool2d(nl_model *m, int kernel, int stride);
 /* Appends any layer from its spec (used by the model-file loader). */
-void nl_model_add(nl_model *m, const nl_layer_spec *spec);
+NL_API void nl_model_add(nl_model *m, const nl_layer_spec *spec);
 
 /* Computes shapes, allocates the parameter/gradient/state slabs and plans the
  * activation memory for batches of up to max_batch samples. No allocation
  * happens after this in forward/backward. */
-nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err);
+NL_API nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err);
+
+/* Sets the compile-time choices (copied). Before compile they apply to it;
+ * after it the memory plan is redone for them (parameters are kept).
+ * NL_EINVAL names the field when a value is out of range. */
+NL_API nl_status nl_model_set_options(nl_model *m, const nl_compile_options *opt, nl_error *err);
 
 /* Makes room for batches of up to max_batch (grows the activation memory,
  * never shrinks it; parameters are kept). */
-nl_status nl_model_set_max_batch(nl_model *m, int max_batch, nl_error *err);
+NL_API nl_status nl_model_set_max_batch(nl_model *m, int max_batch, nl_error *err);
 
 /* Glorot-uniform weights, zero biases, BN gamma 1 / beta 0, running mean 0 / var 1. */
-void nl_model_init(nl_model *m, uint64_t seed);
+NL_API void nl_model_init(nl_model *m, uint64_t seed);
 
 /* Introspection ------------------------------------------------------------ */
-int nl_model_num_layers(const nl_model *m);
-const nl_layer_spec *nl_model_layer_spec(const nl_model *m, int i);
-const char *nl_layer_kind_name(int kind);
+NL_API int nl_model_num_layers(const nl_model *m);
+NL_API const nl_layer_spec *nl_model_layer_spec(const nl_model *m, int i);
+NL_API const char *nl_layer_kind_name(int kind);
 /* Output shape of layer i (i = -1: the input). */
-void nl_model_layer_shape(const nl_model *m, int i, int *h, int *w, int *c);
-size_t nl_model_layer_params(const nl_model *m, int i);
-size_t nl_model_num_params(const nl_model *m);
-size_t nl_model_num_state(const nl_model *m);
-int nl_model_num_classes(const nl_model *m);
-size_t nl_model_input_size(const nl_model *m);
+NL_API void nl_model_layer_shape(const nl_model *m, int i, int *h, int *w, int *c);
+NL_API size_t nl_model_layer_params(const nl_model *m, int i);
+NL_API size_t nl_model_num_params(const nl_model *m);
+NL_API size_t nl_model_num_state(const nl_model *m);
+NL_API int nl_model_num_classes(const nl_model *m);
+NL_API size_t nl_model_input_size(const nl_model *m);
 /* Floats in the parameter (= gradient) slab: >= num_params, since each layer's
  * slice starts 64-byte aligned. Optimizers step over the whole slab. */
-size_t nl_model_param_slab_size(const nl_model *m);
+NL_API size_t nl_model_param_slab_size(const nl_model *m);
 /* Offset of layer i's parameters / state in their slabs. */
-size_t nl_model_layer_param_offset(const nl_model *m, int i);
-size_t nl_model_layer_state_offset(const nl_model *m, int i);
-size_t nl_model_layer_state(const nl_model *m, int i);
-float *nl_model_params(nl_model *m);
-float *nl_model_grads(nl_model *m);
-float *nl_model_state(nl_model *m);
+NL_API size_t nl_model_layer_param_offset(const nl_model *m, int i);
+NL_API size_t nl_model_layer_state_offset(const nl_model *m, int i);
+NL_API size_t nl_model_layer_state(const nl_model *m, int i);
+NL_API float *nl_model_params(nl_model *m);
+NL_API float *nl_model_grads(nl_model *m);
+NL_API float *nl_model_state(nl_model *m);
 /* Bytes of activation/scratch memory planned by compile. */
-size_t nl_model_activation_bytes(const nl_model *m);
+NL_API size_t nl_model_activation_bytes(const nl_model *m);
 
 /* Compute -------------------------------------------------------------------- */
 
 /* Forward pass on x ([batch][input_size]); returns the logits ([batch][classes]),
  * valid until the next call. training enables dropout and batch statistics. */
-const float *nl_model_forward(nl_model *m, const float *x, int batch, int training);
+NL_API const float *nl_model_forward(nl_model *m, const float *x, int batch, int training);
 
 /* Softmax cross-entropy on the logits of the last forward pass: returns the mean
  * loss over the batch, counts correct predictions, and (when backward is
  * non-zero) runs the backward pass, leaving dL/dparams in the gradient slab. */
-float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int backward,
-                             int *correct);
+NL_API float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int backward,
+                                    int *correct);
 
 /* Step counter used to derive per-step dropout masks (set by the trainer). */
-void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed);
+NL_API void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed);
 
 /* Workloads ------------------------------------------------------------------ */
 typedef struct nl_workload_info {
     const char *name;
-    const char *dataset;     /* "mnist" or "cifar10" */
+    const char *dataset; /* "mnist" or "cifar10" */
     const char *description;
-    const char *optimizer;   /* default optimizer name */
-    float lr;                /* default learning rate */
+    const char *optimizer; /* default optimizer name */
+    float lr;              /* default learning rate */
 } nl_workload_info;
 
 /* NULL-terminated list of known workloads. */
-const nl_workload_info *nl_workloads(void);
-const nl_workload_info *nl_workload_find(const char *name);
+NL_API const nl_workload_info *nl_workloads(void);
+NL_API const nl_workload_info *nl_workload_find(const char *name);
 /* Builds (not compiled) the model of a workload. */
-nl_status nl_workload_build(const char *name, nl_model **out, nl_error *err);
+NL_API nl_status nl_workload_build(const char *name, nl_model **out, nl_error *err);
 
 #ifdef __cplusplus
 }

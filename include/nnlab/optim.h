@@ -34,18 +34,18 @@ typedef struct nl_optimizer {
 } nl_optimizer;
 
 /* Defaults: Adam/AdamW lr 1e-3, b1 0.9, b2 0.999, eps 1e-7, AdamW wd 0.01; SGD lr 0.01. */
-nl_optim_config nl_optim_defaults(nl_optim_kind kind);
-const char *nl_optim_name(nl_optim_kind kind);
+NL_API nl_optim_config nl_optim_defaults(nl_optim_kind kind);
+NL_API const char *nl_optim_name(nl_optim_kind kind);
 /* "adam", "adamw", "sgd" -> kind. */
-nl_status nl_optim_parse(const char *name, nl_optim_kind *kind, nl_error *err);
+NL_API nl_status nl_optim_parse(const char *name, nl_optim_kind *kind, nl_error *err);
 
-nl_status nl_optim_init(nl_optimizer *o, const nl_optim_config *cfg, size_t nparams,
-                        nl_error *err);
-void nl_optim_free(nl_optimizer *o);
+NL_API nl_status nl_optim_init(nl_optimizer *o, const nl_optim_config *cfg, size_t nparams,
+                               nl_error *err);
+NL_API void nl_optim_free(nl_optimizer *o);
 /* One update of params with grads (both nparams floats). */
-void nl_optim_step(nl_optimizer *o, float *params, const float *grads);
+NL_API void nl_optim_step(nl_optimizer *o, float *params, const float *grads);
 /* Floats of state per parameter (adam: 2, sgd with momentum: 1, plain sgd: 0). */
-int nl_optim_state_per_param(const nl_optim_config *cfg);
+NL_API int nl_optim_state_per_param(const nl_optim_config *cfg);
 
 #ifdef __cplusplus
 }

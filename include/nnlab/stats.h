@@ -147,19 +147,19 @@ typedef struct nl_stats_row {
  * is measured against. Errors: NL_EINVAL (bad options), NL_ENOTFOUND (no such
  * process, or already exited: see NL_STATS_FROM_START), NL_EIO (/proc unreadable, e.g. smaps_rollup
  * of another user's process with NL_STATS_PSS: the message says which file and why), NL_ENOMEM. */
-nl_status nl_stats_open(nl_stats **out, const nl_stats_opts *opts, nl_error *err);
+NL_API nl_status nl_stats_open(nl_stats **out, const nl_stats_opts *opts, nl_error *err);
 
 /* Takes one sample now. Fills every field of *row. When the watched process
  * has exited since the previous sample (or is a zombie not yet reaped),
  * returns NL_OK with row->alive == 0: the row still counts the CPU used up to
  * the exit, as far as it could be read. Errors only for what makes sampling
  * impossible (/proc/stat unreadable, out of memory). */
-nl_status nl_stats_sample(nl_stats *st, nl_stats_row *row, nl_error *err);
+NL_API nl_status nl_stats_sample(nl_stats *st, nl_stats_row *row, nl_error *err);
 
-const nl_stats_info *nl_stats_get_info(const nl_stats *st);
+NL_API const nl_stats_info *nl_stats_get_info(const nl_stats *st);
 
 /* Closes descriptors, unloads NVML, frees. NULL is allowed. */
-void nl_stats_close(nl_stats *st);
+NL_API void nl_stats_close(nl_stats *st);
 
 /* ---- finding a process by name ------------------------------------------ */
 
@@ -178,7 +178,8 @@ typedef struct nl_stats_match {
  * When several match: descendants of another match are dropped (the tree is
  * watched anyway), then ancestors of `exclude`, then the most recently
  * started one is taken; m->why says so. NL_ENOTFOUND when none matches. */
-nl_status nl_stats_find_name(const char *name, int exclude, nl_stats_match *m, nl_error *err);
+NL_API nl_status nl_stats_find_name(const char *name, int exclude, nl_stats_match *m,
+                                    nl_error *err);
 
 /* ---- output formats ------------------------------------------------------ */
 
@@ -191,14 +192,14 @@ typedef enum nl_stats_format {
 } nl_stats_format;
 
 /* "pretty", "csv", "jsonl", "unixstats-pretty", "unixstats-csv". */
-nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err);
-const char *nl_stats_format_name(nl_stats_format fmt);
+NL_API nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err);
+NL_API const char *nl_stats_format_name(nl_stats_format fmt);
 
 /* The header line of a format, '\n' included, into buf (NUL-terminated).
  * Returns its length: 0 for formats without header. CSV:
  * t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,read_mib,write_mib
  * UnixStats CSV: time(s);cpu;ram;gpu;graphic ram */
-size_t nl_stats_format_header(nl_stats_format fmt, char *buf, size_t n);
+NL_API size_t nl_stats_format_header(nl_stats_format fmt, char *buf, size_t n);
 
 /* One row as one line, '\n' included, into buf (NUL-terminated; 512 bytes
  * always suffice). Returns its length, or 0 when buf is too small. Numbers use
@@ -211,8 +212,9 @@ size_t nl_stats_format_header(nl_stats_format fmt, char *buf, size_t n);
  * decimals with trailing zeros dropped, GPU% as an integer, e.g.
  *   0,1;14,4049;29,2317;2;85,6117
  *   Elapsed Time: 0,1    CPU: 4,32227%    RAM: 9,87509%    GPU: 1%    Graphic RAM: 3,4457% */
-size_t nl_stats_format_row(nl_stats_format fmt, const nl_stats_row *row, const nl_stats_info *info,
-                           double interval_s, char *buf, size_t n);
+NL_API size_t nl_stats_format_row(nl_stats_format fmt, const nl_stats_row *row,
+                                  const nl_stats_info *info, double interval_s, char *buf,
+                                  size_t n);
 
 /* ---- summary --------------------------------------------------------------- */
 
@@ -237,13 +239,13 @@ typedef struct nl_stats_summary {
     double sys_cpu_sum_pct;
 } nl_stats_summary;
 
-void nl_stats_summary_init(nl_stats_summary *s);
-void nl_stats_summary_add(nl_stats_summary *s, const nl_stats_row *row);
+NL_API void nl_stats_summary_init(nl_stats_summary *s);
+NL_API void nl_stats_summary_add(nl_stats_summary *s, const nl_stats_row *row);
 
 /* Multi-line human-readable summary (duration, mean and peak CPU%, peak
  * memory, peak GPU memory, I/O), '\n'-terminated, into buf. Returns length. */
-size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *info, char *buf,
-                               size_t n);
+NL_API size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *info,
+                                      char *buf, size_t n);
 
 /* ---- plot -------------------------------------------------------------------- */
 
@@ -254,8 +256,8 @@ size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *i
  * renamed, so path is either the old file or the complete new one.
  * NL_ENOTSUP when gnuplot cannot be run, NL_EIO when it fails (its message
  * is quoted). info may be NULL. */
-nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows,
-                        const nl_stats_info *info, nl_error *err);
+NL_API nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows,
+                               const nl_stats_info *info, nl_error *err);
 
 #ifdef __cplusplus
 }

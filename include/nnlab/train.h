@@ -26,23 +26,23 @@ typedef struct nl_events {
 } nl_events;
 
 /* path NULL or "": disabled; "-": stdout; else the file (truncated). */
-nl_status nl_events_open(nl_events *ev, const char *path, nl_error *err);
-void nl_events_close(nl_events *ev);
+NL_API nl_status nl_events_open(nl_events *ev, const char *path, nl_error *err);
+NL_API void nl_events_close(nl_events *ev);
 /* type: "INTERVAL_START", "INTERVAL_END" or "POINT_IN_TIME"; value_json and
  * metadata_json are JSON text (NULL: null / {}). Each line is flushed. */
-void nl_event(nl_events *ev, const char *type, const char *key, const char *value_json,
-              const char *metadata_json);
+NL_API void nl_event(nl_events *ev, const char *type, const char *key, const char *value_json,
+                     const char *metadata_json);
 
 /* ---- training ------------------------------------------------------------- */
 typedef struct nl_epoch_stats {
-    int epoch;             /* 1-based */
-    size_t samples;        /* training samples seen this epoch */
-    double loss;           /* mean training loss over the epoch */
-    double accuracy;       /* training accuracy over the epoch (dropout active) */
+    int epoch;       /* 1-based */
+    size_t samples;  /* training samples seen this epoch */
+    double loss;     /* mean training loss over the epoch */
+    double accuracy; /* training accuracy over the epoch (dropout active) */
     double test_loss;
     double test_accuracy;
-    double train_seconds;  /* the epoch's training steps */
-    double eval_seconds;   /* the evaluation after it */
+    double train_seconds; /* the epoch's training steps */
+    double eval_seconds;  /* the evaluation after it */
 } nl_epoch_stats;
 
 typedef struct nl_train_hooks {
@@ -57,29 +57,29 @@ typedef struct nl_train_hooks {
 } nl_train_hooks;
 
 typedef struct nl_train_config {
-    int epochs;       /* default 3 */
-    int batch;        /* default 32 */
-    int eval_batch;   /* 0: 256 */
-    uint64_t seed;    /* shuffling, init (by the caller), dropout */
-    int shuffle;      /* 1: reshuffle every epoch */
+    int epochs;     /* default 3 */
+    int batch;      /* default 32 */
+    int eval_batch; /* 0: 256 */
+    uint64_t seed;  /* shuffling, init (by the caller), dropout */
+    int shuffle;    /* 1: reshuffle every epoch */
     nl_events *events;
 } nl_train_config;
 
-nl_train_config nl_train_defaults(void);
+NL_API nl_train_config nl_train_defaults(void);
 
 /* Trains m (compiled for at least cfg->batch) with opt. test may be NULL (no
  * evaluation). stats (may be NULL) receives cfg->epochs entries. */
-nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train,
-                   const nl_dataset *test, const nl_train_config *cfg,
-                   const nl_train_hooks *hooks, nl_epoch_stats *stats, nl_error *err);
+NL_API nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train,
+                          const nl_dataset *test, const nl_train_config *cfg,
+                          const nl_train_hooks *hooks, nl_epoch_stats *stats, nl_error *err);
 
 /* Accuracy and mean loss on all of d, in batches of `batch` samples. */
-nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy,
-                      double *loss, nl_error *err);
+NL_API nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy,
+                             double *loss, nl_error *err);
 
 /* Checks that a dataset fits a model (sample shape, classes). */
-nl_status nl_check_dataset(const nl_model *m, const nl_dataset *d, const char *what,
-                           nl_error *err);
+NL_API nl_status nl_check_dataset(const nl_model *m, const nl_dataset *d, const char *what,
+                                  nl_error *err);
 
 /* ---- model files -------------------------------------------------------------
  * Little-endian, versioned, CRC-32 over everything before the trailer; written
@@ -88,13 +88,13 @@ nl_status nl_check_dataset(const nl_model *m, const nl_dataset *d, const char *w
  * and optionally the optimizer's configuration, step count and moments. */
 #define NL_MODEL_FILE_VERSION 1
 
-nl_status nl_model_save(const char *path, const nl_model *m, const char *workload,
-                        const nl_optimizer *opt, nl_error *err);
+NL_API nl_status nl_model_save(const char *path, const nl_model *m, const char *workload,
+                               const nl_optimizer *opt, nl_error *err);
 /* Loads a model compiled for max_batch; *opt (may be NULL) gets the optimizer
  * state when the file has it (opt->n == 0 otherwise). workload receives the
  * stored name (may be NULL). */
-nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_optimizer *opt,
-                        char *workload, size_t workload_size, nl_error *err);
+NL_API nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_optimizer *opt,
+                               char *workload, size_t workload_size, nl_error *err);
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,13 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo,
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *opt,
                   const char **val);
 
+/* The compile-time options the environment asks for (NNLAB_FUSE=0,
+ * NNLAB_CONV_DIRECT=1, NNLAB_WINO_TILE / NNLAB_WINO_DW_TILE = 2|4,
+ * NNLAB_WINO_DX_TILE = 0 (direct)|2|4), to compare algorithms. Returns 0, or -1
+ * with a message for a value it does not know. */
+struct nl_compile_options;
+int cli_compile_options_from_env(const char *cmd, struct nl_compile_options *opt);
+
 /* 1 when stderr is a terminal (progress bars). */
 int cli_stderr_tty(void);
 

@@ -10,9 +10,10 @@
 static const char *CMD = "eval";
 
 static void usage(FILE *f) {
-    fprintf(f, "Usage: nnlab eval --model FILE [--data DIR] [--dataset NAME] [--threads N] [--json]\n\n"
-               "Evaluates a model saved by 'nnlab train --save' on the test set of its\n"
-               "workload's dataset (or --dataset) and prints the test accuracy and loss.\n");
+    fprintf(
+        f, "Usage: nnlab eval --model FILE [--data DIR] [--dataset NAME] [--threads N] [--json]\n\n"
+           "Evaluates a model saved by 'nnlab train --save' on the test set of its\n"
+           "workload's dataset (or --dataset) and prints the test accuracy and loss.\n");
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -51,7 +52,11 @@ int cmd_eval(int argc, char **argv) {
     char workload[64] = "", dir[4096];
     double acc = 0, loss = 0;
     int rc = CLI_ERR;
-    if (nl_model_load(model_path, 256, &m, NULL, workload, sizeof workload, &err)) goto fail;
+    nl_compile_options copt;
+    if (cli_compile_options_from_env(CMD, &copt)) return CLI_USAGE;
+    if (nl_model_load(model_path, 256, &m, NULL, workload, sizeof workload, &err) ||
+        nl_model_set_options(m, &copt, &err))
+        goto fail;
     const nl_workload_info *wi = nl_workload_find(workload);
     const char *dataset = dataset_opt ? dataset_opt : wi ? wi->dataset : NULL;
     if (!dataset) {

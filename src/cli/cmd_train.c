@@ -200,6 +200,8 @@ int cmd_train(int argc, char **argv) {
         cli_error(CMD, "%s", err.msg);
         return CLI_ERR;
     }
+    nl_compile_options copt;
+    if (cli_compile_options_from_env(CMD, &copt)) return CLI_USAGE;
     int nthreads = nl_set_threads((int)threads);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -217,7 +219,8 @@ int cmd_train(int argc, char **argv) {
     snprintf(meta, sizeof meta, "{\"workload\": \"%s\", \"framework\": \"nnlab\", \"threads\": %d}",
              workload, nthreads);
     nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
-    if (!stats || nl_workload_build(workload, &m, &err) || nl_model_compile(m, (int)batch, &err))
+    if (!stats || nl_workload_build(workload, &m, &err) || nl_model_set_options(m, &copt, &err) ||
+        nl_model_compile(m, (int)batch, &err))
         goto fail;
     nl_model_init(m, seed);
     if (nl_optim_init(&opt, &ocfg, nl_model_param_slab_size(m), &err)) goto fail;

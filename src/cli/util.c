@@ -1,5 +1,6 @@
 /* Option parsing and message helpers shared by the subcommands. */
 #include "cli/cli.h"
+#include "nnlab/model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -41,8 +42,8 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end != '\0' || v < lo || v > hi) {
-        cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer in [%ld, %ld]", s,
-                        opt, lo, hi);
+        cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer in [%ld, %ld]", s, opt,
+                        lo, hi);
         return -1;
     }
     *out = v;
@@ -71,8 +72,8 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo,
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end != '\0' || !isfinite(v) || v < lo || v > hi) {
-        cli_usage_error(cmd, "invalid value '%s' for %s: expected a number in [%g, %g]", s, opt,
-                        lo, hi);
+        cli_usage_error(cmd, "invalid value '%s' for %s: expected a number in [%g, %g]", s, opt, lo,
+                        hi);
         return -1;
     }
     *out = v;
@@ -97,4 +98,37 @@ int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *op
     return 1;
 }
 
-int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
+int cli_stderr_tty(void) {
+    return isatty(STDERR_FILENO);
+}
+
+/* One NNLAB_* switch: unset (or empty) keeps *out; otherwise the value must be
+ * one of words (a NULL-terminated list), mapped to vals. */
+static int env_choice(const char *cmd, const char *name, const char *const *words, const int *vals,
+                      int *out) {
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    for (int k = 0; words[k]; k++)
+        if (!strcmp(v, words[k])) {
+            *out = vals[k];
+            return 0;
+        }
+    cli_error(cmd, "%s=%s: expected one of the values in `nnlab --help`", name, v);
+    return -1;
+}
+
+int cli_compile_options_from_env(const char *cmd, nl_compile_options *opt) {
+    static const char *const bits[] = {"0", "1", NULL};
+    static const char *const tiles[] = {"2", "4", NULL};
+    static const char *const dx_tiles[] = {"0", "2", "4", NULL};
+    static const int fuse_vals[] = {1, 0}, direct_vals[] = {NL_CONV_AUTO, NL_CONV_DIRECT};
+    static const int tile_vals[] = {2, 4}, dx_vals[] = {-1, 2, 4};
+    *opt = (nl_compile_options){0};
+    if (env_choice(cmd, "NNLAB_FUSE", bits, fuse_vals, &opt->no_fuse) ||
+        env_choice(cmd, "NNLAB_CONV_DIRECT", bits, direct_vals, &opt->conv_algo) ||
+        env_choice(cmd, "NNLAB_WINO_TILE", tiles, tile_vals, &opt->wino_tile) ||
+        env_choice(cmd, "NNLAB_WINO_DW_TILE", tiles, tile_vals, &opt->wino_dw_tile) ||
+        env_choice(cmd, "NNLAB_WINO_DX_TILE", dx_tiles, dx_vals, &opt->wino_dx_tile))
+        return -1;
+    return 0;
+}

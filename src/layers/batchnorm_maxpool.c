@@ -1,6 +1,6 @@
 /* Batch normalisation followed by max pooling, run as one (the model fuses
- * every batchnorm -> maxpool2d pair; NNLAB_FUSE=0 in the environment turns it
- * off). Same results as the two layers, up to the order of float sums.
+ * every batchnorm -> maxpool2d pair unless nl_compile_options.no_fuse is set). Same results as the
+ * two layers, up to the order of float sums.
  *
  * Unfused, the batch-norm output y = scale * x + shift (NHWC, the size of x) is
  * written, read back by the pool, and in backward its gradient is written
@@ -421,9 +421,7 @@ int batchnorm_maxpool_fusable(const nl_layer *a, const nl_layer *b) {
            a->out.c == b->in.c && a->out.h == b->in.h && a->out.w == b->in.w;
 }
 
-int batchnorm_maxpool_plan(nl_layer *L, int n) {
-    const char *env = getenv("NNLAB_FUSE");
-    const int may_fuse = !(env && !strcmp(env, "0"));
+int batchnorm_maxpool_plan(nl_layer *L, int n, int may_fuse) {
     int any = 0;
     for (int i = 0; i < n; i++) {
         L[i].fused_next = may_fuse && i + 1 < n && !(i > 0 && L[i - 1].fused_next) &&

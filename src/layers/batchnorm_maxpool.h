@@ -58,7 +58,7 @@ int batchnorm_maxpool_fusable(const nl_layer *a, const nl_layer *b);
 /* Sets fused_next and feeds_next of the n planned layers L (ops, in, out set):
  * every batchnorm -> maxpool2d pair fused, and a layer with ops->dout_fn_ok
  * before a pair whose windows tile its input feeding it image by image. None
- * when NNLAB_FUSE=0 is in the environment. Returns 1 when anything is fused. */
-int batchnorm_maxpool_plan(nl_layer *L, int n);
+ * when may_fuse is 0. Returns 1 when anything is fused. */
+int batchnorm_maxpool_plan(nl_layer *L, int n, int may_fuse);
 
 #endif

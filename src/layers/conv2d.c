@@ -85,8 +85,7 @@ typedef struct conv_geom {
 } conv_geom;
 
 /* 3x3 kernels with stride 1 and at least this many channels in and out take
- * the Winograd path; NNLAB_CONV_DIRECT=1 in the environment forces the direct
- * one (for comparisons). */
+ * the Winograd path, unless the options ask for the direct one. */
 #define WINO_MIN_CHANNELS 8
 /* Threads of a Winograd pass (each has its own work buffers in scratch). */
 #define WINO_MAX_THREADS 8
@@ -96,11 +95,9 @@ typedef struct conv_geom {
  * F(4x4) section). */
 #define WINO_DW_IMAGES 2
 
-/* The Winograd tile size NAME in the environment asks for ("2" or "4"; "0":
- * direct, for the input gradient; for comparisons), else def. */
-static int env_tile(const char *name, int def) {
-    const char *e = getenv(name);
-    return e && (e[0] == '2' || e[0] == '4' || e[0] == '0') && !e[1] ? e[0] - '0' : def;
+/* A tile size the options force (non-zero), else the default. */
+static int tile_or(int forced, int def) {
+    return forced ? forced : def;
 }
 
 static conv_geom geom(const nl_layer *l, int batch) {
@@ -128,25 +125,23 @@ static conv_geom geom(const nl_layer *l, int batch) {
     g.K = g.KH * g.KW * g.C;
     g.Fp = (g.F + VL - 1) / VL * VL;
     g.Cp = (g.C + VL - 1) / VL * VL;
-    const char *direct = getenv("NNLAB_CONV_DIRECT");
+    const nl_compile_options *o = &l->opt;
     g.wino = g.wino_dw = g.wino_dx = 0;
     if (g.KH == 3 && g.S == 1 && g.C >= WINO_MIN_CHANNELS && g.F >= WINO_MIN_CHANNELS &&
-        !(direct && direct[0] == '1')) {
+        o->conv_algo != NL_CONV_DIRECT) {
         /* forward and weight gradient: the tile size with fewer multiplications
            (tile positions of an image), F(2x2) on a tie as its transforms are
            cheaper */
         const int t2 = ((g.OH + 1) / 2) * ((g.OW + 1) / 2) * 16;
         const int t4 = ((g.OH + 3) / 4) * ((g.OW + 3) / 4) * 36;
-        g.wino = env_tile("NNLAB_WINO_TILE", t4 < t2 ? 4 : 2);
-        g.wino_dw = env_tile("NNLAB_WINO_DW_TILE", t4 < t2 ? 4 : 2);
-        if (!g.wino) g.wino = t4 < t2 ? 4 : 2; /* "0" is for the input gradient only */
-        if (!g.wino_dw) g.wino_dw = t4 < t2 ? 4 : 2;
+        g.wino = tile_or(o->wino_tile, t4 < t2 ? 4 : 2);
+        g.wino_dw = tile_or(o->wino_dw_tile, t4 < t2 ? 4 : 2);
         const int x2 = ((g.Hp + 1) / 2) * ((g.Wp + 1) / 2) * 16;
         const int x4 = ((g.Hp + 3) / 4) * ((g.Wp + 3) / 4) * 36;
         /* input gradient: F(4x4) when it needs fewer multiplications than F(2x2),
            else direct (F(2x2) measured slower than the direct kernel on cifar10's
            conv2: the transform of a 64-channel dz costs more than it saves) */
-        g.wino_dx = env_tile("NNLAB_WINO_DX_TILE", x4 < x2 ? 4 : 0);
+        g.wino_dx = o->wino_dx_tile < 0 ? 0 : tile_or(o->wino_dx_tile, x4 < x2 ? 4 : 0);
     }
     const int m = g.wino ? g.wino : 2, md = g.wino_dw ? g.wino_dw : 2;
     g.nxi = (m + 2) * (m + 2);
@@ -578,8 +573,8 @@ static void wino2_output_adjoint(const float *dz, int H, int W, int n, int TH, i
  * thread (bench_cifar_step --threads 1, the steadiest figure on the shared
  * VM), training step medians: F(2x2) one image at a time 4.70-4.77 ms, two
  * 4.76-4.81, four 4.95-5.00; F(4x4) one 4.70-4.79, two 4.64-4.71, four
- * 4.71-4.77. NNLAB_WINO_TILE, NNLAB_WINO_DW_TILE (2 or 4) and
- * NNLAB_WINO_DX_TILE (0: direct, 2 or 4) force the tile sizes, for
+ * 4.71-4.77. nl_compile_options' wino_tile, wino_dw_tile (2 or 4) and
+ * wino_dx_tile (-1: direct, 2 or 4) force the tile sizes, for
  * comparisons. Its rounding
  * error is larger (constants up to 8 in A^T): on cifar10's conv2 shape the
  * forward output stays within 1e-5 * (1 + |y|) of a double-precision

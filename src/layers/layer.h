@@ -42,6 +42,7 @@ typedef struct nl_layer {
                                   batchnorm_maxpool.h); its own output is never written */
     int feeds_next;            /* a conv2d that hands its output to the fused batch norm +
                                   pool after it image by image (ctx.out_fn) */
+    nl_compile_options opt;    /* the model's compile-time choices (zeroed: auto) */
     const struct nl_layer_ops *ops;
 } nl_layer;
 

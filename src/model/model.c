@@ -12,8 +12,8 @@
  * gets no buffer; a convolution before the pair takes the pair's input gradient
  * image by image in its backward (nl_layer_ctx.dout_fn), so that is never stored
  * either. When the pair's windows tile its input, the convolution also hands its
- * output over image by image in forward (out_fn: pooled while in cache). NNLAB_FUSE=0 in the
- * environment at compile time turns it off (to compare). */
+ * output over image by image in forward (out_fn: pooled while in cache).
+ * nl_compile_options.no_fuse turns it off (to compare). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +29,7 @@ struct nl_model {
     nl_shape input;
     nl_layer *layers;
     int nlayers, cap;
+    nl_compile_options opt;
     nl_error build_err; /* first builder error (sticky) */
     int compiled;
     int max_batch;
@@ -240,7 +241,8 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
         ns += align_up(l->nstate);
         cur = l->out;
     }
-    batchnorm_maxpool_plan(m->layers, m->nlayers);
+    for (int i = 0; i < m->nlayers; i++) m->layers[i].opt = m->opt;
+    batchnorm_maxpool_plan(m->layers, m->nlayers, !m->opt.no_fuse);
     const nl_layer *last = &m->layers[m->nlayers - 1];
     if (last->spec.kind != NL_LAYER_DENSE || last->spec.act != NL_ACT_SOFTMAX)
         return nl_error_set(err, NL_EINVAL,
@@ -269,6 +271,28 @@ nl_status nl_model_set_max_batch(nl_model *m, int max_batch, nl_error *err) {
         return nl_error_set(err, NL_EINVAL, "batch size %d: expected 1..65536", max_batch);
     if (max_batch <= m->max_batch) return NL_OK; /* grow only */
     return plan_memory(m, max_batch, err);
+}
+
+nl_status nl_model_set_options(nl_model *m, const nl_compile_options *opt, nl_error *err) {
+    if (!m || !opt) return nl_error_set(err, NL_EINVAL, "model or options is NULL");
+    if (opt->no_fuse != 0 && opt->no_fuse != 1)
+        return nl_error_set(err, NL_EINVAL, "option no_fuse %d: expected 0 or 1", opt->no_fuse);
+    if (opt->conv_algo != NL_CONV_AUTO && opt->conv_algo != NL_CONV_DIRECT)
+        return nl_error_set(err, NL_EINVAL, "option conv_algo %d: expected auto (0) or direct (1)",
+                            opt->conv_algo);
+    const int *tiles[] = {&opt->wino_tile, &opt->wino_dw_tile, &opt->wino_dx_tile};
+    static const char *const names[] = {"wino_tile", "wino_dw_tile", "wino_dx_tile"};
+    for (int k = 0; k < 3; k++) {
+        const int t = *tiles[k];
+        if (t != 0 && t != 2 && t != 4 && !(k == 2 && t == -1))
+            return nl_error_set(err, NL_EINVAL, "option %s %d: expected 0 (auto), 2 or 4%s",
+                                names[k], t, k == 2 ? " or -1 (direct)" : "");
+    }
+    m->opt = *opt;
+    if (!m->compiled) return NL_OK;
+    for (int i = 0; i < m->nlayers; i++) m->layers[i].opt = m->opt;
+    batchnorm_maxpool_plan(m->layers, m->nlayers, !m->opt.no_fuse);
+    return plan_memory(m, m->max_batch, err);
 }
 
 void nl_model_init(nl_model *m, uint64_t seed) {

@@ -18,9 +18,9 @@
 typedef struct gc_result {
     double max_err_in, max_err_param; /* worst relative errors */
     int checked_in, checked_param;
-    int bad_in, bad_param;            /* probes with relative error > GC_TOL (kinks of
-                                         relu/max may make a few probes disagree) */
-    int ok;                           /* plan succeeded */
+    int bad_in, bad_param; /* probes with relative error > GC_TOL (kinks of
+                              relu/max may make a few probes disagree) */
+    int ok;                /* plan succeeded */
 } gc_result;
 
 /* Fraction of the inputs set to exactly zero (sparse-input code paths). */
@@ -41,17 +41,23 @@ static double gc_relerr(double a, double n) {
 /* Runs the check for spec on input shape `in` with `batch` samples.
  * max_checks bounds the number of input / parameter elements probed.
  * input_scale scales the random inputs (uniform in [-scale, scale]). */
-static gc_result gradcheck_layer(const nl_layer_spec *spec, nl_shape in, int batch,
-                                 int max_checks, float input_scale, uint64_t seed) {
+/* The compile-time options every layer the checks build gets (zeroed: auto);
+ * tests set them to check each algorithm. */
+static nl_compile_options gc_options;
+
+static gc_result gradcheck_layer(const nl_layer_spec *spec, nl_shape in, int batch, int max_checks,
+                                 float input_scale, uint64_t seed) {
     gc_result res = {0};
     nl_layer l = {0};
     l.spec = *spec;
+    l.opt = gc_options;
     l.in = in;
     l.ops = nl_layer_ops_find(spec->kind);
     nl_error err = {0};
     if (!l.ops || l.ops->plan(&l, &err) != NL_OK) return res;
     res.ok = 1;
-    const size_t nin = (size_t)batch * nl_shape_size(in), nout = (size_t)batch * nl_shape_size(l.out);
+    const size_t nin = (size_t)batch * nl_shape_size(in),
+                 nout = (size_t)batch * nl_shape_size(l.out);
     const size_t nscr = l.ops->scratch_floats ? l.ops->scratch_floats(&l, batch) : 0;
     float *x = calloc(nin, 4), *din = calloc(nin, 4), *R = calloc(nout, 4);
     float *out = calloc(nout + 1, 4), *dout = calloc(nout + 1, 4);
@@ -125,7 +131,7 @@ static gc_result gradcheck_layer(const nl_layer_spec *spec, nl_shape in, int bat
 /* Passes when at most 10% of the probes disagree: a probe whose perturbation
  * moves a ReLU or max-pool input across its kink legitimately disagrees (a few
  * percent of probes here); a wrong gradient fails nearly every probe. */
-#define GC_PASSED(r)                                                                        \
+#define GC_PASSED(r)                                                                               \
     ((r).ok && (r).bad_in * 10 <= (r).checked_in && (r).bad_param * 10 <= (r).checked_param)
 
 #endif

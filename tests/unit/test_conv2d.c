@@ -38,6 +38,7 @@ static void gc(const char *what, nl_layer_spec s, nl_shape in, int batch) {
 static void gc_relu(const char *what, nl_layer_spec s, nl_shape in, int batch) {
     nl_layer l = {0};
     l.spec = s;
+    l.opt = gc_options;
     l.in = in;
     l.ops = nl_layer_ops_find(s.kind);
     nl_error err = {0};
@@ -174,6 +175,7 @@ static double rel_close(double a, double b) {
 static void compare_ref(const char *what, nl_layer_spec s, nl_shape in, int B, int with_dx) {
     nl_layer l = {0};
     l.spec = s;
+    l.opt = gc_options;
     l.in = in;
     l.ops = nl_layer_ops_find(s.kind);
     nl_error err = {0};
@@ -326,14 +328,11 @@ int main(void) {
      * shape: channel and filter counts that are not multiples of the SIMD width,
      * edge tiles half outside the output, a single partial tile, several filter
      * groups. Then again with the tile sizes forced (forward, dW, dx). */
-    static const char *const tiles[][3] = {
-        {NULL, NULL, NULL}, {"2", "4", "2"}, {"4", "4", "4"}, {"4", "2", "0"}};
+    static const int tiles[][3] = {{0, 0, 0}, {2, 4, 2}, {4, 4, 4}, {4, 2, -1}};
     for (int k = 0; k < 4; k++) {
-        if (tiles[k][0]) {
-            setenv("NNLAB_WINO_TILE", tiles[k][0], 1);
-            setenv("NNLAB_WINO_DW_TILE", tiles[k][1], 1);
-            setenv("NNLAB_WINO_DX_TILE", tiles[k][2], 1);
-        }
+        gc_options.wino_tile = tiles[k][0];
+        gc_options.wino_dw_tile = tiles[k][1];
+        gc_options.wino_dx_tile = tiles[k][2];
         compare_ref("winograd same, odd", conv_spec(37, 3, 1, NL_PAD_SAME, NL_ACT_RELU),
                     (nl_shape){7, 9, 19}, 3, 1);
         compare_ref("winograd valid, even tiles", conv_spec(16, 3, 1, NL_PAD_VALID, NL_ACT_NONE),
@@ -350,18 +349,16 @@ int main(void) {
         gc("winograd valid", conv_spec(10, 3, 1, NL_PAD_VALID, NL_ACT_NONE), (nl_shape){6, 7, 9},
            2);
     }
-    unsetenv("NNLAB_WINO_TILE");
-    unsetenv("NNLAB_WINO_DW_TILE");
-    unsetenv("NNLAB_WINO_DX_TILE");
+    gc_options = (nl_compile_options){0};
     gc_relu("winograd same relu", conv_spec(8, 3, 1, NL_PAD_SAME, NL_ACT_RELU), (nl_shape){5, 5, 8},
             2);
-    /* the direct algorithm on the same shapes (NNLAB_CONV_DIRECT=1) */
-    setenv("NNLAB_CONV_DIRECT", "1", 1);
+    /* the direct algorithm on the same shapes */
+    gc_options.conv_algo = NL_CONV_DIRECT;
     compare_ref("direct cifar conv2", conv_spec(64, 3, 1, NL_PAD_VALID, NL_ACT_RELU),
                 (nl_shape){15, 15, 32}, 3, 1);
     compare_ref("direct same, odd", conv_spec(37, 3, 1, NL_PAD_SAME, NL_ACT_RELU),
                 (nl_shape){7, 9, 19}, 3, 1);
-    unsetenv("NNLAB_CONV_DIRECT");
+    gc_options.conv_algo = NL_CONV_AUTO;
     /* same results whatever the number of threads, up to the partial sums of dW */
     int nt = omp_get_max_threads();
     omp_set_num_threads(1);

@@ -1,5 +1,5 @@
 /* Model builder, model files (round trip, truncated, tampered), determinism;
- * batch norm + max pool fused or not (NNLAB_FUSE=0): the same model. */
+ * batch norm + max pool fused or not (nl_compile_options.no_fuse): the same model. */
 #include "check.h"
 #include "core/rng.h"
 #include "nnlab/core.h"
@@ -199,9 +199,8 @@ static void test_model_file(void) {
 /* conv -> BN -> pool -> conv -> BN -> pool -> dense: one forward and backward with the
  * batch-norm/pool pairs fused, each convolution handing its pair its output and
  * taking the pair's gradient image by image (the default), and as separate layers
- * (NNLAB_FUSE=0). */
+ * (no_fuse). */
 static nl_model *conv_model(int fuse) {
-    if (!fuse) setenv("NNLAB_FUSE", "0", 1);
     nl_model *m = nl_model_new(12, 11, 3);
     nl_model_conv2d(m, 16, 3, 1, NL_PAD_VALID, NL_ACT_RELU); /* direct: C = 3 */
     nl_model_batchnorm(m, 1e-5f, 0.1f);
@@ -212,8 +211,9 @@ static nl_model *conv_model(int fuse) {
     nl_model_flatten(m);
     nl_model_dense(m, 10, NL_ACT_SOFTMAX);
     nl_error err = {0};
+    const nl_compile_options opt = {.no_fuse = !fuse};
+    CHECK(nl_model_set_options(m, &opt, &err) == NL_OK);
     CHECK(nl_model_compile(m, 6, &err) == NL_OK);
-    unsetenv("NNLAB_FUSE");
     nl_model_init(m, 3);
     return m;
 }
