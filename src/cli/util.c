@@ -113,7 +113,10 @@ static int env_choice(const char *cmd, const char *name, const char *const *word
             *out = vals[k];
             return 0;
         }
-    cli_error(cmd, "%s=%s: expected one of the values in `nnlab --help`", name, v);
+    char want[64] = "";
+    for (int k = 0; words[k]; k++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", k ? ", " : "", words[k]);
+    cli_error(cmd, "%s=%s: expected one of %s (or unset)", name, v, want);
     return -1;
 }
 
