@@ -1,4 +1,4 @@
-# nnlab bench (src/bench/): jansson reads the contestants' result JSON and event
+# nnlab bench (src/harness/): jansson reads the contestants' result JSON and event
 # lines and writes table.json. Debian/Ubuntu: apt-get install libjansson-dev pkg-config
 # Run-time tools (not needed to build): gnuplot (figures; Debian gnuplot-nox), and
 # for the report test chromium (Debian chromium).
@@ -16,7 +16,7 @@ target_link_libraries(nnlab_obj PUBLIC PkgConfig::NNLAB_BENCH_JANSSON)
 list(APPEND NNLAB_LINK_LIBS PkgConfig::NNLAB_BENCH_JANSSON)
 
 # {root} in command templates: this source tree (peers/ is here); $NNLAB_ROOT overrides.
-set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/bench/bench.c APPEND PROPERTY
+set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/harness/bench.c APPEND PROPERTY
   COMPILE_DEFINITIONS NNLAB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # The built-in contestants file, compiled in (re-generated when it changes).

@@ -27,7 +27,7 @@
  *                        (default 1, at most 30)
  *   NNLAB_OFFLINE=1      never use the network (nl_data_ensure, nl_data_fetch)
  *   NNLAB_CATALOG        a file with extra dataset entries (format in
- *                        src/data/catalog.c); built-in names cannot be redefined
+ *                        src/store/catalog.c); built-in names cannot be redefined
  *
  * Nothing here prints; messages go through the callbacks and nl_error. */
 #ifndef NNLAB_FETCH_H

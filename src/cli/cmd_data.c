@@ -52,7 +52,7 @@ static void help(void) {
         "catalog's mirrors; URL = BASE/<path in the data directory>), NNLAB_FETCH_TIMEOUT\n"
         "(seconds to connect / without progress, default 30/60), NNLAB_FETCH_RETRIES (per\n"
         "URL, default 3), NNLAB_FETCH_BACKOFF (first pause in seconds, default 1, doubling),\n"
-        "NNLAB_CATALOG (file with extra datasets, format in src/data/catalog.c).\n");
+        "NNLAB_CATALOG (file with extra datasets, format in src/store/catalog.c).\n");
 }
 
 /* ---- progress bar and notes ---------------------------------------------------------- */

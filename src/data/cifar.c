@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "data/tar_header.h"
+#include "core/path.h"
 #include "nnlab/data.h"
 
 #define REC     NL_CIFAR10_RECORD_BYTES
@@ -106,11 +107,6 @@ static nl_status alloc_dataset(nl_dataset *d, size_t n, nl_error *err) {
     d->h = 32, d->w = 32, d->c = 3;
     d->num_classes = CLASSES;
     return NL_OK;
-}
-
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* ---- directory of batch files ------------------------------------------------ */
@@ -447,7 +443,7 @@ nl_status nl_cifar10_load_ex(const char *dir, nl_split split, size_t records_per
     int b = snprintf(tgz, sizeof tgz, "%s/cifar-10-binary.tar.gz", dir);
     if (a < 0 || b < 0 || (size_t)a >= sizeof bdir || (size_t)b >= sizeof tgz)
         return nl_error_set(err, NL_EINVAL, "CIFAR-10: data directory path too long");
-    if (is_dir(bdir)) return load_dir(bdir, split, records_per_file, d, err);
+    if (nl_is_dir(bdir)) return load_dir(bdir, split, records_per_file, d, err);
     struct stat sb;
     if (stat(tgz, &sb) == 0) return load_tar(tgz, split, records_per_file, d, err);
     return nl_error_set(err, NL_ENOTFOUND, "CIFAR-10 not found: neither %s/ nor %s exists", bdir,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/path.h"
 #include "nnlab/data.h"
 
 void nl_dataset_free(nl_dataset *d) {
@@ -39,11 +40,6 @@ void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count) {
     }
 }
 
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_error *err) {
     const char *src = NULL;
     int n;
@@ -64,7 +60,7 @@ nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_e
     }
     if (n < 0 || (size_t)n >= out_size)
         return nl_error_set(err, NL_EINVAL, "data directory path is too long");
-    if (src && !is_dir(out))
+    if (src && !nl_is_dir(out))
         return nl_error_set(err, NL_ENOTFOUND, "data directory '%s' (from %s) is not a directory",
                             out, src);
     return NL_OK;

@@ -8,7 +8,7 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "data/fetch_internal.h"
+#include "store/store_internal.h"
 #include "nnlab/fetch.h"
 #include "testutil.h"
 

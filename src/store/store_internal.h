@@ -1,9 +1,10 @@
-/* Internals shared by catalog.c, verify.c, fetch.c and tar.c (not installed). */
-#ifndef NNLAB_DATA_FETCH_INTERNAL_H
-#define NNLAB_DATA_FETCH_INTERNAL_H
+/* Internals of the dataset store (src/store/: catalog, verify, fetch, unpack; not installed). */
+#ifndef NNLAB_STORE_INTERNAL_H
+#define NNLAB_STORE_INTERNAL_H
 
 #include <stdint.h>
 
+#include "core/path.h"
 #include "nnlab/fetch.h"
 
 /* Most downloads, mirrors or members one catalog entry may have. */
@@ -50,16 +51,7 @@ nl_verdict nl_judge_member(const nl_data_info *d, const nl_data_member *m, const
 nl_status nl_untar_gz(const char *archive, const char *prefix, const char *dest_dir, int *count,
                       nl_error *err);
 
-/* mkdir -p. */
-nl_status nl_mkdirs(const char *path, nl_error *err);
 /* Removes a directory and the files in it (two levels at most); 0 on success. */
 int nl_remove_tree(const char *path);
-/* fsync of a directory (after a rename in it); errors ignored. */
-void nl_fsync_dir(const char *path);
-/* "a/b/c" -> "a/b" into out ("." when there is no slash). */
-void nl_dirname(const char *path, char *out, size_t n);
-const char *nl_basename(const char *path);
-int nl_is_file(const char *path);
-int nl_is_dir(const char *path);
 
 #endif

@@ -1,5 +1,5 @@
 /* report.html (one self-contained page: figures embedded as base64 SVG) and report.md. */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* One contestant run: fork, exec under the monitor of nnlab/stats.h, sample on
  * an absolute schedule until the process exits, reap it. */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 #include "nnlab/core.h"
 
 #include <errno.h>

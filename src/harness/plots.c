@@ -6,7 +6,7 @@
  *   accuracy            test accuracy after every epoch, mean +- sd
  * Each as figures/NAME.png and figures/NAME.svg, with figures/NAME.gp (the script:
  * `cd figures && gnuplot NAME.gp` redraws it) and figures/index.txt (the list). */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 
 #include <errno.h>
 #include <math.h>

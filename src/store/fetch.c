@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "data/fetch_internal.h"
+#include "core/path.h"
+#include "store/store_internal.h"
 #include "nnlab/core.h"
 #include "nnlab/fetch.h"
 
@@ -25,28 +26,6 @@
 #define UNKNOWN_SIZE_CAP ((uint64_t)4 << 30)
 
 /* ---- filesystem helpers ---------------------------------------------------------- */
-
-nl_status nl_mkdirs(const char *path, nl_error *err) {
-    char p[PATH_MAX_];
-    int n = snprintf(p, sizeof p, "%s", path);
-    if (n < 0 || (size_t)n >= sizeof p)
-        return nl_error_set(err, NL_EINVAL, "path too long: %s", path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            int e = errno;
-            *s = '/';
-            return nl_error_set(err, NL_EIO, "cannot create directory %.*s: %s", (int)(s - p), p,
-                                strerror(e));
-        }
-        *s = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return nl_error_set(err, NL_EIO, "cannot create directory %s: %s", p, strerror(errno));
-    if (!nl_is_dir(p)) return nl_error_set(err, NL_EIO, "%s exists and is not a directory", p);
-    return NL_OK;
-}
 
 static int remove_tree_depth(const char *path, int depth) {
     DIR *dir = opendir(path);
@@ -76,13 +55,6 @@ static int remove_tree_depth(const char *path, int depth) {
 
 int nl_remove_tree(const char *path) {
     return remove_tree_depth(path, 1);
-}
-
-void nl_fsync_dir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
 }
 
 static int path_join(char *out, size_t n, const char *a, const char *b) {

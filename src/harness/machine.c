@@ -1,5 +1,5 @@
 /* What the bench ran on: CPU model, cores, memory, OS (the GPU comes from the monitor). */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 #include "nnlab/core.h"
 
 #include <stdio.h>

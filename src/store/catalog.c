@@ -54,7 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/fetch_internal.h"
+#include "store/store_internal.h"
 #include "nnlab/fetch.h"
 
 /* ---- MNIST ------------------------------------------------------------------ */

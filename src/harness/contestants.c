@@ -1,5 +1,5 @@
 /* Contestants files and command templates (format: nnlab/bench.h). */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 
 #include <ctype.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
-/* Internal helpers of the bench harness (src/bench/). */
-#ifndef NNLAB_BENCH_INTERNAL_H
-#define NNLAB_BENCH_INTERNAL_H
+/* Internal helpers of the experiment harness (src/harness/). */
+#ifndef NNLAB_HARNESS_INTERNAL_H
+#define NNLAB_HARNESS_INTERNAL_H
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -10,7 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "data/fetch_internal.h"
+#include "core/path.h"
+#include "store/store_internal.h"
 #include "nnlab/data.h"
 #include "nnlab/fetch.h"
 
@@ -35,32 +36,6 @@ int nl_safe_relpath(const char *p) {
         }
     }
     return 1;
-}
-
-int nl_is_file(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-int nl_is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-const char *nl_basename(const char *path) {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
-void nl_dirname(const char *path, char *out, size_t n) {
-    const char *s = strrchr(path, '/');
-    if (!s) {
-        snprintf(out, n, ".");
-    } else if (s == path) {
-        snprintf(out, n, "/");
-    } else {
-        snprintf(out, n, "%.*s", (int)(s - path), path);
-    }
 }
 
 const char *nl_verdict_name(nl_verdict v) {

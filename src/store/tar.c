@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #include "data/tar_header.h"
-#include "data/fetch_internal.h"
+#include "store/store_internal.h"
 
 #define BLOCK     512
 #define MAX_ENTRY ((uint64_t)2 << 30)

@@ -1,6 +1,6 @@
 /* The experiment: every contestant x workload, N runs interleaved, each under
  * the monitor; events and result JSON read back; runs aligned and aggregated. */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 #include "nnlab/core.h"
 
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /* Table 1 (Markdown, CSV, JSON) and the aligned series files. */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 
 #include <jansson.h>
 #include <math.h>

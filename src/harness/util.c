@@ -1,5 +1,5 @@
 /* Small helpers of the bench harness: strings, files, names. */
-#include "bench/bench_internal.h"
+#include "harness/harness_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
