@@ -2,13 +2,12 @@
  *
  *   bench_cifar_step [--batch N] [--steps N] [--threads N] [--workload NAME]
  *
- * 1. Per layer: the workload's layers run one after another through their ops
- *    tables (the model's own pipeline, rebuilt here so each call can be timed)
- *    on random data; forward and backward time per step, GFLOP/s of the
- *    convolution and dense layers. As in the model, a batch norm and the max
- *    pool after it run as one (one row), and a convolution before such a pair
- *    makes the pair's input gradient image by image in its own backward (its
- *    backward time includes that); NNLAB_FUSE=0 times the layers one by one.
+ * 1. Per step: the compiled model's own steps (model/steps.h: a layer, or
+ *    layers the model runs as one, such as a convolution with the batch norm
+ *    and max pool after it) run one at a time, so each can be timed, on random
+ *    data; forward and backward time per training step, GFLOP/s of the steps
+ *    with convolution and dense layers. NNLAB_FUSE=0 compiles one layer per
+ *    step.
  * 2. Whole step through the public API (forward, loss + backward, Adam), the
  *    figure an epoch is made of; projected epoch time for 50000 samples.
  * Numbers are medians over the timed steps, and for the whole step also the
@@ -19,22 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layers/batchnorm_maxpool.h"
-#include "layers/layer.h"
-#include "layers/softmax_xent.h"
+#include "model/steps.h"
 #include "nnlab/core.h"
 #include "nnlab/model.h"
 #include "nnlab/optim.h"
 #include "blas_env.h"
-
-static nl_layer_ctx make_ctx(float **act, float **scr, float **par, float **grd, float **st, int i,
-                             int B, int step) {
-    nl_layer_ctx c = {0};
-    c.batch = B, c.training = 1, c.in = act[i], c.out = act[i + 1];
-    c.params = par[i], c.grads = grd[i], c.state = st[i], c.scratch = scr[i];
-    c.seed = 1, c.step = (uint64_t)step, c.layer_index = i;
-    return c;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -56,16 +44,20 @@ static float *falloc(size_t n) {
     return p;
 }
 
-/* Multiply-adds x2 of forward and backward for one sample. */
-static void layer_flops(const nl_layer *l, int first, double *fwd, double *bwd) {
+/* Multiply-adds x2 of forward and backward for one sample of layer i. */
+static void layer_flops(const nl_model *m, int i, double *fwd, double *bwd) {
+    const nl_layer_spec *s = nl_model_layer_spec(m, i);
+    int ih, iw, ic, oh, ow, oc;
+    nl_model_layer_shape(m, i - 1, &ih, &iw, &ic);
+    nl_model_layer_shape(m, i, &oh, &ow, &oc);
     *fwd = *bwd = 0;
-    if (l->spec.kind == NL_LAYER_CONV2D) {
-        const double k = (double)l->spec.kernel * l->spec.kernel * l->in.c;
-        *fwd = 2.0 * l->out.h * l->out.w * l->out.c * k;
-        *bwd = *fwd * (first ? 1 : 2);
-    } else if (l->spec.kind == NL_LAYER_DENSE) {
-        *fwd = 2.0 * (double)nl_shape_size(l->in) * l->spec.units;
-        *bwd = *fwd * (first ? 1 : 2);
+    if (s->kind == NL_LAYER_CONV2D) {
+        const double k = (double)s->kernel * s->kernel * ic;
+        *fwd = 2.0 * oh * ow * oc * k;
+        *bwd = *fwd * (i == 0 ? 1 : 2);
+    } else if (s->kind == NL_LAYER_DENSE) {
+        *fwd = 2.0 * (double)ih * iw * ic * s->units;
+        *bwd = *fwd * (i == 0 ? 1 : 2);
     }
 }
 
@@ -118,44 +110,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    const int nl = nl_model_num_layers(m);
+    const int ns = nl_model_num_steps(m);
     printf("bench_cifar_step: %s, batch %d, %d threads, %d timed steps\nBLAS: %s\n\n", workload, B,
            threads, steps, nl_blas_info());
 
-    /* ---- 1. per layer ---- */
-    nl_layer *L = calloc((size_t)nl, sizeof *L);
-    float **act = calloc((size_t)nl + 1, sizeof *act), **scr = calloc((size_t)nl, sizeof *scr);
-    float **par = calloc((size_t)nl, sizeof *par), **grd = calloc((size_t)nl, sizeof *grd);
-    float **st = calloc((size_t)nl, sizeof *st);
-    int h, w, c;
-    nl_model_layer_shape(m, -1, &h, &w, &c);
-    nl_shape cur = {h, w, c};
-    size_t max_act = (size_t)B * nl_shape_size(cur);
-    for (int i = 0; i < nl; i++) {
-        L[i].spec = *nl_model_layer_spec(m, i);
-        L[i].in = cur;
-        L[i].ops = nl_layer_ops_find(L[i].spec.kind);
-        L[i].opt = copt;
-        if (!L[i].ops || L[i].ops->plan(&L[i], &err)) {
-            fprintf(stderr, "layer %d: %s\n", i, err.msg);
-            return 1;
-        }
-        cur = L[i].out;
-        const size_t a = (size_t)B * nl_shape_size(cur);
-        if (a > max_act) max_act = a;
-        act[i + 1] = L[i].ops->in_place ? act[i] : falloc(a);
-        scr[i] = falloc(L[i].ops->scratch_floats ? L[i].ops->scratch_floats(&L[i], B) : 0);
-        par[i] = falloc(L[i].nparams);
-        grd[i] = falloc(L[i].nparams);
-        st[i] = falloc(L[i].nstate);
-        if (L[i].ops->init) L[i].ops->init(&L[i], par[i], st[i], 1234 + (uint64_t)i);
-    }
-    const int fuse = batchnorm_maxpool_plan(L, nl, !copt.no_fuse); /* the model's rule */
-    float *g0 = falloc(max_act), *g1 = falloc(max_act);
+    /* ---- 1. per step ---- */
     /* A pool of distinct random batches with random labels, cycled: training on
      * one repeated batch would drive the gradients towards zero (denormals). */
     enum { NPOOL = 64 };
-    const size_t in_size = (size_t)B * nl_shape_size(L[0].in);
+    const size_t in_size = (size_t)B * nl_model_input_size(m);
     float *pool = falloc(in_size * NPOOL);
     uint8_t *labels = malloc((size_t)B * NPOOL);
     uint64_t rs = 88172645463325252ULL;
@@ -169,112 +132,61 @@ int main(int argc, char **argv) {
     }
 
     const int warm = 10;
-    double *tf = calloc((size_t)nl * steps, sizeof(double));
-    double *tb = calloc((size_t)nl * steps, sizeof(double));
+    double *tf = calloc((size_t)ns * steps, sizeof(double));
+    double *tb = calloc((size_t)ns * steps, sizeof(double));
     double *tl = calloc((size_t)steps, sizeof(double));
     for (int s = -warm; s < steps; s++) {
-        act[0] = pool + (size_t)((s + warm) % NPOOL) * in_size;
-        for (int i = 0; i < nl; i++) {
-            nl_layer_ctx ctx = make_ctx(act, scr, par, grd, st, i, B, s + warm);
-            double t0 = nl_now();
-            if (L[i].feeds_next) { /* the conv pools each image as it makes it: its row */
-                nl_layer_ctx cb = make_ctx(act, scr, par, grd, st, i + 1, B, s + warm);
-                nl_layer_ctx cp = make_ctx(act, scr, par, grd, st, i + 2, B, s + warm);
-                const batchnorm_maxpool_args args = {&L[i + 1], &L[i + 2], &cb, &cp, 0};
-                ctx.out_fn = batchnorm_maxpool_image, ctx.out_arg = (void *)&args;
-                batchnorm_maxpool_begin(&L[i + 1], &cb);
-                L[i].ops->forward(&L[i], &ctx);
-                double t1 = nl_now();
-                batchnorm_maxpool_finish(&L[i + 1], &L[i + 2], &cb, &cp);
-                if (s >= 0) {
-                    tf[(size_t)i * steps + s] = t1 - t0;
-                    tf[(size_t)(i + 1) * steps + s] = nl_now() - t1;
-                }
-                i += 2;
-                continue;
-            }
-            if (L[i].fused_next) { /* this and the next layer, one row */
-                nl_layer_ctx cn = make_ctx(act, scr, par, grd, st, i + 1, B, s + warm);
-                batchnorm_maxpool_forward(&L[i], &L[i + 1], &ctx, &cn);
-                if (s >= 0) tf[(size_t)i * steps + s] = nl_now() - t0;
-                i++;
-                continue;
-            }
-            L[i].ops->forward(&L[i], &ctx);
-            if (s >= 0) tf[(size_t)i * steps + s] = nl_now() - t0;
+        const int k = (s + warm) % NPOOL;
+        const float *x = pool + (size_t)k * in_size;
+        nl_model_set_step(m, (uint64_t)(s + warm), 1);
+        for (int j = 0; j < ns; j++) {
+            const double t0 = nl_now();
+            nl_model_step_forward(m, j, x, B, 1);
+            if (s >= 0) tf[(size_t)j * steps + s] = nl_now() - t0;
         }
         double t0 = nl_now();
         int correct;
-        softmax_xent(act[nl], labels + (size_t)((s + warm) % NPOOL) * B, B, L[nl - 1].spec.units,
-                     g0, &correct);
+        nl_model_loss(m, labels + (size_t)k * B, B, 1, &correct);
         if (s >= 0) tl[s] = nl_now() - t0;
-        float *cur_g = g0, *other = g1;
-        for (int i = nl - 1; i >= 0; i--) {
-            nl_layer_ctx ctx = make_ctx(act, scr, par, grd, st, i, B, s + warm);
-            ctx.dout = cur_g;
-            if (i > 0 && L[i - 1].fused_next) { /* the pair: row i - 1 */
-                nl_layer_ctx cb = make_ctx(act, scr, par, grd, st, i - 1, B, s + warm);
-                t0 = nl_now();
-                if (i > 1 && L[i - 2].ops->dout_fn_ok) {
-                    batchnorm_maxpool_backward_params(&L[i - 1], &L[i], &cb, &ctx);
-                    if (s >= 0) tb[(size_t)(i - 1) * steps + s] = nl_now() - t0;
-                    const int relu = L[i - 2].spec.act == NL_ACT_RELU; /* as model.c */
-                    const batchnorm_maxpool_args args = {&L[i - 1], &L[i], &cb, &ctx, relu};
-                    nl_layer_ctx cc = make_ctx(act, scr, par, grd, st, i - 2, B, s + warm);
-                    cc.dout_fn = batchnorm_maxpool_dx_image, cc.dout_arg = (void *)&args;
-                    cc.dout_fn_relu = relu;
-                    cc.din = i - 2 == 0 ? NULL : other;
-                    t0 = nl_now();
-                    L[i - 2].ops->backward(&L[i - 2], &cc);
-                    if (s >= 0) tb[(size_t)(i - 2) * steps + s] = nl_now() - t0;
-                    i -= 2;
-                } else {
-                    cb.din = i - 1 == 0 ? NULL : other;
-                    batchnorm_maxpool_backward(&L[i - 1], &L[i], &cb, &ctx);
-                    if (s >= 0) tb[(size_t)(i - 1) * steps + s] = nl_now() - t0;
-                    i -= 1;
-                }
-                float *t = cur_g;
-                cur_g = other, other = t;
-                continue;
-            }
-            ctx.din = i == 0 ? NULL : L[i].ops->in_place ? cur_g : other;
+        for (int j = ns - 1; j >= 0; j--) {
             t0 = nl_now();
-            L[i].ops->backward(&L[i], &ctx);
-            if (s >= 0) tb[(size_t)i * steps + s] = nl_now() - t0;
-            if (i > 0 && !L[i].ops->in_place) {
-                float *t = cur_g;
-                cur_g = other, other = t;
-            }
+            nl_model_step_backward(m, j, B);
+            if (s >= 0) tb[(size_t)j * steps + s] = nl_now() - t0;
         }
     }
-    printf("%-3s %-15s %-12s %10s %10s %10s %10s\n", "#", "layer", "output", "fwd ms", "bwd ms",
+    printf("%-3s %-15s %-12s %10s %10s %10s %10s\n", "#", "step", "output", "fwd ms", "bwd ms",
            "fwd GF/s", "bwd GF/s");
     double sum_f = 0, sum_b = 0, flops = 0;
-    for (int i = 0; i < nl; i++) {
-        if (i > 0 && L[i - 1].fused_next) continue; /* in the row of the pair */
-        const double f = median(tf + (size_t)i * steps, steps);
-        const double b = median(tb + (size_t)i * steps, steps);
-        double ff, fb;
-        layer_flops(&L[i], i == 0, &ff, &fb);
-        char shape[32], name[40];
-        const nl_layer *o = L[i].fused_next ? &L[i + 1] : &L[i];
-        snprintf(shape, sizeof shape, "%dx%dx%d", o->out.h, o->out.w, o->out.c);
-        snprintf(name, sizeof name, "%s%s", L[i].ops->name, L[i].fused_next ? "+pool" : "");
+    int fused = 0;
+    for (int j = 0; j < ns; j++) {
+        const double f = median(tf + (size_t)j * steps, steps);
+        const double b = median(tb + (size_t)j * steps, steps);
+        int first, count, oh, ow, oc;
+        nl_model_step_layers(m, j, &first, &count);
+        double ff = 0, fb = 0;
+        for (int i = first; i < first + count; i++) {
+            double lf, lb;
+            layer_flops(m, i, &lf, &lb);
+            ff += lf, fb += lb;
+        }
+        fused |= count > 1;
+        nl_model_layer_shape(m, first + count - 1, &oh, &ow, &oc);
+        char shape[32];
+        snprintf(shape, sizeof shape, "%dx%dx%d", oh, ow, oc);
         char gf[16] = "", gb[16] = "";
         if (ff > 0) {
             snprintf(gf, sizeof gf, "%.1f", ff * B / f * 1e-9);
             snprintf(gb, sizeof gb, "%.1f", fb * B / b * 1e-9);
         }
-        printf("%-3d %-15s %-12s %10.3f %10.3f %10s %10s\n", i, name, shape, f * 1e3, b * 1e3, gf,
-               gb);
+        printf("%-3d %-15s %-12s %10.3f %10.3f %10s %10s\n", first, nl_model_step_name(m, j), shape,
+               f * 1e3, b * 1e3, gf, gb);
         sum_f += f, sum_b += b, flops += (ff + fb) * B;
     }
     const double loss_t = median(tl, steps);
-    if (fuse)
-        printf("(batchnorm+pool: the pair run as one. A conv2d before it hands it each image's\n"
-               " output as it makes it, and makes the pair's input gradient in its own\n"
-               " backward: its fwd and bwd ms include that pooling and that gradient.)\n");
+    if (fused)
+        printf("(a step of several layers runs them as one; # is its first layer. conv2d+bn+pool:\n"
+               " the convolution hands the pair each image's output as it makes it, and makes\n"
+               " the pair's input gradient in its own backward.)\n");
     printf("    %-15s %-12s %10.3f\n", "loss", "", loss_t * 1e3);
     printf("    %-15s %-12s %10.3f %10.3f   sum %.3f ms, %.1f MFLOP/step, %.1f GFLOP/s\n\n",
            "total", "", sum_f * 1e3, sum_b * 1e3, (sum_f + sum_b + loss_t) * 1e3, flops * 1e-6,

@@ -111,6 +111,8 @@ NL_API void nl_model_init(nl_model *m, uint64_t seed);
 NL_API int nl_model_num_layers(const nl_model *m);
 NL_API const nl_layer_spec *nl_model_layer_spec(const nl_model *m, int i);
 NL_API const char *nl_layer_kind_name(int kind);
+/* "none", "relu", "softmax"; NULL when act is not an activation. */
+NL_API const char *nl_act_name(int act);
 /* Output shape of layer i (i = -1: the input). */
 NL_API void nl_model_layer_shape(const nl_model *m, int i, int *h, int *w, int *c);
 NL_API size_t nl_model_layer_params(const nl_model *m, int i);

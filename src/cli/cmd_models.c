@@ -31,8 +31,9 @@ static int summary(const nl_workload_info *wi) {
     for (int i = 0; i < nl_model_num_layers(m); i++) {
         const nl_layer_spec *s = nl_model_layer_spec(m, i);
         const char *kind = nl_layer_kind_name(s->kind);
-        const char *act = s->act == NL_ACT_RELU ? "+relu" : s->act == NL_ACT_SOFTMAX ? "+softmax" : "";
-        snprintf(name, sizeof name, "%s_%d (%s%s)", kind, i, kind, act);
+        const char *act = s->act != NL_ACT_NONE ? nl_act_name(s->act) : NULL;
+        snprintf(name, sizeof name, "%s_%d (%s%s%s)", kind, i, kind, act ? "+" : "",
+                 act ? act : "");
         nl_model_layer_shape(m, i, &h, &w, &c);
         shape_str(shp, sizeof shp, h, w, c);
         printf("  %-28s %-22s %10zu\n", name, shp, nl_model_layer_params(m, i));

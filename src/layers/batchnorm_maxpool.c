@@ -1,6 +1,8 @@
-/* Batch normalisation followed by max pooling, run as one (the model fuses
- * every batchnorm -> maxpool2d pair unless nl_compile_options.no_fuse is set). Same results as the
- * two layers, up to the order of float sums.
+/* Batch normalisation followed by max pooling, run as one: the step kind
+ * nl_step_bn_pool (layers/step.h; compile lowers every batchnorm -> maxpool2d
+ * pair into one unless nl_compile_options.no_fuse is set, and a convolution
+ * before the pair into conv_bn_pool.c's step). Same results as the two layers,
+ * up to the order of float sums.
  *
  * Unfused, the batch-norm output y = scale * x + shift (NHWC, the size of x) is
  * written, read back by the pool, and in backward its gradient is written
@@ -13,7 +15,7 @@
  *            so pooling needs no statistics; the winners' x are kept (training),
  *            and the affine is applied to the small pooled tensor at the end. A
  *            convolution before the pair drives this image by image as it makes
- *            its output (begin / image / finish; nl_layer_ctx.out_fn).
+ *            its output (begin / image / finish; conv_bn_pool.c).
  *   forward, other windows: the statistics (one read of x), then a pool of
  *            scale * x + shift computed on the fly (maxpool2d.h).
  *   backward: dy is dout at the winners and 0 elsewhere, so
@@ -26,8 +28,8 @@
  *             written window by window for disjoint windows (the winner's term
  *             selected per lane), else an affine pass and a scatter-add. After
  *             a convolution, the convolution's backward asks for dx image by
- *             image (nl_layer_ctx.dout_fn) and uses it in cache for its ReLU
- *             mask, bias and weight gradients: dx is never stored.
+ *             image (conv_bn_pool.c) and uses it in cache for its ReLU mask,
+ *             bias and weight gradients: dx is never stored.
  *
  *   x, dx  [B][H][W][C]      dout, idx [B][OH][OW][C]  (idx: winner offsets in the image)
  *   scratch: the batch-norm layer's (mean, istd, work: batchnorm.h) and the
@@ -41,6 +43,7 @@
 #include "layers/batchnorm_maxpool.h"
 #include "layers/lanes.h"
 #include "layers/maxpool2d.h"
+#include "layers/step.h"
 
 /* Adds the shifted sums (x - sh) and (x - sh)^2 of pixels [p0, p1) of row xr
  * (channels [c, c + PL)) to u, v. */
@@ -421,15 +424,28 @@ int batchnorm_maxpool_fusable(const nl_layer *a, const nl_layer *b) {
            a->out.c == b->in.c && a->out.h == b->in.h && a->out.w == b->in.w;
 }
 
-int batchnorm_maxpool_plan(nl_layer *L, int n, int may_fuse) {
-    int any = 0;
-    for (int i = 0; i < n; i++) {
-        L[i].fused_next = may_fuse && i + 1 < n && !(i > 0 && L[i - 1].fused_next) &&
-                          batchnorm_maxpool_fusable(&L[i], &L[i + 1]);
-        any |= L[i].fused_next;
-    }
-    for (int i = 0; i < n; i++)
-        L[i].feeds_next = i + 2 < n && L[i + 1].fused_next && L[i].ops->dout_fn_ok &&
-                          batchnorm_maxpool_tiled(&L[i + 1], &L[i + 2]);
-    return any;
+/* ---- the step kind ---- */
+
+static int step_matches(const nl_layer *L) {
+    return batchnorm_maxpool_fusable(&L[0], &L[1]);
 }
+
+static void step_forward(const nl_step *s, const nl_layer *L, const nl_layer_ctx *c) {
+    (void)s;
+    batchnorm_maxpool_forward(&L[0], &L[1], &c[0], &c[1]);
+}
+
+static void step_backward(const nl_step *s, const nl_layer *L, const nl_layer_ctx *c) {
+    (void)s;
+    batchnorm_maxpool_backward(&L[0], &L[1], &c[0], &c[1]);
+}
+
+/* The batch-norm output is never stored. */
+const nl_step_ops nl_step_bn_pool = {
+    .name = "batchnorm+pool",
+    .count = 2,
+    .matches = step_matches,
+    .stored = 2,
+    .forward = step_forward,
+    .backward = step_backward,
+};

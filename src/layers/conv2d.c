@@ -54,6 +54,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/activation.h"
+#include "layers/conv2d.h"
 #include "layers/layer.h"
 #include "layers/simd.h"
 #include "layers/ukernels.h"
@@ -1252,7 +1254,8 @@ static nl_status plan(nl_layer *l, nl_error *err) {
     if (s->padding != NL_PAD_VALID && s->padding != NL_PAD_SAME)
         return nl_error_set(err, NL_EINVAL, "conv2d: unknown padding %d (0 valid, 1 same)",
                             s->padding);
-    if (s->act != NL_ACT_NONE && s->act != NL_ACT_RELU)
+    const nl_activation *act = nl_activation_find(s->act);
+    if (!act || act->with_loss)
         return nl_error_set(err, NL_EINVAL, "conv2d: activation %d not supported (none or relu)",
                             s->act);
     if (s->padding == NL_PAD_VALID && (l->in.h < s->kernel || l->in.w < s->kernel))
@@ -1267,6 +1270,7 @@ static nl_status plan(nl_layer *l, nl_error *err) {
     l->out = (nl_shape){g.OH, g.OW, s->units};
     l->nparams = (size_t)g.K * g.F + (size_t)g.F;
     l->nstate = 0;
+    l->relu = act->relu;
     return NL_OK;
 }
 
@@ -1297,11 +1301,12 @@ static void direct_weights(const conv_geom *g, const conv_scratch *sl, const nl_
     *w = wp, *bias = bp, *ldw = g->Fp;
 }
 
-static void forward(const nl_layer *l, const nl_layer_ctx *c) {
+void conv2d_forward_to(const nl_layer *l, const nl_layer_ctx *c, conv2d_image_sink sink,
+                       void *arg) {
     const conv_geom g = geom(l, c->batch);
     const conv_scratch sl = scratch_layout(&g);
     const float *x = c->in;
-    const int relu = l->spec.act == NL_ACT_RELU;
+    const int relu = l->relu;
     if (g.padded) {
         float *xp = c->scratch + sl.xpad;
 #pragma omp parallel
@@ -1310,25 +1315,33 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     }
     if (g.wino) {
         conv2d_forward_wino(&g, c->out, x, c->params, c->params + (size_t)g.K * g.F, relu,
-                            c->scratch, c->out_fn, c->out_arg);
+                            c->scratch, sink, arg);
         return;
     }
     const float *w, *bias;
     ptrdiff_t ldw;
     direct_weights(&g, &sl, c, &w, &ldw, &bias);
-    if (c->out_fn)
-        conv2d_forward_images(&g, c->out, x, w, ldw, bias, relu, c->out_fn, c->out_arg);
+    if (sink)
+        conv2d_forward_images(&g, c->out, x, w, ldw, bias, relu, sink, arg);
     else
         conv2d_forward(&g, c->out, x, w, ldw, bias, relu);
 }
 
-static void backward(const nl_layer *l, const nl_layer_ctx *c) {
+void conv2d_backward_from(const nl_layer *l, const nl_layer_ctx *c, conv2d_dout_source source,
+                          void *arg, int source_relu) {
     const conv_geom g = geom(l, c->batch);
     const conv_scratch sl = scratch_layout(&g);
     const float *x = g.padded ? c->scratch + sl.xpad : c->in;
-    conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, c->dout_fn ? NULL : c->dout,
-                    x, c->out, c->params, l->spec.act == NL_ACT_RELU, c->scratch, c->dout_fn,
-                    c->dout_arg, c->dout_fn_relu);
+    conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, source ? NULL : c->dout, x,
+                    c->out, c->params, l->relu, c->scratch, source, arg, source_relu);
+}
+
+static void forward(const nl_layer *l, const nl_layer_ctx *c) {
+    conv2d_forward_to(l, c, NULL, NULL);
+}
+
+static void backward(const nl_layer *l, const nl_layer_ctx *c) {
+    conv2d_backward_from(l, c, NULL, NULL, 0);
 }
 
 const nl_layer_ops nl_conv2d_ops = {
@@ -1339,5 +1352,5 @@ const nl_layer_ops nl_conv2d_ops = {
     .init = init,
     .forward = forward,
     .backward = backward,
-    .dout_fn_ok = 1,
+    .fuses_act = 1,
 };

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "layers/activation.h"
 #include "layers/layer.h"
 #include "layers/simd.h"
 #include "layers/ukernels.h"
@@ -392,11 +393,12 @@ static nl_status plan(nl_layer *l, nl_error *err) {
     if (l->spec.units <= 0)
         return nl_error_set(err, NL_EINVAL, "dense: units must be positive (got %d)",
                             l->spec.units);
-    if (l->spec.act != NL_ACT_NONE && l->spec.act != NL_ACT_RELU && l->spec.act != NL_ACT_SOFTMAX)
-        return nl_error_set(err, NL_EINVAL, "dense: unknown activation %d", l->spec.act);
+    const nl_activation *act = nl_activation_find(l->spec.act);
+    if (!act) return nl_error_set(err, NL_EINVAL, "dense: unknown activation %d", l->spec.act);
     const size_t I = nl_shape_size(l->in);
     l->out = (nl_shape){1, 1, l->spec.units};
     l->nparams = I * (size_t)l->spec.units + (size_t)l->spec.units;
+    l->relu = act->relu; /* softmax: applied by the loss */
     return NL_OK;
 }
 
@@ -441,7 +443,7 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     /* the partial sums follow this batch's masks */
     const dense_scratch sl = scratch_layout((size_t)I, (size_t)O, B);
     float *part = c->scratch + sl.part, *zeros = c->scratch + sl.zeros;
-    const int relu = l->spec.act == NL_ACT_RELU;
+    const int relu = l->relu;
     if (sparse) {
         dense_forward_sparse(c->out, part, c->in, m, w, b, B, I, O, relu);
     } else {
@@ -455,12 +457,12 @@ static void backward(const nl_layer *l, const nl_layer_ctx *c) {
     if (c->scratch[0] == 0.0f) {
         dense_backward(c->din, c->grads, c->grads + (size_t)I * O, c->dout, c->in, c->out,
                        c->params, c->scratch + scratch_layout((size_t)I, (size_t)O, B).wt, B, I, O,
-                       l->spec.act == NL_ACT_RELU);
+                       l->relu);
         return;
     }
     /* sparse input: dz and db as in the dense path, dW from the CSC, din by GEMM */
     float *dz = c->dout, *db = c->grads + (size_t)I * O;
-    if (l->spec.act == NL_ACT_RELU)
+    if (l->relu)
         for (size_t k = 0; k < (size_t)B * O; k++)
             if (c->out[k] <= 0.0f) dz[k] = 0.0f;
     for (int o = 0; o < O; o++) db[o] = 0.0f;
@@ -478,4 +480,5 @@ const nl_layer_ops nl_dense_ops = {
     .init = init,
     .forward = forward,
     .backward = backward,
+    .fuses_act = 1,
 };

@@ -12,7 +12,10 @@
  *              gradient slab (backward writes, it does not accumulate)
  *   state      non-trainable state (batch-norm running statistics)
  *   scratch    per-layer scratch of scratch_floats(max_batch) floats, kept
- *              between forward and backward of the same step
+ *              between forward and backward of the same training step
+ * The model runs the layers as steps (layers/step.h): a layer alone, or a few
+ * layers as one with their own forward/backward; in and out of a layer inside
+ * such a step may be NULL when that step never stores them.
  * Threading: layers parallelise themselves with OpenMP over disjoint outputs
  * (or via BLAS), so results are identical run after run for a fixed thread count. */
 #ifndef NNLAB_LAYER_H
@@ -38,10 +41,8 @@ typedef struct nl_layer {
     size_t param_off, nparams; /* slice of the parameter / gradient slabs */
     size_t state_off, nstate;  /* slice of the state slab */
     size_t scratch_off;        /* slice of the scratch arena */
-    int fused_next;            /* runs as one with the next layer (batchnorm -> maxpool2d:
-                                  batchnorm_maxpool.h); its own output is never written */
-    int feeds_next;            /* a conv2d that hands its output to the fused batch norm +
-                                  pool after it image by image (ctx.out_fn) */
+    int relu;                  /* its kernels apply a ReLU to the output (dense, conv2d: set by
+                                  plan from the activation table, activation.h) */
     nl_compile_options opt;    /* the model's compile-time choices (zeroed: auto) */
     const struct nl_layer_ops *ops;
 } nl_layer;
@@ -60,20 +61,6 @@ typedef struct nl_layer_ctx {
     uint64_t seed; /* dropout: per-run seed */
     uint64_t step; /* dropout: step counter, so masks differ per step */
     int layer_index;
-    /* Layers with ops->dout_fn_ok (conv2d), for the fused batch norm + max pool
-       after them:
-       backward: when dout_fn is set, dout is not stored: dout_fn(dout_arg, b, y,
-         buf) writes sample b's output gradient [out_size] into buf, given y, the
-         layer's output of sample b;
-       forward: when out_fn is set, out_fn(out_arg, b, t, y) is called by thread t
-         (< 16) with sample b's output y (stored in out) as soon as it is made, each
-         thread's samples in order, while y is in cache. */
-    void (*dout_fn)(void *arg, int b, const float *y, float *buf);
-    void *dout_arg;
-    int dout_fn_relu; /* dout_fn already applies the layer's ReLU derivative
-                         (its gradient is zero where y <= 0) */
-    void (*out_fn)(void *arg, int b, int t, const float *y);
-    void *out_arg;
 } nl_layer_ctx;
 
 typedef struct nl_layer_ops {
@@ -89,8 +76,8 @@ typedef struct nl_layer_ops {
     void (*backward)(const nl_layer *l, const nl_layer_ctx *ctx);
     /* 1 when forward may run with in == out (no separate output buffer). */
     int in_place;
-    /* 1 when backward accepts ctx->dout_fn and forward ctx->out_fn. */
-    int dout_fn_ok;
+    /* 1 when plan takes spec.act: the kernels apply the activation (activation.h). */
+    int fuses_act;
 } nl_layer_ops;
 
 /* Registry (src/layers/registry.c). */

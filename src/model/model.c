@@ -1,26 +1,30 @@
 /* The model: a pipeline of layers over three slabs (parameters, gradients,
  * state) and one activation arena planned at compile time.
  *
- * Arena layout for max batch Bm (all float, 64-byte aligned pieces):
- *   act[i]   output of layer i-1 (act[0] is the caller's input, not copied)
- *   grad A/B two ping-pong buffers of the largest activation, for dL/dact
- *   scratch  every layer's scratch, one after another
- * Layers marked in_place (flatten) alias their output with their input.
+ * Compile lowers the layers into steps (layers/step.h: one layer, or a few run
+ * as one); forward and backward run the steps in order. Unless
+ * nl_compile_options.no_fuse is set, layers are fused where a step kind
+ * matches them; with it every step is one layer.
  *
- * Fusion: a batchnorm followed by a maxpool2d runs as one step
- * (layers/batchnorm_maxpool.c); the batch-norm output is then never written and
- * gets no buffer; a convolution before the pair takes the pair's input gradient
- * image by image in its backward (nl_layer_ctx.dout_fn), so that is never stored
- * either. When the pair's windows tile its input, the convolution also hands its
- * output over image by image in forward (out_fn: pooled while in cache).
- * nl_compile_options.no_fuse turns it off (to compare). */
+ * Arena layout for max batch Bm (all float, 64-byte aligned pieces), from the
+ * steps:
+ *   act[i]   output of layer i-1 (act[0] is the caller's input, not copied),
+ *            for the outputs a step stores: its last layer's and those its
+ *            kind names; in-place layers (flatten) alias their output with
+ *            their input
+ *   grad A/B two ping-pong buffers of the largest activation between steps, for
+ *            dL/dact; each step's dout and din buffer is planned (no gradient
+ *            inside a step is stored)
+ *   scratch  every layer's scratch, one after another */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
-#include "layers/batchnorm_maxpool.h"
+#include "layers/activation.h"
 #include "layers/layer.h"
 #include "layers/softmax_xent.h"
+#include "layers/step.h"
+#include "model/steps.h"
 #include "nnlab/model.h"
 
 #define NL_ALIGN_FLOATS 16 /* 64 bytes */
@@ -29,6 +33,8 @@ struct nl_model {
     nl_shape input;
     nl_layer *layers;
     int nlayers, cap;
+    nl_step *steps; /* the plan: nsteps steps over the layers */
+    int nsteps;
     nl_compile_options opt;
     nl_error build_err; /* first builder error (sticky) */
     int compiled;
@@ -37,7 +43,9 @@ struct nl_model {
     float *params, *grads, *state; /* slabs */
     float *arena;                  /* activations + gradients + scratch */
     size_t arena_floats;
-    float **act;    /* nlayers + 1 pointers into the arena (act[0] set per call) */
+    float **act;    /* nlayers + 1 pointers into the arena (act[0] set per call; NULL:
+                       not stored, or aliased) */
+    int *src;       /* act[src[i]] holds layer i's input (i = nlayers: the output) */
     float *gbuf[2]; /* ping-pong gradient buffers */
     size_t max_act; /* floats per activation buffer at max batch */
     int last_batch; /* batch of the last forward */
@@ -77,8 +85,10 @@ nl_model *nl_model_new(int h, int w, int c) {
 static void free_plan(nl_model *m) {
     free(m->arena);
     free(m->act);
+    free(m->src);
     m->arena = NULL;
     m->act = NULL;
+    m->src = NULL;
 }
 
 void nl_model_free(nl_model *m) {
@@ -88,6 +98,7 @@ void nl_model_free(nl_model *m) {
     free(m->grads);
     free(m->state);
     free(m->layers);
+    free(m->steps);
     free(m);
 }
 
@@ -163,45 +174,86 @@ const char *nl_layer_kind_name(int kind) {
     }
 }
 
+/* Lowers the layers into steps (fused unless no_fuse) and plans which gradient
+ * buffer each step reads and writes: from the loss back, each step's din is
+ * the buffer its dout is not in, except an in-place step's. */
+static void plan_steps(nl_model *m) {
+    m->nsteps = nl_steps_lower(m->layers, m->nlayers, !m->opt.no_fuse, m->steps);
+    int cur = 0; /* the loss writes dL/dlogits into buffer 0 */
+    for (int k = m->nsteps - 1; k >= 0; k--) {
+        nl_step *s = &m->steps[k];
+        s->gout = cur;
+        if (s->first == 0) {
+            s->gin = -1;
+        } else if (s->in_place) {
+            s->gin = cur;
+        } else {
+            s->gin = cur ^ 1;
+            cur ^= 1;
+        }
+    }
+}
+
+/* Whether layer j of step s has an output buffer of its own: not in place, and
+ * the step's last layer or one whose output its kind stores. */
+static int output_stored(const nl_model *m, const nl_step *s, int j) {
+    return !m->layers[s->first + j].ops->in_place &&
+           (j == s->count - 1 || (s->ops->stored >> j & 1u));
+}
+
 static nl_status plan_memory(nl_model *m, int max_batch, nl_error *err) {
     free_plan(m);
-    size_t max_act = (size_t)max_batch * nl_shape_size(m->input);
+    const int n = m->nlayers;
+    m->act = calloc((size_t)n + 1, sizeof *m->act);
+    m->src = calloc((size_t)n + 1, sizeof *m->src);
+    if (!m->act || !m->src) {
+        free_plan(m);
+        return nl_error_set(err, NL_ENOMEM, "out of memory planning %d layers", n);
+    }
+    /* which buffer holds each layer's input; the outputs a step stores */
+    size_t max_grad = (size_t)max_batch * nl_shape_size(m->input);
     size_t act_total = 0, scratch_total = 0;
-    for (int i = 0; i < m->nlayers; i++) {
+    for (int k = 0; k < m->nsteps; k++) {
+        const nl_step *s = &m->steps[k];
+        for (int j = 0; j < s->count; j++) {
+            const int i = s->first + j;
+            const size_t a = (size_t)max_batch * nl_shape_size(m->layers[i].out);
+            m->src[i + 1] = m->layers[i].ops->in_place ? m->src[i] : i + 1;
+            if (output_stored(m, s, j)) act_total += align_up(a);
+            if (j == s->count - 1 && a > max_grad) max_grad = a;
+        }
+    }
+    for (int i = 0; i < n; i++) {
         nl_layer *l = &m->layers[i];
-        size_t a = (size_t)max_batch * nl_shape_size(l->out);
-        if (a > max_act) max_act = a;
-        if (!l->ops->in_place && !l->fused_next) act_total += align_up(a);
         l->scratch_off = scratch_total;
         if (l->ops->scratch_floats) scratch_total += align_up(l->ops->scratch_floats(l, max_batch));
     }
-    max_act = align_up(max_act);
-    m->arena_floats = act_total + 2 * max_act + scratch_total;
+    max_grad = align_up(max_grad);
+    m->arena_floats = act_total + 2 * max_grad + scratch_total;
     m->arena = alloc_floats_z(m->arena_floats, 0);
-    m->act = calloc((size_t)m->nlayers + 1, sizeof *m->act);
-    if (!m->arena || !m->act) {
+    if (!m->arena) {
         free_plan(m);
         return nl_error_set(err, NL_ENOMEM,
                             "out of memory planning %zu MiB of activations for batch %d",
                             m->arena_floats * 4 >> 20, max_batch);
     }
     float *p = m->arena;
-    for (int i = 0; i < m->nlayers; i++) {
-        nl_layer *l = &m->layers[i];
-        if (l->ops->in_place || l->fused_next) {
-            m->act[i + 1] = NULL; /* aliased to act[i] at run time, or never written */
-        } else {
+    for (int k = 0; k < m->nsteps; k++) {
+        const nl_step *s = &m->steps[k];
+        for (int j = 0; j < s->count; j++) {
+            const int i = s->first + j;
+            if (!output_stored(m, s, j)) continue; /* aliased to its input's, or never written */
             m->act[i + 1] = p;
-            p += align_up((size_t)max_batch * nl_shape_size(l->out));
+            p += align_up((size_t)max_batch * nl_shape_size(m->layers[i].out));
         }
     }
     m->gbuf[0] = p;
-    m->gbuf[1] = p + max_act;
-    p += 2 * max_act;
+    m->gbuf[1] = p + max_grad;
+    p += 2 * max_grad;
     m->nscratch = scratch_total;
-    for (int i = 0; i < m->nlayers; i++)
+    for (int i = 0; i < n; i++)
         m->layers[i].scratch_off = (size_t)(p - m->arena) + m->layers[i].scratch_off;
-    m->max_act = max_act;
+    m->max_act = max_grad;
     m->max_batch = max_batch;
     return NL_OK;
 }
@@ -227,10 +279,11 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
         l->in = cur;
         nl_status st = l->ops->plan(l, err);
         if (st) return nl_error_prefix(err, "layer %d (%s)", i, l->ops->name);
-        if (l->spec.act == NL_ACT_SOFTMAX && i != m->nlayers - 1)
+        const nl_activation *act = nl_activation_find(l->spec.act);
+        if (act && act->with_loss && i != m->nlayers - 1)
             return nl_error_set(err, NL_EINVAL,
-                                "layer %d (%s): softmax is only supported on the last layer", i,
-                                l->ops->name);
+                                "layer %d (%s): %s is only supported on the last layer", i,
+                                l->ops->name, act->name);
         if (nl_shape_size(l->out) == 0 || nl_shape_size(l->out) > (1u << 28))
             return nl_error_set(err, NL_EINVAL,
                                 "layer %d (%s): output shape %dx%dx%d is empty or too large", i,
@@ -242,15 +295,20 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
         cur = l->out;
     }
     for (int i = 0; i < m->nlayers; i++) m->layers[i].opt = m->opt;
-    batchnorm_maxpool_plan(m->layers, m->nlayers, !m->opt.no_fuse);
     const nl_layer *last = &m->layers[m->nlayers - 1];
-    if (last->spec.kind != NL_LAYER_DENSE || last->spec.act != NL_ACT_SOFTMAX)
+    const nl_activation *last_act = nl_activation_find(last->spec.act);
+    if (last->spec.kind != NL_LAYER_DENSE || !last_act || !last_act->with_loss)
         return nl_error_set(err, NL_EINVAL,
                             "the last layer must be dense with softmax activation (the loss is "
                             "softmax cross-entropy)");
     if (last->out.c > 256)
         return nl_error_set(err, NL_EINVAL, "at most 256 classes (labels are bytes), got %d",
                             last->out.c);
+    free(m->steps);
+    m->steps = malloc((size_t)m->nlayers * sizeof *m->steps);
+    if (!m->steps)
+        return nl_error_set(err, NL_ENOMEM, "out of memory planning %d layers", m->nlayers);
+    plan_steps(m);
     m->nparams = np;
     m->nstate = ns;
     m->params = alloc_floats(np);
@@ -291,7 +349,7 @@ nl_status nl_model_set_options(nl_model *m, const nl_compile_options *opt, nl_er
     m->opt = *opt;
     if (!m->compiled) return NL_OK;
     for (int i = 0; i < m->nlayers; i++) m->layers[i].opt = m->opt;
-    batchnorm_maxpool_plan(m->layers, m->nlayers, !m->opt.no_fuse);
+    plan_steps(m);
     return plan_memory(m, m->max_batch, err);
 }
 
@@ -366,13 +424,13 @@ void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed) {
     m->seed = seed;
 }
 
-static nl_layer_ctx make_ctx(nl_model *m, int i, int batch, int training) {
-    nl_layer *l = &m->layers[i];
+static nl_layer_ctx make_ctx(const nl_model *m, int i, int batch, int training) {
+    const nl_layer *l = &m->layers[i];
     nl_layer_ctx c = {0};
     c.batch = batch;
     c.training = training;
-    c.in = m->act[i];
-    c.out = l->ops->in_place ? m->act[i] : m->act[i + 1];
+    c.in = m->act[m->src[i]];
+    c.out = m->act[m->src[i + 1]];
     c.params = m->params + l->param_off;
     c.grads = m->grads + l->param_off;
     c.state = m->state + l->state_off;
@@ -383,85 +441,61 @@ static nl_layer_ctx make_ctx(nl_model *m, int i, int batch, int training) {
     return c;
 }
 
-const float *nl_model_forward(nl_model *m, const float *x, int batch, int training) {
-    if (!m || !m->compiled || batch <= 0 || batch > m->max_batch) return NULL;
+/* The contexts of step s's layers. */
+static void step_ctx(const nl_model *m, const nl_step *s, int batch, int training,
+                     nl_layer_ctx c[NL_STEP_MAX_LAYERS]) {
+    for (int j = 0; j < s->count; j++) c[j] = make_ctx(m, s->first + j, batch, training);
+}
+
+int nl_model_num_steps(const nl_model *m) {
+    return m->compiled ? m->nsteps : 0;
+}
+
+const char *nl_model_step_name(const nl_model *m, int k) {
+    return k >= 0 && k < nl_model_num_steps(m) ? nl_step_name(&m->steps[k], m->layers) : NULL;
+}
+
+void nl_model_step_layers(const nl_model *m, int k, int *first, int *count) {
+    const int ok = k >= 0 && k < nl_model_num_steps(m);
+    *first = ok ? m->steps[k].first : 0;
+    *count = ok ? m->steps[k].count : 0;
+}
+
+void nl_model_step_forward(nl_model *m, int k, const float *x, int batch, int training) {
+    const nl_step *s = &m->steps[k];
+    nl_layer_ctx c[NL_STEP_MAX_LAYERS];
     m->act[0] = (float *)x; /* read only: no layer writes its input */
-    for (int i = 0; i < m->nlayers; i++) {
-        nl_layer *l = &m->layers[i];
-        if (l->ops->in_place) m->act[i + 1] = m->act[i];
-        nl_layer_ctx c = make_ctx(m, i, batch, training);
-        if (l->feeds_next) { /* this layer hands its output to the fused pair image by image */
-            nl_layer_ctx cb = make_ctx(m, i + 1, batch, training);
-            nl_layer_ctx cp = make_ctx(m, i + 2, batch, training);
-            const batchnorm_maxpool_args args = {&m->layers[i + 1], &m->layers[i + 2], &cb, &cp, 0};
-            c.out_fn = batchnorm_maxpool_image;
-            c.out_arg = (void *)&args;
-            batchnorm_maxpool_begin(&m->layers[i + 1], &cb);
-            l->ops->forward(l, &c);
-            batchnorm_maxpool_finish(&m->layers[i + 1], &m->layers[i + 2], &cb, &cp);
-            i += 2;
-            continue;
-        }
-        if (l->fused_next) { /* this layer and the next as one */
-            nl_layer_ctx cn = make_ctx(m, i + 1, batch, training);
-            batchnorm_maxpool_forward(l, &m->layers[i + 1], &c, &cn);
-            i++;
-            continue;
-        }
-        l->ops->forward(l, &c);
-    }
+    step_ctx(m, s, batch, training, c);
+    s->ops->forward(s, &m->layers[s->first], c);
     m->last_batch = batch;
     m->last_training = training;
-    return m->act[m->nlayers];
+}
+
+float nl_model_loss(nl_model *m, const uint8_t *labels, int batch, int backward, int *correct) {
+    const float *logits = m->act[m->src[m->nlayers]];
+    return softmax_xent(logits, labels, batch, nl_model_num_classes(m),
+                        backward ? m->gbuf[0] : NULL, correct);
+}
+
+void nl_model_step_backward(nl_model *m, int k, int batch) {
+    const nl_step *s = &m->steps[k];
+    nl_layer_ctx c[NL_STEP_MAX_LAYERS];
+    step_ctx(m, s, batch, m->last_training, c);
+    c[s->count - 1].dout = m->gbuf[s->gout];
+    c[0].din = s->gin < 0 ? NULL : m->gbuf[s->gin];
+    s->ops->backward(s, &m->layers[s->first], c);
+}
+
+const float *nl_model_forward(nl_model *m, const float *x, int batch, int training) {
+    if (!m || !m->compiled || batch <= 0 || batch > m->max_batch) return NULL;
+    for (int k = 0; k < m->nsteps; k++) nl_model_step_forward(m, k, x, batch, training);
+    return m->act[m->src[m->nlayers]];
 }
 
 float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int backward,
                              int *correct) {
-    const int C = nl_model_num_classes(m);
-    const float *logits = m->act[m->nlayers];
-    int cur = 0;
-    float *dlogits = backward ? m->gbuf[cur] : NULL;
-    float loss = softmax_xent(logits, labels, batch, C, dlogits, correct);
+    const float loss = nl_model_loss(m, labels, batch, backward, correct);
     if (!backward) return loss;
-    for (int i = m->nlayers - 1; i >= 0; i--) {
-        nl_layer *l = &m->layers[i];
-        nl_layer_ctx c = make_ctx(m, i, batch, m->last_training);
-        c.dout = m->gbuf[cur];
-        if (i > 1 && m->layers[i - 1].fused_next && m->layers[i - 2].ops->dout_fn_ok) {
-            /* batch norm i - 1 + pool i as one, and the layer before them (a convolution)
-               takes their input gradient image by image: it is never stored */
-            nl_layer_ctx cb = make_ctx(m, i - 1, batch, m->last_training);
-            batchnorm_maxpool_backward_params(&m->layers[i - 1], l, &cb, &c);
-            const int relu = m->layers[i - 2].spec.act == NL_ACT_RELU;
-            const batchnorm_maxpool_args args = {&m->layers[i - 1], l, &cb, &c, relu};
-            nl_layer_ctx cc = make_ctx(m, i - 2, batch, m->last_training);
-            cc.dout = NULL;
-            cc.dout_fn = batchnorm_maxpool_dx_image;
-            cc.dout_arg = (void *)&args;
-            cc.dout_fn_relu = relu;
-            cc.din = i - 2 == 0 ? NULL : m->gbuf[cur ^ 1]; /* not the buffer dout is in */
-            m->layers[i - 2].ops->backward(&m->layers[i - 2], &cc);
-            cur ^= 1;
-            i -= 2;
-            continue;
-        }
-        if (i > 0 && m->layers[i - 1].fused_next) { /* layer i - 1 and this one as one */
-            nl_layer_ctx cb = make_ctx(m, i - 1, batch, m->last_training);
-            cb.din = i - 1 == 0 ? NULL : m->gbuf[cur ^ 1]; /* not the buffer dout is in */
-            batchnorm_maxpool_backward(&m->layers[i - 1], l, &cb, &c);
-            cur ^= 1;
-            i--;
-            continue;
-        }
-        if (i == 0) {
-            c.din = NULL;
-        } else if (l->ops->in_place) {
-            c.din = c.dout;
-        } else {
-            c.din = m->gbuf[cur ^ 1];
-            cur ^= 1;
-        }
-        l->ops->backward(l, &c);
-    }
+    for (int k = m->nsteps - 1; k >= 0; k--) nl_model_step_backward(m, k, batch);
     return loss;
 }
