@@ -68,8 +68,9 @@ typedef enum nl_conv_algo {
 } nl_conv_algo;
 
 typedef struct nl_compile_options {
-    int no_fuse;      /* 1: run batch norm, max pool and the convolution before them as
-                         separate layers (default 0: fused where the shapes allow) */
+    int no_fuse;      /* 1: every step one layer (default 0: layers fused into one step
+                         where a fusion applies: a convolution, batch norm and max pool,
+                         or batch norm and max pool) */
     int conv_algo;    /* nl_conv_algo */
     int wino_tile;    /* Winograd output tile of the forward pass: 0 auto, 2 or 4 */
     int wino_dw_tile; /* ... of the weight gradient: 0 auto, 2 or 4 */

@@ -43,12 +43,12 @@ struct nl_model {
     float *params, *grads, *state; /* slabs */
     float *arena;                  /* activations + gradients + scratch */
     size_t arena_floats;
-    float **act;    /* nlayers + 1 pointers into the arena (act[0] set per call; NULL:
-                       not stored, or aliased) */
-    int *src;       /* act[src[i]] holds layer i's input (i = nlayers: the output) */
-    float *gbuf[2]; /* ping-pong gradient buffers */
-    size_t max_act; /* floats per activation buffer at max batch */
-    int last_batch; /* batch of the last forward */
+    float **act;     /* nlayers + 1 pointers into the arena (act[0] set per call; NULL:
+                        not stored, or aliased) */
+    int *src;        /* act[src[i]] holds layer i's input (i = nlayers: the output) */
+    float *gbuf[2];  /* ping-pong gradient buffers */
+    size_t max_grad; /* floats per gradient buffer at max batch */
+    int last_batch;  /* batch of the last forward */
     int last_training;
     uint64_t step, seed;
 };
@@ -161,17 +161,7 @@ void nl_model_maxpool2d(nl_model *m, int kernel, int stride) {
 
 const char *nl_layer_kind_name(int kind) {
     const nl_layer_ops *ops = nl_layer_ops_find(kind);
-    if (ops) return ops->name;
-    switch (kind) {
-    case NL_LAYER_CONV2D:
-        return "conv2d";
-    case NL_LAYER_BATCHNORM:
-        return "batchnorm";
-    case NL_LAYER_MAXPOOL2D:
-        return "maxpool2d";
-    default:
-        return "unknown";
-    }
+    return ops ? ops->name : "unknown";
 }
 
 /* Lowers the layers into steps (fused unless no_fuse) and plans which gradient
@@ -179,7 +169,7 @@ const char *nl_layer_kind_name(int kind) {
  * the buffer its dout is not in, except an in-place step's. */
 static void plan_steps(nl_model *m) {
     m->nsteps = nl_steps_lower(m->layers, m->nlayers, !m->opt.no_fuse, m->steps);
-    int cur = 0; /* the loss writes dL/dlogits into buffer 0 */
+    int cur = 0; /* the last step's dout: where the loss writes dL/dlogits */
     for (int k = m->nsteps - 1; k >= 0; k--) {
         nl_step *s = &m->steps[k];
         s->gout = cur;
@@ -253,7 +243,7 @@ static nl_status plan_memory(nl_model *m, int max_batch, nl_error *err) {
     m->nscratch = scratch_total;
     for (int i = 0; i < n; i++)
         m->layers[i].scratch_off = (size_t)(p - m->arena) + m->layers[i].scratch_off;
-    m->max_act = max_grad;
+    m->max_grad = max_grad;
     m->max_batch = max_batch;
     return NL_OK;
 }
@@ -473,8 +463,8 @@ void nl_model_step_forward(nl_model *m, int k, const float *x, int batch, int tr
 
 float nl_model_loss(nl_model *m, const uint8_t *labels, int batch, int backward, int *correct) {
     const float *logits = m->act[m->src[m->nlayers]];
-    return softmax_xent(logits, labels, batch, nl_model_num_classes(m),
-                        backward ? m->gbuf[0] : NULL, correct);
+    float *dlogits = backward ? m->gbuf[m->steps[m->nsteps - 1].gout] : NULL;
+    return softmax_xent(logits, labels, batch, nl_model_num_classes(m), dlogits, correct);
 }
 
 void nl_model_step_backward(nl_model *m, int k, int batch) {

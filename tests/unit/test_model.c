@@ -1,7 +1,9 @@
 /* Model builder, model files (round trip, truncated, tampered), determinism;
- * batch norm + max pool fused or not (nl_compile_options.no_fuse): the same model. */
+ * the steps compile plans (model/steps.h), and the default plan (fused steps)
+ * against one layer per step (nl_compile_options.no_fuse): the same model. */
 #include "check.h"
 #include "core/rng.h"
+#include "model/steps.h"
 #include "nnlab/core.h"
 #include "nnlab/train.h"
 #include "testutil.h"
@@ -197,14 +199,20 @@ static void test_model_file(void) {
 }
 
 /* conv -> BN -> pool -> conv -> BN -> pool -> dense: one forward and backward with the
- * batch-norm/pool pairs fused, each convolution handing its pair its output and
- * taking the pair's gradient image by image (the default), and as separate layers
- * (no_fuse). */
-static nl_model *conv_model(int fuse) {
+ * default plan (variant 0: each convolution and its batch-norm/pool pair one step,
+ * the convolution handing the pair its output and taking the pair's gradient image
+ * by image) and with one layer per step (no_fuse). Variant 1: the first pool's
+ * windows overlap (3x3, stride 2: the convolution's output is pooled after it, not
+ * image by image), and a batch-norm/pool pair with no convolution before it. */
+static nl_model *conv_model(int fuse, int variant) {
     nl_model *m = nl_model_new(12, 11, 3);
+    if (variant == 1) {
+        nl_model_batchnorm(m, 1e-5f, 0.1f);
+        nl_model_maxpool2d(m, 1, 1);
+    }
     nl_model_conv2d(m, 16, 3, 1, NL_PAD_VALID, NL_ACT_RELU); /* direct: C = 3 */
     nl_model_batchnorm(m, 1e-5f, 0.1f);
-    nl_model_maxpool2d(m, 2, 2);
+    nl_model_maxpool2d(m, variant == 1 ? 3 : 2, 2);
     nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, NL_ACT_RELU); /* Winograd */
     nl_model_batchnorm(m, 1e-5f, 0.1f);
     nl_model_maxpool2d(m, 2, 2);
@@ -218,8 +226,69 @@ static nl_model *conv_model(int fuse) {
     return m;
 }
 
-static void test_fusion_same_model(void) {
-    nl_model *f = conv_model(1), *u = conv_model(0);
+/* The steps of model m are names[0 .. n) and start at the layers first[]. */
+static void check_steps(const char *what, const nl_model *m, int n, const char *const *names,
+                        const int *first) {
+    CHECK_MSG(nl_model_num_steps(m) == n, "%s: %d steps, expected %d", what, nl_model_num_steps(m),
+              n);
+    int next = 0;
+    for (int k = 0; k < nl_model_num_steps(m) && k < n; k++) {
+        int f, c;
+        nl_model_step_layers(m, k, &f, &c);
+        CHECK_MSG(!strcmp(nl_model_step_name(m, k), names[k]), "%s: step %d is %s, expected %s",
+                  what, k, nl_model_step_name(m, k), names[k]);
+        CHECK_MSG(f == first[k] && f == next && c >= 1, "%s: step %d runs layers %d..%d", what, k,
+                  f, f + c - 1);
+        next = f + c;
+    }
+    CHECK_MSG(next == nl_model_num_layers(m), "%s: the steps cover layers 0..%d of %d", what,
+              next - 1, nl_model_num_layers(m));
+    CHECK(nl_model_step_name(m, n) == NULL);
+}
+
+static void test_step_plan(void) {
+    nl_error err = {0};
+    nl_model *m = NULL;
+    CHECK(nl_workload_build("cifar10", &m, &err) == NL_OK);
+    CHECK(nl_model_num_steps(m) == 0); /* not compiled */
+    CHECK(nl_model_compile(m, 4, &err) == NL_OK);
+    static const char *const fused[] = {"conv2d+bn+pool", "conv2d+bn+pool", "flatten",
+                                        "dense",          "dropout",        "dense"};
+    static const int fused_first[] = {0, 3, 6, 7, 8, 9};
+    check_steps("cifar10", m, 6, fused, fused_first);
+    const size_t fused_bytes = nl_model_activation_bytes(m);
+    /* no_fuse after compile: replanned, one layer per step, as the layers */
+    const nl_compile_options nf = {.no_fuse = 1};
+    CHECK(nl_model_set_options(m, &nf, &err) == NL_OK);
+    static const char *const layers[] = {"conv2d",    "batchnorm", "maxpool2d", "conv2d",
+                                         "batchnorm", "maxpool2d", "flatten",   "dense",
+                                         "dropout",   "dense"};
+    static const int layer_first[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    check_steps("cifar10, no_fuse", m, 10, layers, layer_first);
+    CHECK(nl_model_activation_bytes(m) > fused_bytes);
+    const nl_compile_options fu = {0};
+    CHECK(nl_model_set_options(m, &fu, &err) == NL_OK);
+    check_steps("cifar10, fused again", m, 6, fused, fused_first);
+    CHECK(nl_model_activation_bytes(m) == fused_bytes);
+    nl_model_free(m);
+    /* variant 1: a pair alone, then a convolution with a pair whose windows overlap */
+    m = conv_model(1, 1);
+    static const char *const v1[] = {"batchnorm+pool", "conv2d+bn+pool", "conv2d+bn+pool",
+                                     "flatten", "dense"};
+    static const int v1_first[] = {0, 2, 5, 8, 9};
+    check_steps("variant 1", m, 5, v1, v1_first);
+    nl_model_free(m);
+    /* mnist: nothing to fuse */
+    CHECK(nl_workload_build("mnist", &m, &err) == NL_OK);
+    CHECK(nl_model_compile(m, 4, &err) == NL_OK);
+    static const char *const mn[] = {"dense", "dropout", "dense"};
+    static const int mn_first[] = {0, 1, 2};
+    check_steps("mnist", m, nl_model_num_layers(m), mn, mn_first);
+    nl_model_free(m);
+}
+
+static void test_fusion_same_model(int variant) {
+    nl_model *f = conv_model(1, variant), *u = conv_model(0, variant);
     const size_t in = nl_model_input_size(f), np = nl_model_param_slab_size(f);
     CHECK(np == nl_model_param_slab_size(u));
     CHECK_MSG(nl_model_activation_bytes(f) < nl_model_activation_bytes(u),
@@ -275,7 +344,9 @@ int main(void) {
     test_builder_errors();
     test_init();
     test_model_file();
-    test_fusion_same_model();
+    test_step_plan();
+    test_fusion_same_model(0);
+    test_fusion_same_model(1);
     test_determinism_and_learning();
     tu_cleanup();
     CHECK_DONE();
