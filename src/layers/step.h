@@ -55,12 +55,12 @@ extern const nl_step_ops nl_step_bn_pool;      /* batchnorm -> maxpool2d (batchn
 extern const nl_step_ops nl_step_conv_bn_pool; /* conv2d -> batchnorm -> maxpool2d
                                                   (conv_bn_pool.c) */
 
-/* Lowers the n planned layers L into steps (at most n, into steps); one layer
- * per step when may_fuse is 0. Sets ops, first, count, act and in_place (not
- * the gradient buffers). Returns the number of steps. */
+/* Lowers the n planned layers L into steps[] (room for n); one layer per step
+ * when may_fuse is 0. Sets ops, first, count, act and in_place (the model
+ * plans the gradient buffers). Returns the number of steps. */
 int nl_steps_lower(const nl_layer *L, int n, int may_fuse, nl_step *steps);
 
-/* The step's name: its kind's, or its layer's. */
+/* The step's name: its kind's, or its layer's (L: the layers lowered). */
 const char *nl_step_name(const nl_step *s, const nl_layer *L);
 
 #endif
