@@ -64,9 +64,9 @@ expect_grep '^OK: ' "$TMP/xc"
 
 # It can fail: images scaled by 1/256 (every loss a little off), and PyTorch's
 # c, h, w flatten order before cifar10's dense layer (a layout mistake).
-crosscheck mnist 1 --mutate scale-256
+crosscheck mnist 1 --mutate scale-256 --free-running skip
 expect_grep '^FAIL: step by step: .*the loss of [0-9]+ step' "$TMP/xc"
-crosscheck cifar10 1 --mutate nchw-flatten --free-running report
+crosscheck cifar10 1 --mutate nchw-flatten --free-running skip
 expect_grep '^FAIL: step by step: .*layer 7 \(dense 64\): params differ' "$TMP/xc"
 echo "cross-check: $(( $(date +%s) - start )) s"
 finish
