@@ -258,14 +258,17 @@ def load_mnist(data_dir, split):
 CIFAR_RECORD = 1 + 3 * 32 * 32
 
 
-def load_cifar10(data_dir, split):
-    """(images u8 [n, 3, 32, 32] CHW, labels u8 [n]) from DIR/cifar-10-batches-bin/."""
+def load_cifar10(data_dir, split, limit=0):
+    """(images u8 [n, 3, 32, 32] CHW, labels u8 [n]) from DIR/cifar-10-batches-bin/;
+    limit > 0: the files up to the one holding record `limit` (the caller cuts)."""
     import numpy as np
 
     d = os.path.join(data_dir, "cifar-10-batches-bin")
     names = ["data_batch_%d.bin" % i for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
     parts = []
     for name in names:
+        if limit and sum(len(q) for q in parts) >= limit:
+            break
         p = os.path.join(d, name)
         if not os.path.isfile(p):
             raise PeerError("missing data file %s (the CIFAR-10 binary version is expected "

@@ -20,24 +20,30 @@ import nnlab_peer as P  # noqa: E402
 INSTALL_HINT = "apt-get install python3-torch (Debian's PyTorch, for /usr/bin/python3)"
 
 
-def build_model(nn, workload):
-    """The model of the workload; the last layer gives logits (softmax is in the loss)."""
+def build_model(nn, workload, dropout=P.DROPOUT, flatten_nhwc=False):
+    """The model of the workload; the last layer gives logits (softmax is in the loss).
+
+    Images come in as [n, 28, 28] (MNIST) or NCHW [n, 3, 32, 32] (CIFAR-10).
+    dropout: the rate of the dropout layer. flatten_nhwc: flatten feature maps
+    in nnlab's (and Keras') h, w, c order instead of PyTorch's c, h, w, so that
+    a dense layer's inputs are numbered as in nnlab (torch_crosscheck.py)."""
+    flatten = NHWCFlatten(nn) if flatten_nhwc else nn.Flatten()
     if workload == "mnist":
-        layers = [nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(P.DROPOUT),
+        layers = [flatten, nn.Linear(784, 128), nn.ReLU(), nn.Dropout(dropout),
                   nn.Linear(128, 10)]
     elif workload == "mnist-keras-paper":
-        layers = [nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                  nn.Dropout(P.DROPOUT), nn.Linear(128, 10)]
+        layers = [flatten, nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                  nn.Dropout(dropout), nn.Linear(128, 10)]
     elif workload == "cifar10":
         bn = dict(eps=P.BN_EPS, momentum=P.BN_MOMENTUM_TORCH)
         layers = [nn.Conv2d(3, 32, 3), nn.ReLU(), nn.BatchNorm2d(32, **bn), nn.MaxPool2d(2, 2),
                   nn.Conv2d(32, 64, 3), nn.ReLU(), nn.BatchNorm2d(64, **bn), nn.MaxPool2d(2, 2),
-                  nn.Flatten(), nn.Linear(2304, 64), nn.ReLU(), nn.Dropout(P.DROPOUT),
+                  flatten, nn.Linear(2304, 64), nn.ReLU(), nn.Dropout(dropout),
                   nn.Linear(64, 10)]
     elif workload == "cifar10-keras-paper":
         layers = [nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
                   nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
-                  nn.Flatten(), nn.Linear(2304, 64), nn.ReLU(), nn.Linear(64, 10)]
+                  flatten, nn.Linear(2304, 64), nn.ReLU(), nn.Linear(64, 10)]
     else:
         raise P.PeerError("unknown workload %s" % workload)
     model = nn.Sequential(*layers)
@@ -46,6 +52,16 @@ def build_model(nn, workload):
             nn.init.xavier_uniform_(m.weight)  # glorot-uniform, as Keras and nnlab
             nn.init.zeros_(m.bias)
     return model
+
+
+def NHWCFlatten(nn):
+    """A flatten module that numbers NCHW feature maps' elements in h, w, c order."""
+
+    class _NHWCFlatten(nn.Module):
+        def forward(self, x):
+            return (x.permute(0, 2, 3, 1) if x.dim() == 4 else x).flatten(1)
+
+    return _NHWCFlatten()
 
 
 def main():

@@ -88,6 +88,10 @@ NL_API void nl_model_conv2d(nl_model *m, int filters, int kernel, int stride, nl
                             nl_act act);
 NL_API void nl_model_batchnorm(nl_model *m, float eps, float momentum);
 NL_API void nl_model_maxpool2d(nl_model *m, int kernel, int stride);
+/* Sets the rate of every dropout layer, before compile (0: dropout off, e.g.
+ * to compare training with another implementation step by step). NL_EINVAL
+ * for a rate outside [0, 1) or a compiled model. */
+NL_API nl_status nl_model_set_dropout(nl_model *m, float rate, nl_error *err);
 /* Appends any layer from its spec (used by the model-file loader). */
 NL_API void nl_model_add(nl_model *m, const nl_layer_spec *spec);
 

@@ -54,6 +54,11 @@ typedef struct nl_train_hooks {
     void (*epoch_end)(void *user, const nl_epoch_stats *s);
     /* Polled between steps; non-zero stops training with NL_EINTR. */
     int (*should_stop)(void *user);
+    /* After every step's optimizer update, with the optimizer's step count
+     * (1, 2, ... from a fresh optimizer, counting across epochs) and the step's
+     * own loss (the mean over its batch, the loss the gradient was taken of).
+     * The model and optimizer may be read (e.g. saved) here, not changed. */
+    void (*step_end)(void *user, uint64_t step, float loss);
 } nl_train_hooks;
 
 typedef struct nl_train_config {
@@ -61,7 +66,7 @@ typedef struct nl_train_config {
     int batch;      /* default 32 */
     int eval_batch; /* 0: 256 */
     uint64_t seed;  /* shuffling, init (by the caller), dropout */
-    int shuffle;    /* 1: reshuffle every epoch */
+    int shuffle;    /* 1 (default): reshuffle every epoch; 0: batches in dataset order */
     nl_events *events;
 } nl_train_config;
 

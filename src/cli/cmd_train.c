@@ -1,4 +1,5 @@
 /* nnlab train WORKLOAD: load data, build, train, evaluate every epoch, report. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,15 @@ static void usage(FILE *f) {
            "  --threads N        threads for nnlab and BLAS (default: all cores)\n"
            "  --limit N          train on the first N training samples only\n"
            "  --save FILE        write the trained model (with optimizer state) to FILE\n"
+           "  --save-init FILE   write the initial model (before the first step) to FILE\n"
+           "  --no-shuffle       train on the batches in dataset order (default: reshuffled\n"
+           "                     every epoch)\n"
+           "  --dropout X        drop rate of every dropout layer instead of the workload's\n"
+           "                     (0: dropout off)\n"
+           "  --step-log FILE    write every step's loss (the mean over its batch) to FILE as\n"
+           "                     CSV: a header 'step,loss', then one line per step\n"
+           "  --save-steps DIR   write the model (with optimizer state) after every step to\n"
+           "                     DIR/step-N.nlm, N the optimizer's step (1, 2, ...)\n"
            "  --events FILE      write MLPerf-style event lines to FILE ('-': stdout);\n"
            "                     default $NNLAB_EVENTS, else no events\n"
            "  --json             print one JSON object with the results on stdout\n"
@@ -51,9 +61,6 @@ static void usage(FILE *f) {
 static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int sig) {
     g_stop = sig;
-}
-static int should_stop(void *user) {
-    return g_stop != 0;
 }
 
 typedef struct fetch_ui {
@@ -82,24 +89,58 @@ static int fetch_progress(void *user, const char *file, uint64_t done, uint64_t 
     return g_stop != 0;
 }
 
+/* What the training hooks write to: the progress lines, the --step-log file
+ * and the --save-steps models. A failure in step_end stops training (through
+ * should_stop) and is reported afterwards. */
+typedef struct train_ui {
+    progress prog;
+    FILE *step_log; /* NULL: no step log */
+    const char *step_log_path;
+    const char *save_steps; /* NULL: no model per step */
+    const nl_model *m;
+    const nl_optimizer *opt;
+    const char *workload;
+    nl_error err; /* the first failure in step_end (err.code != 0) */
+} train_ui;
+
 static void hook_epoch_start(void *u, int e, int n, int steps) {
-    progress_epoch_start(u, e, n, steps);
+    progress_epoch_start(&((train_ui *)u)->prog, e, n, steps);
 }
 static void hook_step(void *u, int e, int s, int steps, size_t samples, double loss, double acc,
                       double secs) {
-    progress_step(u, s, samples, loss, acc, secs);
+    progress_step(&((train_ui *)u)->prog, s, samples, loss, acc, secs);
 }
 static void hook_epoch_end(void *u, const nl_epoch_stats *s) {
-    progress_epoch_end(u, s);
+    progress_epoch_end(&((train_ui *)u)->prog, s);
+}
+static void hook_step_end(void *u, uint64_t step, float loss) {
+    train_ui *ui = u;
+    if (ui->err.code) return;
+    if (ui->step_log &&
+        fprintf(ui->step_log, "%llu,%.9g\n", (unsigned long long)step, (double)loss) < 0)
+        nl_error_set(&ui->err, NL_EIO, "%s: write error on the step log at step %llu",
+                     ui->step_log_path, (unsigned long long)step);
+    if (ui->save_steps) {
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/step-%llu.nlm", ui->save_steps,
+                     (unsigned long long)step) >= (int)sizeof path)
+            nl_error_set(&ui->err, NL_EINVAL, "--save-steps: path too long: %s", ui->save_steps);
+        else
+            nl_model_save(path, ui->m, ui->workload, ui->opt, &ui->err);
+    }
+}
+static int hook_should_stop(void *u) {
+    return g_stop != 0 || ((train_ui *)u)->err.code != 0;
 }
 
 int cmd_train(int argc, char **argv) {
     const char *workload = NULL, *data_opt = NULL, *dataset_opt = NULL, *save = NULL;
+    const char *save_init = NULL, *step_log_path = NULL, *save_steps = NULL;
     const char *events_path = getenv("NNLAB_EVENTS"), *opt_name = NULL;
     long epochs = 3, batch = 32, threads = 0;
     uint64_t seed = 0, limit = 0;
-    double lr = -1, wd = -1, momentum = -1;
-    int json = 0, quiet = 0, offline = 0;
+    double lr = -1, wd = -1, momentum = -1, dropout = -1;
+    int json = 0, quiet = 0, offline = 0, shuffle = 1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -138,6 +179,19 @@ int cmd_train(int argc, char **argv) {
         } else if (OPT("--save")) {
             if (r < 0) return CLI_USAGE;
             save = v;
+        } else if (OPT("--save-init")) {
+            if (r < 0) return CLI_USAGE;
+            save_init = v;
+        } else if (OPT("--save-steps")) {
+            if (r < 0) return CLI_USAGE;
+            save_steps = v;
+        } else if (OPT("--step-log")) {
+            if (r < 0) return CLI_USAGE;
+            step_log_path = v;
+        } else if (OPT("--dropout")) {
+            if (r < 0 || cli_parse_double(CMD, "--dropout", v, 0, 0.99, &dropout)) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--no-shuffle")) {
+            shuffle = 0;
         } else if (OPT("--events")) {
             if (r < 0) return CLI_USAGE;
             events_path = v;
@@ -213,17 +267,29 @@ int cmd_train(int argc, char **argv) {
     nl_model *m = NULL;
     nl_optimizer opt = {0};
     nl_epoch_stats *stats = calloc((size_t)epochs, sizeof *stats);
+    train_ui ui = {0};
     char dir[4096], meta[512];
     const char *status = "aborted";
 
     snprintf(meta, sizeof meta, "{\"workload\": \"%s\", \"framework\": \"nnlab\", \"threads\": %d}",
              workload, nthreads);
     nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
-    if (!stats || nl_workload_build(workload, &m, &err) || nl_model_set_options(m, &copt, &err) ||
-        nl_model_compile(m, (int)batch, &err))
+    if (!stats || nl_workload_build(workload, &m, &err) ||
+        (dropout >= 0 && nl_model_set_dropout(m, (float)dropout, &err)) ||
+        nl_model_set_options(m, &copt, &err) || nl_model_compile(m, (int)batch, &err))
         goto fail;
     nl_model_init(m, seed);
     if (nl_optim_init(&opt, &ocfg, nl_model_param_slab_size(m), &err)) goto fail;
+    if (save_init && nl_model_save(save_init, m, workload, &opt, &err)) goto fail;
+    if (step_log_path) {
+        ui.step_log = fopen(step_log_path, "w");
+        if (!ui.step_log) {
+            nl_error_set(&err, NL_EIO, "%s: cannot open the step log: %s", step_log_path,
+                         strerror(errno));
+            goto fail;
+        }
+        fputs("step,loss\n", ui.step_log);
+    }
     if (nl_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
     fetch_ui fui = {.quiet = quiet, .tty = cli_stderr_tty()};
     if (nl_data_ensure(dir, dataset, offline, fetch_progress, &fui, &err)) goto fail;
@@ -245,21 +311,37 @@ int cmd_train(int argc, char **argv) {
             workload, dataset, train.n, test.n, nl_model_num_params(m), batch, nl_optim_name(okind),
             nthreads);
 
-    progress prog;
-    progress_init(&prog, !quiet, cli_stderr_tty());
-    nl_train_hooks hooks = {.user = &prog,
+    progress_init(&ui.prog, !quiet, cli_stderr_tty());
+    ui.step_log_path = step_log_path, ui.save_steps = save_steps;
+    ui.m = m, ui.opt = &opt, ui.workload = workload;
+    nl_train_hooks hooks = {.user = &ui,
                             .epoch_start = hook_epoch_start,
                             .step = hook_step,
                             .epoch_end = hook_epoch_end,
-                            .should_stop = should_stop};
+                            .should_stop = hook_should_stop,
+                            .step_end = ui.step_log || save_steps ? hook_step_end : NULL};
     nl_train_config tc = nl_train_defaults();
     tc.epochs = (int)epochs;
     tc.batch = (int)batch;
     tc.seed = seed;
+    tc.shuffle = shuffle;
     tc.events = &ev;
     const double t_train = nl_now();
-    if (nl_train(m, &opt, &train, &test, &tc, &hooks, stats, &err)) goto fail;
+    nl_status tst = nl_train(m, &opt, &train, &test, &tc, &hooks, stats, &err);
     const double train_wall = nl_now() - t_train;
+    if (ui.err.code) { /* a failure of the step log or --save-steps stopped training */
+        err = ui.err;
+        goto fail;
+    }
+    if (tst) goto fail;
+    if (ui.step_log) {
+        FILE *f = ui.step_log;
+        ui.step_log = NULL;
+        if (fclose(f) != 0) {
+            nl_error_set(&err, NL_EIO, "%s: write error on the step log", step_log_path);
+            goto fail;
+        }
+    }
     if (save && nl_model_save(save, m, workload, &opt, &err)) goto fail;
     status = "success";
     snprintf(meta, sizeof meta, "{\"status\": \"%s\"}", status);
@@ -305,6 +387,7 @@ fail:
     nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);
     if (g_stop) rc = 128 + (int)g_stop;
 done:
+    if (ui.step_log) fclose(ui.step_log);
     nl_events_close(&ev);
     nl_optim_free(&opt);
     nl_model_free(m);

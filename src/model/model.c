@@ -138,6 +138,17 @@ void nl_model_dropout(nl_model *m, float rate) {
     nl_model_add(m, &s);
 }
 
+nl_status nl_model_set_dropout(nl_model *m, float rate, nl_error *err) {
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return nl_error_set(err, NL_EINVAL, "dropout rate must be in [0, 1) (got %g)",
+                            (double)rate);
+    if (m->compiled)
+        return nl_error_set(err, NL_EINVAL, "cannot change the dropout rate of a compiled model");
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].spec.kind == NL_LAYER_DROPOUT) m->layers[i].spec.rate = rate;
+    return NL_OK;
+}
+
 void nl_model_flatten(nl_model *m) {
     nl_layer_spec s = {.kind = NL_LAYER_FLATTEN};
     nl_model_add(m, &s);

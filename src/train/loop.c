@@ -126,6 +126,7 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
             loss_sum += (double)l * b;
             right += (size_t)c;
             seen += (size_t)b;
+            if (hooks->step_end) hooks->step_end(hooks->user, opt->t, l);
             if (hooks->step)
                 hooks->step(hooks->user, e, s + 1, steps, seen, loss_sum / (double)seen,
                             (double)right / (double)seen, nl_now() - t0);
