@@ -19,18 +19,17 @@ static nl_status load_cifar100(const char *dir, const nl_dataset_info *info, nl_
 
 static const nl_dataset_info datasets[] = {
     {"mnist", nl_idx_dataset_load, "mnist", 28, 28, 1, 10, "mnist",
-     "MNIST handwritten digits, 60000 + 10000 28x28 grey images, 10 classes", NULL, 0},
+     "MNIST handwritten digits (60000 train, 10000 test)", NULL, 0},
     {"fashion-mnist", nl_idx_dataset_load, "fashion-mnist", 28, 28, 1, 10, "fashion-mnist",
-     "Fashion-MNIST (Zalando), 60000 + 10000 28x28 grey images, 10 classes", NULL, 0},
+     "Fashion-MNIST, Zalando (60000 train, 10000 test)", NULL, 0},
     {"kmnist", nl_idx_dataset_load, "kmnist", 28, 28, 1, 10, "kmnist",
-     "Kuzushiji-MNIST, 60000 + 10000 28x28 grey images, 10 classes", NULL, 0},
+     "Kuzushiji-MNIST (60000 train, 10000 test)", NULL, 0},
     {"cifar10", load_cifar10, "cifar-10-batches-bin", 32, 32, 3, 10, "cifar10",
-     "CIFAR-10, binary version, 50000 + 10000 32x32 colour images, 10 classes", NULL, 0},
+     "CIFAR-10, binary version (50000 train, 10000 test)", NULL, 0},
     {"cifar100", load_cifar100, "cifar-100-binary", 32, 32, 3, 100, "cifar100",
-     "CIFAR-100, binary version, 50000 + 10000 32x32 colour images, 100 fine classes", NULL,
-     NL_CIFAR100_FINE},
+     "CIFAR-100, binary version, fine labels (50000 train, 10000 test)", NULL, NL_CIFAR100_FINE},
     {"cifar100-coarse", load_cifar100, "cifar-100-binary", 32, 32, 3, 20, "cifar100",
-     "CIFAR-100 with its 20 coarse labels (superclasses)", NULL, NL_CIFAR100_COARSE},
+     "CIFAR-100, binary version, coarse labels (superclasses)", NULL, NL_CIFAR100_COARSE},
     {NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0},
 };
 
