@@ -235,9 +235,11 @@ static void write_tgz(const char *sub, const tarbuf *t, size_t n) {
 }
 
 static void mut_label(int f, uint8_t *buf, size_t *n) {
+    (void)n;
     if (f == 2) buf[2 * REC] = 10;
 }
 static void mut_size(int f, uint8_t *buf, size_t *n) {
+    (void)buf;
     if (f == 0) *n -= 5;
 }
 static void mut_long(int f, uint8_t *buf, size_t *n) {
