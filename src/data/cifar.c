@@ -22,10 +22,12 @@
  * member) and the record. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/path.h"
 #include "core/tar.h"
@@ -191,21 +193,29 @@ static nl_status check_extra_files(const layout *L, const char *bdir, nl_error *
 static nl_status load_file(const job *J, const char *path, size_t want, uint8_t *img, uint8_t *lab,
                            uint8_t *buf, nl_error *err) {
     const layout *L = J->L;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
+    if (fd < 0) {
         if (errno == ENOENT)
             return nl_error_set(err, NL_ENOTFOUND, "%s: batch file is missing", path);
         return nl_error_set(err, NL_EIO, "%s: cannot open: %s", path, strerror(errno));
     }
     struct stat sb;
-    nl_status st = NL_OK;
-    if (fstat(fileno(f), &sb) != 0) {
-        st = nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    } else if (!S_ISREG(sb.st_mode)) {
-        st = nl_error_set(err, NL_EFORMAT, "%s: not a regular file", path);
-    } else {
-        st = check_size(L, path, (uint64_t)sb.st_size, want, err);
+    if (fstat(fd, &sb) != 0) {
+        const int e = errno;
+        close(fd);
+        return nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(e));
     }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return nl_error_set(err, NL_EFORMAT, "%s: not a regular file", path);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return nl_error_set(err, NL_ENOMEM, "%s: cannot open a stream", path);
+    }
+    nl_status st = check_size(L, path, (uint64_t)sb.st_size, want, err);
     for (size_t r = 0; st == NL_OK && r < want; r += CHUNK) {
         const size_t n = want - r < CHUNK ? want - r : CHUNK;
         const size_t got = fread(buf, 1, n * (size_t)L->rec, f);

@@ -86,7 +86,7 @@ nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t
                        nl_error *err) {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block here */
     if (fd < 0)
         return nl_error_set(err, errno == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s",
                             path, strerror(errno));
@@ -95,6 +95,7 @@ nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t
         close(fd);
         return nl_error_set(err, NL_EIO, "%s: not a regular file", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     uint8_t magic[2] = {0, 0};
     ssize_t m = pread(fd, magic, 2, 0);
     if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
@@ -229,7 +230,7 @@ static nl_status read_idx(const char *path, int rank, size_t max_bytes, uint8_t 
                           nl_error *err) {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block here */
     if (fd < 0)
         return nl_error_set(err, errno == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s",
                             path, strerror(errno));

@@ -220,6 +220,11 @@ static void tree_errors(void) {
     tu_write("extra/cifar-10-batches-bin/data_batch_6.bin", buf, R * REC);
     expect_error("extra", NL_SPLIT_TRAIN, NL_EFORMAT, "data_batch_6.bin", "unexpected batch file",
                  NULL);
+    /* a FIFO in place of a batch file is refused without blocking */
+    write_tree("fifo");
+    CHECK(remove(tu_path("fifo/cifar-10-batches-bin/test_batch.bin")) == 0);
+    CHECK(mkfifo(tu_path("fifo/cifar-10-batches-bin/test_batch.bin"), 0600) == 0);
+    expect_error("fifo", NL_SPLIT_TEST, NL_EFORMAT, "test_batch.bin", "not a regular file", NULL);
     /* other files are fine */
     write_tree("other");
     tu_write("other/cifar-10-batches-bin/batches.meta.txt", "airplane\n", 9);

@@ -173,6 +173,13 @@ int main(void) {
     tu_mkdir("adir");
     CHECK(load("adir", "lab", &err) == NL_EIO);
     CHECK_CONTAINS(err.msg, "not a regular file");
+    /* a FIFO is refused at once (no writer: opening it must not block) */
+    CHECK(mkfifo(tu_path("fifo"), 0600) == 0);
+    CHECK(load("fifo", "lab", &err) == NL_EIO);
+    CHECK_CONTAINS(err.msg, "not a regular file");
+    uint8_t *fbuf = NULL;
+    size_t flen = 0;
+    CHECK(nl_read_file(tu_path("fifo"), 1 << 20, &fbuf, &flen, &err) == NL_EIO && !fbuf);
     /* corrupt gzip: flip bytes in the deflate stream; truncated gzip */
     FILE *f = fopen(tu_path("img.gz"), "rb");
     uint8_t gz[4096];
