@@ -59,10 +59,47 @@ typedef enum nl_split { NL_SPLIT_TRAIN = 0, NL_SPLIT_TEST = 1 } nl_split;
 NL_API nl_status nl_mnist_load(const char *dir, const char *subdir, nl_split split, nl_dataset *d,
                                nl_error *err);
 
-/* Loads a named dataset ("mnist", "fashion-mnist", "kmnist", "cifar10") from
- * the data directory dir, dispatching to the loader of its format. */
+/* ---- named datasets (src/data/datasets.c) --------------------------------- */
+
+typedef struct nl_dataset_info nl_dataset_info;
+
+/* Loads one split of the dataset described by info from the data directory. */
+typedef nl_status (*nl_dataset_loader)(const char *dir, const nl_dataset_info *info, nl_split split,
+                                       nl_dataset *d, nl_error *err);
+
+/* A dataset the loaders know: one row of the table (nl_datasets), or one made
+ * by a program for a dataset the table does not have (an IDX entry of the
+ * dataset store's catalog: load = nl_idx_dataset_load). */
+struct nl_dataset_info {
+    const char *name;         /* "mnist", "cifar100-coarse", ... */
+    nl_dataset_loader load;   /* the loader of its format */
+    const char *subdir;       /* its directory in the data directory */
+    int h, w, c;              /* sample shape (HWC); 0: given by the files (IDX) */
+    int num_classes;          /* labels are < num_classes */
+    const char *catalog;      /* the dataset store's entry that fetches it (nnlab data) */
+    const char *description;  /* one line for humans */
+    const char *const *files; /* IDX: train images, train labels, test images, test labels,
+                                 names in subdir (each read raw or as NAME.gz); NULL: MNIST's */
+    int variant;              /* loader-specific: nl_cifar100_labels for CIFAR-100 */
+};
+
+/* The built-in datasets, terminated by a row whose name is NULL. */
+NL_API const nl_dataset_info *nl_datasets(void);
+/* NULL when name is not in the table. */
+NL_API const nl_dataset_info *nl_dataset_find(const char *name);
+
+/* Loads a dataset of the table by name (NL_ENOTFOUND lists the known names). */
 NL_API nl_status nl_dataset_load(const char *dir, const char *dataset, nl_split split,
                                  nl_dataset *d, nl_error *err);
+/* Loads the dataset info describes, then checks the loaded samples against
+ * its shape (when given) and class count. */
+NL_API nl_status nl_dataset_load_info(const char *dir, const nl_dataset_info *info, nl_split split,
+                                      nl_dataset *d, nl_error *err);
+
+/* The generic IDX loader: DIR/<subdir>/<files[2*split]> and <files[2*split+1]>
+ * (raw or .gz), labels < info->num_classes. */
+NL_API nl_status nl_idx_dataset_load(const char *dir, const nl_dataset_info *info, nl_split split,
+                                     nl_dataset *d, nl_error *err);
 
 /* Resolves the data directory: explicit (may be NULL), else $NNLAB_DATA,
  * else $XDG_CACHE_HOME/nnlab, else $HOME/.cache/nnlab. Writes into out. */
@@ -101,6 +138,33 @@ NL_API nl_status nl_cifar10_load(const char *dir, nl_split split, nl_dataset *d,
 /* The same with another number of records per batch file (tests, subsets). */
 NL_API nl_status nl_cifar10_load_ex(const char *dir, nl_split split, size_t records_per_file,
                                     nl_dataset *d, nl_error *err);
+
+/* ---- CIFAR-100 (src/data/cifar.c) ---------------------------------------- */
+
+/* Bytes per record of the binary version: coarse label, fine label, R, G, B. */
+#define NL_CIFAR100_RECORD_BYTES  3074
+#define NL_CIFAR100_TRAIN_RECORDS 50000
+#define NL_CIFAR100_TEST_RECORDS  10000
+
+/* Which of the two labels of a record a CIFAR-100 dataset gets. */
+typedef enum nl_cifar100_labels {
+    NL_CIFAR100_FINE = 0,   /* 100 classes */
+    NL_CIFAR100_COARSE = 1, /* 20 superclasses */
+} nl_cifar100_labels;
+
+/* Loads the train split (train.bin, 50000 images) or the test split
+ * (test.bin, 10000 images) of CIFAR-100, binary version, from
+ * DIR/cifar-100-binary/, or, when that directory does not exist, from
+ * DIR/cifar-100-binary.tar.gz read in place. Images become HWC 32x32x3;
+ * labels are the fine (0..99) or coarse (0..19) ones, and both label bytes of
+ * every record are checked. Errors as nl_cifar10_load. */
+NL_API nl_status nl_cifar100_load(const char *dir, nl_split split, nl_cifar100_labels labels,
+                                  nl_dataset *d, nl_error *err);
+
+/* The same with another number of records in the split's file (tests, subsets;
+ * the other split's file in an archive is checked for whole records only). */
+NL_API nl_status nl_cifar100_load_ex(const char *dir, nl_split split, nl_cifar100_labels labels,
+                                     size_t records, nl_dataset *d, nl_error *err);
 
 #ifdef __cplusplus
 }

@@ -156,17 +156,25 @@ NL_API void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed);
 /* Workloads ------------------------------------------------------------------ */
 typedef struct nl_workload_info {
     const char *name;
-    const char *dataset; /* "mnist" or "cifar10" */
+    const char *dataset; /* the dataset it is defined on ("mnist", "cifar10") */
     const char *description;
     const char *optimizer; /* default optimizer name */
     float lr;              /* default learning rate */
+    int h, w, c;           /* the input it takes (HWC) */
+    int classes;           /* outputs on its own dataset */
+    /* Adds the layers after the input, the last with `classes` units. */
+    void (*build)(nl_model *m, int classes);
 } nl_workload_info;
 
-/* NULL-terminated list of known workloads. */
+/* The known workloads, terminated by a row whose name is NULL. */
 NL_API const nl_workload_info *nl_workloads(void);
 NL_API const nl_workload_info *nl_workload_find(const char *name);
-/* Builds (not compiled) the model of a workload. */
+/* Builds (not compiled) the model of a workload for its own dataset. */
 NL_API nl_status nl_workload_build(const char *name, nl_model **out, nl_error *err);
+/* Builds it for data of shape h x w x c with `classes` classes: NL_EINVAL
+ * naming both shapes when the input is not the workload's. */
+NL_API nl_status nl_workload_build_for(const char *name, int h, int w, int c, int classes,
+                                       nl_model **out, nl_error *err);
 
 #ifdef __cplusplus
 }

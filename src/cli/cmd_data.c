@@ -14,45 +14,53 @@
 static const char *CMD = "data";
 
 static void help(void) {
-    printf(
-        "Usage: nnlab data list   [--data DIR] [--quick]\n"
-        "       nnlab data fetch  NAME... [--data DIR] [--force] [--offline] [--quiet]\n"
-        "       nnlab data verify NAME... [--data DIR] [--strict] [--quiet]\n"
-        "       nnlab data path   NAME [--data DIR]\n\n"
-        "Fetches datasets once into the data directory, checks them against pinned hashes,\n"
-        "and tells where they are. Datasets: mnist, fashion-mnist, kmnist, cifar10, cifar100.\n\n"
-        "  list     every dataset: download size, size on disk, status, location\n"
-        "           (status hashes every file; --quick only looks for the files)\n"
-        "  fetch    download what is missing or fails verification (mirrors in order,\n"
-        "           retries with backoff, resume of an interrupted download); a file enters\n"
-        "           the cache only after its hash matched. Files that are present with the\n"
-        "           right structure but no pinned hash are kept; --force downloads again.\n"
-        "  verify   check structure (IDX header and size, CIFAR record size and count, label\n"
-        "           ranges) and hashes. Prints 'verified' only when pinned hashes vouch for\n"
-        "           every data file, 'unverified' when the structure is right but no pinned\n"
-        "           hash does (or the copy is known not to be the official release).\n"
-        "           Exit 0 when nothing is wrong or missing; --strict: only when verified.\n"
-        "  path     print the dataset's directory (exit 1 when it is not there)\n\n"
-        "Cache layout (= the data directory the loaders read):\n"
-        "  DIR/mnist/ DIR/fashion-mnist/ DIR/kmnist/   the four IDX files as downloaded (.gz);\n"
-        "                                            uncompressed copies are accepted too\n"
-        "  DIR/cifar-10-batches-bin/ DIR/cifar-100-binary/   unpacked from the official tar.gz\n"
-        "                                            (removed after unpacking; a tar.gz placed\n"
-        "                                            in DIR by hand is accepted too)\n\n"
-        "Options:\n"
-        "  --data DIR    data directory (default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab,\n"
-        "                else ~/.cache/nnlab)\n"
-        "  --force       fetch: download again even when the cache verifies\n"
-        "  --offline     fetch: never use the network (same as NNLAB_OFFLINE=1)\n"
-        "  --strict      verify: exit 1 unless every dataset is verified\n"
-        "  --quick       list: do not hash, only look for the files\n"
-        "  --quiet       no progress bar or notes\n"
-        "  -h, --help    show this help\n\n"
-        "Environment: NNLAB_DATA, NNLAB_OFFLINE, NNLAB_MIRROR (base URLs replacing the\n"
-        "catalog's mirrors; URL = BASE/<path in the data directory>), NNLAB_FETCH_TIMEOUT\n"
-        "(seconds to connect / without progress, default 30/60), NNLAB_FETCH_RETRIES (per\n"
-        "URL, default 3), NNLAB_FETCH_BACKOFF (first pause in seconds, default 1, doubling),\n"
-        "NNLAB_CATALOG (file with extra datasets, format in src/store/catalog.c).\n");
+    printf("Usage: nnlab data list   [--data DIR] [--quick]\n"
+           "       nnlab data fetch  NAME... [--data DIR] [--force] [--offline] [--quiet]\n"
+           "       nnlab data verify NAME... [--data DIR] [--strict] [--quiet]\n"
+           "       nnlab data path   NAME [--data DIR]\n\n"
+           "Fetches datasets once into the data directory, checks them against pinned hashes,\n"
+           "and tells where they are (the datasets: see the end; 'nnlab train --help' says\n"
+           "which ones each workload trains on).\n\n"
+           "  list     every dataset: download size, size on disk, status, location\n"
+           "           (status hashes every file; --quick only looks for the files)\n"
+           "  fetch    download what is missing or fails verification (mirrors in order,\n"
+           "           retries with backoff, resume of an interrupted download); a file enters\n"
+           "           the cache only after its hash matched. Files that are present with the\n"
+           "           right structure but no pinned hash are kept; --force downloads again.\n"
+           "  verify   check structure (IDX header and size, CIFAR record size and count, label\n"
+           "           ranges) and hashes. Prints 'verified' only when pinned hashes vouch for\n"
+           "           every data file, 'unverified' when the structure is right but no pinned\n"
+           "           hash does (or the copy is known not to be the official release).\n"
+           "           Exit 0 when nothing is wrong or missing; --strict: only when verified.\n"
+           "  path     print the dataset's directory (exit 1 when it is not there)\n\n"
+           "Cache layout (= the data directory the loaders read):\n"
+           "  DIR/mnist/ DIR/fashion-mnist/ DIR/kmnist/   the four IDX files as downloaded (.gz);\n"
+           "                                            uncompressed copies are accepted too\n"
+           "  DIR/cifar-10-batches-bin/ DIR/cifar-100-binary/   unpacked from the official tar.gz\n"
+           "                                            (removed after unpacking; a tar.gz placed\n"
+           "                                            in DIR by hand is accepted too)\n\n"
+           "Options:\n"
+           "  --data DIR    data directory (default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab,\n"
+           "                else ~/.cache/nnlab)\n"
+           "  --force       fetch: download again even when the cache verifies\n"
+           "  --offline     fetch: never use the network (same as NNLAB_OFFLINE=1)\n"
+           "  --strict      verify: exit 1 unless every dataset is verified\n"
+           "  --quick       list: do not hash, only look for the files\n"
+           "  --quiet       no progress bar or notes\n"
+           "  -h, --help    show this help\n\n"
+           "Environment: NNLAB_DATA, NNLAB_OFFLINE, NNLAB_MIRROR (base URLs replacing the\n"
+           "catalog's mirrors; URL = BASE/<path in the data directory>), NNLAB_FETCH_TIMEOUT\n"
+           "(seconds to connect / without progress, default 30/60), NNLAB_FETCH_RETRIES (per\n"
+           "URL, default 3), NNLAB_FETCH_BACKOFF (first pause in seconds, default 1, doubling),\n"
+           "NNLAB_CATALOG (file with extra datasets, format in src/store/catalog.c).\n");
+    nl_error e = {0};
+    printf("\nDatasets:");
+    if (nl_catalog_init(&e) == NL_OK)
+        for (int i = 0; i < nl_catalog_count(); i++)
+            printf("%s %s", i ? "," : "", nl_catalog_get(i)->name);
+    else
+        printf(" (the catalog does not load: %s)", e.msg);
+    printf(".\n");
 }
 
 /* ---- progress bar and notes ---------------------------------------------------------- */

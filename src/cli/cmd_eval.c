@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/datasets.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
 #include "nnlab/train.h"
@@ -13,7 +14,9 @@ static void usage(FILE *f) {
     fprintf(
         f, "Usage: nnlab eval --model FILE [--data DIR] [--dataset NAME] [--threads N] [--json]\n\n"
            "Evaluates a model saved by 'nnlab train --save' on the test set of its\n"
-           "workload's dataset (or --dataset) and prints the test accuracy and loss.\n");
+           "workload's dataset (or --dataset, which a model trained with 'nnlab train\n"
+           "--dataset' needs) and prints the test accuracy and loss. The model's input\n"
+           "shape and outputs must match the dataset's shape and classes.\n");
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -64,10 +67,23 @@ int cmd_eval(int argc, char **argv) {
                      model_path, workload);
         goto fail;
     }
-    if (nl_data_dir(data_opt, dir, sizeof dir, &err) ||
-        nl_dataset_load(dir, dataset, NL_SPLIT_TEST, &test, &err) ||
-        nl_evaluate(m, &test, 256, &acc, &loss, &err))
+    cli_dataset ds;
+    if (cli_dataset_resolve(dataset, &ds, &err) || nl_data_dir(data_opt, dir, sizeof dir, &err) ||
+        nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err))
         goto fail;
+    int ih, iw, ic, oh, ow, oc;
+    nl_model_layer_shape(m, -1, &ih, &iw, &ic);
+    nl_model_layer_shape(m, nl_model_num_layers(m) - 1, &oh, &ow, &oc);
+    if (ih != test.h || iw != test.w || ic != test.c || oh * ow * oc != test.num_classes) {
+        nl_error_set(&err, NL_EINVAL,
+                     "%s takes %dx%dx%d inputs and has %d outputs; dataset '%s' has %dx%dx%d "
+                     "samples in %d classes%s",
+                     model_path, ih, iw, ic, oh * ow * oc, ds.info.name, test.h, test.w, test.c,
+                     test.num_classes,
+                     dataset_opt ? "" : " (pass the dataset it was trained on: --dataset)");
+        goto fail;
+    }
+    if (nl_evaluate(m, &test, 256, &acc, &loss, &err)) goto fail;
     if (json)
         printf("{\"model\": \"%s\", \"workload\": \"%s\", \"dataset\": \"%s\", \"samples\": %zu, "
                "\"test_accuracy\": %.4f, \"test_loss\": %.6f}\n",

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/datasets.h"
 #include "cli/progress.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
@@ -29,8 +30,8 @@ static void usage(FILE *f) {
            "  --offline          never download a missing dataset (also NNLAB_OFFLINE=1);\n"
            "                     by default a missing dataset is fetched into DIR first\n"
            "                     (the download is never part of the measured run)\n"
-           "  --dataset NAME     train an MNIST-shaped workload on another IDX dataset:\n"
-           "                     fashion-mnist or kmnist (in DIR/NAME/)\n"
+           "  --dataset NAME     train on another dataset of the same input shape: the\n"
+           "                     last layer gets one unit per class (see below)\n"
            "  --epochs N         epochs (default 3)\n"
            "  --batch N          batch size (default 32)\n"
            "  --lr X             learning rate (default: the workload's)\n"
@@ -56,6 +57,7 @@ static void usage(FILE *f) {
            "  --quiet            no progress on stderr\n"
            "  -h, --help         show this help\n\n"
            "Same seed and same thread count give bit-identical results.\n");
+    cli_print_datasets(f);
 }
 
 static volatile sig_atomic_t g_stop = 0;
@@ -213,23 +215,19 @@ int cmd_train(int argc, char **argv) {
     }
     if (!workload) return cli_usage_error(CMD, "missing WORKLOAD (see 'nnlab models')");
     const nl_workload_info *wi = nl_workload_find(workload);
-    if (!wi)
-        return cli_usage_error(CMD,
-                               "unknown workload '%s' (known: mnist, mnist-keras-paper, "
-                               "cifar10, cifar10-keras-paper)",
-                               workload);
-    const char *dataset = wi->dataset;
-    if (dataset_opt) {
-        if (strcmp(wi->dataset, "mnist") != 0)
-            return cli_usage_error(CMD, "--dataset applies to MNIST-shaped workloads only");
-        if (strcmp(dataset_opt, "mnist") && strcmp(dataset_opt, "fashion-mnist") &&
-            strcmp(dataset_opt, "kmnist"))
-            return cli_usage_error(CMD,
-                                   "unknown --dataset '%s' (expected mnist, fashion-mnist "
-                                   "or kmnist)",
-                                   dataset_opt);
-        dataset = dataset_opt;
+    if (!wi) {
+        char names[256];
+        cli_workload_names(names, sizeof names);
+        return cli_usage_error(CMD, "unknown workload '%s' (known: %s)", workload, names);
     }
+    cli_dataset ds;
+    {
+        nl_error derr = {0};
+        if (cli_dataset_resolve(dataset_opt ? dataset_opt : wi->dataset, &ds, &derr) ||
+            cli_workload_fits(wi, &ds.info, &derr))
+            return cli_usage_error(CMD, "%s", derr.msg);
+    }
+    const char *dataset = ds.info.name;
     nl_error err = {0};
     nl_optim_kind okind;
     if (nl_optim_parse(opt_name ? opt_name : wi->optimizer, &okind, &err))
@@ -274,7 +272,8 @@ int cmd_train(int argc, char **argv) {
     snprintf(meta, sizeof meta, "{\"workload\": \"%s\", \"framework\": \"nnlab\", \"threads\": %d}",
              workload, nthreads);
     nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
-    if (!stats || nl_workload_build(workload, &m, &err) ||
+    if (!stats ||
+        nl_workload_build_for(workload, wi->h, wi->w, wi->c, ds.info.num_classes, &m, &err) ||
         (dropout >= 0 && nl_model_set_dropout(m, (float)dropout, &err)) ||
         nl_model_set_options(m, &copt, &err) || nl_model_compile(m, (int)batch, &err))
         goto fail;
@@ -292,13 +291,22 @@ int cmd_train(int argc, char **argv) {
     }
     if (nl_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
     fetch_ui fui = {.quiet = quiet, .tty = cli_stderr_tty()};
-    if (nl_data_ensure(dir, dataset, offline, fetch_progress, &fui, &err)) goto fail;
+    if (nl_data_ensure(dir, ds.info.catalog, offline, fetch_progress, &fui, &err)) goto fail;
     nl_event(&ev, "INTERVAL_END", "init_stop", NULL, NULL);
     nl_event(&ev, "INTERVAL_START", "run_start", NULL, NULL);
     const double t_run = nl_now();
-    if (nl_dataset_load(dir, dataset, NL_SPLIT_TRAIN, &train, &err) ||
-        nl_dataset_load(dir, dataset, NL_SPLIT_TEST, &test, &err))
+    if (nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TRAIN, &train, &err) ||
+        nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err))
         goto fail;
+    if (train.h != wi->h || train.w != wi->w || train.c != wi->c || test.h != train.h ||
+        test.w != train.w || test.c != train.c) {
+        nl_error_set(&err, NL_EFORMAT,
+                     "workload '%s' takes %dx%dx%d inputs, dataset '%s' has %dx%dx%d training "
+                     "and %dx%dx%d test samples",
+                     workload, wi->h, wi->w, wi->c, dataset, train.h, train.w, train.c, test.h,
+                     test.w, test.c);
+        goto fail;
+    }
     if (limit) nl_dataset_truncate(&train, (size_t)limit);
     snprintf(meta, sizeof meta,
              "{\"dataset\": \"%s\", \"train_samples\": %zu, \"test_samples\": %zu}", dataset,

@@ -86,7 +86,7 @@ nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t
                        nl_error *err) {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block here */
     if (fd < 0)
         return nl_error_set(err, errno == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s",
                             path, strerror(errno));
@@ -95,9 +95,11 @@ nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t
         close(fd);
         return nl_error_set(err, NL_EIO, "%s: not a regular file", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     uint8_t magic[2] = {0, 0};
     ssize_t m = pread(fd, magic, 2, 0);
-    if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b) return read_gz(path, fd, max_bytes, out, len, err);
+    if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        return read_gz(path, fd, max_bytes, out, len, err);
     if ((uint64_t)st.st_size > max_bytes) {
         close(fd);
         return nl_error_set(err, NL_EFORMAT, "%s: %lld bytes exceeds the limit of %zu bytes", path,
@@ -133,9 +135,14 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int expected_rank,
-                       uint32_t dims[3], const uint8_t **data, nl_error *err) {
-    if (len == 0) return nl_error_set(err, NL_EFORMAT, "%s: empty file (expected an IDX header)", name);
+/* Checks the header of an IDX u8 file of the given rank (len bytes of it are
+ * in buf, the whole header when len allows) and gives its dimensions, its
+ * header size and the data bytes they announce. */
+static nl_status parse_header(const char *name, const uint8_t *buf, size_t len, int expected_rank,
+                              uint32_t dims[3], size_t *hdr_out, uint64_t *total_out,
+                              nl_error *err) {
+    if (len == 0)
+        return nl_error_set(err, NL_EFORMAT, "%s: empty file (expected an IDX header)", name);
     if (len < 4)
         return nl_error_set(err, NL_EFORMAT,
                             "%s: truncated header: %zu bytes, the IDX magic needs 4", name, len);
@@ -146,8 +153,8 @@ nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int exp
                             name, buf[0], buf[1]);
     if (buf[2] != 0x08)
         return nl_error_set(err, NL_EFORMAT,
-                            "%s: data type 0x%02x at offset 2, expected 0x08 (unsigned byte)",
-                            name, buf[2]);
+                            "%s: data type 0x%02x at offset 2, expected 0x08 (unsigned byte)", name,
+                            buf[2]);
     if (buf[3] != expected_rank)
         return nl_error_set(err, NL_EFORMAT, "%s: rank %u at offset 3, expected %d", name, buf[3],
                             expected_rank);
@@ -169,6 +176,17 @@ nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int exp
                                 "exceeds 2^40 bytes",
                                 name, i + 1);
     }
+    *hdr_out = hdr;
+    *total_out = total;
+    return NL_OK;
+}
+
+nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int expected_rank,
+                       uint32_t dims[3], const uint8_t **data, nl_error *err) {
+    size_t hdr = 0;
+    uint64_t total = 0;
+    nl_status st = parse_header(name, buf, len, expected_rank, dims, &hdr, &total, err);
+    if (st) return st;
     if ((uint64_t)(len - hdr) != total)
         return nl_error_set(err, NL_EFORMAT,
                             "%s: file has %zu data bytes after the %zu-byte header, the "
@@ -176,6 +194,116 @@ nl_status nl_idx_parse(const char *name, const uint8_t *buf, size_t len, int exp
                             name, len - hdr, hdr, (unsigned long long)total,
                             (uint64_t)(len - hdr) < total ? "truncated data" : "trailing bytes");
     *data = buf + hdr;
+    return NL_OK;
+}
+
+/* Reads up to n bytes through zlib (plain files pass through unchanged); *got
+ * < n at the end of the data. A gzip stream that ends early is reported by the
+ * caller as truncated; corrupt data is an error here. */
+static nl_status gz_read(gzFile gz, const char *path, uint8_t *buf, size_t n, uint64_t at,
+                         size_t *got, nl_error *err) {
+    size_t done = 0;
+    while (done < n) {
+        const size_t want = n - done > NL_READ_CHUNK ? NL_READ_CHUNK : n - done;
+        const int r = gzread(gz, buf + done, (unsigned)want);
+        if (r < 0) {
+            int zerr = 0;
+            const char *msg = gzerror(gz, &zerr);
+            if (zerr == Z_BUF_ERROR) break;
+            *got = done;
+            return nl_error_set(err, NL_EFORMAT,
+                                "%s: corrupt gzip data after %llu decompressed bytes: %s", path,
+                                (unsigned long long)(at + done), msg ? msg : "unknown zlib error");
+        }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return NL_OK;
+}
+
+/* Reads an IDX file (raw or gzip) of the given rank: the header first, then
+ * exactly the data it announces (at most max_bytes in all), then one byte more
+ * to detect trailing data. Memory and time are bounded by the header's size,
+ * whatever follows it. On success *out (malloc'd) holds the whole file. */
+static nl_status read_idx(const char *path, int rank, size_t max_bytes, uint8_t **out, size_t *len,
+                          nl_error *err) {
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block here */
+    if (fd < 0)
+        return nl_error_set(err, errno == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s",
+                            path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return nl_error_set(err, NL_EIO, "%s: not a regular file", path);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    uint8_t magic[2] = {0, 0};
+    const int gzipped = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    const char *what = gzipped ? "decompressed data" : "file";
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        return nl_error_set(err, NL_ENOMEM, "%s: cannot open the gzip stream", path);
+    }
+    gzbuffer(gz, 256 * 1024);
+    uint8_t head[16], probe;
+    const size_t hlen = 4 + 4 * (size_t)rank;
+    size_t got = 0, hdr = 0;
+    uint64_t total = 0;
+    uint32_t dims[3];
+    uint8_t *buf = NULL;
+    nl_status st = gz_read(gz, path, head, hlen, 0, &got, err);
+    if (!st && gzipped && got < hlen &&
+        (got < 4 || (head[0] == 0 && head[1] == 0 && head[2] == 8 && head[3] == rank)))
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: truncated header: the decompressed gzip data ends after %zu "
+                          "bytes, an IDX header of rank %d needs %zu",
+                          path, got, rank, hlen);
+    if (!st) st = parse_header(path, head, got, rank, dims, &hdr, &total, err);
+    if (!st && total > max_bytes - hdr)
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: the IDX header announces %llu data bytes, more than the limit of "
+                          "%zu",
+                          path, (unsigned long long)total, max_bytes - hdr);
+    if (!st && !gzipped && (uint64_t)sb.st_size != hdr + total)
+        st =
+            nl_error_set(err, NL_EFORMAT,
+                         "%s: file has %llu data bytes after the %zu-byte header, the "
+                         "dimensions need %llu (%s)",
+                         path, (unsigned long long)sb.st_size - hdr, hdr, (unsigned long long)total,
+                         (uint64_t)sb.st_size < hdr + total ? "truncated data" : "trailing bytes");
+    if (!st && !(buf = malloc(hdr + (size_t)total)))
+        st = nl_error_set(err, NL_ENOMEM, "%s: out of memory for %llu bytes", path,
+                          (unsigned long long)(hdr + total));
+    if (!st) {
+        memcpy(buf, head, hdr);
+        st = gz_read(gz, path, buf + hdr, (size_t)total, hdr, &got, err);
+        if (!st && got < total)
+            st = nl_error_set(err, NL_EFORMAT,
+                              "%s: %s ends after %zu of the %llu data bytes its IDX header "
+                              "announces (truncated data%s)",
+                              path, what, got, (unsigned long long)total,
+                              gzipped ? ", or a truncated gzip stream" : "");
+    }
+    if (!st) { /* one byte more: trailing data, and the gzip trailer's check at the end */
+        st = gz_read(gz, path, &probe, 1, hdr + total, &got, err);
+        if (!st && got)
+            st = nl_error_set(err, NL_EFORMAT,
+                              "%s: %s goes on past the %llu bytes its IDX header announces "
+                              "(%zu-byte header + %llu data bytes): trailing bytes",
+                              path, what, (unsigned long long)(hdr + total), hdr,
+                              (unsigned long long)total);
+    }
+    gzclose(gz);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    *out = buf;
+    *len = hdr + (size_t)total;
     return NL_OK;
 }
 
@@ -187,11 +315,11 @@ nl_status nl_idx_load(const char *images_path, const char *labels_path, int num_
     uint32_t idims[3] = {0}, ldims[3] = {0};
     const uint8_t *idata = NULL, *ldata = NULL;
     const size_t max = (size_t)1 << 32;
-    nl_status st = nl_read_file(images_path, max, &ibuf, &ilen, err);
+    nl_status st = read_idx(images_path, 3, max, &ibuf, &ilen, err);
     if (st) goto out;
     st = nl_idx_parse(images_path, ibuf, ilen, 3, idims, &idata, err);
     if (st) goto out;
-    st = nl_read_file(labels_path, max, &lbuf, &llen, err);
+    st = read_idx(labels_path, 1, max, &lbuf, &llen, err);
     if (st) goto out;
     st = nl_idx_parse(labels_path, lbuf, llen, 1, ldims, &ldata, err);
     if (st) goto out;
@@ -238,29 +366,52 @@ static int exists(const char *p) {
     return stat(p, &st) == 0;
 }
 
+static const char *const mnist_files[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+nl_status nl_idx_dataset_load(const char *dir, const nl_dataset_info *info, nl_split split,
+                              nl_dataset *d, nl_error *err) {
+    memset(d, 0, sizeof *d);
+    const char *const *files = info->files ? info->files : mnist_files;
+    const char *name[2] = {files[split == NL_SPLIT_TEST ? 2 : 0],
+                           files[split == NL_SPLIT_TEST ? 3 : 1]};
+    const char *subdir = info->subdir ? info->subdir : info->name;
+    const char *sfx[2] = {"", ".gz"};
+    char path[2][4096];
+    for (int f = 0; f < 2; f++) {
+        int found = 0;
+        for (int k = 0; k < 2 && !found; k++) {
+            const int n =
+                snprintf(path[f], sizeof path[f], "%s/%s/%s%s", dir, subdir, name[f], sfx[k]);
+            if (n < 0 || (size_t)n >= sizeof path[f])
+                return nl_error_set(err, NL_EINVAL, "%s: data directory path too long", info->name);
+            found = exists(path[f]);
+        }
+        if (!found) {
+            const char *cat = info->catalog ? info->catalog : info->name;
+            if (!info->files)
+                return nl_error_set(
+                    err, NL_ENOTFOUND,
+                    "%s dataset not found: looked for %s/%s/%s[.gz]. Get the files with 'nnlab "
+                    "data fetch %s', or point --data / NNLAB_DATA at a directory that has "
+                    "%s/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
+                    subdir, dir, subdir, name[f], cat, subdir);
+            return nl_error_set(err, NL_ENOTFOUND,
+                                "%s dataset not found: looked for %s/%s/%s[.gz]. Get the files "
+                                "with 'nnlab data fetch %s'",
+                                info->name, dir, subdir, name[f], cat);
+        }
+    }
+    const int classes = info->num_classes > 0 ? info->num_classes : 10;
+    return nl_idx_load(path[0], path[1], classes, d, err);
+}
+
 nl_status nl_mnist_load(const char *dir, const char *subdir, nl_split split, nl_dataset *d,
                         nl_error *err) {
-    const char *prefix = split == NL_SPLIT_TRAIN ? "train" : "t10k";
-    char img[4096], lab[4096];
-    char tried[2 * 4096 + 64];
-    const char *sfx[2] = {"", ".gz"};
-    int found_i = -1, found_l = -1;
-    for (int k = 0; k < 2; k++) {
-        snprintf(img, sizeof img, "%s/%s/%s-images-idx3-ubyte%s", dir, subdir, prefix, sfx[k]);
-        if (found_i < 0 && exists(img)) found_i = k;
-        snprintf(lab, sizeof lab, "%s/%s/%s-labels-idx1-ubyte%s", dir, subdir, prefix, sfx[k]);
-        if (found_l < 0 && exists(lab)) found_l = k;
-    }
-    if (found_i < 0 || found_l < 0) {
-        snprintf(tried, sizeof tried, "%s/%s/%s-%s-ubyte[.gz]", dir, subdir, prefix,
-                 found_i < 0 ? "images-idx3" : "labels-idx1");
-        return nl_error_set(err, NL_ENOTFOUND,
-                            "%s dataset not found: looked for %s. Get the files with 'nnlab "
-                            "data fetch %s', or point --data / NNLAB_DATA at a directory that has "
-                            "%s/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
-                            subdir, tried, subdir, subdir);
-    }
-    snprintf(img, sizeof img, "%s/%s/%s-images-idx3-ubyte%s", dir, subdir, prefix, sfx[found_i]);
-    snprintf(lab, sizeof lab, "%s/%s/%s-labels-idx1-ubyte%s", dir, subdir, prefix, sfx[found_l]);
-    return nl_idx_load(img, lab, 10, d, err);
+    const nl_dataset_info info = {.name = subdir,
+                                  .subdir = subdir,
+                                  .catalog = subdir,
+                                  .num_classes = 10,
+                                  .load = nl_idx_dataset_load};
+    return nl_idx_dataset_load(dir, &info, split, d, err);
 }

@@ -220,6 +220,11 @@ static void tree_errors(void) {
     tu_write("extra/cifar-10-batches-bin/data_batch_6.bin", buf, R * REC);
     expect_error("extra", NL_SPLIT_TRAIN, NL_EFORMAT, "data_batch_6.bin", "unexpected batch file",
                  NULL);
+    /* a FIFO in place of a batch file is refused without blocking */
+    write_tree("fifo");
+    CHECK(remove(tu_path("fifo/cifar-10-batches-bin/test_batch.bin")) == 0);
+    CHECK(mkfifo(tu_path("fifo/cifar-10-batches-bin/test_batch.bin"), 0600) == 0);
+    expect_error("fifo", NL_SPLIT_TEST, NL_EFORMAT, "test_batch.bin", "not a regular file", NULL);
     /* other files are fine */
     write_tree("other");
     tu_write("other/cifar-10-batches-bin/batches.meta.txt", "airplane\n", 9);
@@ -235,9 +240,11 @@ static void write_tgz(const char *sub, const tarbuf *t, size_t n) {
 }
 
 static void mut_label(int f, uint8_t *buf, size_t *n) {
+    (void)n;
     if (f == 2) buf[2 * REC] = 10;
 }
 static void mut_size(int f, uint8_t *buf, size_t *n) {
+    (void)buf;
     if (f == 0) *n -= 5;
 }
 static void mut_long(int f, uint8_t *buf, size_t *n) {
@@ -352,8 +359,167 @@ static void tgz_errors(void) {
     free(t.p);
 }
 
+/* ---- CIFAR-100 ----------------------------------------------------------------------- */
+
+#define REC100     3074
+#define R100_TRAIN 7
+#define R100_TEST  4
+
+/* Record r of file f (0 train, 1 test): coarse (f + r) % 20, fine (f * 13 + r * 29) % 100. */
+static void make100(int f, int n, uint8_t *buf) {
+    for (int r = 0; r < n; r++) {
+        uint8_t *s = buf + (size_t)r * REC100;
+        s[0] = (uint8_t)((f + r) % 20);
+        s[1] = (uint8_t)((f * 13 + r * 29) % 100);
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 1024; p++) s[2 + c * 1024 + p] = pix(f + 7, r, c, p);
+    }
+}
+
+static void check100(const nl_dataset *d, int f, int n, int coarse, const char *what) {
+    CHECK_MSG(d->n == (size_t)n && d->h == 32 && d->w == 32 && d->c == 3 &&
+                  d->num_classes == (coarse ? 20 : 100),
+              "%s: n %zu shape %dx%dx%d classes %d", what, d->n, d->h, d->w, d->c, d->num_classes);
+    if (d->n != (size_t)n) return;
+    int bad = 0, maxlab = 0;
+    for (int r = 0; r < n; r++) {
+        const int want = coarse ? (f + r) % 20 : (f * 13 + r * 29) % 100;
+        bad += d->labels[r] != want;
+        if (d->labels[r] > maxlab) maxlab = d->labels[r];
+        const uint8_t *img = d->images + (size_t)r * 3072;
+        for (int p = 0; p < 1024; p++)
+            for (int c = 0; c < 3; c++) bad += img[p * 3 + c] != pix(f + 7, r, c, p);
+    }
+    CHECK_MSG(bad == 0, "%s: %d wrong bytes", what, bad);
+    CHECK(maxlab < (coarse ? 20 : 100));
+}
+
+static void write_tree100(const char *sub) {
+    char p[300];
+    tu_mkdir(sub);
+    snprintf(p, sizeof p, "%s/cifar-100-binary", sub);
+    tu_mkdir(p);
+    uint8_t buf[R100_TRAIN * REC100];
+    make100(0, R100_TRAIN, buf);
+    snprintf(p, sizeof p, "%s/cifar-100-binary/train.bin", sub);
+    tu_write(p, buf, sizeof buf);
+    make100(1, R100_TEST, buf);
+    snprintf(p, sizeof p, "%s/cifar-100-binary/test.bin", sub);
+    tu_write(p, buf, (size_t)R100_TEST * REC100);
+    snprintf(p, sizeof p, "%s/cifar-100-binary/fine_label_names.txt", sub);
+    tu_write(p, "apple\n", 6);
+}
+
+static nl_status load100(const char *sub, nl_split split, nl_cifar100_labels labels, nl_dataset *d,
+                         nl_error *err) {
+    return nl_cifar100_load_ex(tu_path(sub), split, labels,
+                               split == NL_SPLIT_TEST ? R100_TEST : R100_TRAIN, d, err);
+}
+
+static void expect100(const char *sub, nl_split split, nl_cifar100_labels labels, nl_status code,
+                      const char *frag1, const char *frag2) {
+    nl_dataset d;
+    nl_error err = {0};
+    nl_status st = load100(sub, split, labels, &d, &err);
+    CHECK_MSG(st == code, "%s: status %s (want %s): %s", sub, nl_status_name(st),
+              nl_status_name(code), err.msg);
+    CHECK(d.images == NULL && d.labels == NULL && d.n == 0);
+    if (getenv("NNLAB_TEST_VERBOSE")) fprintf(stderr, "%-8s %s\n", sub, err.msg);
+    if (frag1) CHECK_CONTAINS(err.msg, frag1);
+    if (frag2) CHECK_CONTAINS(err.msg, frag2);
+}
+
+static void cifar100(void) {
+    nl_dataset d;
+    nl_error err = {0};
+    /* tree: fine and coarse labels, both splits */
+    write_tree100("c100");
+    for (int coarse = 0; coarse < 2; coarse++) {
+        const nl_cifar100_labels lb = coarse ? NL_CIFAR100_COARSE : NL_CIFAR100_FINE;
+        CHECK_MSG(load100("c100", NL_SPLIT_TRAIN, lb, &d, &err) == NL_OK, "%s", err.msg);
+        check100(&d, 0, R100_TRAIN, coarse, coarse ? "tree train coarse" : "tree train fine");
+        nl_dataset_free(&d);
+        CHECK_MSG(load100("c100", NL_SPLIT_TEST, lb, &d, &err) == NL_OK, "%s", err.msg);
+        check100(&d, 1, R100_TEST, coarse, coarse ? "tree test coarse" : "tree test fine");
+        nl_dataset_free(&d);
+    }
+    /* the official counts are wanted by the plain entry point */
+    CHECK(nl_cifar100_load(tu_path("c100"), NL_SPLIT_TEST, NL_CIFAR100_FINE, &d, &err) ==
+          NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "test.bin");
+    CHECK_CONTAINS(err.msg, "expected 10000");
+    /* through the dataset table: the name picks the label set */
+    CHECK(nl_dataset_find("cifar100") && nl_dataset_find("cifar100")->num_classes == 100);
+    CHECK(nl_dataset_find("cifar100-coarse") &&
+          nl_dataset_find("cifar100-coarse")->num_classes == 20);
+    /* labels out of range: fine 100 in record 2, coarse 20 in record 1 */
+    uint8_t buf[(R100_TRAIN + 1) * REC100];
+    write_tree100("fine");
+    make100(0, R100_TRAIN, buf);
+    buf[2 * REC100 + 1] = 100;
+    tu_write("fine/cifar-100-binary/train.bin", buf, (size_t)R100_TRAIN * REC100);
+    expect100("fine", NL_SPLIT_TRAIN, NL_CIFAR100_FINE, NL_EFORMAT, "record 2",
+              "fine label 100 is out of range 0..99");
+    /* a bad fine label is refused when the coarse labels are asked for too */
+    expect100("fine", NL_SPLIT_TRAIN, NL_CIFAR100_COARSE, NL_EFORMAT, "train.bin",
+              "fine label 100");
+    write_tree100("coarse");
+    make100(1, R100_TEST, buf);
+    buf[1 * REC100] = 20;
+    tu_write("coarse/cifar-100-binary/test.bin", buf, (size_t)R100_TEST * REC100);
+    expect100("coarse", NL_SPLIT_TEST, NL_CIFAR100_FINE, NL_EFORMAT, "record 1",
+              "coarse label 20 is out of range 0..19");
+    /* truncated file: not a whole number of 3074-byte records; one record short */
+    write_tree100("cut100");
+    make100(0, R100_TRAIN, buf);
+    tu_write("cut100/cifar-100-binary/train.bin", buf, (size_t)R100_TRAIN * REC100 - 10);
+    expect100("cut100", NL_SPLIT_TRAIN, NL_CIFAR100_FINE, NL_EFORMAT, "3074-byte records",
+              "record 6 is truncated");
+    tu_write("cut100/cifar-100-binary/train.bin", buf, (size_t)(R100_TRAIN - 1) * REC100);
+    expect100("cut100", NL_SPLIT_TRAIN, NL_CIFAR100_FINE, NL_EFORMAT, "6 records", "expected 7");
+    /* missing file */
+    write_tree100("miss100");
+    CHECK(remove(tu_path("miss100/cifar-100-binary/test.bin")) == 0);
+    expect100("miss100", NL_SPLIT_TEST, NL_CIFAR100_FINE, NL_ENOTFOUND, "test.bin", "missing");
+    tu_mkdir("none100");
+    expect100("none100", NL_SPLIT_TEST, NL_CIFAR100_FINE, NL_ENOTFOUND, "cifar-100-binary",
+              "cifar-100-binary.tar.gz");
+
+    /* the tar.gz read in place, members in the official order (test first) */
+    tarbuf t = {0};
+    tb_member(&t, "cifar-100-binary/", '5', NULL, 0);
+    make100(1, R100_TEST, buf);
+    tb_member(&t, "cifar-100-binary/test.bin", '0', buf, (size_t)R100_TEST * REC100);
+    tb_member(&t, "cifar-100-binary/coarse_label_names.txt", '0', "fish\n", 5);
+    make100(0, R100_TRAIN, buf);
+    tb_member(&t, "cifar-100-binary/train.bin", '0', buf, (size_t)R100_TRAIN * REC100);
+    tb_end(&t);
+    tu_mkdir("t100");
+    tu_write_gz("t100/cifar-100-binary.tar.gz", t.p, t.n);
+    CHECK_MSG(load100("t100", NL_SPLIT_TRAIN, NL_CIFAR100_COARSE, &d, &err) == NL_OK, "%s",
+              err.msg);
+    check100(&d, 0, R100_TRAIN, 1, "tgz train coarse");
+    nl_dataset_free(&d);
+    CHECK_MSG(load100("t100", NL_SPLIT_TEST, NL_CIFAR100_FINE, &d, &err) == NL_OK, "%s", err.msg);
+    check100(&d, 1, R100_TEST, 0, "tgz test fine");
+    nl_dataset_free(&d);
+    /* cut inside train.bin's record 3 */
+    const size_t at = member_data(&t, "cifar-100-binary/train.bin");
+    CHECK(at > 0);
+    tu_mkdir("t100cut");
+    tu_write_gz("t100cut/cifar-100-binary.tar.gz", t.p, at + 3 * REC100 + 50);
+    expect100("t100cut", NL_SPLIT_TRAIN, NL_CIFAR100_FINE, NL_EFORMAT,
+              "member cifar-100-binary/train.bin is truncated", "record 3 of 7");
+    /* the test split is read first, but the damaged archive is still refused */
+    expect100("t100cut", NL_SPLIT_TEST, NL_CIFAR100_FINE, NL_EFORMAT,
+              "truncated inside member cifar-100-binary/train.bin", NULL);
+    nl_dataset_free(&d);
+    free(t.p);
+}
+
 int main(void) {
     tu_tmpdir();
+    cifar100();
     good_tree();
     tree_errors();
     good_tgz();

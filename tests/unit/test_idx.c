@@ -1,4 +1,9 @@
-/* IDX loader on small files written here, good and broken. */
+/* IDX loader on small files written here, good and broken, and a gzip bomb
+ * (F5: a small header followed by far more compressed data) that must fail
+ * fast with bounded memory. */
+#include <sys/resource.h>
+#include <time.h>
+
 #include "check.h"
 #include "nnlab/data.h"
 #include "testutil.h"
@@ -7,7 +12,8 @@ static size_t idx_images(uint8_t *b, uint32_t n, uint32_t r, uint32_t c) {
     uint8_t h[16] = {0, 0, 8, 3};
     uint32_t d[3] = {n, r, c};
     for (int i = 0; i < 3; i++)
-        h[4 + 4 * i] = d[i] >> 24, h[5 + 4 * i] = d[i] >> 16, h[6 + 4 * i] = d[i] >> 8, h[7 + 4 * i] = d[i];
+        h[4 + 4 * i] = d[i] >> 24, h[5 + 4 * i] = d[i] >> 16, h[6 + 4 * i] = d[i] >> 8,
+                  h[7 + 4 * i] = d[i];
     memcpy(b, h, 16);
     for (uint32_t i = 0; i < n * r * c; i++) b[16 + i] = (uint8_t)(i * 7);
     return 16 + (size_t)n * r * c;
@@ -18,6 +24,64 @@ static size_t idx_labels(uint8_t *b, uint32_t n, const uint8_t *labels) {
     memcpy(b, h, 8);
     memcpy(b + 8, labels, n);
     return 8 + n;
+}
+
+static long peak_rss_kib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A gzip file: the bytes of head, then `zeros` zero bytes. */
+static void write_bomb(const char *name, const uint8_t *head, size_t n, size_t zeros) {
+    gzFile g = gzopen(tu_path(name), "wb1");
+    if (!g || gzwrite(g, head, (unsigned)n) != (int)n) exit(2);
+    static uint8_t zero[1 << 16];
+    for (size_t k = 0; k < zeros; k += sizeof zero)
+        if (gzwrite(g, zero, sizeof zero) != (int)sizeof zero) exit(2);
+    gzclose(g);
+}
+
+/* F5: the header announces 5 images of 4x3 (60 bytes); 256 MiB follow. Reading
+ * stops one byte past the announced size: no allocation beyond it, no time
+ * spent inflating the rest. */
+static void gzip_bomb(const uint8_t *img, size_t ni, const uint8_t *lab, size_t nlab) {
+    write_bomb("bomb-images.gz", img, ni, (size_t)256 << 20);
+    write_bomb("bomb-labels.gz", lab, nlab, (size_t)256 << 20);
+    tu_write("lab-ok", lab, nlab);
+    tu_write("img-ok", img, ni);
+    nl_error err = {0};
+    nl_dataset d;
+    const long rss0 = peak_rss_kib();
+    const double t0 = now_s();
+    CHECK(nl_idx_load(tu_path("bomb-images.gz"), tu_path("lab-ok"), 10, &d, &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, tu_path("bomb-images.gz"));
+    CHECK_CONTAINS(err.msg, "76 bytes its IDX header announces");
+    CHECK_CONTAINS(err.msg, "trailing");
+    CHECK(nl_idx_load(tu_path("img-ok"), tu_path("bomb-labels.gz"), 10, &d, &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, tu_path("bomb-labels.gz"));
+    CHECK_CONTAINS(err.msg, "13 bytes its IDX header announces");
+    const double secs = now_s() - t0;
+    const long grew = peak_rss_kib() - rss0;
+    CHECK_MSG(secs < 1.0, "the bombs took %.3f s", secs);
+    CHECK_MSG(grew < 16 * 1024, "peak RSS grew by %ld KiB", grew);
+    /* a header announcing more than the loader's limit (2^36 bytes: 4096 x 4096
+     * x 4096) is refused before any allocation */
+    uint8_t big[16] = {0, 0, 8, 3, 0, 0, 0x10, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0};
+    write_bomb("huge.gz", big, 16, 1 << 20);
+    CHECK(nl_idx_load(tu_path("huge.gz"), tu_path("lab-ok"), 10, &d, &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "announces 68719476736 data bytes, more than the limit");
+    CHECK_CONTAINS(err.msg, tu_path("huge.gz"));
+    /* the announced size, but not all of it there */
+    write_bomb("short.gz", img, ni - 7, 0);
+    CHECK(nl_idx_load(tu_path("short.gz"), tu_path("lab-ok"), 10, &d, &err) == NL_EFORMAT);
+    CHECK_CONTAINS(err.msg, "ends after 53 of the 60 data bytes");
 }
 
 static nl_status load(const char *img, const char *lab, nl_error *err) {
@@ -109,6 +173,13 @@ int main(void) {
     tu_mkdir("adir");
     CHECK(load("adir", "lab", &err) == NL_EIO);
     CHECK_CONTAINS(err.msg, "not a regular file");
+    /* a FIFO is refused at once (no writer: opening it must not block) */
+    CHECK(mkfifo(tu_path("fifo"), 0600) == 0);
+    CHECK(load("fifo", "lab", &err) == NL_EIO);
+    CHECK_CONTAINS(err.msg, "not a regular file");
+    uint8_t *fbuf = NULL;
+    size_t flen = 0;
+    CHECK(nl_read_file(tu_path("fifo"), 1 << 20, &fbuf, &flen, &err) == NL_EIO && !fbuf);
     /* corrupt gzip: flip bytes in the deflate stream; truncated gzip */
     FILE *f = fopen(tu_path("img.gz"), "rb");
     uint8_t gz[4096];
@@ -137,6 +208,8 @@ int main(void) {
     CHECK(nl_mnist_load(tu_path("data"), "mnist", NL_SPLIT_TEST, &d, &err) == NL_ENOTFOUND);
     CHECK_CONTAINS(err.msg, "t10k-images-idx3-ubyte[.gz]");
     CHECK_CONTAINS(err.msg, "nnlab data fetch mnist");
+
+    gzip_bomb(img, ni, lab, nlab);
 
     /* batch gather scales to [0, 1] */
     CHECK(nl_idx_load(tu_path("img"), tu_path("lab"), 10, &d, &err) == NL_OK);
