@@ -44,29 +44,29 @@ typedef struct nl_tar_entry {
 
 /* Opens a tar file, gzip-compressed or plain; a path that is not a regular
  * file is refused (without blocking on a FIFO). */
-nl_status nl_tar_open(const char *path, nl_tar **out, nl_error *err);
+NL_API nl_status nl_tar_open(const char *path, nl_tar **out, nl_error *err);
 
 /* Reads a plain (uncompressed) tar held in memory; data must outlive the
  * reader. label names it in messages. */
-nl_status nl_tar_open_mem(const void *data, size_t n, const char *label, nl_tar **out,
-                          nl_error *err);
+NL_API nl_status nl_tar_open_mem(const void *data, size_t n, const char *label, nl_tar **out,
+                                 nl_error *err);
 
 /* Moves to the next entry, skipping what is left of the current one. *end is 1
  * (and e untouched) at the end of the archive. */
-nl_status nl_tar_next(nl_tar *t, nl_tar_entry *e, int *end, nl_error *err);
+NL_API nl_status nl_tar_next(nl_tar *t, nl_tar_entry *e, int *end, nl_error *err);
 
 /* Reads up to n bytes of the current entry's data; *got is less than n only
  * when the entry has fewer bytes left. An archive that ends inside the entry
  * is NL_EFORMAT ("truncated", nl_tar_truncated() is 1) with *got the bytes
  * that were there; corrupt gzip data is NL_EFORMAT too. */
-nl_status nl_tar_read(nl_tar *t, void *buf, size_t n, size_t *got, nl_error *err);
+NL_API nl_status nl_tar_read(nl_tar *t, void *buf, size_t n, size_t *got, nl_error *err);
 
 /* 1 after the archive was found to end inside a header or an entry. */
-int nl_tar_truncated(const nl_tar *t);
+NL_API int nl_tar_truncated(const nl_tar *t);
 
 /* The archive's path or label, for messages. */
-const char *nl_tar_path(const nl_tar *t);
+NL_API const char *nl_tar_path(const nl_tar *t);
 
-void nl_tar_close(nl_tar *t);
+NL_API void nl_tar_close(nl_tar *t);
 
 #endif
