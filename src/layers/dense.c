@@ -11,8 +11,7 @@
  *    the vector width (cifar10's 64 units), on the register-tile kernels of
  *    ukernels.c, as the convolutions; otherwise BLAS through nl_gemm. On these
  *    shapes (B = 32, I = 2304, O = 64) OpenBLAS spends most of its time
- *    packing: ~50-70 GFLOP/s on two cores, against ~110 for the kernels
- *    (bench_cifar_step: forward 0.04 ms, backward 0.09 ms with the transpose).
+ *    packing and runs well below the kernels (bench/results/cifar10_step.md).
  *  - sparse input (less than NL_DENSE_SPARSE_MAX of the inputs non-zero; MNIST
  *    pixels are ~81% zero): a bit mask per input feature marks the samples
  *    where it is non-zero, and forward and dW touch only the rows of W whose
@@ -108,9 +107,8 @@ static void add_partials(float *out, const float *part, const float *bias, int B
  * thread), writes the same rows of W, dW and Adam's moments every step, and
  * they stay in its cache. Split by columns instead, two cores write
  * neighbouring cache lines of every row, and the hardware prefetchers keep
- * pulling each other's lines across (measured on a Xeon: 2 threads 2x slower
- * than 1). Each thread sums its rows into its own partial [B][O]; the
- * partials are then added in thread order, so results are bit-identical run
+ * pulling each other's lines across (2 threads slower than 1). Each thread sums its rows into its
+ * own partial [B][O]; the partials are then added in thread order, so results are bit-identical run
  * after run for a fixed thread count. part holds NL_DENSE_MAX_PARTS * B * O
  * floats (only the first nt are touched). */
 static void dense_forward_sparse(float *out, float *part, const float *in, const uint64_t *m,

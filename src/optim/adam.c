@@ -2,11 +2,10 @@
  *
  * Elementwise, so splitting across threads never changes the result. The
  * exact form needs a square root and a division per parameter, and those two
- * dominate an optimizer step of a small model (they, not memory, bound it:
- * ~22 cycles per 16 parameters with AVX-512). With AVX-512 the step uses the
- * 14-bit reciprocal square root and reciprocal estimates, each refined by one
- * Newton-Raphson iteration (to ~1e-7 relative: float rounding level), which
- * is several times faster. */
+ * dominate an optimizer step of a small model (they, not memory, bound it).
+ * With AVX-512 the step uses the 14-bit reciprocal square root and reciprocal
+ * estimates, each refined by one Newton-Raphson iteration (to ~1e-7 relative:
+ * float rounding level), which is faster. */
 #include <math.h>
 
 #if defined(__AVX512F__)
