@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "layers/layer.h"
-#include "layers/simd.h"
+#include "core/simd.h"
 #include "layers/ukernels.h"
 
 /* Partial dW/db sums in scratch: the backward pass uses at most this many threads. */
