@@ -60,6 +60,11 @@
 
 /* ---- plan: the algorithm of each pass ------------------------------------------------- */
 
+/* A tile size option: 0 (auto), 2 or 4. */
+static int valid_tile(int t) {
+    return t == 0 || t == 2 || t == 4;
+}
+
 /* A tile size the options force (non-zero), else the default. */
 static int tile_or(int forced, int def) {
     return forced ? forced : def;
@@ -371,6 +376,13 @@ static nl_status plan(nl_layer *l, nl_error *err) {
     const double K = (double)s->kernel * s->kernel * l->in.c;
     if (K * s->units > 1 << 28)
         return nl_error_set(err, NL_EINVAL, "conv2d: %g weights is too many", K * s->units);
+    const nl_compile_options *o = &l->opt;
+    if (!valid_tile(o->wino_tile) || !valid_tile(o->wino_dw_tile) ||
+        !(valid_tile(o->wino_dx_tile) || o->wino_dx_tile == -1))
+        return nl_error_set(err, NL_EINVAL,
+                            "conv2d: Winograd tile options %d, %d, %d (forward, dW, dx): expected "
+                            "0 (auto), 2 or 4, or -1 (direct) for dx",
+                            o->wino_tile, o->wino_dw_tile, o->wino_dx_tile);
     l->conv_tiles.fwd = l->conv_tiles.dw = l->conv_tiles.dx = 0;
     const conv_geom g0 = geom(l, 1); /* the padded input, whatever the algorithm */
     choose_tiles(l, g0.OH, g0.OW, g0.Hp, g0.Wp);

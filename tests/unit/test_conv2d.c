@@ -258,6 +258,17 @@ static void plan_errors(void) {
     CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
     l.spec = conv_spec(4, 3, 1, NL_PAD_SAME, NL_ACT_SOFTMAX);
     CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    /* tile options other than 0, 2, 4 (and -1 for dx) */
+    l.spec = conv_spec(8, 3, 1, NL_PAD_SAME, NL_ACT_NONE);
+    l.in = (nl_shape){6, 6, 8};
+    l.opt.wino_tile = 3;
+    CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "Winograd tile options 3, 0, 0");
+    l.opt.wino_tile = 0, l.opt.wino_dw_tile = -1;
+    CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    l.opt.wino_dw_tile = 0, l.opt.wino_dx_tile = -1;
+    CHECK(l.ops->plan(&l, &err) == NL_OK && l.conv_tiles.dx == 0);
+    l.opt = (nl_compile_options){0};
     /* shapes and parameter count of the cifar10 layers */
     l.in = (nl_shape){32, 32, 3};
     l.spec = conv_spec(32, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
