@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "layers/batchnorm.h"
-#include "layers/lanes.h"
+#include "core/simd.h"
 #include "layers/layer.h"
 
 /* Threads for N rows of C: at most BN_MAX_PARTS, one for small inputs. */
@@ -46,33 +46,33 @@ int bn_threads(size_t N, int C) {
 
 /* Adds the sums over rows [r0, r1) (at most BN_BLOCK_ROWS) of d and d*d with
  * d = a - shift (b == NULL), or of a and a*(b - shift)*scale, for channels
- * [c0, c0 + n), n <= PL, to s1/s2 (double). The float partials stay in
- * registers for n == PL. */
+ * [c0, c0 + n), n <= VL, to s1/s2 (double). The float partials stay in
+ * registers for n == VL. */
 static inline void block_sums(const float *a, const float *b, const float *shift,
                               const float *scale, size_t r0, size_t r1, int C, int c0, int n,
                               double *s1, double *s2) {
-    if (n == PL) {
-        fvec u = {0}, v = {0};
-        const fvec sh = ldf(shift + c0);
+    if (n == VL) {
+        vf u = {0}, v = {0};
+        const vf sh = v_read(shift + c0);
         if (!b) {
             for (size_t r = r0; r < r1; r++) {
-                const fvec x = ldf(a + r * (size_t)C + c0) - sh;
+                const vf x = v_read(a + r * (size_t)C + c0) - sh;
                 u += x;
                 v += x * x;
             }
         } else {
-            const fvec sc = ldf(scale + c0);
+            const vf sc = v_read(scale + c0);
             for (size_t r = r0; r < r1; r++) {
-                const fvec x = ldf(a + r * (size_t)C + c0);
-                const fvec xh = (ldf(b + r * (size_t)C + c0) - sh) * sc;
+                const vf x = v_read(a + r * (size_t)C + c0);
+                const vf xh = (v_read(b + r * (size_t)C + c0) - sh) * sc;
                 u += x;
                 v += x * xh;
             }
         }
-        for (int k = 0; k < PL; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
+        for (int k = 0; k < VL; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
         return;
     }
-    float u[PL] = {0}, v[PL] = {0};
+    float u[VL] = {0}, v[VL] = {0};
     for (size_t r = r0; r < r1; r++) {
         const float *ar = a + r * (size_t)C + c0;
         const float *br = b ? b + r * (size_t)C + c0 : NULL;
@@ -103,8 +103,8 @@ static void channel_sums(const float *a, const float *b, const float *shift, con
         for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
         for (size_t r = lo; r < hi; r += BN_BLOCK_ROWS) {
             const size_t r1 = hi - r < BN_BLOCK_ROWS ? hi : r + BN_BLOCK_ROWS;
-            for (int c0 = 0; c0 < C; c0 += PL) {
-                const int n = C - c0 < PL ? C - c0 : PL;
+            for (int c0 = 0; c0 < C; c0 += VL) {
+                const int n = C - c0 < VL ? C - c0 : VL;
                 block_sums(a, b, shift, scale, r, r1, C, c0, n, p1, p2);
             }
         }
@@ -128,14 +128,14 @@ void bn_add_partials(const double *parts, int nparts, int C, double *s1, double 
 static void channel_affine(float *out, const float *a, const float *b, const float *k1,
                            const float *k2, const float *k3, size_t N, int C) {
     const int nt = bn_threads(N, C);
-    if (C % PL == 0) {
+    if (C % VL == 0) {
 #pragma omp parallel for schedule(static) num_threads(nt)
         for (size_t r = 0; r < N; r++) {
             const size_t o = r * (size_t)C;
-            for (int c = 0; c < C; c += PL) {
-                fvec v = ldf(k1 + c) * ldf(a + o + c) + ldf(k3 + c);
-                if (b) v += ldf(k2 + c) * ldf(b + o + c);
-                stf(out + o + c, v);
+            for (int c = 0; c < C; c += VL) {
+                vf v = v_read(k1 + c) * v_read(a + o + c) + v_read(k3 + c);
+                if (b) v += v_read(k2 + c) * v_read(b + o + c);
+                v_write(out + o + c, v);
             }
         }
         return;

@@ -41,16 +41,15 @@
 
 #include "layers/batchnorm.h"
 #include "layers/batchnorm_maxpool.h"
-#include "layers/lanes.h"
+#include "core/simd.h"
 #include "layers/maxpool2d.h"
 #include "layers/step.h"
 
 /* Adds the shifted sums (x - sh) and (x - sh)^2 of pixels [p0, p1) of row xr
- * (channels [c, c + PL)) to u, v. */
-static inline void row_sums(const float *xr, int p0, int p1, int C, int c, fvec sh, fvec *u,
-                            fvec *v) {
+ * (channels [c, c + VL)) to u, v. */
+static inline void row_sums(const float *xr, int p0, int p1, int C, int c, vf sh, vf *u, vf *v) {
     for (int p = p0; p < p1; p++) {
-        const fvec dv = ldf(xr + (size_t)p * C + c) - sh;
+        const vf dv = v_read(xr + (size_t)p * C + c) - sh;
         *u += dv, *v += dv * dv;
     }
 }
@@ -60,7 +59,7 @@ static inline void row_sums(const float *xr, int p0, int p1, int C, int c, fvec 
  * (batchnorm_maxpool_image), training or not, and in training keeps the
  * winners' x for backward. */
 int batchnorm_maxpool_tiled(const nl_layer *bn, const nl_layer *pool) {
-    return pool->spec.kernel == pool->spec.stride && bn->in.c % PL == 0;
+    return pool->spec.kernel == pool->spec.stride && bn->in.c % VL == 0;
 }
 
 /* The winners' x [B][OH][OW][C]: the second half of the pool's scratch. */
@@ -111,34 +110,34 @@ void batchnorm_maxpool_image(void *args, int b, int t, const float *xb) {
         memcpy(tsh, xb, (size_t)C * sizeof(float));
         for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
     }
-    const ivec iota = ldi(iota_lanes);
+    const vint iota = v_iota();
     for (int oh = 0; oh < OH; oh++) {
-        for (int c = 0; c < C; c += PL) {
-            const fvec sh = ldf(tsh + c), s = ldf(w.k3 + c);
-            fvec u = {0}, v = {0};
+        for (int c = 0; c < C; c += VL) {
+            const vf sh = v_read(tsh + c), s = v_read(w.k3 + c);
+            vf u = {0}, v = {0};
             for (int ow = 0; ow < OW; ow++) {
                 const int32_t first = (int32_t)(((size_t)oh * K * W + (size_t)ow * K) * C) + c;
-                fvec bx = ldf(xb + first);
-                fvec bs = s * bx;
-                ivec av = first + iota;
-                fvec dv = bx - sh;
+                vf bx = v_read(xb + first);
+                vf bs = s * bx;
+                vint av = first + iota;
+                vf dv = bx - sh;
                 u += dv, v += dv * dv;
                 for (int kh = 0; kh < K; kh++)
                     for (int kw = 0; kw < K; kw++) {
                         if (kh == 0 && kw == 0) continue;
                         const int32_t off = first + (int32_t)(((size_t)kh * W + kw) * C);
-                        const fvec xv = ldf(xb + off), sv = s * xv;
-                        const ivec m = sv > bs; /* strict: the first maximum wins */
-                        bs = (fvec)(((ivec)sv & m) | ((ivec)bs & ~m));
-                        bx = (fvec)(((ivec)xv & m) | ((ivec)bx & ~m));
+                        const vf xv = v_read(xb + off), sv = s * xv;
+                        const vint m = sv > bs; /* strict: the first maximum wins */
+                        bs = (vf)(((vint)sv & m) | ((vint)bs & ~m));
+                        bx = (vf)(((vint)xv & m) | ((vint)bx & ~m));
                         av = ((off + iota) & m) | (av & ~m);
                         dv = xv - sh;
                         u += dv, v += dv * dv;
                     }
                 const size_t o = ((size_t)oh * OW + ow) * C + c;
-                stf(out + o, bx);
-                if (training) stf(xw + o, bx);
-                sti(idx + o, av);
+                v_write(out + o, bx);
+                if (training) v_write(xw + o, bx);
+                v_writei(idx + o, av);
             }
             if (!training) continue;
             /* pixels in no window: columns right of the last window in these rows,
@@ -148,7 +147,7 @@ void batchnorm_maxpool_image(void *args, int b, int t, const float *xb) {
             if (oh == OH - 1)
                 for (int h = OH * K; h < H; h++)
                     row_sums(xb + (size_t)h * W * C, 0, W, C, c, sh, &u, &v);
-            for (int k = 0; k < PL; k++) p1[c + k] += u[k], p2[c + k] += v[k];
+            for (int k = 0; k < VL; k++) p1[c + k] += u[k], p2[c + k] += v[k];
         }
     }
     if (training) w.tcount[t] += (double)H * W;
@@ -188,9 +187,9 @@ void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl
     const int q1 = cb->batch * pool->out.h * pool->out.w;
 #pragma omp parallel for schedule(static) if ((size_t)q1 * C >= 16384)
     for (int q = 0; q < q1; q++)
-        for (int c = 0; c < C; c += PL) {
+        for (int c = 0; c < C; c += VL) {
             float *y = out + (size_t)q * C + c;
-            stf(y, ldf(w.k1 + c) * ldf(y) + ldf(w.k2 + c));
+            v_write(y, v_read(w.k1 + c) * v_read(y) + v_read(w.k2 + c));
         }
 }
 
@@ -296,8 +295,8 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
 }
 
 /* v where x > 0, else 0: the derivative of the ReLU that made x applied. */
-static inline fvec where_pos(fvec v, fvec x) {
-    return (fvec)((ivec)v & (x > 0.0f));
+static inline vf where_pos(vf v, vf x) {
+    return (vf)((vint)v & (x > 0.0f));
 }
 
 /* di [n][C] = k2 * xi + k3 for n pixels (zero where xi <= 0 when relu). */
@@ -305,9 +304,9 @@ static void dx_affine(float *di, const float *xi, size_t n, int C, const float *
                       int relu) {
     for (size_t o = 0; o < n * (size_t)C; o += (size_t)C) {
         int c = 0;
-        for (; c + PL <= C; c += PL) {
-            const fvec x = ldf(xi + o + c), v = ldf(k2 + c) * x + ldf(k3 + c);
-            stf(di + o + c, relu ? where_pos(v, x) : v);
+        for (; c + VL <= C; c += VL) {
+            const vf x = v_read(xi + o + c), v = v_read(k2 + c) * x + v_read(k3 + c);
+            v_write(di + o + c, relu ? where_pos(v, x) : v);
         }
         for (; c < C; c++) {
             const float v = k2[c] * xi[o + c] + k3[c];
@@ -316,33 +315,33 @@ static void dx_affine(float *di, const float *xi, size_t n, int C, const float *
     }
 }
 
-/* The 2x2, stride-2 windows of batchnorm_maxpool_dx_image for C = NVEC * PL
+/* The 2x2, stride-2 windows of batchnorm_maxpool_dx_image for C = NVEC * VL
  * channels, NVEC a constant: the coefficients stay in registers and the
  * loops unroll. */
 static inline __attribute__((always_inline)) void
 dx_windows_2x2(float *di, const float *xi, const float *d, const int32_t *ix, int OH, int OW, int W,
                const float *k1, const float *k2, const float *k3, int relu, const int NVEC) {
-    const int C = NVEC * PL;
-    fvec c1[4], c2[4], c3[4];
+    const int C = NVEC * VL;
+    vf c1[4], c2[4], c3[4];
     for (int v = 0; v < NVEC; v++)
-        c1[v] = ldf(k1 + v * PL), c2[v] = ldf(k2 + v * PL), c3[v] = ldf(k3 + v * PL);
-    const ivec iota = ldi(iota_lanes);
+        c1[v] = v_read(k1 + v * VL), c2[v] = v_read(k2 + v * VL), c3[v] = v_read(k3 + v * VL);
+    const vint iota = v_iota();
     for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
             const size_t o = ((size_t)oh * OW + ow) * C;
             const int32_t base = (int32_t)(((size_t)oh * 2 * W + (size_t)ow * 2) * C);
-            fvec g[4];
-            ivec w[4];
+            vf g[4];
+            vint w[4];
             for (int v = 0; v < NVEC; v++)
-                g[v] = c1[v] * ldf(d + o + v * PL), w[v] = ldi(ix + o + v * PL) - iota;
+                g[v] = c1[v] * v_read(d + o + v * VL), w[v] = v_readi(ix + o + v * VL) - iota;
             for (int kh = 0; kh < 2; kh++)
                 for (int kw = 0; kw < 2; kw++) {
                     const int32_t off = base + (int32_t)(((size_t)kh * W + kw) * C);
                     for (int v = 0; v < NVEC; v++) {
-                        const ivec m = w[v] == off + v * PL;
-                        const fvec x = ldf(xi + off + v * PL);
-                        const fvec r = c2[v] * x + c3[v] + (fvec)((ivec)g[v] & m);
-                        stf(di + off + v * PL, relu ? where_pos(r, x) : r);
+                        const vint m = w[v] == off + v * VL;
+                        const vf x = v_read(xi + off + v * VL);
+                        const vf r = c2[v] * x + c3[v] + (vf)((vint)g[v] & m);
+                        v_write(di + off + v * VL, relu ? where_pos(r, x) : r);
                     }
                 }
         }
@@ -374,11 +373,11 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
        winner's term selected by lane (no scatter); positions in no window (the
        last rows or columns, or gaps when S > K) get the affine part alone */
     if (!(K == S && OH * S == H && OW * S == W)) dx_affine(di, xi, (size_t)H * W, C, k2, k3, relu);
-    if (K == 2 && S == 2 && C == 2 * PL) { /* cifar10's first pair: constants in registers */
+    if (K == 2 && S == 2 && C == 2 * VL) { /* cifar10's first pair: constants in registers */
         dx_windows_2x2(di, xi, d, ix, OH, OW, W, k1, k2, k3, relu, 2);
         return;
     }
-    if (K == 2 && S == 2 && C == 4 * PL) {
+    if (K == 2 && S == 2 && C == 4 * VL) {
         dx_windows_2x2(di, xi, d, ix, OH, OW, W, k1, k2, k3, relu, 4);
         return;
     }
@@ -390,11 +389,12 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
                 for (int kw = 0; kw < K; kw++) {
                     const int32_t off = base + (int32_t)(((size_t)kh * W + kw) * C);
                     int c = 0;
-                    for (; c + PL <= C; c += PL) {
-                        const ivec m = ldi(ix + o + c) == (off + c) + ldi(iota_lanes);
-                        const fvec g = (fvec)((ivec)(ldf(k1 + c) * ldf(d + o + c)) & m);
-                        const fvec x = ldf(xi + off + c), v = ldf(k2 + c) * x + ldf(k3 + c) + g;
-                        stf(di + off + c, relu ? where_pos(v, x) : v);
+                    for (; c + VL <= C; c += VL) {
+                        const vint m = v_readi(ix + o + c) == (off + c) + v_iota();
+                        const vf g = (vf)((vint)(v_read(k1 + c) * v_read(d + o + c)) & m);
+                        const vf x = v_read(xi + off + c),
+                                 v = v_read(k2 + c) * x + v_read(k3 + c) + g;
+                        v_write(di + off + c, relu ? where_pos(v, x) : v);
                     }
                     for (; c < C; c++) {
                         const float v = k2[c] * xi[off + c] + k3[c] +

@@ -11,8 +11,7 @@
  *    the vector width (cifar10's 64 units), on the register-tile kernels of
  *    ukernels.c, as the convolutions; otherwise BLAS through nl_gemm. On these
  *    shapes (B = 32, I = 2304, O = 64) OpenBLAS spends most of its time
- *    packing: ~50-70 GFLOP/s on two cores, against ~110 for the kernels
- *    (bench_cifar_step: forward 0.04 ms, backward 0.09 ms with the transpose).
+ *    packing and runs well below the kernels (bench/results/cifar10_step.md).
  *  - sparse input (less than NL_DENSE_SPARSE_MAX of the inputs non-zero; MNIST
  *    pixels are ~81% zero): a bit mask per input feature marks the samples
  *    where it is non-zero, and forward and dW touch only the rows of W whose
@@ -34,7 +33,7 @@
 #include "core/gemm.h"
 #include "layers/activation.h"
 #include "layers/layer.h"
-#include "layers/simd.h"
+#include "core/simd.h"
 #include "layers/ukernels.h"
 
 #define NL_DENSE_SPARSE_MAX 0.30
@@ -109,9 +108,8 @@ static void add_partials(float *out, const float *part, const float *bias, int B
  * thread), writes the same rows of W, dW and Adam's moments every step, and
  * they stay in its cache. Split by columns instead, two cores write
  * neighbouring cache lines of every row, and the hardware prefetchers keep
- * pulling each other's lines across (measured on a Xeon: 2 threads 2x slower
- * than 1). Each thread sums its rows into its own partial [B][O]; the
- * partials are then added in thread order, so results are bit-identical run
+ * pulling each other's lines across (2 threads slower than 1). Each thread sums its rows into its
+ * own partial [B][O]; the partials are then added in thread order, so results are bit-identical run
  * after run for a fixed thread count. part holds NL_DENSE_MAX_PARTS * B * O
  * floats (only the first nt are touched). */
 static void dense_forward_sparse(float *out, float *part, const float *in, const uint64_t *m,
@@ -235,37 +233,13 @@ static void uk_dw(float *dw, const float *in, const float *dz, int B, int I, int
 static void transpose_rows(float *wt, size_t ld, const float *w, int O, int i0, int i1) {
     const int n = i1 - i0;
     int r = 0;
-#if defined(__AVX512F__)
-    for (; r + 16 <= n; r += 16) { /* 16 x 16 blocks in registers */
-        for (int o = 0; o + 16 <= O; o += 16) {
-            __m512 q[16], t[16];
-            for (int k = 0; k < 16; k++) q[k] = _mm512_loadu_ps(w + (size_t)(i0 + r + k) * O + o);
-            for (int k = 0; k < 8; k++) { /* 2x2 blocks of floats */
-                t[2 * k] = _mm512_unpacklo_ps(q[2 * k], q[2 * k + 1]);
-                t[2 * k + 1] = _mm512_unpackhi_ps(q[2 * k], q[2 * k + 1]);
-            }
-            for (int k = 0; k < 4; k++) { /* 4x4 */
-                const __m512d a = _mm512_castps_pd(t[4 * k]), b = _mm512_castps_pd(t[4 * k + 1]);
-                const __m512d c = _mm512_castps_pd(t[4 * k + 2]);
-                const __m512d d = _mm512_castps_pd(t[4 * k + 3]);
-                q[4 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-                q[4 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-                q[4 * k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-                q[4 * k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-            }
-            for (int k = 0; k < 4; k++) { /* 128-bit lanes */
-                t[k] = _mm512_shuffle_f32x4(q[k], q[k + 4], 0x88);
-                t[k + 4] = _mm512_shuffle_f32x4(q[k], q[k + 4], 0xdd);
-                t[k + 8] = _mm512_shuffle_f32x4(q[k + 8], q[k + 12], 0x88);
-                t[k + 12] = _mm512_shuffle_f32x4(q[k + 8], q[k + 12], 0xdd);
-            }
-            for (int k = 0; k < 4; k++) {
-                q[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
-                q[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xdd);
-                q[k + 4] = _mm512_shuffle_f32x4(t[k + 4], t[k + 12], 0x88);
-                q[k + 12] = _mm512_shuffle_f32x4(t[k + 4], t[k + 12], 0xdd);
-            }
-            for (int k = 0; k < 16; k++) _mm512_storeu_ps(wt + (size_t)(o + k) * ld + r, q[k]);
+#if defined(V_HAS_TRANSPOSE)
+    for (; r + VL <= n; r += VL) { /* VL x VL blocks in registers */
+        for (int o = 0; o + VL <= O; o += VL) {
+            vf q[VL];
+            for (int k = 0; k < VL; k++) q[k] = v_load(w + (size_t)(i0 + r + k) * O + o);
+            v_transpose(q);
+            for (int k = 0; k < VL; k++) v_store(wt + (size_t)(o + k) * ld + r, q[k]);
         }
     }
 #endif

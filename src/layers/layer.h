@@ -45,6 +45,11 @@ typedef struct nl_layer {
                                   plan from the activation table, activation.h) */
     nl_compile_options opt;    /* the model's compile-time choices (zeroed: auto) */
     const struct nl_layer_ops *ops;
+    struct {
+        int fwd, dw, dx; /* conv2d's algorithms, chosen by its plan from opt and the shapes:
+                            the Winograd output tile (2 or 4) of the forward pass, the weight
+                            gradient and the input gradient; 0: the direct implicit GEMM */
+    } conv_tiles;
 } nl_layer;
 
 typedef struct nl_layer_ctx {

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "layers/lanes.h"
+#include "core/simd.h"
 #include "layers/layer.h"
 #include "layers/maxpool2d.h"
 
@@ -36,23 +36,23 @@ static inline __attribute__((always_inline)) void pool_pixel(const pool_geom *g,
                                                              const float *sh) {
     const int C = g->C;
     int c = 0;
-    for (; c + PL <= C; c += PL) { /* best and arg stay in registers */
-        fvec s = {0}, t = {0};
-        if (sc) s = ldf(sc + c), t = ldf(sh + c);
-        fvec bv = sc ? s * ldf(x + first + c) + t : ldf(x + first + c);
-        const ivec iota = ldi(iota_lanes);
-        ivec av = (first + c) + iota;
+    for (; c + VL <= C; c += VL) { /* best and arg stay in registers */
+        vf s = {0}, t = {0};
+        if (sc) s = v_read(sc + c), t = v_read(sh + c);
+        vf bv = sc ? s * v_read(x + first + c) + t : v_read(x + first + c);
+        const vint iota = v_iota();
+        vint av = (first + c) + iota;
         for (int kh = 0; kh < g->K; kh++)
             for (int kw = 0; kw < g->K; kw++) {
                 if (kh == 0 && kw == 0) continue;
                 const int32_t off = first + (int32_t)(((size_t)kh * g->W + kw) * C) + c;
-                const fvec v = sc ? s * ldf(x + off) + t : ldf(x + off);
-                const ivec m = v > bv; /* strict: the first maximum wins */
-                bv = (fvec)(((ivec)v & m) | ((ivec)bv & ~m));
+                const vf v = sc ? s * v_read(x + off) + t : v_read(x + off);
+                const vint m = v > bv; /* strict: the first maximum wins */
+                bv = (vf)(((vint)v & m) | ((vint)bv & ~m));
                 av = ((off + iota) & m) | (av & ~m);
             }
-        stf(best + c, bv);
-        sti(arg + c, av);
+        v_write(best + c, bv);
+        v_writei(arg + c, av);
     }
     for (; c < C; c++) {
         best[c] = sc ? sc[c] * x[first + c] + sh[c] : x[first + c];
@@ -120,9 +120,9 @@ static void maxpool2d_backward(const pool_geom *g, float *din, const float *dout
                         const int32_t off = base + (int32_t)(((size_t)kh * g->W + kw) * C);
                         float *d = dx + off;
                         int c = 0;
-                        for (; c + PL <= C; c += PL) {
-                            const ivec m = ldi(ix + o + c) == (off + c) + ldi(iota_lanes);
-                            stf(d + c, (fvec)((ivec)ldf(dy + o + c) & m));
+                        for (; c + VL <= C; c += VL) {
+                            const vint m = v_readi(ix + o + c) == (off + c) + v_iota();
+                            v_write(d + c, (vf)((vint)v_read(dy + o + c) & m));
                         }
                         for (; c < C; c++) d[c] = ix[o + c] == off + c ? dy[o + c] : 0.0f;
                     }

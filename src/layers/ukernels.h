@@ -10,7 +10,25 @@
 #ifndef NNLAB_LAYERS_UKERNELS_H
 #define NNLAB_LAYERS_UKERNELS_H
 
-#include "layers/simd.h"
+#include "core/simd.h"
+
+/* Accumulator registers a micro-kernel may use: 24 of AVX-512's 32 zmm, 12 of
+ * the 16 ymm (or xmm) registers otherwise. */
+#if VL == 16
+#define NACC 24
+#else
+#define NACC 12
+#endif
+#define MR_MAX 12 /* pixels (or weight rows) per micro-tile */
+#define NV_MAX 4  /* vectors of VL filters (or channels) per micro-tile */
+
+/* Number of vectors per tile along the SIMD dimension, and the matching MR. */
+static inline int pick_nv(int nvec) {
+    return nvec < NV_MAX ? nvec : NV_MAX;
+}
+static inline int pick_mr(int nv) {
+    return imin(MR_MAX, NACC / nv);
+}
 
 /* Forward tile: MR output pixels x NV vectors of filters.
  *   y[i][v] = act(b[v] + sum_{kh, j < L} x[i][kh*xrow + j] * w[(kh*L + j)*ldw + v])

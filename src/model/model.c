@@ -278,6 +278,7 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
             return nl_error_set(err, NL_ENOTSUP, "layer %d: kind %d (%s) is not available", i,
                                 l->spec.kind, nl_layer_kind_name(l->spec.kind));
         l->in = cur;
+        l->opt = m->opt; /* plan chooses algorithms from the options */
         nl_status st = l->ops->plan(l, err);
         if (st) return nl_error_prefix(err, "layer %d (%s)", i, l->ops->name);
         const nl_activation *act = nl_activation_find(l->spec.act);
@@ -349,7 +350,12 @@ nl_status nl_model_set_options(nl_model *m, const nl_compile_options *opt, nl_er
     }
     m->opt = *opt;
     if (!m->compiled) return NL_OK;
-    for (int i = 0; i < m->nlayers; i++) m->layers[i].opt = m->opt;
+    for (int i = 0; i < m->nlayers; i++) { /* plan again: the algorithms follow the options */
+        nl_layer *l = &m->layers[i];
+        l->opt = m->opt;
+        nl_status st = l->ops->plan(l, err);
+        if (st) return nl_error_prefix(err, "layer %d (%s)", i, l->ops->name);
+    }
     plan_steps(m);
     return plan_memory(m, m->max_batch, err);
 }

@@ -2,52 +2,43 @@
  *
  * Elementwise, so splitting across threads never changes the result. The
  * exact form needs a square root and a division per parameter, and those two
- * dominate an optimizer step of a small model (they, not memory, bound it:
- * ~22 cycles per 16 parameters with AVX-512). With AVX-512 the step uses the
- * 14-bit reciprocal square root and reciprocal estimates, each refined by one
- * Newton-Raphson iteration (to ~1e-7 relative: float rounding level), which
- * is several times faster. */
+ * dominate an optimizer step of a small model (they, not memory, bound it).
+ * With AVX-512 the step uses the 14-bit reciprocal square root and reciprocal
+ * estimates, each refined by one Newton-Raphson iteration (to ~1e-7 relative:
+ * float rounding level), which is faster. */
 #include <math.h>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
+#include "core/simd.h"
 #include "optim/optim_impl.h"
 
 typedef struct adam_k {
     float b1, b2, eps, lr_c1, c2, decay;
 } adam_k;
 
-#if defined(__AVX512F__)
-/* 16 parameters from i; lanes outside mask are neither read nor written. */
-static inline void adam16(const adam_k *k, float *restrict p, const float *restrict g,
-                          float *restrict m, float *restrict v, long i, __mmask16 lanes) {
-    const __m512 b1 = _mm512_set1_ps(k->b1), nb1 = _mm512_set1_ps(1.0f - k->b1);
-    const __m512 b2 = _mm512_set1_ps(k->b2), nb2 = _mm512_set1_ps(1.0f - k->b2);
-    const __m512 c2 = _mm512_set1_ps(k->c2), eps = _mm512_set1_ps(k->eps);
-    const __m512 lr_c1 = _mm512_set1_ps(k->lr_c1), decay = _mm512_set1_ps(k->decay);
-    const __m512 half = _mm512_set1_ps(0.5f), three_halves = _mm512_set1_ps(1.5f);
-    const __m512 two = _mm512_set1_ps(2.0f), zero = _mm512_setzero_ps();
-    __m512 gi = _mm512_maskz_loadu_ps(lanes, g + i);
-    __m512 mi = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(lanes, m + i), _mm512_mul_ps(nb1, gi));
-    __m512 vi = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(lanes, v + i),
-                                _mm512_mul_ps(nb2, _mm512_mul_ps(gi, gi)));
-    _mm512_mask_storeu_ps(m + i, lanes, mi);
-    _mm512_mask_storeu_ps(v + i, lanes, vi);
-    __m512 vh = _mm512_mul_ps(vi, c2);
+#if defined(V_HAS_ESTIMATES)
+/* VL parameters from i; lanes outside mask are neither read nor written. */
+static inline void adam_vec(const adam_k *k, float *restrict p, const float *restrict g,
+                            float *restrict m, float *restrict v, long i, vmask lanes) {
+    const vf b1 = v_set1(k->b1), nb1 = v_set1(1.0f - k->b1);
+    const vf b2 = v_set1(k->b2), nb2 = v_set1(1.0f - k->b2);
+    const vf c2 = v_set1(k->c2), eps = v_set1(k->eps);
+    const vf lr_c1 = v_set1(k->lr_c1), decay = v_set1(k->decay);
+    const vf half = v_set1(0.5f), three_halves = v_set1(1.5f), two = v_set1(2.0f);
+    const vf gi = v_load_m(g + i, lanes);
+    const vf mi = v_fma(b1, v_load_m(m + i, lanes), v_mul(nb1, gi));
+    const vf vv = v_fma(b2, v_load_m(v + i, lanes), v_mul(nb2, v_mul(gi, gi)));
+    v_store_m(m + i, mi, lanes);
+    v_store_m(v + i, vv, lanes);
+    const vf vh = v_mul(vv, c2);
     /* s = sqrt(vh) = vh * rsqrt(vh), 0 where vh == 0 */
-    __m512 r = _mm512_rsqrt14_ps(vh);
-    r = _mm512_mul_ps(r,
-                      _mm512_fnmadd_ps(_mm512_mul_ps(half, vh), _mm512_mul_ps(r, r), three_halves));
-    __mmask16 pos = _mm512_cmp_ps_mask(vh, zero, _CMP_GT_OQ);
-    __m512 d = _mm512_add_ps(_mm512_maskz_mul_ps(pos, vh, r), eps);
+    vf r = v_rsqrt_est(vh);
+    r = v_mul(r, v_fnma(v_mul(half, vh), v_mul(r, r), three_halves));
+    const vf d = v_add(v_mul_where_pos(vh, r, vh), eps);
     /* q = 1 / d */
-    __m512 q = _mm512_rcp14_ps(d);
-    q = _mm512_mul_ps(q, _mm512_fnmadd_ps(d, q, two));
-    __m512 step = _mm512_mul_ps(_mm512_mul_ps(lr_c1, mi), q);
-    _mm512_mask_storeu_ps(p + i, lanes,
-                          _mm512_fmsub_ps(_mm512_maskz_loadu_ps(lanes, p + i), decay, step));
+    vf q = v_rcp_est(d);
+    q = v_mul(q, v_fnma(d, q, two));
+    const vf step = v_mul(v_mul(lr_c1, mi), q);
+    v_store_m(p + i, v_fms(v_load_m(p + i, lanes), decay, step), lanes);
 }
 
 /* Every element goes through the same vector arithmetic (the tail with a
@@ -56,8 +47,8 @@ static inline void adam16(const adam_k *k, float *restrict p, const float *restr
 static void adam_range(const adam_k *k, float *restrict p, const float *restrict g,
                        float *restrict m, float *restrict v, long lo, long hi) {
     long i = lo;
-    for (; i + 16 <= hi; i += 16) adam16(k, p, g, m, v, i, 0xFFFF);
-    if (i < hi) adam16(k, p, g, m, v, i, (__mmask16)((1u << (hi - i)) - 1));
+    for (; i + VL <= hi; i += VL) adam_vec(k, p, g, m, v, i, v_mask(VL));
+    if (i < hi) adam_vec(k, p, g, m, v, i, v_mask((int)(hi - i)));
 }
 #else
 static void adam_range(const adam_k *k, float *restrict p, const float *restrict g,

@@ -3,7 +3,8 @@
  * direct convolution on shapes that exercise every tile remainder (filters and
  * channels not multiples of the SIMD width, odd sizes, batches that do not
  * split evenly over threads), for both algorithms (direct implicit GEMM and
- * Winograd F(2x2, 3x3)), plus run-to-run determinism. */
+ * Winograd F(2x2, 3x3) and F(4x4, 3x3)), plus run-to-run determinism and the
+ * algorithms plan chooses. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -257,6 +258,17 @@ static void plan_errors(void) {
     CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
     l.spec = conv_spec(4, 3, 1, NL_PAD_SAME, NL_ACT_SOFTMAX);
     CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    /* tile options other than 0, 2, 4 (and -1 for dx) */
+    l.spec = conv_spec(8, 3, 1, NL_PAD_SAME, NL_ACT_NONE);
+    l.in = (nl_shape){6, 6, 8};
+    l.opt.wino_tile = 3;
+    CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "Winograd tile options 3, 0, 0");
+    l.opt.wino_tile = 0, l.opt.wino_dw_tile = -1;
+    CHECK(l.ops->plan(&l, &err) == NL_EINVAL);
+    l.opt.wino_dw_tile = 0, l.opt.wino_dx_tile = -1;
+    CHECK(l.ops->plan(&l, &err) == NL_OK && l.conv_tiles.dx == 0);
+    l.opt = (nl_compile_options){0};
     /* shapes and parameter count of the cifar10 layers */
     l.in = (nl_shape){32, 32, 3};
     l.spec = conv_spec(32, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
@@ -288,9 +300,109 @@ static void init_stats(void) {
     free(p);
 }
 
+/* plan's choice (nl_layer.conv_tiles) on shape s, in with options o. */
+static void check_tiles(const char *what, nl_layer_spec s, nl_shape in, nl_compile_options o,
+                        int fwd, int dw, int dx) {
+    nl_layer l = {0};
+    l.spec = s, l.in = in, l.opt = o;
+    l.ops = nl_layer_ops_find(NL_LAYER_CONV2D);
+    nl_error err = {0};
+    CHECK(l.ops && l.ops->plan(&l, &err) == NL_OK);
+    CHECK_MSG(l.conv_tiles.fwd == fwd && l.conv_tiles.dw == dw && l.conv_tiles.dx == dx,
+              "%s: tiles fwd %d dW %d dx %d, expected %d %d %d", what, l.conv_tiles.fwd,
+              l.conv_tiles.dw, l.conv_tiles.dx, fwd, dw, dx);
+}
+
+static void plan_choice(void) {
+    const nl_compile_options au = {0};
+    const nl_layer_spec conv2 = conv_spec(64, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
+    const nl_shape conv2_in = {15, 15, 32};
+    /* cifar10's conv1: 3 input channels, direct */
+    check_tiles("cifar conv1", conv_spec(32, 3, 1, NL_PAD_VALID, NL_ACT_RELU),
+                (nl_shape){32, 32, 3}, au, 0, 0, 0);
+    /* conv2: 13x13 outputs, F(4x4) 16 tiles x 36 = 576 products a channel pair
+       against F(2x2) 49 x 16 = 784; dx on the 15x15 input, 576 against 1024 */
+    check_tiles("cifar conv2", conv2, conv2_in, au, 4, 4, 4);
+    /* 6x6 outputs: 4 x 36 = 9 x 16, a tie goes to F(2x2); dx 8x8: 144 < 256 */
+    check_tiles("tie", conv_spec(16, 3, 1, NL_PAD_VALID, NL_ACT_NONE), (nl_shape){8, 8, 16}, au, 2,
+                2, 4);
+    /* 3x3 outputs: 36 < 64; dx 5x5: 144 = 144, direct */
+    check_tiles("dx direct", conv_spec(8, 3, 1, NL_PAD_VALID, NL_ACT_NONE), (nl_shape){5, 5, 8}, au,
+                4, 4, 0);
+    /* 1x1 output: F(2x2) (16 < 36); dx 3x3: 36 < 64 */
+    check_tiles("1x1 output", conv_spec(8, 3, 1, NL_PAD_VALID, NL_ACT_NONE), (nl_shape){3, 3, 8},
+                au, 2, 2, 4);
+    /* same padding: dx on the 17x17 padded input, 25 x 36 = 900 < 81 x 16 */
+    check_tiles("same", conv_spec(64, 3, 1, NL_PAD_SAME, NL_ACT_RELU), conv2_in, au, 4, 4, 4);
+    /* what Winograd does not run: stride 2, 5x5, 7 filters */
+    check_tiles("stride 2", conv_spec(64, 3, 2, NL_PAD_SAME, NL_ACT_RELU), conv2_in, au, 0, 0, 0);
+    check_tiles("5x5", conv_spec(64, 5, 1, NL_PAD_SAME, NL_ACT_RELU), conv2_in, au, 0, 0, 0);
+    check_tiles("7 filters", conv_spec(7, 3, 1, NL_PAD_SAME, NL_ACT_RELU), conv2_in, au, 0, 0, 0);
+    /* the options */
+    nl_compile_options o = au;
+    o.conv_algo = NL_CONV_DIRECT;
+    check_tiles("conv2 direct", conv2, conv2_in, o, 0, 0, 0);
+    o = au, o.wino_tile = 2;
+    check_tiles("conv2 forward F(2x2)", conv2, conv2_in, o, 2, 4, 4);
+    o = au, o.wino_dw_tile = 2, o.wino_dx_tile = 2;
+    check_tiles("conv2 dW, dx F(2x2)", conv2, conv2_in, o, 4, 2, 2);
+    o = au, o.wino_dx_tile = -1;
+    check_tiles("conv2 dx direct", conv2, conv2_in, o, 4, 4, 0);
+    o = au, o.wino_tile = o.wino_dw_tile = o.wino_dx_tile = 4;
+    check_tiles("conv1, tiles forced", conv_spec(32, 3, 1, NL_PAD_VALID, NL_ACT_RELU),
+                (nl_shape){32, 32, 3}, o, 0, 0, 0);
+    o = au, o.wino_dx_tile = 4;
+    check_tiles("dx F(4x4) forced", conv_spec(8, 3, 1, NL_PAD_VALID, NL_ACT_NONE),
+                (nl_shape){5, 5, 8}, o, 4, 4, 4);
+}
+
+/* A model takes the options into its plan whether they come before or after
+ * nl_model_compile: the same outputs and gradients either way. */
+static nl_model *conv2_model(const nl_compile_options *before, const nl_compile_options *after) {
+    nl_model *m = nl_model_new(15, 15, 32);
+    nl_model_conv2d(m, 64, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
+    nl_model_flatten(m);
+    nl_model_dense(m, 10, NL_ACT_SOFTMAX);
+    nl_error err = {0};
+    if (before) CHECK(nl_model_set_options(m, before, &err) == NL_OK);
+    CHECK(nl_model_compile(m, 4, &err) == NL_OK);
+    if (after) CHECK(nl_model_set_options(m, after, &err) == NL_OK);
+    nl_model_init(m, 5);
+    return m;
+}
+
+static void model_options(void) {
+    const nl_compile_options direct = {.conv_algo = NL_CONV_DIRECT};
+    nl_model *m[3] = {conv2_model(NULL, NULL), conv2_model(&direct, NULL),
+                      conv2_model(NULL, &direct)};
+    const size_t in = nl_model_input_size(m[0]), np = nl_model_param_slab_size(m[0]);
+    float *x = malloc(4 * in * sizeof *x);
+    nl_rng r;
+    nl_rng_seed(&r, 11);
+    for (size_t i = 0; i < 4 * in; i++) x[i] = 2 * nl_rng_uniform(&r) - 1;
+    const uint8_t y[4] = {1, 2, 3, 4};
+    float *out[3], *grad[3];
+    for (int k = 0; k < 3; k++) {
+        const float *o = nl_model_forward(m[k], x, 4, 1);
+        out[k] = malloc(40 * sizeof(float));
+        memcpy(out[k], o, 40 * sizeof(float));
+        nl_model_loss_backward(m[k], y, 4, 1, NULL);
+        grad[k] = nl_model_grads(m[k]);
+    }
+    CHECK_MSG(!memcmp(out[1], out[2], 40 * sizeof(float)) &&
+                  !memcmp(grad[1], grad[2], np * sizeof(float)),
+              "options after compile: results differ from the same options before it");
+    CHECK_MSG(memcmp(grad[0], grad[1], np * sizeof(float)) != 0,
+              "direct and Winograd gave the same bits: the options were not applied");
+    for (int k = 0; k < 3; k++) free(out[k]), nl_model_free(m[k]);
+    free(x);
+}
+
 int main(void) {
     plan_errors();
     init_stats();
+    plan_choice();
+    model_options();
 
     /* finite differences */
     gc("valid 3x3", conv_spec(5, 3, 1, NL_PAD_VALID, NL_ACT_NONE), (nl_shape){6, 7, 3}, 2);
