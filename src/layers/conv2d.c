@@ -421,8 +421,7 @@ void conv2d_forward_to(const nl_layer *l, const nl_layer_ctx *c, conv2d_image_si
     }
     const float *bias = c->params + (size_t)g.K * g.F;
     if (g.wino) {
-        conv_wino_forward(&g, &sl, c->scratch, c->out, x, c->params, bias, relu, sink,
-                          arg);
+        conv_wino_forward(&g, &sl, c->scratch, c->out, x, c->params, bias, relu, sink, arg);
         return;
     }
     const float *w;
