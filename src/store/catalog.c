@@ -519,6 +519,7 @@ nl_status nl_catalog_load(const char *path, nl_error *err) {
         close(fd);
         return nl_error_set(err, NL_ENOMEM, "%s: cannot open: %s", path, strerror(errno));
     }
+    const int ncustom0 = g_ncustom;
     char buf[2048], where[2300];
     int line = 0;
     custom_entry *e = NULL;
@@ -653,5 +654,8 @@ nl_status nl_catalog_load(const char *path, nl_error *err) {
     }
     custom_free(e);
     fclose(f);
+    if (st) { /* a file that fails adds nothing, not even its entries before the error */
+        while (g_ncustom > ncustom0) custom_free(g_custom[--g_ncustom]);
+    }
     return st;
 }

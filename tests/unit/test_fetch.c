@@ -160,6 +160,12 @@ static void test_catalog_file(void) {
         CHECK_CONTAINS(e.msg, "bad.cat");
     }
     CHECK(nl_catalog_find("x") == NULL); /* a failed file adds nothing partial */
+    /* not even the good entries before its error (found by fuzz_catalog) */
+    CHECK(load_text("half.cat",
+                    "[half-a]\nkind = idx\ndownload = half-a/a.gz "
+                    "md5=0123456789abcdef0123456789abcdef\nmember = a\n[half-b]\nkind = nope\n",
+                    &err) == NL_EFORMAT);
+    CHECK(nl_catalog_find("half-a") == NULL);
     CHECK(nl_catalog_load(tu_path("no-such.cat"), &err) == NL_EIO);
     nl_catalog_reset();
     CHECK(nl_catalog_find("t-idx") == NULL && nl_catalog_count() == 5);
