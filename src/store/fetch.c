@@ -622,7 +622,7 @@ static nl_status fetch_url_session(session *ss, const char *const *urls, int nur
 
     char fails[NL_ERROR_MSG_MAX] = "", mismatch[NL_ERROR_MSG_MAX] = "";
     int retries = o->retries < 1 ? 1 : o->retries;
-    int resumable = 0; /* of the last transfer that left data in the partial file */
+    int resumable = 0; /* a server (or file://) that can continue the partial file */
     nl_status st = NL_OK;
     for (int u = 0; u < nurls && !st; u++) {
         const char *url = urls[u];
@@ -637,9 +637,10 @@ static nl_status fetch_url_session(session *ss, const char *const *urls, int nur
             logf_(o, "%s: fetching %s%s", label, url, attempt > 1 ? " (again)" : "");
             char why[512] = "";
             nl_status fatal = NL_OK;
-            int resumed = 0, conn_fail = 0;
+            int resumed = 0, conn_fail = 0, can_resume = 0;
             outcome oc = transfer(url, dfd, partname, part, o, label, expected, exact, cap, why,
-                                  sizeof why, &fatal, &resumed, &conn_fail, &resumable);
+                                  sizeof why, &fatal, &resumed, &conn_fail, &can_resume);
+            resumable |= can_resume;
             if (oc == OUT_DONE) {
                 nl_error ce = {0};
                 nl_status cs = check ? check(ctx, part, &ce) : NL_OK;
