@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "nnlab/error.h"
+#include "nnlab/export.h"
 
 /* 1 when path is (stat follows links) a regular file / a directory. */
 int nl_is_file(const char *path);
@@ -22,8 +23,8 @@ void nl_fsync_dir(const char *path);
  * unless it is a regular file, then O_NONBLOCK is cleared. Returns the fd, or
  * -1 with err set (NL_ENOTFOUND when it does not exist, NL_EIO otherwise; the
  * message names the path and, for a special file, its type). */
-int nl_open_regular(const char *path, int flags, nl_error *err);
+NL_API int nl_open_regular(const char *path, int flags, nl_error *err);
 /* The file type of mode in words ("a FIFO", "a directory", ...). */
-const char *nl_file_type_name(unsigned mode);
+NL_API const char *nl_file_type_name(unsigned mode);
 
 #endif

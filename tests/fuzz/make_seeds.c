@@ -44,7 +44,8 @@ static uint8_t *slurp(const char *path, size_t *n) {
 }
 
 static void be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
 }
 
 /* ---- IDX ---------------------------------------------------------------------------------- */
@@ -149,7 +150,10 @@ static void tar_entry(tbuf *t, const char *name, const void *data, size_t n, cha
     if (gnu)
         memcpy(h + 257, "ustar  ", 8);
     else
-        memcpy(h + 257, "ustar\0" "00", 8);
+        memcpy(h + 257,
+               "ustar\0"
+               "00",
+               8);
     memset(h + 148, ' ', 8);
     unsigned sum = 0;
     for (int i = 0; i < 512; i++) sum += h[i];
