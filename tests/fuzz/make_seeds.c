@@ -244,6 +244,13 @@ static void model_seeds(void) {
     nl_model_flatten(m);
     nl_model_dense(m, 2, NL_ACT_SOFTMAX);
     model_seed("conv-bn-pool-sgd", m, NL_OPT_SGD);
+    m = nl_model_new(8, 8, 3); /* batch norm + pool right after a conv: the fused path */
+    nl_model_conv2d(m, 4, 3, 1, NL_PAD_SAME, NL_ACT_NONE);
+    nl_model_batchnorm(m, 1e-3f, 0.99f);
+    nl_model_maxpool2d(m, 2, 2);
+    nl_model_flatten(m);
+    nl_model_dense(m, 10, NL_ACT_SOFTMAX);
+    model_seed("conv-bn-pool-fused-adam", m, NL_OPT_ADAM);
     m = nl_model_new(5, 5, 1);
     nl_model_conv2d(m, 2, 3, 2, NL_PAD_VALID, NL_ACT_RELU);
     nl_model_flatten(m);
