@@ -15,6 +15,8 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
   # and fonts (report.html is rendered and checked), Debian's Fashion-MNIST
   # (a third real dataset for the data tests).
   pkgs+=(clang libomp-dev python3-torch chromium fonts-dejavu-core dataset-fashion-mnist)
+  # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
+  pkgs+=(libclang-rt-dev)
 fi
 if [ "$level" = bench ]; then
   # bench: sysstat (pidstat, compared with nnlab stats in bench/results).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: set up, build (Release, gcc), run every test; then the
 # unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, a
-# warnings-as-errors build with clang, and the layer tests on the AVX2 and
-# portable vector paths.
+# warnings-as-errors build with clang, the layer tests on the AVX2 and
+# portable vector paths, and a short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -37,6 +37,13 @@ for v in "${variants[@]}"; do
     test_batchnorm test_maxpool >/dev/null
   (cd "build-$v" && ctest -R "$layer_tests" --output-on-failure -j"$jobs")
 done
+
+# ---- fuzzing (issue 15; tests/fuzz, scripts/fuzz.sh) ------------------------------
+# Every libFuzzer target (clang, ASan + UBSan) runs the inputs of the bugs it
+# has caught (tests/fuzz/regressions/TARGET/) once, then 20 s on its corpus.
+echo "== fuzz targets: regression inputs, then 20 s each =="
+scripts/fuzz.sh ci 20
+# ---- end of fuzzing ---------------------------------------------------------------
 
 echo "== all tests =="
 cd build && ctest --output-on-failure

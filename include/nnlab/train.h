@@ -21,15 +21,27 @@ extern "C" {
 
 /* ---- events: MLPerf-style log lines (design.md) --------------------------- */
 typedef struct nl_events {
-    FILE *f;   /* NULL: events disabled */
-    int owned; /* close f on nl_events_close */
+    FILE *f;        /* NULL: events disabled */
+    int owned;      /* close f on nl_events_close */
+    int error;      /* errno of the first failed write (0: none); no events after it */
+    long lost;      /* events not written because of it */
+    char path[256]; /* as given to nl_events_open, for messages */
 } nl_events;
 
-/* path NULL or "": disabled; "-": stdout; else the file (truncated). */
+/* path NULL or "": disabled; "-": stdout; else the file (truncated). A FIFO,
+ * a pipe or a terminal may be given as well: a FIFO needs its reader already
+ * (else an error at once), and a reader that takes no line for
+ * NL_EVENTS_STALL_S seconds ends the events with an error, so training never
+ * waits on it for longer. */
+enum { NL_EVENTS_STALL_S = 10 };
 NL_API nl_status nl_events_open(nl_events *ev, const char *path, nl_error *err);
 NL_API void nl_events_close(nl_events *ev);
+/* NL_EIO when an event could not be written (disk full, a reader gone or
+ * stalled): the message names the file, the reason and how many were lost. */
+NL_API nl_status nl_events_status(const nl_events *ev, nl_error *err);
 /* type: "INTERVAL_START", "INTERVAL_END" or "POINT_IN_TIME"; value_json and
- * metadata_json are JSON text (NULL: null / {}). Each line is flushed. */
+ * metadata_json are JSON text (NULL: null / {}). Each line is written whole
+ * (flushed); a failed write is kept for nl_events_status. */
 NL_API void nl_event(nl_events *ev, const char *type, const char *key, const char *value_json,
                      const char *metadata_json);
 

@@ -248,6 +248,10 @@ static int do_list(const char *dir, int quick) {
                                                       : "present";
         printf("%-14s %-10s %-10s %-11s %s\n", d->name, dl, disk, status,
                r->verdict == NL_VERDICT_MISSING ? "-" : r->path);
+        for (int k = 0; k < r->nitems; k++) { /* what an interrupted fetch left to resume */
+            const char *part = strstr(r->items[k].detail, "partial download ");
+            if (part) printf("%-14s %s\n", "", part);
+        }
     }
     free(r);
     return rc;

@@ -52,7 +52,10 @@ static void usage(FILE *f) {
            "  --save-steps DIR   write the model (with optimizer state) after every step to\n"
            "                     DIR/step-N.nlm, N the optimizer's step (1, 2, ...)\n"
            "  --events FILE      write MLPerf-style event lines to FILE ('-': stdout);\n"
-           "                     default $NNLAB_EVENTS, else no events\n"
+           "                     default $NNLAB_EVENTS, else no events. A FIFO or pipe\n"
+           "                     works if its reader is already there; a reader that\n"
+           "                     stalls for 10 s ends the events. A failed event write\n"
+           "                     (disk full, reader gone) makes the run exit 1\n"
            "  --json             print one JSON object with the results on stdout\n"
            "  --quiet            no progress on stderr\n"
            "  -h, --help         show this help\n\n"
@@ -396,6 +399,10 @@ fail:
     if (g_stop) rc = 128 + (int)g_stop;
 done:
     if (ui.step_log) fclose(ui.step_log);
+    if (nl_events_status(&ev, &err) && rc == CLI_OK) { /* lost events fail the run */
+        cli_error(CMD, "%s", err.msg);
+        rc = CLI_ERR;
+    }
     nl_events_close(&ev);
     nl_optim_free(&opt);
     nl_model_free(m);

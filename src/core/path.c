@@ -64,3 +64,59 @@ void nl_fsync_dir(const char *path) {
     (void)fsync(fd);
     close(fd);
 }
+
+const char *nl_file_type_name(unsigned mode) {
+    switch (mode & S_IFMT) {
+    case S_IFREG:
+        return "a regular file";
+    case S_IFDIR:
+        return "a directory";
+    case S_IFIFO:
+        return "a FIFO";
+    case S_IFCHR:
+        return "a character device";
+    case S_IFBLK:
+        return "a block device";
+    case S_IFSOCK:
+        return "a socket";
+    case S_IFLNK:
+        return "a symbolic link";
+    default:
+        return "a special file";
+    }
+}
+
+int nl_open_regular(const char *path, int flags, nl_error *err) {
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        nl_error_set(err, e == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s", path,
+                     e == ELOOP && (flags & O_NOFOLLOW) ? "is a symbolic link" : strerror(e));
+        errno = e;
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(e));
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        nl_error_set(err, NL_EIO, "%s: is %s, not a regular file", path,
+                     nl_file_type_name((unsigned)st.st_mode));
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        nl_error_set(err, NL_EIO, "%s: fcntl: %s", path, strerror(e));
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}

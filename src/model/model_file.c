@@ -16,8 +16,10 @@
  *   last 4  u32 CRC-32 (zlib) of every byte before it
  * All integers and floats little-endian. Parameters are stored packed per layer
  * in layer order (no slab padding). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/path.h"
+#include "layers/layer.h"
 #include "nnlab/train.h"
 
 static const char MAGIC[8] = {'N', 'N', 'L', 'A', 'B', 'M', 'D', 'L'};
@@ -112,19 +116,79 @@ static void get_f32s(rd *r, float *dst, size_t n, const char *field) {
 }
 
 /* ---- save ---------------------------------------------------------------------- */
+/* The target is replaced with rename(2), so it must be a regular file (or not
+ * exist): a device, a FIFO, a directory or a link to one is refused rather
+ * than replaced. A link to a regular file is replaced by the new file. Temp
+ * files are "TARGET.tmp.PID.XXXXXX" next to it; one whose process is gone (a
+ * save killed midway) is removed by the next save to the same target. */
+
+static nl_status check_target(const char *path, nl_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) return NL_OK; /* new file, or a dangling link: replaced */
+        return nl_error_set(err, NL_EIO, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISREG(st.st_mode)) return NL_OK;
+    return nl_error_set(err, NL_EIO,
+                        "%s: is %s; a model is saved only as a regular file (it would replace "
+                        "it)",
+                        path, nl_file_type_name((unsigned)st.st_mode));
+}
+
+/* Removes dir/BASE.tmp.PID.XXXXXX files of processes that no longer exist:
+ * only that pattern, only regular files (never links). */
+static void remove_stale_temps(const char *dir, const char *base) {
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return;
+    }
+    const size_t bn = strlen(base);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        if (strncmp(n, base, bn) || strncmp(n + bn, ".tmp.", 5)) continue;
+        const char *q = n + bn + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(q, &end, 10);
+        if (errno || end == q || pid <= 0 || pid > INT_MAX || *end != '.' || strlen(end + 1) != 6)
+            continue;
+        int ok = 1;
+        for (const char *c = end + 1; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+                ok = 0;
+        if (!ok || (pid_t)pid == getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to say) */
+        struct stat st;
+        if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            (void)unlinkat(dfd, n, 0);
+    }
+    closedir(d);
+}
+
 static nl_status write_atomic(const char *path, const uint8_t *data, size_t n, nl_error *err) {
+    nl_status cs = check_target(path, err);
+    if (cs) return cs;
+    char dir[PATH_MAX];
+    nl_dirname(path, dir, sizeof dir);
+    remove_stale_temps(dir, nl_basename(path));
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.XXXXXX", path, (long)getpid()) >= (int)sizeof tmp)
         return nl_error_set(err, NL_EINVAL, "%s: path too long", path);
     int fd = mkstemp(tmp);
-    if (fd < 0) return nl_error_set(err, NL_EIO, "%s: cannot create a temp file: %s", path, strerror(errno));
+    if (fd < 0)
+        return nl_error_set(err, NL_EIO, "%s: cannot create a temp file: %s", path,
+                            strerror(errno));
     size_t off = 0;
     while (off < n) {
         ssize_t w = write(fd, data + off, n - off);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0) {
-            nl_status st = nl_error_set(err, NL_EIO, "%s: write failed at offset %zu: %s", tmp,
-                                        off, strerror(errno));
+            nl_status st = nl_error_set(err, NL_EIO, "%s: write failed at offset %zu: %s", tmp, off,
+                                        strerror(errno));
             close(fd);
             unlink(tmp);
             return st;
@@ -137,23 +201,16 @@ static nl_status write_atomic(const char *path, const uint8_t *data, size_t n, n
         unlink(tmp);
         return st;
     }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        nl_status st = nl_error_set(err, NL_EIO, "%s: cannot move the temp file into place: %s",
-                                    path, strerror(errno));
+    /* checked again just before the rename: the target may have changed meanwhile */
+    if (close(fd) != 0 || (cs = check_target(path, err)) != NL_OK || rename(tmp, path) != 0) {
+        nl_status st =
+            cs ? cs
+               : nl_error_set(err, NL_EIO, "%s: cannot move the temp file into place: %s", path,
+                              strerror(errno));
         unlink(tmp);
         return st;
     }
-    /* Make the rename durable: fsync the directory. */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
-    int dfd = open(slash && dir[0] ? dir : (slash ? "/" : "."), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    nl_fsync_dir(dir); /* make the rename durable */
     return NL_OK;
 }
 
@@ -237,13 +294,77 @@ nl_status nl_model_save(const char *path, const nl_model *cm, const char *worklo
 }
 
 /* ---- load ------------------------------------------------------------------------ */
+#define MODEL_FILE_MAX ((uint64_t)1 << 32)
+#define DIM_MAX        65536     /* input height, width, channels */
+#define UNITS_MAX      (1 << 24) /* dense units, conv2d filters */
+#define KERNEL_MAX     4096      /* kernel, stride */
+
+/* The whole file: a regular file only (a FIFO or a device is refused without
+ * blocking), at most MODEL_FILE_MAX bytes. */
+static nl_status read_model_file(const char *path, uint8_t **out, size_t *len, nl_error *err) {
+    *out = NULL;
+    *len = 0;
+    int fd = nl_open_regular(path, O_RDONLY, err);
+    if (fd < 0) return err ? err->code : NL_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > MODEL_FILE_MAX) {
+        close(fd);
+        return nl_error_set(err, NL_EFORMAT, "%s: %lld bytes, more than a model file may have",
+                            path, (long long)st.st_size);
+    }
+    size_t size = (size_t)st.st_size, n = 0;
+    uint8_t *bytes = malloc(size ? size : 1);
+    if (!bytes) {
+        close(fd);
+        return nl_error_set(err, NL_ENOMEM, "%s: out of memory for %zu bytes", path, size);
+    }
+    while (n < size) {
+        ssize_t r = read(fd, bytes + n, size - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            nl_status s = nl_error_set(err, NL_EIO, "%s: read failed at offset %zu: %s", path, n,
+                                       strerror(errno));
+            free(bytes);
+            close(fd);
+            return s;
+        }
+        if (r == 0) break; /* the file shrank while reading */
+        n += (size_t)r;
+    }
+    close(fd);
+    *out = bytes;
+    *len = n;
+    return NL_OK;
+}
+
+/* Parameter and state counts of the architecture, planned layer by layer
+ * without allocating anything. 0 when a layer cannot be planned: then
+ * nl_model_compile reports why, also before it allocates. */
+static int dry_plan(int h, int w, int c, const nl_layer_spec *specs, uint32_t L, uint64_t *np,
+                    uint64_t *ns) {
+    nl_shape cur = {h, w, c};
+    *np = *ns = 0;
+    for (uint32_t i = 0; i < L; i++) {
+        nl_layer l;
+        memset(&l, 0, sizeof l);
+        l.spec = specs[i];
+        l.in = cur;
+        l.ops = nl_layer_ops_find(l.spec.kind);
+        if (!l.ops || l.ops->plan(&l, NULL) != NL_OK) return 0;
+        if (nl_shape_size(l.out) == 0 || nl_shape_size(l.out) > (1u << 28)) return 0;
+        *np += l.nparams;
+        *ns += l.nstate;
+        cur = l.out;
+    }
+    return 1;
+}
 nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_optimizer *opt,
                         char *workload, size_t workload_size, nl_error *err) {
     *out = NULL;
     if (opt) memset(opt, 0, sizeof *opt);
     uint8_t *data = NULL;
     size_t n = 0;
-    nl_status st = nl_read_file(path, (size_t)1 << 32, &data, &n, err);
+    nl_status st = read_model_file(path, &data, &n, err);
     if (st) return st;
     nl_model *m = NULL;
     rd r = {.p = data, .n = n, .path = path, .err = err};
@@ -285,17 +406,21 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
     uint32_t L = get_u32(&r, "layer count");
     if (r.st) goto rfail;
     if (L == 0 || L > 256) {
-        st = nl_error_set(err, NL_EFORMAT, "%s: layer count %u at offset 28, expected 1..256",
-                          path, L);
+        st = nl_error_set(err, NL_EFORMAT, "%s: layer count %u at offset 28, expected 1..256", path,
+                          L);
         goto fail;
     }
-    m = nl_model_new(h, w, c);
-    if (!m) {
-        st = nl_error_set(err, NL_ENOMEM, "%s: out of memory", path);
+    if (h < 1 || w < 1 || c < 1 || h > DIM_MAX || w > DIM_MAX || c > DIM_MAX) {
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: input shape %dx%dx%d at offset 16: every dimension must be in "
+                          "1..%d",
+                          path, h, w, c, DIM_MAX);
         goto fail;
     }
+    nl_layer_spec specs[256];
     for (uint32_t i = 0; i < L; i++) {
         nl_layer_spec s;
+        size_t at = r.off;
         s.kind = (int32_t)get_u32(&r, "layer kind");
         s.units = (int32_t)get_u32(&r, "layer units");
         s.act = (int32_t)get_u32(&r, "layer activation");
@@ -305,13 +430,23 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
         s.rate = get_f32(&r, "layer rate");
         s.eps = get_f32(&r, "layer eps");
         s.momentum = get_f32(&r, "layer momentum");
-        nl_model_add(m, &s);
+        if (r.st) goto rfail;
+        if (s.units < 0 || s.units > UNITS_MAX || s.kernel < 0 || s.kernel > KERNEL_MAX ||
+            s.stride < 0 || s.stride > KERNEL_MAX) {
+            st = nl_error_set(err, NL_EFORMAT,
+                              "%s: layer %u at offset %zu: units %d, kernel %d, stride %d "
+                              "(expected units 0..%d, kernel and stride 0..%d)",
+                              path, i, at, s.units, s.kernel, s.stride, UNITS_MAX, KERNEL_MAX);
+            goto fail;
+        }
+        specs[i] = s;
     }
     uint32_t wl = get_u32(&r, "workload name length");
     if (r.st) goto rfail;
     if (wl > 63) {
-        st = nl_error_set(err, NL_EFORMAT, "%s: workload name length %u at offset %zu, expected <= 63",
-                          path, wl, r.off - 4);
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: workload name length %u at offset %zu, expected <= 63", path, wl,
+                          r.off - 4);
         goto fail;
     }
     if (!need(&r, wl, "workload name")) goto rfail;
@@ -339,6 +474,33 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
                           path, okind, moments);
         goto fail;
     }
+    /* Sizes against the file before anything is allocated: the stored counts
+     * must fill the rest of the file exactly, and be what the architecture
+     * needs. */
+    const uint64_t left = r.n - r.off, per = 1 + (uint64_t)moments;
+    if (P > left / 4 / per || S > left / 4 || (P * per + S) * 4 != left) {
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: stores %llu parameters, %llu state values and %u optimizer "
+                          "moments, but %llu bytes of tensors follow offset %zu",
+                          path, (unsigned long long)P, (unsigned long long)S, moments,
+                          (unsigned long long)left, r.off);
+        goto fail;
+    }
+    uint64_t arch_p, arch_s;
+    if (dry_plan(h, w, c, specs, L, &arch_p, &arch_s) && (arch_p != P || arch_s != S)) {
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: stores %llu parameters and %llu state values, the architecture "
+                          "needs %llu and %llu",
+                          path, (unsigned long long)P, (unsigned long long)S,
+                          (unsigned long long)arch_p, (unsigned long long)arch_s);
+        goto fail;
+    }
+    m = nl_model_new(h, w, c);
+    if (!m) {
+        st = nl_error_set(err, NL_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < L; i++) nl_model_add(m, &specs[i]);
     st = nl_model_compile(m, max_batch, err);
     if (st) {
         nl_error_prefix(err, "%s: the stored architecture is invalid", path);
@@ -354,9 +516,9 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
     }
     size_t expect = (P * (1 + (uint64_t)moments) + S) * 4;
     if (r.n - r.off != expect) {
-        st = nl_error_set(err, NL_EFORMAT,
-                          "%s: %zu bytes of tensors after offset %zu, expected %zu", path,
-                          r.n - r.off, r.off, expect);
+        st =
+            nl_error_set(err, NL_EFORMAT, "%s: %zu bytes of tensors after offset %zu, expected %zu",
+                         path, r.n - r.off, r.off, expect);
         goto fail;
     }
     float *params = nl_model_params(m), *state = nl_model_state(m);
@@ -376,9 +538,9 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
         for (uint32_t k = 0; k < moments; k++) {
             float *mom = k == 0 ? opt->m : opt->v;
             if (!mom) {
-                st = nl_error_set(err, NL_EFORMAT,
-                                  "%s: %u optimizer moments stored, %s keeps fewer", path, moments,
-                                  nl_optim_name(oc.kind));
+                st =
+                    nl_error_set(err, NL_EFORMAT, "%s: %u optimizer moments stored, %s keeps fewer",
+                                 path, moments, nl_optim_name(oc.kind));
                 goto fail;
             }
             for (int i = 0; i < (int)L; i++)

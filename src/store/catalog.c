@@ -50,9 +50,11 @@
  * at least one hash. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/store_internal.h"
 #include "nnlab/fetch.h"
@@ -507,8 +509,17 @@ static nl_status add_entry(custom_entry *e) {
 }
 
 nl_status nl_catalog_load(const char *path, nl_error *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return nl_error_set(err, NL_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = nl_open_regular(path, O_RDONLY, err); /* a FIFO or a device must not block */
+    if (fd < 0) {
+        if (err) err->code = NL_EIO;
+        return NL_EIO;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return nl_error_set(err, NL_ENOMEM, "%s: cannot open: %s", path, strerror(errno));
+    }
+    const int ncustom0 = g_ncustom;
     char buf[2048], where[2300];
     int line = 0;
     custom_entry *e = NULL;
@@ -643,5 +654,8 @@ nl_status nl_catalog_load(const char *path, nl_error *err) {
     }
     custom_free(e);
     fclose(f);
+    if (st) { /* a file that fails adds nothing, not even its entries before the error */
+        while (g_ncustom > ncustom0) custom_free(g_custom[--g_ncustom]);
+    }
     return st;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/path.h"
 #include "nnlab/fetch.h"
 
 struct nl_hasher {
@@ -94,8 +95,11 @@ nl_status nl_hash_buffer(nl_hash_algo algo, const void *data, size_t n, char hex
 nl_status nl_hash_file(const char *path, nl_hash_algo algo, char hex[NL_HASH_HEX_MAX],
                        uint64_t *bytes, nl_error *err) {
     enum { CHUNK = 1 << 20 };
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nl_error_set(err, NL_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = nl_open_regular(path, O_RDONLY, err); /* a FIFO must not block */
+    if (fd < 0) { /* missing or not a regular file: both NL_EIO here */
+        if (err) err->code = NL_EIO;
+        return NL_EIO;
+    }
     unsigned char *buf = malloc(CHUNK);
     nl_hasher *h = NULL;
     nl_status st = buf ? nl_hasher_new(algo, &h, err)

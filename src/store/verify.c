@@ -263,7 +263,8 @@ nl_status nl_check_file(const char *path, nl_file_check *c, nl_error *err) {
     c->sha256[0] = c->md5[0] = c->content_sha256[0] = '\0';
     c->structure_ok = 0;
     c->structure[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO or a device there must not block the open */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) return NL_OK;
         return nl_error_set(err, NL_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -272,9 +273,12 @@ nl_status nl_check_file(const char *path, nl_file_check *c, nl_error *err) {
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        snprintf(c->structure, sizeof c->structure, "not a regular file");
+        snprintf(c->structure, sizeof c->structure, "is %s, not a regular file",
+                 nl_file_type_name((unsigned)sb.st_mode));
         return NL_OK;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     checker k = {0};
     k.kind = c->info ? c->info->kind : NL_DATA_IDX;
     k.m = c->member;
@@ -536,6 +540,23 @@ static nl_verify_item *add_item(nl_verify_report *r, const char *file) {
 }
 
 /* Checks one file into an item; an I/O error becomes a BAD item. */
+/* A partial download of data_dir/dl_path left by a fetch that can resume it
+ * (fetch.c names it DIR/.NAME.part): said in the item's detail. */
+static void note_partial(nl_verify_item *it, const char *data_dir, const char *dl_path) {
+    const char *s = strrchr(dl_path, '/');
+    char rel[600], p[4096];
+    if (s)
+        snprintf(rel, sizeof rel, "%.*s/.%s.part", (int)(s - dl_path), dl_path, s + 1);
+    else
+        snprintf(rel, sizeof rel, ".%s.part", dl_path);
+    struct stat sb;
+    if (!join(p, sizeof p, data_dir, rel) || lstat(p, &sb) != 0 || !S_ISREG(sb.st_mode)) return;
+    size_t k = strlen(it->detail);
+    snprintf(it->detail + k, sizeof it->detail - k,
+             "%spartial download %.300s (%lld bytes), resumed by the next fetch", k ? "; " : "",
+             rel, (long long)sb.st_size);
+}
+
 static void check_into(nl_verify_report *r, nl_verify_item *it, const char *path,
                        nl_file_check *c) {
     nl_error e = {0};
@@ -614,6 +635,7 @@ nl_status nl_data_verify(const char *data_dir, const char *dataset, int quick, n
                 if (!it) break;
                 it->verdict = NL_VERDICT_MISSING;
                 snprintf(it->detail, sizeof it->detail, "not there");
+                note_partial(it, data_dir, dl->path);
             }
         }
     } else {
@@ -647,6 +669,8 @@ nl_status nl_data_verify(const char *data_dir, const char *dataset, int quick, n
                         n_text_unver++;
                 }
             }
+            if (!dir_there && !arch_there && r->nitems > 0)
+                note_partial(&r->items[0], data_dir, d->downloads[0].path);
         }
         if (arch_there) {
             const nl_data_download *dl = &d->downloads[0];

@@ -8,9 +8,13 @@ rest is the file's path under ROOT:
   /good/PATH        the file, with Range support (206 / 416)
   /404/PATH         always 404
   /bad/PATH         the file with one byte flipped in the middle (a wrong hash)
-  /cut/PATH         first request per file: announces the full length, sends
-                    half, closes the connection; later requests behave as /good/
-  /cutnorange/PATH  like /cut/, but later requests ignore Range (200, whole file)
+  /cut/PATH         first request per file: announces the full length and
+                    Accept-Ranges, sends half, closes the connection; later
+                    requests behave as /good/
+  /cutnorange/PATH  like /cut/, but no Accept-Ranges, and later requests ignore
+                    Range (200, whole file)
+  /endless/PATH     the file, then zeros without end (no Content-Length): stops
+                    at ENDLESS_CAP bytes or when the client hangs up
   /flaky/PATH       first request per file: 503; later requests as /good/
   /hang/PATH        accepts the connection and never answers
 Each request is appended to LOGFILE as "METHOD PATH range=VALUE".
@@ -23,6 +27,7 @@ import threading
 import time
 
 ROOT, PORTFILE, LOGFILE = sys.argv[1], sys.argv[2], sys.argv[3]
+ENDLESS_CAP = 256 << 20  # bounded: a client that never stops still gets an end
 FIRST = set()
 LOCK = threading.Lock()
 
@@ -84,9 +89,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+        if mode == "endless":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            sent, zeros = 0, bytes(1 << 16)
+            try:
+                self.wfile.write(data)
+                sent = len(data)
+                while sent < ENDLESS_CAP:
+                    self.wfile.write(zeros)
+                    sent += len(zeros)
+            except OSError:
+                pass
+            with LOCK, open(LOGFILE, "a") as f:
+                f.write("SENT %s bytes=%d\n" % (self.path, sent))
+            return
         if mode in ("cut", "cutnorange") and first_time(("cut", mode, rel)):
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
+            if mode == "cut":
+                self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()

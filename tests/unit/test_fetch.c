@@ -160,6 +160,12 @@ static void test_catalog_file(void) {
         CHECK_CONTAINS(e.msg, "bad.cat");
     }
     CHECK(nl_catalog_find("x") == NULL); /* a failed file adds nothing partial */
+    /* not even the good entries before its error (found by fuzz_catalog) */
+    CHECK(load_text("half.cat",
+                    "[half-a]\nkind = idx\ndownload = half-a/a.gz "
+                    "md5=0123456789abcdef0123456789abcdef\nmember = a\n[half-b]\nkind = nope\n",
+                    &err) == NL_EFORMAT);
+    CHECK(nl_catalog_find("half-a") == NULL);
     CHECK(nl_catalog_load(tu_path("no-such.cat"), &err) == NL_EIO);
     nl_catalog_reset();
     CHECK(nl_catalog_find("t-idx") == NULL && nl_catalog_count() == 5);
@@ -552,6 +558,52 @@ static void test_fetch_file_urls(void) {
     CHECK(nl_fetch_url(ftp, 1, tu_path("cache/z"), NULL, 0, NULL, NULL, &o, &err) == NL_ENET);
 }
 
+/* ---- the store never follows a link it meets (issue 15, F1) ---------------------------------- */
+
+static void test_no_follow(void) {
+    nl_error err = {0};
+    tu_mkdir("nf");
+    tu_mkdir("nf/victim");
+    tu_write("nf/victim/keep.txt", "keep", 4);
+    tu_mkdir("nf/tree");
+    tu_write("nf/tree/a.bin", "a", 1);
+    char target[512];
+    snprintf(target, sizeof target, "%s", tu_path("nf/victim"));
+    CHECK(symlink(target, tu_path("nf/tree/link")) == 0);
+    CHECK(symlink(target, tu_path("nf/toplink")) == 0);
+    /* a link as the tree itself: refused, nothing behind it touched */
+    CHECK(nl_remove_tree(tu_path("nf/toplink")) != 0);
+    CHECK(nl_is_file(tu_path("nf/victim/keep.txt")));
+    /* a link inside the tree: removed as a link */
+    CHECK(nl_remove_tree(tu_path("nf/tree")) == 0);
+    CHECK(access(tu_path("nf/tree"), F_OK) != 0);
+    CHECK(nl_is_file(tu_path("nf/victim/keep.txt")));
+
+    /* a failed fetch removes the data directories it created */
+    const char *cat = "[nf-idx]\nkind = idx\nmirror = file:///nonexistent/nnlab/\n"
+                      "download = nf-idx/a-idx1-ubyte.gz size=10 "
+                      "md5=0123456789abcdef0123456789abcdef\n"
+                      "member = a-idx1-ubyte record_size=1 records=2\n";
+    CHECK(load_text("nf.cat", cat, &err) == NL_OK);
+    nl_fetch_options o;
+    CHECK(nl_fetch_options_init(&o, &err) == NL_OK);
+    o.retries = 1;
+    o.backoff_s = 0;
+    o.log = note;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", tu_path("nf/new/deeper"));
+    CHECK(nl_data_fetch(dir, "nf-idx", &o, &err) == NL_ENET);
+    CHECK_MSG(access(tu_path("nf/new"), F_OK) != 0, "%s left behind", tu_path("nf/new"));
+    /* and in an existing one, leaves nothing (no lock, no dataset directory) */
+    tu_mkdir("nf/old");
+    snprintf(dir, sizeof dir, "%s", tu_path("nf/old"));
+    CHECK(nl_data_fetch(dir, "nf-idx", &o, &err) == NL_ENET);
+    CHECK(access(tu_path("nf/old/nf-idx"), F_OK) != 0);
+    CHECK(access(tu_path("nf/old/.nnlab-fetch.lock"), F_OK) != 0);
+    CHECK(nl_is_dir(tu_path("nf/old")));
+    nl_catalog_reset();
+}
+
 int main(void) {
     unsetenv("NNLAB_CATALOG");
     tu_tmpdir();
@@ -563,6 +615,7 @@ int main(void) {
     test_verify_idx();
     test_untar();
     test_fetch_file_urls();
+    test_no_follow();
     tu_cleanup();
     CHECK_DONE();
 }
