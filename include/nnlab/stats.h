@@ -64,6 +64,7 @@
 #ifndef NNLAB_STATS_H
 #define NNLAB_STATS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -246,6 +247,70 @@ NL_API void nl_stats_summary_add(nl_stats_summary *s, const nl_stats_row *row);
  * memory, peak GPU memory, I/O), '\n'-terminated, into buf. Returns length. */
 NL_API size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *info,
                                       char *buf, size_t n);
+
+/* ---- the sampling loop --------------------------------------------------------- */
+
+/* What nl_stats_run starts or watches, and how. Zero-initialise, then set a
+ * command (argv) or a pid, and interval_s. */
+typedef struct nl_stats_run_opts {
+    char *const *argv;       /* command to start (PATH searched), NULL-terminated */
+    char *const *envp;       /* its environment; NULL: this process's */
+    const int *stdio;        /* NULL: it inherits stdin/out/err; else the three
+                                descriptors it gets as 0, 1, 2 (-1: inherit that one) */
+    int contain;             /* its processes do not outlive the run: it gets its own
+                                process group, is SIGKILLed if this process dies, and
+                                when it exits its group and every process of its tree
+                                still running are ended (counted in leftovers) */
+    int pid;                 /* instead of argv: watch this running process */
+    unsigned flags;          /* NL_STATS_* (NL_STATS_FROM_START is added for a command) */
+    const char *nvml_lib;    /* as nl_stats_opts.nvml_lib */
+    double interval_s;       /* sample period (> 0); sample k is taken at open + k * interval */
+    double duration_s;       /* > 0: stop sampling after this long (a command is still
+                                waited for) */
+    double timeout_s;        /* > 0: a command still running this long after its start
+                                gets SIGTERM (its group with contain), SIGKILL 3 s later */
+    const sigset_t *signals; /* signals the caller has blocked (sigprocmask) for the loop
+                                to handle: sent on to a command (except those the kernel
+                                sends a whole terminal process group, which reached it
+                                already); they end the sampling of a pid. The command
+                                starts with them unblocked. NULL: none */
+    /* Called once the monitor is open (before the first sample). */
+    void (*on_open)(void *user, const nl_stats_info *info);
+    /* Called with every sample, the last one (alive == 0, the process has exited)
+     * included. Non-zero: stop: a command is ended as on timeout (and still
+     * sampled until it exits), the watch of a pid ends. */
+    int (*on_sample)(void *user, const nl_stats_row *row, const nl_stats_info *info);
+    void *user;
+} nl_stats_run_opts;
+
+typedef struct nl_stats_run_result {
+    int pid;           /* the process watched */
+    int exit_code;     /* a command's: exit code, 128 + N after signal N, 127 when it
+                          could not be executed (exec_errno says why); -1 for a pid */
+    int exec_errno;    /* errno of the failed exec, 0 when it ran */
+    int timed_out;     /* the timeout ended it */
+    int stopped;       /* sampling ended early: the signal number (pid mode), -1 when
+                          on_sample asked to */
+    int leftovers;     /* with contain: processes of its tree ended after it exited */
+    long samples;      /* rows taken (= on_sample calls) */
+    long missed;       /* ticks skipped because the monitor was late */
+    int64_t launch_ms; /* wall clock at the start (the fork of a command) */
+    double wall_s;     /* start to exit (pid: to the end of sampling) */
+    int info_valid;    /* info is filled (the monitor opened) */
+    nl_stats_info info;
+    nl_stats_summary summary; /* over every sample */
+} nl_stats_run_result;
+
+/* Starts o->argv (held until the monitor has opened it, so it is watched from
+ * its first instruction) or attaches to o->pid, samples it every interval on
+ * an absolute schedule (a late monitor skips ticks, never bursts) until it
+ * exits, the duration ends or on_sample stops it; waits for a command's exit
+ * with pidfd (ticks where the kernel has none), forwarding signals and keeping
+ * the timeout, and reaps it. A command that cannot be executed is a result
+ * (exit_code 127), not an error. Errors: NL_EINVAL, what nl_stats_open and
+ * nl_stats_sample return (a command is then ended and reaped), NL_EIO (fork,
+ * pipe). *res is filled in every case. */
+NL_API nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_error *err);
 
 /* ---- plot -------------------------------------------------------------------- */
 

@@ -59,6 +59,7 @@ typedef struct bench_child {
     /* out */
     int exit_status; /* exit code, 128 + signal, -1 never started */
     int timed_out, interrupted;
+    int leftovers; /* processes of its tree still running after it exited, ended */
     char exec_error[256];
     int64_t launch_ms;  /* wall clock at fork */
     double wall_s;      /* fork to reaped */
@@ -68,9 +69,9 @@ typedef struct bench_child {
     int info_valid;
 } bench_child;
 
-/* Starts argv under the monitor, samples every interval on an absolute
- * schedule until it exits, reaps it. Errors only when it could not be
- * started or watched at all. */
+/* Starts argv under the monitor (nl_stats_run, contained: its own process
+ * group, nothing of it outlives the run), keeps every sample, reaps it.
+ * Errors only when it could not be started or watched at all. */
 nl_status bench_child_run(bench_child *c, nl_error *err);
 
 /* The figures' and report's shared naming: <slug(contestant)>_<slug(workload)>. */

@@ -197,6 +197,17 @@ static int proc_read(nl_stats *st, proc *p) {
     return 0;
 }
 
+/* 1 when the process behind p->fd_stat is still running (not a zombie). */
+static int proc_alive(const proc *p) {
+    char buf[1024];
+    st_pstat ps;
+    int e = errno;
+    int alive = st_pread_text(p->fd_stat, buf, sizeof buf) >= 0 && st_parse_stat(buf, &ps) == 0 &&
+                ps.start == p->start && ps.state != 'Z' && ps.state != 'X';
+    errno = e;
+    return alive;
+}
+
 static void set_baseline(proc *p, int from_zero) {
     if (from_zero) {
         p->self_ns = p->reaped_ns = 0;
@@ -260,6 +271,8 @@ static int proc_add(nl_stats *st, int pid, unsigned long long start, int is_root
     p->fd_io = open(path, O_RDONLY | O_CLOEXEC);
     if (p->fd_io >= 0) {
         p->io_ok = 1;
+    } else if (errno == ENOENT || errno == ESRCH || !proc_alive(p)) {
+        /* gone (or a zombie) already: only its own reading is lost */
     } else if (st->info.io_available) {
         st->info.io_available = 0;
         snprintf(st->info.io_note, sizeof st->info.io_note,
@@ -430,6 +443,18 @@ static nl_status discover(nl_stats *st, int initial, nl_error *err) {
     }
     free(c);
     return rc;
+}
+
+size_t st_stats_others(const nl_stats *st, int *pid, unsigned long long *start, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < st->np && n < max; i++) {
+        const proc *p = &st->p[i];
+        if (p->root || p->zombie) continue;
+        pid[n] = p->pid;
+        start[n] = p->start;
+        n++;
+    }
+    return n;
 }
 
 static int is_member(void *ud, int pid) {

@@ -58,6 +58,13 @@ int st_schedstat_ns(int pid, uint64_t *ns);
  * -1 automatic, 0 CPU clock, 1 schedstat, 2 stat ticks. */
 void st_force_cpu_source(int src);
 
+/* ---- the sampler (stats.c) ------------------------------------------------- */
+
+/* The members other than the watched process that were alive at the last
+ * sample: up to max PIDs and their start times (clock ticks after boot, as in
+ * /proc/PID/stat). Returns how many were stored. */
+size_t st_stats_others(const nl_stats *st, int *pid, unsigned long long *start, size_t max);
+
 /* ---- NVML (nvml.c) --------------------------------------------------------- */
 
 typedef struct st_nvml st_nvml;
