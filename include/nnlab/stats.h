@@ -2,21 +2,22 @@
  *
  * The sampler behind `nnlab stats` and `nnlab bench`. It watches one process
  * and (unless told otherwise) every process descended from it, and turns
- * /proc (and NVML, when an NVIDIA driver is present) into one row per sample:
+ * /proc (and NVML, when an NVIDIA driver is present) into one row per sample.
+ * nl_stats_run is the sampling loop (start a command or attach to a PID,
+ * sample on an absolute schedule, reap):
  *
- *     nl_stats *st;
- *     nl_stats_opts o = {.pid = child};
- *     if (nl_stats_open(&st, &o, &err) != NL_OK) ...;      // baseline reading
- *     for (;;) {
- *         sleep_until(next_tick);                             // caller's schedule
- *         nl_stats_row row;
- *         if (nl_stats_sample(st, &row, &err) != NL_OK) ...;
- *         nl_stats_summary_add(&sum, &row);
- *         if (!row.alive) break;                              // watched process ended
- *         n = nl_stats_format_row(NL_STATS_CSV, &row, nl_stats_get_info(st), 0.1, buf, sizeof buf);
- *         write(fd, buf, n);                                  // one whole line
+ *     static int row(void *fd, const nl_stats_row *r, const nl_stats_info *in) {
+ *         char buf[512];
+ *         size_t n = nl_stats_format_row(NL_STATS_CSV, r, in, 0.1, buf, sizeof buf);
+ *         if (r->alive) write(*(int *)fd, buf, n);             // one whole line
+ *         return 0;                                            // 1: stop
  *     }
- *     nl_stats_close(st);
+ *     nl_stats_run_opts o = {.argv = argv, .interval_s = 0.1, .on_sample = row, .user = &fd};
+ *     nl_stats_run_result res;
+ *     if (nl_stats_run(&o, &res, &err) != NL_OK) ...;          // res.exit_code, res.summary
+ *
+ * Underneath, nl_stats_open / nl_stats_sample / nl_stats_close take one
+ * reading at a time on the caller's schedule.
  *
  * What is measured (all of it per sample, over the interval since the
  * previous sample or since nl_stats_open for the first one):
@@ -184,17 +185,25 @@ NL_API nl_status nl_stats_find_name(const char *name, int exclude, nl_stats_matc
 
 /* ---- output formats ------------------------------------------------------ */
 
-typedef enum nl_stats_format {
-    NL_STATS_PRETTY,           /* one readable line per sample */
-    NL_STATS_CSV,              /* header + rows, see below */
-    NL_STATS_JSONL,            /* one JSON object per line, null for missing */
-    NL_STATS_UNIXSTATS_PRETTY, /* the study's UnixStats live line */
-    NL_STATS_UNIXSTATS_CSV,    /* the study's UnixStats CSV */
-} nl_stats_format;
+/* A format is an entry of the monitor's table of formats (src/stats/format.c):
+ * its name, a one-line description, its header and row writers. */
+typedef const struct nl_stats_format_def *nl_stats_format;
 
-/* "pretty", "csv", "jsonl", "unixstats-pretty", "unixstats-csv". */
+/* The i-th format of the table, NULL past its end (to list them all). */
+NL_API nl_stats_format nl_stats_format_at(size_t i);
+/* The format of that name, NULL when there is none. */
+NL_API nl_stats_format nl_stats_format_named(const char *name);
+/* As nl_stats_format_named, with an error listing the names there are. */
 NL_API nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err);
 NL_API const char *nl_stats_format_name(nl_stats_format fmt);
+NL_API const char *nl_stats_format_help(nl_stats_format fmt); /* one line, for --help */
+
+/* The built-in formats, for code that names one. */
+#define NL_STATS_CSV              nl_stats_format_named("csv")
+#define NL_STATS_PRETTY           nl_stats_format_named("pretty")
+#define NL_STATS_JSONL            nl_stats_format_named("jsonl")
+#define NL_STATS_UNIXSTATS_PRETTY nl_stats_format_named("unixstats-pretty")
+#define NL_STATS_UNIXSTATS_CSV    nl_stats_format_named("unixstats-csv")
 
 /* The header line of a format, '\n' included, into buf (NUL-terminated).
  * Returns its length: 0 for formats without header. CSV:
