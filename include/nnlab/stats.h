@@ -323,7 +323,7 @@ NL_API nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *r
 
 /* ---- plot -------------------------------------------------------------------- */
 
-/* Draws the run with gnuplot (started with popen; must be on PATH): CPU% on
+/* Draws the run with gnuplot (run without a shell; must be on PATH): CPU% on
  * the left axis and memory (MiB) on the right one, and a second panel with
  * GPU% and GPU memory when any row has GPU values. path must end in .png or
  * .svg; the figure is written to a temporary file beside it, synced and then

@@ -88,6 +88,14 @@ int st_nvml_sample(st_nvml *g, st_member_fn member, void *ud, double *gpu_pct, d
                    double *vram_pct, char *errbuf, size_t errlen);
 void st_nvml_close(st_nvml *g);
 
+/* ---- gnuplot (gnuplot.c) --------------------------------------------------- */
+
+/* Runs gnuplot (found on PATH, no shell) with the script on its stdin, in
+ * directory dir (NULL: this one; made absolute first). Returns 0 when it
+ * succeeded, 1 when gnuplot is not installed, -1 when it failed; msg says why
+ * (gnuplot's last message). */
+int st_gnuplot(const char *dir, const char *script, size_t len, char *msg, size_t msgn);
+
 /* ---- formatting helpers (format.c) ---------------------------------------- */
 
 /* Fixed-point number with `dec` decimals and the given decimal point,
