@@ -169,15 +169,15 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
         if (tl.run_start_ms >= 0) {
             r->status = NL_BENCH_FAILED;
             snprintf(r->message, sizeof r->message, "no run_stop event");
+        } else if (bad_result) {
+            r->status = NL_BENCH_FAILED;
+            snprintf(r->message, sizeof r->message,
+                     "unparsable result: the last JSON line of its output is not JSON");
         } else if (tl.malformed) {
             r->status = NL_BENCH_FAILED;
             snprintf(r->message, sizeof r->message,
                      "unparsable events: %ld malformed line%s (first: %s)", tl.malformed,
                      tl.malformed == 1 ? "" : "s", tl.first_malformed);
-        } else if (bad_result) {
-            r->status = NL_BENCH_FAILED;
-            snprintf(r->message, sizeof r->message,
-                     "unparsable result: the last JSON line of its output is not JSON");
         }
     }
 
