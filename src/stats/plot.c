@@ -25,7 +25,7 @@ static void gp_quote(FILE *f, const char *s) {
     fputc('\'', f);
 }
 
-/* POSIX shell single-quoted string. */
+/* One data column: the number, or NaN. */
 static void col(FILE *f, double v, int dec) {
     char b[64];
     if (st_fmt_fixed(b, sizeof b, v, dec, '.'))

@@ -261,6 +261,10 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
             goto out;
         }
     }
+    if (L.command) { /* its name is the program's now, not ours */
+        st_stats_reread_comm(st);
+        res->info = *nl_stats_get_info(st);
+    }
     if (o->on_open) o->on_open(o->user, &res->info);
 
     const double t0 = res->info.t0, iv = o->interval_s;

@@ -445,6 +445,14 @@ static nl_status discover(nl_stats *st, int initial, nl_error *err) {
     return rc;
 }
 
+void st_stats_reread_comm(nl_stats *st) {
+    char buf[1024];
+    st_pstat ps;
+    if (st->np && st->p[0].root && st_pread_text(st->p[0].fd_stat, buf, sizeof buf) >= 0 &&
+        st_parse_stat(buf, &ps) == 0 && ps.start == st->p[0].start)
+        snprintf(st->info.comm, sizeof st->info.comm, "%s", ps.comm);
+}
+
 size_t st_stats_others(const nl_stats *st, int *pid, unsigned long long *start, size_t max) {
     size_t n = 0;
     for (size_t i = 0; i < st->np && n < max; i++) {

@@ -60,6 +60,9 @@ void st_force_cpu_source(int src);
 
 /* ---- the sampler (stats.c) ------------------------------------------------- */
 
+/* Reads the watched process's name again (after it has exec'd). */
+void st_stats_reread_comm(nl_stats *st);
+
 /* The members other than the watched process that were alive at the last
  * sample: up to max PIDs and their start times (clock ticks after boot, as in
  * /proc/PID/stat). Returns how many were stored. */
