@@ -40,10 +40,10 @@ static void parse_line(nl_bench_timeline *tl, const char *p, size_t n) {
     int tagged = 0;
     if (n >= sizeof prefix - 1 && !memcmp(p, prefix, sizeof prefix - 1))
         p += sizeof prefix - 1, n -= sizeof prefix - 1, tagged = 1;
-    const char *line = p;
-    size_t line_n = n;
     while (n && (*p == ' ' || *p == '\t')) p++, n--;
     while (n && (p[n - 1] == '\r' || p[n - 1] == ' ')) n--;
+    const char *line = p;
+    size_t line_n = n;
     if (n == 0) return;
     if (*p != '{') {
         tl->ignored++;
