@@ -32,6 +32,7 @@
 enum { SRC_CLOCK = 0, SRC_SCHEDSTAT = 1, SRC_TICKS = 2 };
 static const char *const src_names[] = {"clock", "schedstat", "stat ticks"};
 static int g_force_src = -1;
+void (*st_test_before_io_open)(int pid);
 void st_force_cpu_source(int src) {
     g_force_src = src;
 }
@@ -267,6 +268,7 @@ static int proc_add(nl_stats *st, int pid, unsigned long long start, int is_root
     }
     p->src = src;
     /* I/O counters: need ptrace-read permission (own processes, or root) */
+    if (st_test_before_io_open && !is_root) st_test_before_io_open(pid);
     snprintf(path, sizeof path, "/proc/%d/io", pid);
     p->fd_io = open(path, O_RDONLY | O_CLOEXEC);
     if (p->fd_io >= 0) {

@@ -54,6 +54,10 @@ ssize_t st_read_text(const char *path, char *buf, size_t cap);
  * threads, in ns. Returns 0 or -1. */
 int st_schedstat_ns(int pid, uint64_t *ns);
 
+/* Tests: called (when set) just before a new descendant's /proc/PID/io is
+ * opened, to make it vanish at that moment. */
+extern void (*st_test_before_io_open)(int pid);
+
 /* Forces the CPU-time source for processes opened from now on (tests):
  * -1 automatic, 0 CPU clock, 1 schedstat, 2 stat ticks. */
 void st_force_cpu_source(int src);

@@ -440,6 +440,42 @@ static void test_find_name(void) {
     close(fb);
 }
 
+/* A child that vanishes (killed and reaped) just before its /proc/PID/io is
+ * opened loses only its own reading: the run keeps its I/O (issue 15 F16). */
+static void vanish(int pid) {
+    kill(pid, SIGKILL);
+    for (int i = 0; i < 200 && kill(pid, 0) == 0; i++) sleep_s(0.005);
+}
+
+static void test_vanished_io(void) {
+    pid_t root = fork();
+    if (root == 0) {
+        signal(SIGCHLD, SIG_IGN); /* reaps its children at once */
+        if (fork() == 0) {
+            sleep_s(10);
+            _exit(0);
+        }
+        sleep_s(10);
+        _exit(0);
+    }
+    sleep_s(0.1);
+    st_test_before_io_open = vanish;
+    nl_stats *st = NULL;
+    nl_error err = {0};
+    nl_stats_opts o = {.pid = (int)root, .flags = NL_STATS_NO_GPU};
+    CHECK(nl_stats_open(&st, &o, &err) == NL_OK);
+    st_test_before_io_open = NULL;
+    if (st) {
+        nl_stats_row row;
+        CHECK(nl_stats_sample(st, &row, &err) == NL_OK);
+        CHECK_MSG(nl_stats_get_info(st)->io_available, "%s", nl_stats_get_info(st)->io_note);
+        CHECK(isfinite(row.read_mib) && isfinite(row.write_mib) && row.procs == 1);
+        nl_stats_close(st);
+    }
+    kill(root, SIGKILL);
+    waitpid(root, NULL, 0);
+}
+
 typedef struct counts {
     int opened, samples, last_alive, stop_at;
 } counts;
@@ -557,5 +593,6 @@ int main(void) {
     test_pid_reuse();
     test_find_name();
     test_run();
+    test_vanished_io();
     CHECK_DONE();
 }
