@@ -98,9 +98,10 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
     char *events = NULL, *out = NULL, *log = NULL;
     size_t elen = 0, olen = 0, llen = 0;
     nl_error ignore = {0};
-    if (bench_read_file(c->events_path, &events, &elen, &ignore)) events = NULL, elen = 0;
-    if (bench_read_file(c->out_path, &out, &olen, &ignore)) out = NULL, olen = 0;
-    if (bench_read_file(c->log_path, &log, &llen, &ignore)) log = NULL, llen = 0;
+    if (bench_read_file(c->events_path, BENCH_OUTPUT_MAX, &events, &elen, &ignore))
+        events = NULL, elen = 0;
+    if (bench_read_file(c->out_path, BENCH_OUTPUT_MAX, &out, &olen, &ignore)) out = NULL, olen = 0;
+    if (bench_read_file(c->log_path, BENCH_OUTPUT_MAX, &log, &llen, &ignore)) log = NULL, llen = 0;
 
     nl_bench_timeline tl;
     nl_bench_timeline_init(&tl);

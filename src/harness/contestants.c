@@ -2,13 +2,9 @@
 #include "harness/harness_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* bench/contestants.txt, compiled in by cmake/bench.cmake. */
 extern const char nl_bench_builtin_contestants_txt[];
@@ -368,51 +364,16 @@ nl_status nl_bench_contestants_parse(const char *text, const char *source,
 
 nl_status nl_bench_contestants_load(const char *path, nl_bench_contestant **list, size_t *n,
                                     nl_error *err) {
-    enum { LIMIT = 1 << 20 };
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return nl_error_set(err, NL_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    nl_status st = NL_OK;
     char *text = NULL;
-    if (fstat(fd, &sb) != 0) {
-        st = nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    } else if (!S_ISREG(sb.st_mode)) {
-        st = nl_error_set(err, NL_EINVAL, "%s: not a regular file (%s)", path,
-                          S_ISDIR(sb.st_mode)    ? "a directory"
-                          : S_ISFIFO(sb.st_mode) ? "a FIFO"
-                          : S_ISCHR(sb.st_mode)  ? "a character device"
-                          : S_ISBLK(sb.st_mode)  ? "a block device"
-                          : S_ISSOCK(sb.st_mode) ? "a socket"
-                                                 : "not a file");
-    } else if (sb.st_size > LIMIT) {
-        st = nl_error_set(err, NL_EINVAL,
-                          "%s: %lld bytes, more than a contestants file may have "
-                          "(%d)",
-                          path, (long long)sb.st_size, LIMIT);
-    } else if (!(text = malloc(LIMIT + 1))) {
-        st = nl_error_set(err, NL_ENOMEM, "out of memory");
-    }
     size_t len = 0;
-    while (!st) { /* bounded even if the file grows meanwhile */
-        ssize_t r = read(fd, text + len, LIMIT + 1 - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            st = nl_error_set(err, NL_EIO, "%s: read error: %s", path, strerror(errno));
-        } else if (r == 0) {
-            break;
-        } else if ((len += (size_t)r) > LIMIT) {
-            st = nl_error_set(err, NL_EINVAL, "%s: more than %d bytes", path, LIMIT);
-        }
-    }
-    close(fd);
-    if (!st && memchr(text, '\0', len))
+    nl_status st = bench_read_file(path, (size_t)1 << 20, &text, &len, err);
+    if (st) return st;
+    const char *nul = memchr(text, '\0', len);
+    if (nul)
         st = nl_error_set(err, NL_EFORMAT, "%s: a NUL byte at offset %zu: not a text file", path,
-                          (size_t)((char *)memchr(text, '\0', len) - text));
-    if (!st) {
-        text[len] = '\0';
+                          (size_t)(nul - text));
+    else
         st = nl_bench_contestants_parse(text, path, list, n, err);
-    }
     free(text);
     return st;
 }

@@ -34,8 +34,12 @@ void sb_num(sbuf *b, double v, int dec, const char *missing);
 /* Writes len bytes to path through a temporary file beside it, renamed once
  * complete (so path is the old file or the whole new one). */
 nl_status bench_write_file(const char *path, const char *data, size_t len, nl_error *err);
-/* Reads a whole file (NUL-terminated, *len without the NUL). */
-nl_status bench_read_file(const char *path, char **data, size_t *len, nl_error *err);
+/* Reads a whole regular file of at most max bytes (NUL-terminated, *len
+ * without the NUL). A directory, FIFO or device is refused without blocking
+ * (NL_EINVAL), as is a longer file; NL_EIO when it cannot be opened. */
+nl_status bench_read_file(const char *path, size_t max, char **data, size_t *len, nl_error *err);
+/* What the harness reads back of a run (events, stdout, stderr) at most. */
+#define BENCH_OUTPUT_MAX ((size_t)256 << 20)
 /* dir/name into out; NL_EINVAL when too long. */
 nl_status bench_path(char *out, size_t n, const char *dir, const char *name, nl_error *err);
 /* Safe file-name part: letters, digits, '-', '_', '.'; others become '_'. */

@@ -562,7 +562,7 @@ size_t bench_figures_list(const char *out_dir, bench_figure **out) {
     size_t len = 0, n = 0;
     nl_error ig = {0};
     snprintf(path, sizeof path, "%s/figures/index.txt", out_dir);
-    if (bench_read_file(path, &text, &len, &ig)) return 0;
+    if (bench_read_file(path, BENCH_OUTPUT_MAX, &text, &len, &ig)) return 0;
     for (char *line = text; line && *line;) {
         char *eol = strchr(line, '\n');
         if (eol) *eol = '\0';

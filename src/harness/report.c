@@ -201,10 +201,10 @@ static void html_figure(sbuf *b, const char *out_dir, const bench_figure *f) {
     char *data = NULL;
     size_t len = 0;
     nl_error ig = {0};
-    if (bench_read_file(path, &data, &len, &ig)) {
+    if (bench_read_file(path, BENCH_OUTPUT_MAX, &data, &len, &ig)) {
         snprintf(path, sizeof path, "%s/figures/%s.png", out_dir, f->name);
         kind = "png";
-        if (bench_read_file(path, &data, &len, &ig)) return;
+        if (bench_read_file(path, BENCH_OUTPUT_MAX, &data, &len, &ig)) return;
     }
     sb_puts(b, "<figure id=\"fig-");
     sb_html(b, f->name);

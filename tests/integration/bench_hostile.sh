@@ -26,7 +26,7 @@ expect_status 2 timeout 10 "$NNLAB" bench --contestants-file "$TMP/fifo" --list
 expect_grep 'not a regular file \(a FIFO\)' "$TMP/err"
 head -c 1100000 /dev/zero | tr '\0' '#' > "$TMP/big.txt"
 expect_status 2 timeout 10 "$NNLAB" bench --contestants-file "$TMP/big.txt" --list
-expect_grep 'more than a contestants file may have' "$TMP/err"
+expect_grep 'big.txt: 1100000 bytes, larger than the limit of 1048576' "$TMP/err"
 
 # ---- F8 + malformed output: each liar fails with its reason, the good run is kept; -------
 # ---- F9: a relative --out draws its figures ---------------------------------------------
