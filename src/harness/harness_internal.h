@@ -100,6 +100,19 @@ size_t bench_figures_list(const char *out_dir, bench_figure **out);
 /* Other processes' CPU% above which a run's machine counts as busy. */
 #define BENCH_BUSY_PCT 25.0
 
+/* A figure column of Table 1: heading (+ a second line in HTML), what of which
+ * statistic of the group it shows, decimals (-1: a time's, from its mean). */
+typedef struct bench_col {
+    const char *head, *sub;
+    int kind;
+    size_t offset; /* of the nl_bench_stat in nl_bench_group */
+    int dec;
+} bench_col;
+extern const bench_col bench_table1[];
+extern const size_t bench_table1_ncols;
+void bench_col_head(sbuf *b, const bench_col *c, const nl_bench_config *cfg, int html);
+void bench_col_cell(sbuf *b, const bench_col *c, const nl_bench_group *g, int html);
+
 /* Shared by table.c and report.c. */
 const char *bench_baseline_name(const nl_bench_config *cfg);
 void bench_table_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res);
