@@ -46,6 +46,8 @@ nl_status bench_path(char *out, size_t n, const char *dir, const char *name, nl_
 void bench_slug(char *out, size_t n, const char *s);
 /* snprintf that may truncate on purpose (messages, labels). */
 void bench_strf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "N threads", and how the thread variants (NAME-tT) differ, for headings. */
+void bench_threads_text(char *out, size_t n, const nl_bench_config *cfg);
 /* Human duration: "42 s", "3 min 05 s", "1 h 02 min". */
 void bench_fmt_duration(char *out, size_t n, double s);
 

@@ -255,14 +255,15 @@ static const char *contestant_status(const nl_bench_results *res, const char *co
 static void method_text(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res,
                         int html) {
     const char *li = html ? "<li>" : "- ", *end = html ? "</li>\n" : "\n";
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(b,
               "%sEvery contestant ran every workload %d time%s%s, interleaved (A B C A B C "
               "…) so that drift in the machine's speed falls on all alike; same data files, "
-              "%d epoch%s, batch 32, %d thread%s, seed %llu + run number − 1.%s",
+              "%d epoch%s, batch 32, %s, seed %llu + run number − 1.%s",
               li, cfg->runs, cfg->runs == 1 ? "" : "s",
               cfg->warmup ? " after unmeasured warm-up runs" : "", cfg->epochs,
-              cfg->epochs == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
-              (unsigned long long)cfg->seed, end);
+              cfg->epochs == 1 ? "" : "s", threads, (unsigned long long)cfg->seed, end);
     if (cfg->limit)
         sb_printf(b,
                   "%sTraining set cut to the first %llu samples (--limit): a smoke test, "
@@ -324,8 +325,11 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
         sb_html(&b, cfg->workloads[w]);
     }
     sb_puts(&b, "</h1>\n<p class=\"sub\">");
-    sb_printf(&b, "%d run%s each · %d epoch%s · %d thread%s", cfg->runs, cfg->runs == 1 ? "" : "s",
-              cfg->epochs, cfg->epochs == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s");
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
+    sb_printf(&b, "%d run%s each · %d epoch%s · ", cfg->runs, cfg->runs == 1 ? "" : "s",
+              cfg->epochs, cfg->epochs == 1 ? "" : "s");
+    sb_html(&b, threads);
     if (cfg->limit) sb_printf(&b, " · %llu training samples", (unsigned long long)cfg->limit);
     sb_puts(&b, " · ");
     sb_html(&b, m->cpu_model);
@@ -470,9 +474,10 @@ static nl_status write_md(const char *path, const nl_bench_config *cfg, const nl
     sb_puts(&b, " on ");
     for (size_t w = 0; w < cfg->nworkloads; w++)
         sb_printf(&b, "%s%s", w ? " and " : "", cfg->workloads[w]);
-    sb_printf(&b, "\n\n%d run%s each, %d epoch%s, %d thread%s", cfg->runs,
-              cfg->runs == 1 ? "" : "s", cfg->epochs, cfg->epochs == 1 ? "" : "s", cfg->threads,
-              cfg->threads == 1 ? "" : "s");
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
+    sb_printf(&b, "\n\n%d run%s each, %d epoch%s, %s", cfg->runs, cfg->runs == 1 ? "" : "s",
+              cfg->epochs, cfg->epochs == 1 ? "" : "s", threads);
     if (cfg->limit) sb_printf(&b, ", %llu training samples", (unsigned long long)cfg->limit);
     sb_printf(&b, "; %s, %d CPUs, %.1f GiB; %s.\n\n", m->cpu_model, m->cpus, m->mem_gib, m->date);
     if (res->interrupted) sb_puts(&b, "**Interrupted**: only the runs completed are shown.\n\n");

@@ -129,16 +129,18 @@ void bench_problems_md(sbuf *b, const nl_bench_results *res) {
 }
 
 static void table_md_file(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(b, "# Table 1: time-to-train\n\n");
     sb_printf(b,
               "%d run%s per contestant and workload (interleaved), %d epoch%s, batch 32, "
-              "%d thread%s. Time-to-train = `run_stop` − `run_start` from each run's events, "
+              "%s. Time-to-train = `run_stop` − `run_start` from each run's events, "
               "mean ± sd over the successful runs; \"vs %s\" = %% difference of the mean "
               "(positive: slower). Test accuracy after the last epoch. Peak RSS, mean CPU "
               "(100 = one core, between run_start and run_stop) and GPU memory from the "
               "monitor (0.1 s samples, whole process tree).\n\n",
               cfg->runs, cfg->runs == 1 ? "" : "s", cfg->epochs, cfg->epochs == 1 ? "" : "s",
-              cfg->threads, cfg->threads == 1 ? "" : "s", bench_baseline_name(cfg));
+              threads, bench_baseline_name(cfg));
     bench_table_md(b, cfg, res);
     sbuf p;
     sb_init(&p);
@@ -249,6 +251,10 @@ static json_t *table_json(const nl_bench_config *cfg, const nl_bench_results *re
         json_object_set_new(o, "name", json_string(cfg->contestants[i].name));
         json_object_set_new(o, "language", json_string(cfg->contestants[i].language));
         json_object_set_new(o, "command", json_string(cfg->contestants[i].command));
+        json_object_set_new(o, "threads",
+                            json_integer(cfg->contestants[i].threads > 0
+                                             ? cfg->contestants[i].threads
+                                             : cfg->threads));
         json_array_append_new(cs, o);
     }
     json_object_set_new(c, "contestants", cs);

@@ -285,3 +285,10 @@ const char *bench_color(size_t i) {
 const char *bench_color_faint(size_t i) {
     return faint[i % (sizeof faint / sizeof faint[0])];
 }
+
+void bench_threads_text(char *out, size_t n, const nl_bench_config *cfg) {
+    int variants = 0;
+    for (size_t i = 0; i < cfg->ncontestants; i++) variants += cfg->contestants[i].threads > 0;
+    snprintf(out, n, "%d thread%s%s", cfg->threads, cfg->threads == 1 ? "" : "s",
+             variants ? " (NAME-tT: T threads)" : "");
+}

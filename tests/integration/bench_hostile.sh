@@ -56,6 +56,9 @@ cd - >/dev/null || exit 1
 expect_status 0 B --contestants good@3 --out "$TMP/variants"
 [ "$(cat "$TMP/threads.good")" = 3 ] && ok || bad "good@3 ran with {threads} = $(cat "$TMP/threads.good")"
 expect_grep '^mnist,mnist,good-t3,' "$TMP/variants/table.csv"
+expect_grep '1 thread \(NAME-tT: T threads\)' "$TMP/variants/table.md"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["config"]["contestants"]; assert [(x["name"], x["threads"]) for x in c] == [("good-t3", 3)], c' "$TMP/variants/table.json" && ok || bad "table.json: the variant's threads"
+
 
 # ---- F11: a run that never ends is stopped, its whole process group with it -------------------
 rm -f "$TMP/sleeper.pid"
