@@ -267,9 +267,12 @@ typedef struct nl_stats_run_opts {
     const int *stdio;        /* NULL: it inherits stdin/out/err; else the three
                                 descriptors it gets as 0, 1, 2 (-1: inherit that one) */
     int contain;             /* its processes do not outlive the run: it gets its own
-                                process group, is SIGKILLed if this process dies, and
-                                when it exits its group and every process of its tree
-                                still running are ended (counted in leftovers) */
+                                process group and is SIGKILLed if this process dies; during
+                                the run this process is the subreaper of its tree (orphans,
+                                such as a daemon that forked twice, become its children);
+                                when it exits, its group, every process of its tree still
+                                running and every adopted orphan are ended (counted in
+                                leftovers) and reaped */
     int pid;                 /* instead of argv: watch this running process */
     unsigned flags;          /* NL_STATS_* (NL_STATS_FROM_START is added for a command) */
     const char *nvml_lib;    /* as nl_stats_opts.nvml_lib */

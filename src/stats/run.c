@@ -6,6 +6,7 @@
 #include "nnlab/stats.h"
 #include "stats/stats_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -34,7 +35,21 @@ typedef struct loop {
     int sigfd;   /* -1: no signals to handle */
     int exited;  /* the watched process has exited (a zombie when ours) */
     double t_launch, term_at, kill_at;
+    int ended[LEFTOVERS_MAX]; /* leftovers killed (counted once) */
+    int nended;
 } loop;
+
+/* SIGKILL to a leftover; counted in res->leftovers the first time. */
+static void end_one(loop *L, int pid) {
+    for (int i = 0; i < L->nended; i++)
+        if (L->ended[i] == pid) {
+            kill(pid, SIGKILL);
+            return;
+        }
+    if (kill(pid, SIGKILL) != 0) return;
+    L->res->leftovers++;
+    if (L->nended < LEFTOVERS_MAX) L->ended[L->nended++] = pid;
+}
 
 static int open_pidfd(pid_t pid) {
 #ifdef SYS_pidfd_open
@@ -178,12 +193,8 @@ static void reap(loop *L) {
     L->res->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
 }
 
-/* Ends what the command left running: its process group, and the members of
- * the tree the monitor saw (a daemon that left the group with setsid). */
-static void end_leftovers(loop *L, nl_stats *st) {
-    if (!L->o->contain) return;
-    kill(-L->pid, SIGKILL);
-    if (!st) return;
+/* The members of the tree still running, by PID and start time. */
+static void end_members(loop *L, nl_stats *st) {
     int pids[LEFTOVERS_MAX];
     unsigned long long starts[LEFTOVERS_MAX];
     size_t n = st_stats_others(st, pids, starts, LEFTOVERS_MAX);
@@ -193,7 +204,52 @@ static void end_leftovers(loop *L, nl_stats *st) {
         snprintf(path, sizeof path, "/proc/%d/stat", pids[i]);
         if (st_read_text(path, buf, sizeof buf) < 0 || st_parse_stat(buf, &ps) != 0) continue;
         if (ps.start != starts[i] || ps.state == 'Z' || ps.state == 'X') continue;
-        if (kill(pids[i], SIGKILL) == 0) L->res->leftovers++;
+        end_one(L, pids[i]);
+    }
+}
+
+/* With contain this process is the subreaper of the command's tree: an orphan
+ * (a daemon that forked twice and left the session) becomes its child. Kills
+ * its children other than the command and reaps those that have exited;
+ * *left: how many children remain. */
+static void sweep_orphans(loop *L, int *left) {
+    *left = 0;
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    const int self = (int)getpid();
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == (long)L->pid) continue;
+        char path[64], buf[1024];
+        st_pstat ps;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        if (st_read_text(path, buf, sizeof buf) < 0 || st_parse_stat(buf, &ps) != 0) continue;
+        if (ps.ppid != self) continue;
+        if (ps.state == 'Z' || ps.state == 'X') {
+            if (waitpid((pid_t)pid, NULL, WNOHANG) != (pid_t)pid) (*left)++;
+        } else {
+            end_one(L, (int)pid);
+            (*left)++;
+        }
+    }
+    closedir(d);
+}
+
+/* Ends what the command left running: its process group, the members of the
+ * tree the monitor saw (a daemon that left the group with setsid), and the
+ * orphans this process adopted as their subreaper; reaps the latter. */
+static void end_leftovers(loop *L, nl_stats *st) {
+    if (!L->o->contain) return;
+    kill(-L->pid, SIGKILL);
+    if (st) end_members(L, st);
+    for (int i = 0; i < 200; i++) { /* orphans of killed parents keep coming for a moment */
+        int left = 0;
+        sweep_orphans(L, &left);
+        if (!left) break;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
     }
 }
 
@@ -219,6 +275,11 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
         L.sigfd = signalfd(-1, o->signals, SFD_NONBLOCK | SFD_CLOEXEC);
         if (L.sigfd < 0)
             return nl_error_set(err, NL_EIO, "cannot watch signals: signalfd: %s", strerror(errno));
+    }
+    int was_subreaper = 0;
+    if (o->argv && o->contain) {
+        prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper);
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
     }
     if (o->argv) {
         rc = start(&L, go, ex, err);
@@ -306,6 +367,7 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
         res->wall_s = nl_now() - L.t_launch;
     }
 out:
+    if (o->argv && o->contain) prctl(PR_SET_CHILD_SUBREAPER, was_subreaper);
     if (st) res->info = *nl_stats_get_info(st); /* with the notes and errors of sampling */
     nl_stats_close(st);
     if (L.pidfd >= 0) close(L.pidfd);

@@ -10,7 +10,7 @@ DATA=$TMP/data
 mkdir -p "$DATA/mnist" && : > "$DATA/mnist/train-images-idx3-ubyte"  # the bench checks it exists
 H="$(cd "$(dirname "$0")" && pwd)/bench_hostile_contestant.bash"
 C=$TMP/contestants.txt
-for m in good future past backwards nostop badlog badresult sleeper daemon; do
+for m in good future past backwards nostop badlog badresult sleeper daemon daemon2; do
   echo "$m Shell bash $H $m {events} $TMP {threads}"
 done > "$C"
 B() { "$NNLAB" bench --contestants-file "$C" --workloads mnist --runs 1 --epochs 1 --threads 1 --data "$DATA" "$@"; }
@@ -93,5 +93,12 @@ expect_status 0 B --contestants daemon --out "$TMP/daemon"
 dp=$(cat "$TMP/daemon.pid" 2>/dev/null)
 sleep 0.2
 [ -n "$dp" ] && ! alive "$dp" && ok || { bad "the daemon $dp still runs after the bench"; kill "$dp" 2>/dev/null; }
+expect_grep 'note: .*1 process of its tree still ran after it exited' "$TMP/err"
+# forked twice: its parent gone before the monitor saw it, adopted by the bench (subreaper)
+rm -f "$TMP/daemon2.pid"
+expect_status 0 B --contestants daemon2 --out "$TMP/daemon2"
+dp=$(cat "$TMP/daemon2.pid" 2>/dev/null)
+sleep 0.2
+[ -n "$dp" ] && ! alive "$dp" && ok || { bad "the double-forked daemon $dp still runs after the bench"; kill "$dp" 2>/dev/null; }
 expect_grep 'note: .*1 process of its tree still ran after it exited' "$TMP/err"
 finish

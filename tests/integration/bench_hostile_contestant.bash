@@ -10,6 +10,7 @@
 #   badresult  no events, a result line that is no JSON, exit 0
 #   sleeper    a child that sleeps (its PID in DIR/sleeper.pid), then sleeps itself
 #   daemon     leaves 'setsid sleep 300' behind (its PID in DIR/daemon.pid), exit 0
+#   daemon2    the same from a subshell that exits at once (a double fork)
 mode=$1 events=$2 dir=$3 threads=$4
 ms() { date +%s%3N; }
 ev() { printf ':::MLLOG {"namespace": "", "time_ms": %s, "event_type": "%s", "key": "%s", "value": null, "metadata": %s}\n' "$1" "$2" "$3" "$4" >> "$events"; }
@@ -49,6 +50,10 @@ case $mode in
     setsid sleep 300 &
     echo $! > "$dir/daemon.pid"
     sleep 0.5
+    exit 0 ;;
+  daemon2)
+    (setsid sleep 300 & echo $! > "$dir/daemon2.pid")
+    sleep 0.3
     exit 0 ;;
 esac
 exit 0

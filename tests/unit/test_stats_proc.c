@@ -560,6 +560,23 @@ static void test_run(void) {
     sleep_s(0.1);
     CHECK(dpid > 0 && !process_running(dpid));
     if (dpid > 0) kill(dpid, SIGKILL);
+    /* a daemon that forked twice (its parent gone before the first sample) is
+       adopted by this process as the subreaper, ended and reaped */
+    char *twice[] = {"sh", "-c", "(setsid sleep 30 & echo $! > /tmp/nnlab-run-test.pid); sleep 0.2",
+                     NULL};
+    o.argv = twice;
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.exit_code == 0 && res.leftovers == 1);
+    f = fopen("/tmp/nnlab-run-test.pid", "r");
+    dpid = 0;
+    CHECK(f && fscanf(f, "%d", &dpid) == 1);
+    if (f) fclose(f);
+    unlink("/tmp/nnlab-run-test.pid");
+    CHECK(dpid > 0 && !process_running(dpid));
+    CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD); /* nothing left to reap */
+    int sub = -1;
+    CHECK(prctl(PR_GET_CHILD_SUBREAPER, &sub) == 0 && sub == 0); /* restored */
+    if (dpid > 0) kill(dpid, SIGKILL);
     o.contain = 0;
     /* a running process: sampled until it exits */
     pid_t p = fork();
