@@ -322,7 +322,7 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
             goto out;
         }
     }
-    if (L.command) { /* its name is the program's now, not ours */
+    if (L.command) { /* its name is the program's now (or at the first sample), not ours */
         st_stats_reread_comm(st);
         res->info = *nl_stats_get_info(st);
     }
@@ -335,6 +335,8 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
         if (wait_until(&L, t0 + (double)k * iv) && res->stopped && !L.command) break;
         nl_stats_row row;
         if ((rc = nl_stats_sample(st, &row, err)) != NL_OK) break;
+        /* the kernel closes the exec pipe just before it renames the process */
+        if (L.command && res->samples == 0) st_stats_reread_comm(st);
         res->samples++;
         nl_stats_summary_add(&res->summary, &row);
         if (o->on_sample && o->on_sample(o->user, &row, nl_stats_get_info(st))) {

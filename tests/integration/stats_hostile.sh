@@ -12,7 +12,7 @@ expect_status 0 "$NNLAB" stats --interval 0.02 --output "$TMP/f.csv" -- "$H/stat
 grep -q 'I/O unknown\|read/write columns are empty' "$TMP/err" && bad "I/O turned off: $(grep -m1 'columns are empty' "$TMP/err")" || ok
 rows=$(tail -n +2 "$TMP/f.csv" | wc -l)
 empty=$(tail -n +2 "$TMP/f.csv" | awk -F, '$10 == "" || $11 == ""' | wc -l)
-[ "$rows" -ge 20 ] && [ "$empty" = 0 ] && ok || bad "F16: $empty of $rows rows without read/write"
+[ "$rows" -ge 5 ] && [ "$empty" = 0 ] && ok || bad "F16: $empty of $rows rows without read/write"
 
 # ---- F17 ------------------------------------------------------------------------------------
 name=$'nl\nname\tx'
