@@ -198,6 +198,9 @@ typedef struct nl_bench_timeline {
     double eval_accuracy[NL_BENCH_MAX_EPOCHS]; /* NAN when absent */
     long events;                               /* lines understood */
     long ignored;                              /* other lines (program output, malformed) */
+    long malformed;           /* of those: ":::MLLOG" lines that are no event, '{' lines that
+                                 are no JSON, objects with a key or time_ms that is bad */
+    char first_malformed[96]; /* the first of them (control characters as spaces) */
 } nl_bench_timeline;
 
 NL_API void nl_bench_timeline_init(nl_bench_timeline *tl);
@@ -206,6 +209,13 @@ NL_API void nl_bench_timeline_init(nl_bench_timeline *tl);
  * without the ":::MLLOG " prefix; other lines are counted in tl->ignored.
  * Epochs are numbered from 1 (epoch_num). Never fails on content. */
 NL_API void nl_bench_timeline_parse(nl_bench_timeline *tl, const char *text, size_t len);
+
+/* Checks the events against the run's own clock: every event time must lie in
+ * [from_ms - slack_ms, to_ms + slack_ms] (launch to exit, ms since the epoch)
+ * and run_stop must not come before run_start. Returns 0, or -1 with the
+ * first contradiction in why. */
+NL_API int nl_bench_timeline_check(const nl_bench_timeline *tl, int64_t from_ms, int64_t to_ms,
+                                   int64_t slack_ms, char *why, size_t n);
 
 /* ---- contestants --------------------------------------------------------------------- */
 
@@ -226,7 +236,12 @@ typedef struct nl_bench_contestant {
     char language[32];
     char command[2048];
     char source[256]; /* "FILE:LINE" it came from */
+    int threads;      /* > 0: its {threads}, instead of the bench's (a thread variant) */
 } nl_bench_contestant;
+
+/* A thread variant of c: named NAME-tTHREADS, run with {threads} = threads. */
+NL_API nl_status nl_bench_contestant_variant(const nl_bench_contestant *c, int threads,
+                                             nl_bench_contestant *out, nl_error *err);
 
 /* The built-in list (bench/contestants.txt, compiled in). */
 NL_API const char *nl_bench_builtin_contestants(void);
@@ -237,6 +252,13 @@ NL_API const char *nl_bench_builtin_contestants(void);
  * NL_EFORMAT with "SOURCE:LINE: why". */
 NL_API nl_status nl_bench_contestants_parse(const char *text, const char *source,
                                             nl_bench_contestant **list, size_t *n, nl_error *err);
+
+/* Reads a contestants file and parses it as nl_bench_contestants_parse does.
+ * Only a regular file of at most 1 MiB is read (a directory, a FIFO, a device
+ * such as /dev/zero are refused before anything is read: NL_EINVAL);
+ * NL_EIO when it cannot be opened; messages start with the path. */
+NL_API nl_status nl_bench_contestants_load(const char *path, nl_bench_contestant **list, size_t *n,
+                                           nl_error *err);
 
 /* Placeholder values (NULL or "": no value). */
 typedef struct nl_bench_vars {
@@ -270,7 +292,10 @@ NL_API void nl_bench_machine_probe(nl_bench_machine *m);
 /* ---- the whole experiment ------------------------------------------------------------- */
 
 typedef struct nl_bench_progress {
-    const char *what; /* "start", "done", "skipped", "failed" */
+    const char *what; /* "start", "done", "skipped", "failed"; "waiting" (for an idle
+                         machine: other_pct), "retry" (the run just done is repeated:
+                         other_pct was above max_other_pct) */
+    double other_pct; /* % of the machine's CPU other processes used (waiting, retry) */
     int index, total; /* this run among all the runs planned (warm-ups included) */
     const char *contestant, *workload;
     int k, runs;             /* run k of runs (of this group) */
@@ -297,7 +322,13 @@ typedef struct nl_bench_config {
     const char *nnlab_path;
     const char *root_dir;     /* {root}; NULL: nnlab's source tree as built */
     double interval_s;        /* monitor period, 0.1 */
-    double timeout_s;         /* per run, 0 = none */
+    double timeout_s;         /* per run: > 0 seconds; 0: the workload's default
+                                 (nl_bench_default_timeout); < 0: none */
+    double wait_idle_pct;     /* > 0: before each run, wait (10 min at most) until other
+                                 processes use less than this % of the machine's CPU */
+    double max_other_pct;     /* > 0: a measured run during which other processes used
+                                 more than this % of the machine's CPU is repeated... */
+    int retries;              /* ...up to this many times (then kept, with a note) */
     const char *command_line; /* shown in the report */
     void (*progress)(void *user, const nl_bench_progress *p);
     int (*should_stop)(void *user); /* non-zero: stop the current run and the bench */
@@ -313,6 +344,11 @@ typedef struct nl_bench_results {
     int interrupted;
     char warnings[2048]; /* non-fatal problems (figures not drawn...), one a line */
 } nl_bench_results;
+
+/* The default time limit of one run: 10 minutes for start-up and data, plus
+ * per epoch 5 minutes on MNIST workloads and 20 minutes on the others (about
+ * ten times the slowest contestant seen: a single-threaded Python peer). */
+NL_API double nl_bench_default_timeout(const char *workload, int epochs);
 
 /* Runs the experiment and aggregates it; writes the per-run files
  * (<contestant>_<workload>_run<k>.csv/.events/.out/.log) in cfg->out_dir.

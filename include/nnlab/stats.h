@@ -2,21 +2,22 @@
  *
  * The sampler behind `nnlab stats` and `nnlab bench`. It watches one process
  * and (unless told otherwise) every process descended from it, and turns
- * /proc (and NVML, when an NVIDIA driver is present) into one row per sample:
+ * /proc (and NVML, when an NVIDIA driver is present) into one row per sample.
+ * nl_stats_run is the sampling loop (start a command or attach to a PID,
+ * sample on an absolute schedule, reap):
  *
- *     nl_stats *st;
- *     nl_stats_opts o = {.pid = child};
- *     if (nl_stats_open(&st, &o, &err) != NL_OK) ...;      // baseline reading
- *     for (;;) {
- *         sleep_until(next_tick);                             // caller's schedule
- *         nl_stats_row row;
- *         if (nl_stats_sample(st, &row, &err) != NL_OK) ...;
- *         nl_stats_summary_add(&sum, &row);
- *         if (!row.alive) break;                              // watched process ended
- *         n = nl_stats_format_row(NL_STATS_CSV, &row, nl_stats_get_info(st), 0.1, buf, sizeof buf);
- *         write(fd, buf, n);                                  // one whole line
+ *     static int row(void *fd, const nl_stats_row *r, const nl_stats_info *in) {
+ *         char buf[512];
+ *         size_t n = nl_stats_format_row(NL_STATS_CSV, r, in, 0.1, buf, sizeof buf);
+ *         if (r->alive) write(*(int *)fd, buf, n);             // one whole line
+ *         return 0;                                            // 1: stop
  *     }
- *     nl_stats_close(st);
+ *     nl_stats_run_opts o = {.argv = argv, .interval_s = 0.1, .on_sample = row, .user = &fd};
+ *     nl_stats_run_result res;
+ *     if (nl_stats_run(&o, &res, &err) != NL_OK) ...;          // res.exit_code, res.summary
+ *
+ * Underneath, nl_stats_open / nl_stats_sample / nl_stats_close take one
+ * reading at a time on the caller's schedule.
  *
  * What is measured (all of it per sample, over the interval since the
  * previous sample or since nl_stats_open for the first one):
@@ -64,6 +65,7 @@
 #ifndef NNLAB_STATS_H
 #define NNLAB_STATS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -183,17 +185,25 @@ NL_API nl_status nl_stats_find_name(const char *name, int exclude, nl_stats_matc
 
 /* ---- output formats ------------------------------------------------------ */
 
-typedef enum nl_stats_format {
-    NL_STATS_PRETTY,           /* one readable line per sample */
-    NL_STATS_CSV,              /* header + rows, see below */
-    NL_STATS_JSONL,            /* one JSON object per line, null for missing */
-    NL_STATS_UNIXSTATS_PRETTY, /* the study's UnixStats live line */
-    NL_STATS_UNIXSTATS_CSV,    /* the study's UnixStats CSV */
-} nl_stats_format;
+/* A format is an entry of the monitor's table of formats (src/stats/format.c):
+ * its name, a one-line description, its header and row writers. */
+typedef const struct nl_stats_format_def *nl_stats_format;
 
-/* "pretty", "csv", "jsonl", "unixstats-pretty", "unixstats-csv". */
+/* The i-th format of the table, NULL past its end (to list them all). */
+NL_API nl_stats_format nl_stats_format_at(size_t i);
+/* The format of that name, NULL when there is none. */
+NL_API nl_stats_format nl_stats_format_named(const char *name);
+/* As nl_stats_format_named, with an error listing the names there are. */
 NL_API nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err);
 NL_API const char *nl_stats_format_name(nl_stats_format fmt);
+NL_API const char *nl_stats_format_help(nl_stats_format fmt); /* one line, for --help */
+
+/* The built-in formats, for code that names one. */
+#define NL_STATS_CSV              nl_stats_format_named("csv")
+#define NL_STATS_PRETTY           nl_stats_format_named("pretty")
+#define NL_STATS_JSONL            nl_stats_format_named("jsonl")
+#define NL_STATS_UNIXSTATS_PRETTY nl_stats_format_named("unixstats-pretty")
+#define NL_STATS_UNIXSTATS_CSV    nl_stats_format_named("unixstats-csv")
 
 /* The header line of a format, '\n' included, into buf (NUL-terminated).
  * Returns its length: 0 for formats without header. CSV:
@@ -247,9 +257,76 @@ NL_API void nl_stats_summary_add(nl_stats_summary *s, const nl_stats_row *row);
 NL_API size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *info,
                                       char *buf, size_t n);
 
+/* ---- the sampling loop --------------------------------------------------------- */
+
+/* What nl_stats_run starts or watches, and how. Zero-initialise, then set a
+ * command (argv) or a pid, and interval_s. */
+typedef struct nl_stats_run_opts {
+    char *const *argv;       /* command to start (PATH searched), NULL-terminated */
+    char *const *envp;       /* its environment; NULL: this process's */
+    const int *stdio;        /* NULL: it inherits stdin/out/err; else the three
+                                descriptors it gets as 0, 1, 2 (-1: inherit that one) */
+    int contain;             /* its processes do not outlive the run: it gets its own
+                                process group and is SIGKILLed if this process dies; during
+                                the run this process is the subreaper of its tree (orphans,
+                                such as a daemon that forked twice, become its children);
+                                when it exits, its group, every process of its tree still
+                                running and every adopted orphan are ended (counted in
+                                leftovers) and reaped */
+    int pid;                 /* instead of argv: watch this running process */
+    unsigned flags;          /* NL_STATS_* (NL_STATS_FROM_START is added for a command) */
+    const char *nvml_lib;    /* as nl_stats_opts.nvml_lib */
+    double interval_s;       /* sample period (> 0); sample k is taken at open + k * interval */
+    double duration_s;       /* > 0: stop sampling after this long (a command is still
+                                waited for) */
+    double timeout_s;        /* > 0: a command still running this long after its start
+                                gets SIGTERM (its group with contain), SIGKILL 3 s later */
+    const sigset_t *signals; /* signals the caller has blocked (sigprocmask) for the loop
+                                to handle: sent on to a command (except those the kernel
+                                sends a whole terminal process group, which reached it
+                                already); they end the sampling of a pid. The command
+                                starts with them unblocked. NULL: none */
+    /* Called once the monitor is open (before the first sample). */
+    void (*on_open)(void *user, const nl_stats_info *info);
+    /* Called with every sample, the last one (alive == 0, the process has exited)
+     * included. Non-zero: stop: a command is ended as on timeout (and still
+     * sampled until it exits), the watch of a pid ends. */
+    int (*on_sample)(void *user, const nl_stats_row *row, const nl_stats_info *info);
+    void *user;
+} nl_stats_run_opts;
+
+typedef struct nl_stats_run_result {
+    int pid;           /* the process watched */
+    int exit_code;     /* a command's: exit code, 128 + N after signal N, 127 when it
+                          could not be executed (exec_errno says why); -1 for a pid */
+    int exec_errno;    /* errno of the failed exec, 0 when it ran */
+    int timed_out;     /* the timeout ended it */
+    int stopped;       /* sampling ended early: the signal number (pid mode), -1 when
+                          on_sample asked to */
+    int leftovers;     /* with contain: processes of its tree ended after it exited */
+    long samples;      /* rows taken (= on_sample calls) */
+    long missed;       /* ticks skipped because the monitor was late */
+    int64_t launch_ms; /* wall clock at the start (the fork of a command) */
+    double wall_s;     /* start to exit (pid: to the end of sampling) */
+    int info_valid;    /* info is filled (the monitor opened) */
+    nl_stats_info info;
+    nl_stats_summary summary; /* over every sample */
+} nl_stats_run_result;
+
+/* Starts o->argv (held until the monitor has opened it, so it is watched from
+ * its first instruction) or attaches to o->pid, samples it every interval on
+ * an absolute schedule (a late monitor skips ticks, never bursts) until it
+ * exits, the duration ends or on_sample stops it; waits for a command's exit
+ * with pidfd (ticks where the kernel has none), forwarding signals and keeping
+ * the timeout, and reaps it. A command that cannot be executed is a result
+ * (exit_code 127), not an error. Errors: NL_EINVAL, what nl_stats_open and
+ * nl_stats_sample return (a command is then ended and reaped), NL_EIO (fork,
+ * pipe). *res is filled in every case. */
+NL_API nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_error *err);
+
 /* ---- plot -------------------------------------------------------------------- */
 
-/* Draws the run with gnuplot (started with popen; must be on PATH): CPU% on
+/* Draws the run with gnuplot (run without a shell; must be on PATH): CPU% on
  * the left axis and memory (MiB) on the right one, and a second panel with
  * GPU% and GPU memory when any row has GPU values. path must end in .png or
  * .svg; the figure is written to a temporary file beside it, synced and then

@@ -28,7 +28,9 @@ static void usage(FILE *f) {
             "  --runs N              measured runs per contestant and workload (default 5)\n"
             "  --workloads LIST      comma-separated (default mnist,cifar10)\n"
             "  --contestants LIST    comma-separated names (default: all; a contestant whose\n"
-            "                        framework is missing is reported as skipped)\n"
+            "                        framework is missing is reported as skipped); NAME@T is\n"
+            "                        NAME at T threads, reported as NAME-tT (nnlab,nnlab@1,\n"
+            "                        pytorch@1,pytorch@2 races four)\n"
             "  --contestants-file F  more contestants (format: see --list); a name that is\n"
             "                        already known replaces the built-in one\n"
             "  --list                show the contestants and their command templates, exit\n"
@@ -44,6 +46,16 @@ static void usage(FILE *f) {
             "                        first one, nnlab)\n"
             "  --seed N              run k uses seed N + k - 1 (default 1)\n"
             "  --timeout SEC         stop a run after SEC seconds: it counts as failed\n"
+            "                        (default: 10 min + 5 min per epoch on mnist, 20 min\n"
+            "                        per epoch on cifar10; 0: no limit). A run's whole\n"
+            "                        process group ends with it, and so does what its\n"
+            "                        process tree leaves running (reported in its note)\n"
+            "  --wait-idle PCT       before each run, wait (10 min at most) until other\n"
+            "                        processes use less than PCT%% of the machine's CPU\n"
+            "  --max-other-load PCT  repeat a run during which other processes used more\n"
+            "                        than PCT%% of the machine's CPU (--retries times, then\n"
+            "                        keep it with a note)\n"
+            "  --retries N           repeats for --max-other-load (default 3)\n"
             "  --paper               the study's setup: Python contestants train its Python\n"
             "                        models (mnist-keras-paper, cifar10-keras-paper), 3 epochs,\n"
             "                        5 runs (unless --epochs/--runs say otherwise)\n"
@@ -82,6 +94,19 @@ static void on_progress(void *user, const nl_bench_progress *p) {
             snprintf(eta, sizeof eta, ", ETA %ld s", s);
     }
     const char *kind = p->warmup ? "warm-up" : "run";
+    if (!strcmp(p->what, "waiting")) {
+        fprintf(stderr, "nnlab bench: waiting for the machine: %.0f%% busy with other work\n",
+                p->other_pct);
+        return;
+    }
+    if (!strcmp(p->what, "retry")) {
+        fprintf(stderr,
+                "nnlab bench: [%d/%d] %s on %s, %s %d of %d: other processes used %.0f%% of "
+                "the machine's CPU: repeating it\n",
+                p->index, p->total, p->contestant, p->workload, p->warmup ? "warm-up" : "run", p->k,
+                p->runs, p->other_pct);
+        return;
+    }
     if (!strcmp(p->what, "start")) {
         fprintf(stderr, "nnlab bench: [%d/%d] %s on %s, %s %d of %d ...%s\n", p->index, p->total,
                 p->contestant, p->workload, kind, p->k, p->runs, eta);
@@ -161,7 +186,9 @@ static void list_contestants(const nl_bench_contestant *c, size_t n) {
 
 int cmd_bench(int argc, char **argv) {
     long runs = 5, epochs = 3, threads = 0, warmup = 0;
-    double timeout = 0;
+    double timeout = 0, wait_idle = 0, max_other = 0;
+    long retries = 3;
+    int timeout_set = 0;
     uint64_t limit = 0, seed = 1;
     const char *workloads_opt = NULL, *contestants_opt = NULL, *file_opt = NULL, *out_opt = NULL,
                *data_opt = NULL, *baseline = NULL;
@@ -209,7 +236,16 @@ int cmd_bench(int argc, char **argv) {
         } else if (OPT("--seed")) {
             if (r < 0 || cli_parse_u64(CMD, "--seed", v, &seed)) return CLI_USAGE;
         } else if (OPT("--timeout")) {
-            if (r < 0 || cli_parse_double(CMD, "--timeout", v, 1, 1e7, &timeout)) return CLI_USAGE;
+            if (r < 0 || cli_parse_double(CMD, "--timeout", v, 0, 1e7, &timeout)) return CLI_USAGE;
+            timeout_set = 1;
+        } else if (OPT("--wait-idle")) {
+            if (r < 0 || cli_parse_double(CMD, "--wait-idle", v, 1, 100, &wait_idle))
+                return CLI_USAGE;
+        } else if (OPT("--max-other-load")) {
+            if (r < 0 || cli_parse_double(CMD, "--max-other-load", v, 1, 100, &max_other))
+                return CLI_USAGE;
+        } else if (OPT("--retries")) {
+            if (r < 0 || cli_parse_int(CMD, "--retries", v, 0, 100, &retries)) return CLI_USAGE;
         } else if (!strcmp(argv[i], "--paper")) {
             paper = 1;
         } else if (!strcmp(argv[i], "--list")) {
@@ -231,7 +267,7 @@ int cmd_bench(int argc, char **argv) {
     nl_bench_contestant *all = NULL, *chosen = NULL;
     size_t nall = 0, nchosen = 0;
     int rc = CLI_ERR;
-    char *wl_buf = NULL, *ct_buf = NULL, *file_text = NULL;
+    char *wl_buf = NULL, *ct_buf = NULL;
     nl_bench_results res = {0};
     char cmdline[4096] = "";
     if (nl_bench_contestants_parse(nl_bench_builtin_contestants(), "bench/contestants.txt", &all,
@@ -239,44 +275,16 @@ int cmd_bench(int argc, char **argv) {
         cli_error(CMD, "built-in contestants: %s", err.msg);
         goto done;
     }
-    if (file_opt) {
-        FILE *f = fopen(file_opt, "r");
-        if (!f) {
-            rc = cli_usage_error(CMD, "--contestants-file %s: %s", file_opt, strerror(errno));
-            goto done;
-        }
-        size_t cap = 0, len = 0;
-        char chunk[4096];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-            if (len + got + 1 > cap) {
-                cap = (len + got + 1) * 2;
-                char *p = realloc(file_text, cap);
-                if (!p) {
-                    fclose(f);
-                    cli_error(CMD, "out of memory");
-                    goto done;
-                }
-                file_text = p;
-            }
-            memcpy(file_text + len, chunk, got);
-            len += got;
-        }
-        fclose(f);
-        if (!file_text) file_text = calloc(1, 1);
-        if (!file_text) goto done;
-        file_text[len] = '\0';
-        if (nl_bench_contestants_parse(file_text, file_opt, &all, &nall, &err)) {
-            rc = cli_usage_error(CMD, "%s", err.msg);
-            goto done;
-        }
+    if (file_opt && nl_bench_contestants_load(file_opt, &all, &nall, &err)) {
+        rc = cli_usage_error(CMD, "--contestants-file: %s", err.msg);
+        goto done;
     }
     if (list) {
         list_contestants(all, nall);
         rc = CLI_OK;
         goto done;
     }
-    chosen = calloc(nall ? nall : 1, sizeof *chosen);
+    chosen = calloc(nall + 64, sizeof *chosen); /* + the NAME@T variants */
     if (!chosen) goto done;
     if (contestants_opt) {
         ct_buf = strdup(contestants_opt);
@@ -287,6 +295,15 @@ int cmd_bench(int argc, char **argv) {
             goto done;
         }
         for (size_t i = 0; i < n; i++) {
+            long th = 0;
+            char *at = strchr(names[i], '@');
+            if (at) {
+                *at = '\0';
+                if (cli_parse_int(CMD, "--contestants NAME@THREADS", at + 1, 1, 1024, &th)) {
+                    rc = CLI_USAGE;
+                    goto done;
+                }
+            }
             size_t j = 0;
             while (j < nall && strcmp(all[j].name, names[i])) j++;
             if (j == nall) {
@@ -297,9 +314,14 @@ int cmd_bench(int argc, char **argv) {
                 rc = cli_usage_error(CMD, "unknown contestant '%s' (known: %s)", names[i], known);
                 goto done;
             }
+            nl_bench_contestant c = all[j];
+            if (th > 0 && nl_bench_contestant_variant(&all[j], (int)th, &c, &err)) {
+                rc = cli_usage_error(CMD, "--contestants: %s", err.msg);
+                goto done;
+            }
             int dup = 0;
-            for (size_t k = 0; k < nchosen; k++) dup |= !strcmp(chosen[k].name, names[i]);
-            if (!dup) chosen[nchosen++] = all[j];
+            for (size_t k = 0; k < nchosen; k++) dup |= !strcmp(chosen[k].name, c.name);
+            if (!dup) chosen[nchosen++] = c;
         }
     } else {
         memcpy(chosen, all, nall * sizeof *all);
@@ -403,7 +425,12 @@ int cmd_bench(int argc, char **argv) {
                            .nnlab_path = self,
                            .root_dir = getenv("NNLAB_ROOT"),
                            .interval_s = 0.1,
-                           .timeout_s = timeout,
+                           .timeout_s = !timeout_set  ? 0
+                                        : timeout > 0 ? timeout
+                                                      : -1,
+                           .wait_idle_pct = wait_idle,
+                           .max_other_pct = max_other,
+                           .retries = (int)retries,
                            .command_line = cmdline,
                            .progress = on_progress,
                            .should_stop = should_stop,
@@ -461,6 +488,5 @@ done:
     free(chosen);
     free(wl_buf);
     free(ct_buf);
-    free(file_text);
     return rc;
 }

@@ -20,47 +20,53 @@
 static const char *CMD = "stats";
 
 static void help(FILE *f) {
+    fprintf(f,
+            "Usage: nnlab stats [OPTIONS] -- COMMAND [ARGS...]\n"
+            "       nnlab stats [OPTIONS] --pid PID\n"
+            "       nnlab stats [OPTIONS] --name NAME [--wait]\n"
+            "\n"
+            "Watches a process and its children (CPU, memory, threads, storage I/O, GPU) every\n"
+            "interval, with the machine's CPU and RAM alongside, and prints one line per sample.\n"
+            "With a COMMAND it starts it, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to the\n"
+            "monitor, stops when it ends and exits with its exit status (127: it could not be\n"
+            "started). With --pid or --name it stops when that process ends, or on Ctrl-C\n"
+            "(exit status 0).\n"
+            "\n"
+            "What to watch:\n"
+            "  -- COMMAND ARGS    start COMMAND and watch it\n"
+            "  --pid PID          watch a running process\n"
+            "  --name NAME        watch the process named NAME (its comm name or the base name\n"
+            "                     of argv[0]); when several match, the topmost of a tree and\n"
+            "                     then the most recently started is watched, and a note says so\n"
+            "  --wait             with --name: wait for such a process to appear\n"
+            "  --no-children      count the one process, not its descendants\n"
+            "\n"
+            "Sampling:\n"
+            "  --interval SECONDS time between samples (default 0.1, at least 0.01); the\n"
+            "                     schedule is absolute, so samples do not drift\n"
+            "  --duration SECONDS stop sampling after this long (a COMMAND keeps running and\n"
+            "                     is still waited for)\n"
+            "  --pss              memory as PSS (smaps_rollup: shared pages split between the\n"
+            "                     processes sharing them) instead of RSS; costs more: the\n"
+            "                     kernel walks the page tables, about 1 ms per 64 MiB\n"
+            "                     resident per sample (use --interval 1 for big trees)\n"
+            "  --no-gpu           do not load NVML\n"
+            "\n"
+            "Output:\n"
+            "  --format FORMAT    how samples are written (default csv; see Formats)\n"
+            "  --output FILE      write the samples to FILE as they come (whole lines) instead\n"
+            "                     of standard output\n"
+            "  --plot FILE        draw the run with gnuplot at the end (.png or .svg): CPU%% and\n"
+            "                     memory on two axes, a GPU panel when there is a GPU\n"
+            "  -q, --quiet        no summary and no notices on stderr\n"
+            "  -h, --help         show this help\n"
+            "\n"
+            "Formats:\n");
+    for (size_t i = 0; nl_stats_format_at(i); i++)
+        fprintf(f, "  %-18s %s\n", nl_stats_format_name(nl_stats_format_at(i)),
+                nl_stats_format_help(nl_stats_format_at(i)));
     fprintf(
-        f, "Usage: nnlab stats [OPTIONS] -- COMMAND [ARGS...]\n"
-           "       nnlab stats [OPTIONS] --pid PID\n"
-           "       nnlab stats [OPTIONS] --name NAME [--wait]\n"
-           "\n"
-           "Watches a process and its children (CPU, memory, threads, storage I/O, GPU) every\n"
-           "interval, with the machine's CPU and RAM alongside, and prints one line per sample.\n"
-           "With a COMMAND it starts it, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to the\n"
-           "monitor, stops when it ends and exits with its exit status (127: it could not be\n"
-           "started). With --pid or --name it stops when that process ends, or on Ctrl-C\n"
-           "(exit status 0).\n"
-           "\n"
-           "What to watch:\n"
-           "  -- COMMAND ARGS    start COMMAND and watch it\n"
-           "  --pid PID          watch a running process\n"
-           "  --name NAME        watch the process named NAME (its comm name or the base name\n"
-           "                     of argv[0]); when several match, the topmost of a tree and\n"
-           "                     then the most recently started is watched, and a note says so\n"
-           "  --wait             with --name: wait for such a process to appear\n"
-           "  --no-children      count the one process, not its descendants\n"
-           "\n"
-           "Sampling:\n"
-           "  --interval SECONDS time between samples (default 0.1, at least 0.01); the\n"
-           "                     schedule is absolute, so samples do not drift\n"
-           "  --duration SECONDS stop sampling after this long (a COMMAND keeps running and\n"
-           "                     is still waited for)\n"
-           "  --pss              memory as PSS (smaps_rollup: shared pages split between the\n"
-           "                     processes sharing them) instead of RSS; costs more: the\n"
-           "                     kernel walks the page tables, about 1 ms per 64 MiB\n"
-           "                     resident per sample (use --interval 1 for big trees)\n"
-           "  --no-gpu           do not load NVML\n"
-           "\n"
-           "Output:\n"
-           "  --format FORMAT    csv (default), pretty, jsonl, unixstats-pretty, unixstats-csv\n"
-           "  --output FILE      write the samples to FILE as they come (whole lines) instead\n"
-           "                     of standard output\n"
-           "  --plot FILE        draw the run with gnuplot at the end (.png or .svg): CPU%% and\n"
-           "                     memory on two axes, a GPU panel when there is a GPU\n"
-           "  -q, --quiet        no summary and no notices on stderr\n"
-           "  -h, --help         show this help\n"
-           "\n"
+        f, "\n"
            "Columns (csv): t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,\n"
            "threads,read_mib,write_mib. cpu_pct is the watched tree (100 = one core busy);\n"
            "rss_mib its memory (PSS with --pss); sys_* the whole machine (CPU%% of all cores);\n"
@@ -85,17 +91,17 @@ static void help(FILE *f) {
            "  nnlab stats --format unixstats-pretty --name beam.smp --wait\n");
 }
 
-/* ---- signals and the child ---------------------------------------------------- */
+/* ---- signals ---------------------------------------------------------------------- */
 
 static sigset_t g_set, g_oldmask;
 
+/* The signals the monitor handles itself (nl_stats_run forwards them to a command). */
 static void block_signals(void) {
     sigemptyset(&g_set);
     sigaddset(&g_set, SIGINT);
     sigaddset(&g_set, SIGTERM);
     sigaddset(&g_set, SIGHUP);
     sigaddset(&g_set, SIGQUIT);
-    sigaddset(&g_set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &g_set, &g_oldmask);
 }
 
@@ -103,57 +109,14 @@ static void restore_signals(void) {
     sigprocmask(SIG_SETMASK, &g_oldmask, NULL);
 }
 
-/* Starts argv; returns its pid, or -1 (message printed) when it could not be
- * executed. The exec error travels back through a close-on-exec pipe. */
-static pid_t start_command(char **argv) {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        cli_error(CMD, "cannot create a pipe: %s", strerror(errno));
-        return -1;
+/* Sleeps for `s` seconds; returns 1 when a handled signal came (stop). */
+static int pause_for(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    for (;;) {
+        int r = sigtimedwait(&g_set, NULL, &ts);
+        if (r > 0) return 1;
+        if (errno == EAGAIN) return 0;
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        cli_error(CMD, "cannot start '%s': fork: %s", argv[0], strerror(errno));
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        signal(SIGPIPE, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &g_oldmask, NULL);
-        execvp(argv[0], argv);
-        int e = errno;
-        ssize_t wr = write(pfd[1], &e, sizeof e);
-        (void)wr;
-        _exit(127);
-    }
-    close(pfd[1]);
-    int e = 0;
-    ssize_t r;
-    do r = read(pfd[0], &e, sizeof e);
-    while (r < 0 && errno == EINTR);
-    close(pfd[0]);
-    if (r == (ssize_t)sizeof e) {
-        int st;
-        waitpid(pid, &st, 0);
-        cli_error(CMD, "cannot run '%s': %s", argv[0], strerror(e));
-        return -1;
-    }
-    return pid;
-}
-
-static int exit_code(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return CLI_ERR;
-}
-
-/* 1 when the child has exited (left as a zombie so a last sample can read it). */
-static int child_exited(pid_t child) {
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) != 0) return errno == ECHILD;
-    return si.si_pid == child;
 }
 
 /* ---- output -------------------------------------------------------------------- */
@@ -265,36 +228,72 @@ static int parse(int argc, char **argv, opts *o) {
     return CLI_OK;
 }
 
-/* Waits until `deadline` (nl_now() seconds) while handling signals. Returns
- * 1 when the loop must stop sampling now (child exited or user stop), else 0. */
-static int wait_until(double deadline, pid_t child, int *stop, int *exited) {
-    for (;;) {
-        double now = nl_now();
-        if (now >= deadline) return 0;
-        double left = deadline - now;
-        struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
-        siginfo_t si;
-        int s = sigtimedwait(&g_set, &si, &ts);
-        if (s < 0) {
-            if (errno == EAGAIN) return 0;
-            continue; /* EINTR */
-        }
-        if (s == SIGCHLD) {
-            if (child > 0 && child_exited(child)) {
-                *exited = 1;
-                return 1;
-            }
-            continue;
-        }
-        if (child > 0) {
-            /* A terminal's Ctrl-C already reached the child (same process
-             * group): forward only what was sent to the monitor alone. */
-            if (si.si_code != SI_KERNEL) kill(child, s);
-            continue;
-        }
-        *stop = 1;
-        return 1;
+typedef struct run_ctx {
+    const opts *o;
+    out *ou;
+    char line[1024];
+    nl_stats_row *rows; /* for --plot */
+    size_t nrows, caprows;
+    long gpu_errors_seen;
+    int mem_noted;
+} run_ctx;
+
+static void on_open(void *user, const nl_stats_info *info) {
+    run_ctx *c = user;
+    if (!c->o->quiet) {
+        if (info->gpu_note[0]) cli_note(CMD, "%s; GPU cells are empty", info->gpu_note);
+        if (!info->io_available) cli_note(CMD, "%s", info->io_note);
     }
+    out_write(c->ou, c->line, nl_stats_format_header(c->o->format, c->line, sizeof c->line));
+}
+
+static int on_sample(void *user, const nl_stats_row *row, const nl_stats_info *info) {
+    run_ctx *c = user;
+    if (!c->o->quiet && info->gpu_errors > c->gpu_errors_seen) {
+        if (c->gpu_errors_seen == 0)
+            cli_note(CMD, "GPU reading failed: %s (GPU cells empty while it fails)",
+                     info->gpu_error);
+        c->gpu_errors_seen = info->gpu_errors;
+    }
+    if (!c->o->quiet && !c->mem_noted && info->mem_note[0]) {
+        cli_note(CMD, "%s", info->mem_note);
+        c->mem_noted = 1;
+    }
+    if (!row->alive) return 0; /* the final partial sample counts in the summary only */
+    out_write(
+        c->ou, c->line,
+        nl_stats_format_row(c->o->format, row, info, c->o->interval, c->line, sizeof c->line));
+    if (c->o->plot) {
+        if (c->nrows == c->caprows) {
+            size_t nc = c->caprows ? c->caprows * 2 : 1024;
+            nl_stats_row *nr = realloc(c->rows, nc * sizeof *nr);
+            if (nr) {
+                c->rows = nr;
+                c->caprows = nc;
+            }
+        }
+        if (c->nrows < c->caprows) c->rows[c->nrows++] = *row;
+    }
+    return 0;
+}
+
+/* The process name for a message: control characters as \n, \t or \xHH. */
+static void escape_name(const char *s, char *buf, size_t n) {
+    size_t k = 0;
+    for (; *s && k + 5 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\n')
+            buf[k++] = '\\', buf[k++] = 'n';
+        else if (ch == '\t')
+            buf[k++] = '\\', buf[k++] = 't';
+        else if (ch == '\\')
+            buf[k++] = '\\', buf[k++] = '\\';
+        else if (ch < 0x20 || ch == 0x7f)
+            k += (size_t)snprintf(buf + k, n - k, "\\x%02x", ch);
+        else
+            buf[k++] = (char)ch;
+    }
+    buf[k] = '\0';
 }
 
 int cmd_stats(int argc, char **argv) {
@@ -316,21 +315,9 @@ int cmd_stats(int argc, char **argv) {
     }
     block_signals();
     signal(SIGPIPE, SIG_IGN);
-    pid_t child = -1;
     long pid = o.pid;
-    unsigned flags = o.flags;
-    int stop = 0, exited = 0;
 
-    if (o.command) {
-        child = start_command(o.command);
-        if (child < 0) {
-            restore_signals();
-            if (o.output) close(ou.fd);
-            return 127;
-        }
-        pid = child;
-        flags |= NL_STATS_FROM_START;
-    } else if (o.name) {
+    if (o.name) {
         nl_stats_match m;
         int announced = 0;
         for (;;) {
@@ -345,8 +332,7 @@ int cmd_stats(int argc, char **argv) {
             }
             if (!announced && !o.quiet) cli_note(CMD, "waiting for a process named '%s'", o.name);
             announced = 1;
-            int ex = 0;
-            if (wait_until(nl_now() + (o.interval > 0.1 ? o.interval : 0.1), -1, &stop, &ex)) {
+            if (pause_for(o.interval > 0.1 ? o.interval : 0.1)) {
                 restore_signals();
                 if (o.output) close(ou.fd);
                 return CLI_OK;
@@ -361,83 +347,25 @@ int cmd_stats(int argc, char **argv) {
         }
     }
 
-    nl_stats *st = NULL;
-    nl_stats_opts so = {.pid = (int)pid, .flags = flags, .nvml_lib = NULL};
-    if (nl_stats_open(&st, &so, &err) != NL_OK) {
-        cli_error(CMD, "%s", err.msg);
-        restore_signals();
-        if (o.output) close(ou.fd);
-        if (child > 0) { /* keep the promise: the command runs to its end */
-            int status;
-            while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-            }
-        }
-        return CLI_ERR;
-    }
-    const nl_stats_info *info = nl_stats_get_info(st);
-    if (!o.quiet) {
-        if (info->gpu_note[0]) cli_note(CMD, "%s; GPU cells are empty", info->gpu_note);
-        if (!info->io_available) cli_note(CMD, "%s", info->io_note);
-    }
-
-    char line[1024];
-    out_write(&ou, line, nl_stats_format_header(o.format, line, sizeof line));
-
-    nl_stats_summary sum;
-    nl_stats_summary_init(&sum);
-    nl_stats_row *rows = NULL;
-    size_t nrows = 0, caprows = 0;
-    long missed = 0, gpu_errors_seen = 0;
-    int mem_noted = 0;
+    run_ctx ctx = {.o = &o, .ou = &ou};
+    nl_stats_run_opts ro = {.argv = o.command,
+                            .pid = o.command ? 0 : (int)pid,
+                            .flags = o.flags,
+                            .interval_s = o.interval,
+                            .duration_s = o.duration,
+                            .signals = &g_set,
+                            .on_open = on_open,
+                            .on_sample = on_sample,
+                            .user = &ctx};
+    nl_stats_run_result res;
+    nl_status st = nl_stats_run(&ro, &res, &err);
+    restore_signals();
     int result = CLI_OK;
-    double t0 = info->t0;
-    for (long k = 1;; k++) {
-        if (o.duration > 0 && (double)k * o.interval > o.duration + 1e-9) break;
-        int ex = 0;
-        if (wait_until(t0 + (double)k * o.interval, child, &stop, &ex)) {
-            if (stop) break;
-            exited = ex;
-        }
-        nl_stats_row row;
-        if (nl_stats_sample(st, &row, &err) != NL_OK) {
-            cli_error(CMD, "%s", err.msg);
-            result = CLI_ERR;
-            break;
-        }
-        nl_stats_summary_add(&sum, &row);
-        if (!o.quiet && info->gpu_errors > gpu_errors_seen) {
-            if (gpu_errors_seen == 0)
-                cli_note(CMD, "GPU reading failed: %s (GPU cells empty while it fails)",
-                         info->gpu_error);
-            gpu_errors_seen = info->gpu_errors;
-        }
-        if (!o.quiet && !mem_noted && info->mem_note[0]) {
-            cli_note(CMD, "%s", info->mem_note);
-            mem_noted = 1;
-        }
-        if (!row.alive) break; /* the final partial sample counts in the summary only */
-        out_write(&ou, line,
-                  nl_stats_format_row(o.format, &row, info, o.interval, line, sizeof line));
-        if (o.plot) {
-            if (nrows == caprows) {
-                size_t nc = caprows ? caprows * 2 : 1024;
-                nl_stats_row *nr = realloc(rows, nc * sizeof *nr);
-                if (nr) {
-                    rows = nr;
-                    caprows = nc;
-                }
-            }
-            if (nrows < caprows) rows[nrows++] = row;
-        }
-        if (exited) continue; /* sample the zombie once more: alive == 0 ends the loop */
-        /* behind schedule (machine busy, monitor stopped): skip the ticks
-         * missed and any closer than half an interval, rather than take
-         * samples in a burst */
-        double now = nl_now();
-        long next = k + 1;
-        while (t0 + (double)next * o.interval < now + 0.5 * o.interval) next++;
-        missed += next - (k + 1);
-        k = next - 1;
+    if (st != NL_OK) {
+        cli_error(CMD, "%s", err.msg);
+        result = CLI_ERR;
+    } else if (res.exec_errno) {
+        cli_error(CMD, "cannot run '%s': %s", o.command[0], strerror(res.exec_errno));
     }
     if (o.output) {
         if (fsync(ou.fd) != 0 && errno != EINVAL && !ou.failed)
@@ -448,43 +376,32 @@ int cmd_stats(int argc, char **argv) {
         }
     }
     if (ou.failed) result = CLI_ERR;
-    if (!o.quiet) {
-        char buf[2048];
-        nl_stats_summary_format(&sum, info, buf, sizeof buf);
-        fprintf(stderr, "nnlab stats: PID %d (%s)%s, every %g s:\n%s", info->pid, info->comm,
+    if (res.exec_errno) {
+        free(ctx.rows);
+        return 127;
+    }
+    const nl_stats_info *info = &res.info;
+    if (!o.quiet && res.info_valid) {
+        char buf[2048], name[4 * sizeof info->comm + 1];
+        nl_stats_summary_format(&res.summary, info, buf, sizeof buf);
+        escape_name(info->comm, name, sizeof name);
+        fprintf(stderr, "nnlab stats: PID %d (%s)%s, every %g s:\n%s", info->pid, name,
                 info->children ? " and its children" : "", o.interval, buf);
-        if (missed)
+        if (res.missed)
             fprintf(stderr,
                     "  late          %ld ticks skipped (the monitor was not scheduled "
                     "in time)\n",
-                    missed);
+                    res.missed);
     }
-    if (o.plot) {
-        if (nl_stats_plot(o.plot, rows, nrows, info, &err) != NL_OK) {
+    if (o.plot && res.info_valid) {
+        if (nl_stats_plot(o.plot, ctx.rows, ctx.nrows, info, &err) != NL_OK) {
             cli_error(CMD, "%s", err.msg);
             result = CLI_ERR;
         } else if (!o.quiet) {
             cli_note(CMD, "plot written to %s", o.plot);
         }
     }
-    free(rows);
-    nl_stats_close(st);
-
-    if (child > 0) {
-        /* --duration may end sampling early: the command still runs to its
-         * end, with signals forwarded. */
-        while (!child_exited(child)) {
-            siginfo_t si;
-            int s = sigwaitinfo(&g_set, &si);
-            if (s > 0 && s != SIGCHLD && si.si_code != SI_KERNEL) kill(child, s);
-        }
-        int status = 0;
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-        }
-        int code = exit_code(status);
-        restore_signals();
-        return code != 0 ? code : result;
-    }
-    restore_signals();
+    free(ctx.rows);
+    if (o.command && res.exit_code > 0) return res.exit_code;
     return result;
 }

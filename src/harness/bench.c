@@ -2,17 +2,25 @@
  * the monitor; events and result JSON read back; runs aligned and aggregated. */
 #include "harness/harness_internal.h"
 #include "nnlab/core.h"
+#include "nnlab/model.h"
+#include "stats/stats_internal.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef NNLAB_SOURCE_DIR
 #define NNLAB_SOURCE_DIR "."
 #endif
+
+/* How far an event may lie outside the run's launch-to-exit window (clock
+   reading and rounding; the contestant shares the machine's clock). */
+#define EVENT_SLACK_MS 2000
 
 /* ---- reading a finished run back ----------------------------------------------------- */
 
@@ -45,9 +53,11 @@ static int last_line(const char *text, const char *needle, char *out, size_t n) 
 }
 
 /* The contestant's result: the last line of stdout that is a JSON object and
- * not an event. NULL when none. */
-static json_t *result_json(const char *text) {
+ * not an event. NULL when none; *bad = 1 when the last line that looked like
+ * one ('{') was not JSON. */
+static json_t *result_json(const char *text, int *bad) {
     json_t *found = NULL;
+    *bad = 0;
     for (const char *p = text; *p;) {
         const char *e = strchr(p, '\n');
         size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -58,7 +68,9 @@ static json_t *result_json(const char *text) {
             if (json_is_object(o) && !json_object_get(o, "event_type")) {
                 json_decref(found);
                 found = o;
+                *bad = 0;
             } else {
+                if (!o) *bad = 1;
                 json_decref(o);
             }
         }
@@ -86,18 +98,24 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
     char *events = NULL, *out = NULL, *log = NULL;
     size_t elen = 0, olen = 0, llen = 0;
     nl_error ignore = {0};
-    if (bench_read_file(c->events_path, &events, &elen, &ignore)) events = NULL, elen = 0;
-    if (bench_read_file(c->out_path, &out, &olen, &ignore)) out = NULL, olen = 0;
-    if (bench_read_file(c->log_path, &log, &llen, &ignore)) log = NULL, llen = 0;
+    if (bench_read_file(c->events_path, BENCH_OUTPUT_MAX, &events, &elen, &ignore))
+        events = NULL, elen = 0;
+    if (bench_read_file(c->out_path, BENCH_OUTPUT_MAX, &out, &olen, &ignore)) out = NULL, olen = 0;
+    if (bench_read_file(c->log_path, BENCH_OUTPUT_MAX, &log, &llen, &ignore)) log = NULL, llen = 0;
 
     nl_bench_timeline tl;
     nl_bench_timeline_init(&tl);
     if (events) nl_bench_timeline_parse(&tl, events, elen);
     if (tl.run_start_ms < 0 && out) { /* events on stdout instead */
+        long bad = tl.malformed;
+        char first[sizeof tl.first_malformed];
+        memcpy(first, tl.first_malformed, sizeof first);
         nl_bench_timeline_init(&tl);
         nl_bench_timeline_parse(&tl, out, olen);
+        if (bad) tl.malformed += bad, memcpy(tl.first_malformed, first, sizeof first);
     }
-    json_t *res = out ? result_json(out) : NULL;
+    int bad_result = 0;
+    json_t *res = out ? result_json(out, &bad_result) : NULL;
 
     r->exit_status = c->exit_status;
     r->wall_s = c->wall_s;
@@ -135,6 +153,34 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
     } else {
         r->status = NL_BENCH_OK;
     }
+    /* the events against the run's own clock (launch to exit): a run that
+       contradicts it is failed, and its events are not used */
+    char why[300];
+    if (r->status != NL_BENCH_SKIPPED && !c->exec_error[0] &&
+        nl_bench_timeline_check(&tl, c->launch_ms,
+                                c->launch_ms + (int64_t)llround(c->wall_s * 1000.0), EVENT_SLACK_MS,
+                                why, sizeof why)) {
+        r->status = NL_BENCH_FAILED;
+        snprintf(r->message, sizeof r->message, "%s", why);
+        nl_bench_timeline_init(&tl);
+    }
+    /* exit status 0 is not enough: the events must give a time-to-train, or
+       there must be nothing malformed in what it wrote */
+    if (r->status == NL_BENCH_OK && !(tl.run_start_ms >= 0 && tl.run_stop_ms >= 0)) {
+        if (tl.run_start_ms >= 0) {
+            r->status = NL_BENCH_FAILED;
+            snprintf(r->message, sizeof r->message, "no run_stop event");
+        } else if (bad_result) {
+            r->status = NL_BENCH_FAILED;
+            snprintf(r->message, sizeof r->message,
+                     "unparsable result: the last JSON line of its output is not JSON");
+        } else if (tl.malformed) {
+            r->status = NL_BENCH_FAILED;
+            snprintf(r->message, sizeof r->message,
+                     "unparsable events: %ld malformed line%s (first: %s)", tl.malformed,
+                     tl.malformed == 1 ? "" : "s", tl.first_malformed);
+        }
+    }
 
     /* alignment: t = 0 at run_start */
     int64_t base = c->launch_ms;
@@ -149,7 +195,7 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
         if (r->status == NL_BENCH_OK)
             snprintf(r->message, sizeof r->message, "%s",
                      r->aligned_on_events
-                         ? "no run_stop event: time-to-train runs to the exit"
+                         ? "no run_stop event"
                          : "no run_start event: aligned on the launch, time-to-train is the "
                            "whole command");
     }
@@ -225,6 +271,12 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
             snprintf(r->message, sizeof r->message,
                      "ended before the monitor's first sample: peak RSS as it reported it");
     }
+    if (c->leftovers > 0) {
+        size_t ml = strlen(r->message);
+        bench_strf(r->message + ml, sizeof r->message - ml,
+                   "%s%d process%s of its tree still ran after it exited (a daemon?): ended",
+                   ml ? "; " : "", c->leftovers, c->leftovers == 1 ? "" : "es");
+    }
     return NL_OK;
 }
 
@@ -291,6 +343,44 @@ static void warn(nl_bench_results *res, const char *fmt, ...) {
     vsnprintf(res->warnings + len, sizeof res->warnings - len - 1, fmt, ap);
     va_end(ap);
     strcat(res->warnings, "\n");
+}
+
+double nl_bench_default_timeout(const char *workload, int epochs) {
+    const nl_workload_info *w = workload ? nl_workload_find(workload) : NULL;
+    const double per_epoch = w && w->dataset && !strcmp(w->dataset, "mnist") ? 300 : 1200;
+    return 600 + (epochs > 0 ? epochs : 1) * per_epoch;
+}
+
+/* % of the machine's CPU busy over `seconds` (this process sleeps meanwhile, so
+ * all of it is other work); NAN when /proc/stat cannot be read. */
+static double machine_busy_pct(double seconds) {
+    char buf[4096];
+    uint64_t b0, t0, b1, t1;
+    if (st_read_text("/proc/stat", buf, sizeof buf) < 0 || st_parse_cpu_line(buf, &b0, &t0))
+        return NAN;
+    struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    if (st_read_text("/proc/stat", buf, sizeof buf) < 0 || st_parse_cpu_line(buf, &b1, &t1) ||
+        t1 <= t0)
+        return NAN;
+    return 100.0 * (double)(b1 - b0) / (double)(t1 - t0);
+}
+
+/* Waits (10 minutes at most, or until should_stop) for other work to drop below
+ * cfg->wait_idle_pct of the machine. */
+static void wait_idle(const nl_bench_config *cfg) {
+    const double t0 = nl_now();
+    double busy = machine_busy_pct(0.5);
+    int said = 0;
+    while (busy >= cfg->wait_idle_pct && nl_now() - t0 < 600 &&
+           !(cfg->should_stop && cfg->should_stop(cfg->user))) {
+        if (!said++ && cfg->progress) {
+            nl_bench_progress p = {.what = "waiting", .other_pct = busy, .eta_s = NAN};
+            cfg->progress(cfg->user, &p);
+        }
+        busy = machine_busy_pct(2.0);
+    }
 }
 
 nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl_error *err) {
@@ -371,19 +461,28 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
                                   .epochs = s_epochs,
                                   .seed = s_seed,
                                   .events = events,
-                                  .threads = cfg->threads > 0 ? s_threads : NULL,
+                                  .threads = ct->threads > 0 || cfg->threads > 0 ? s_threads : NULL,
                                   .limit = cfg->limit ? s_limit : NULL,
                                   .batch = "32",
                                   .nnlab = cfg->nnlab_path ? cfg->nnlab_path : "nnlab",
                                   .root = root,
                                   .out = cfg->out_dir};
+            snprintf(s_threads, sizeof s_threads, "%d",
+                     ct->threads > 0 ? ct->threads : cfg->threads);
+            const double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s
+                                     : cfg->timeout_s == 0
+                                         ? nl_bench_default_timeout(g->model, cfg->epochs)
+                                         : 0;
+            int attempt = 0;
+        again:
+            if (cfg->wait_idle_pct > 0) wait_idle(cfg);
             nl_bench_run run = {0};
             run.k = k;
             bench_child child = {.events_path = events,
                                  .out_path = outp,
                                  .log_path = logp,
                                  .interval_s = iv,
-                                 .timeout_s = cfg->timeout_s,
+                                 .timeout_s = timeout_s,
                                  .should_stop = cfg->should_stop,
                                  .user = cfg->user};
             nl_bench_progress pr = {.what = "start",
@@ -430,6 +529,27 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             if (st) {
                 nl_bench_run_free(&run);
                 goto stop;
+            }
+            if (!warm && cfg->max_other_pct > 0 && run.status == NL_BENCH_OK && !res->interrupted) {
+                const double other =
+                    run.background_cpu_pct / (res->machine.cpus > 0 ? res->machine.cpus : 1);
+                if (other > cfg->max_other_pct) {
+                    if (attempt < cfg->retries) {
+                        attempt++;
+                        pr.what = "retry";
+                        pr.run = &run;
+                        pr.other_pct = other;
+                        if (cfg->progress) cfg->progress(cfg->user, &pr);
+                        nl_bench_run_free(&run);
+                        goto again;
+                    }
+                    size_t ml = strlen(run.message);
+                    bench_strf(
+                        run.message + ml, sizeof run.message - ml,
+                        "%sother processes used %.0f%% of the machine's CPU (above %.0f%%%s)",
+                        ml ? "; " : "", other, cfg->max_other_pct,
+                        cfg->retries ? ", after every retry" : "");
+                }
             }
             done++;
             if (!res->interrupted && isfinite(run.wall_s)) {

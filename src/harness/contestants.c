@@ -243,6 +243,19 @@ done:
     return st;
 }
 
+nl_status nl_bench_contestant_variant(const nl_bench_contestant *c, int threads,
+                                      nl_bench_contestant *out, nl_error *err) {
+    if (threads < 1)
+        return nl_error_set(err, NL_EINVAL, "%s@%d: threads must be >= 1", c->name, threads);
+    nl_bench_contestant v = *c;
+    int n = snprintf(v.name, sizeof v.name, "%s-t%d", c->name, threads);
+    if (n < 0 || (size_t)n >= sizeof v.name)
+        return nl_error_set(err, NL_EINVAL, "%s@%d: name too long", c->name, threads);
+    v.threads = threads;
+    *out = v;
+    return NL_OK;
+}
+
 /* ---- contestants files ---------------------------------------------------------------- */
 
 static int valid_name(const char *s) {
@@ -346,5 +359,21 @@ nl_status nl_bench_contestants_parse(const char *text, const char *source,
         if (!st) st = add_contestant(list, n, &c, err);
     }
     sb_free(&line);
+    return st;
+}
+
+nl_status nl_bench_contestants_load(const char *path, nl_bench_contestant **list, size_t *n,
+                                    nl_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    nl_status st = bench_read_file(path, (size_t)1 << 20, &text, &len, err);
+    if (st) return st;
+    const char *nul = memchr(text, '\0', len);
+    if (nul)
+        st = nl_error_set(err, NL_EFORMAT, "%s: a NUL byte at offset %zu: not a text file", path,
+                          (size_t)(nul - text));
+    else
+        st = nl_bench_contestants_parse(text, path, list, n, err);
+    free(text);
     return st;
 }

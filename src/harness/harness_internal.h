@@ -34,14 +34,20 @@ void sb_num(sbuf *b, double v, int dec, const char *missing);
 /* Writes len bytes to path through a temporary file beside it, renamed once
  * complete (so path is the old file or the whole new one). */
 nl_status bench_write_file(const char *path, const char *data, size_t len, nl_error *err);
-/* Reads a whole file (NUL-terminated, *len without the NUL). */
-nl_status bench_read_file(const char *path, char **data, size_t *len, nl_error *err);
+/* Reads a whole regular file of at most max bytes (NUL-terminated, *len
+ * without the NUL). A directory, FIFO or device is refused without blocking
+ * (NL_EINVAL), as is a longer file; NL_EIO when it cannot be opened. */
+nl_status bench_read_file(const char *path, size_t max, char **data, size_t *len, nl_error *err);
+/* What the harness reads back of a run (events, stdout, stderr) at most. */
+#define BENCH_OUTPUT_MAX ((size_t)256 << 20)
 /* dir/name into out; NL_EINVAL when too long. */
 nl_status bench_path(char *out, size_t n, const char *dir, const char *name, nl_error *err);
 /* Safe file-name part: letters, digits, '-', '_', '.'; others become '_'. */
 void bench_slug(char *out, size_t n, const char *s);
 /* snprintf that may truncate on purpose (messages, labels). */
 void bench_strf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "N threads", and how the thread variants (NAME-tT) differ, for headings. */
+void bench_threads_text(char *out, size_t n, const nl_bench_config *cfg);
 /* Human duration: "42 s", "3 min 05 s", "1 h 02 min". */
 void bench_fmt_duration(char *out, size_t n, double s);
 
@@ -59,6 +65,7 @@ typedef struct bench_child {
     /* out */
     int exit_status; /* exit code, 128 + signal, -1 never started */
     int timed_out, interrupted;
+    int leftovers; /* processes of its tree still running after it exited, ended */
     char exec_error[256];
     int64_t launch_ms;  /* wall clock at fork */
     double wall_s;      /* fork to reaped */
@@ -68,9 +75,9 @@ typedef struct bench_child {
     int info_valid;
 } bench_child;
 
-/* Starts argv under the monitor, samples every interval on an absolute
- * schedule until it exits, reaps it. Errors only when it could not be
- * started or watched at all. */
+/* Starts argv under the monitor (nl_stats_run, contained: its own process
+ * group, nothing of it outlives the run), keeps every sample, reaps it.
+ * Errors only when it could not be started or watched at all. */
 nl_status bench_child_run(bench_child *c, nl_error *err);
 
 /* The figures' and report's shared naming: <slug(contestant)>_<slug(workload)>. */
@@ -94,6 +101,19 @@ size_t bench_figures_list(const char *out_dir, bench_figure **out);
 
 /* Other processes' CPU% above which a run's machine counts as busy. */
 #define BENCH_BUSY_PCT 25.0
+
+/* A figure column of Table 1: heading (+ a second line in HTML), what of which
+ * statistic of the group it shows, decimals (-1: a time's, from its mean). */
+typedef struct bench_col {
+    const char *head, *sub;
+    int kind;
+    size_t offset; /* of the nl_bench_stat in nl_bench_group */
+    int dec;
+} bench_col;
+extern const bench_col bench_table1[];
+extern const size_t bench_table1_ncols;
+void bench_col_head(sbuf *b, const bench_col *c, const nl_bench_config *cfg, int html);
+void bench_col_cell(sbuf *b, const bench_col *c, const nl_bench_group *g, int html);
 
 /* Shared by table.c and report.c. */
 const char *bench_baseline_name(const nl_bench_config *cfg);

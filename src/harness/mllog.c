@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 void nl_bench_timeline_init(nl_bench_timeline *tl) {
@@ -24,24 +25,41 @@ static int epoch_index(const nl_bench_timeline *tl, json_t *meta) {
     return (int)n - 1;
 }
 
+static void malformed(nl_bench_timeline *tl, const char *p, size_t n) {
+    if (tl->malformed++ == 0) {
+        size_t k = n < sizeof tl->first_malformed - 1 ? n : sizeof tl->first_malformed - 1;
+        for (size_t i = 0; i < k; i++) /* printable: it goes into messages */
+            tl->first_malformed[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
+        tl->first_malformed[k] = '\0';
+    }
+}
+
 static void parse_line(nl_bench_timeline *tl, const char *p, size_t n) {
     static const char prefix[] = ":::MLLOG";
     while (n && (*p == ' ' || *p == '\t')) p++, n--;
+    int tagged = 0;
     if (n >= sizeof prefix - 1 && !memcmp(p, prefix, sizeof prefix - 1))
-        p += sizeof prefix - 1, n -= sizeof prefix - 1;
+        p += sizeof prefix - 1, n -= sizeof prefix - 1, tagged = 1;
     while (n && (*p == ' ' || *p == '\t')) p++, n--;
     while (n && (p[n - 1] == '\r' || p[n - 1] == ' ')) n--;
+    const char *line = p;
+    size_t line_n = n;
     if (n == 0) return;
     if (*p != '{') {
         tl->ignored++;
+        if (tagged) malformed(tl, line, line_n);
         return;
     }
     json_error_t jerr;
     json_t *o = json_loadb(p, n, 0, &jerr);
     json_t *key = o ? json_object_get(o, "key") : NULL;
     json_t *tms = o ? json_object_get(o, "time_ms") : NULL;
-    if (!json_is_object(o) || !json_is_string(key) || !json_is_number(tms)) {
+    if (!json_is_object(o) || !json_is_string(key) || !json_is_number(tms) ||
+        !isfinite(json_number_value(tms))) {
         tl->ignored++;
+        /* an object that is not an event (a result line) is other output */
+        if (tagged || !json_is_object(o) || key || tms || json_object_get(o, "event_type"))
+            malformed(tl, line, line_n);
         json_decref(o);
         return;
     }
@@ -89,4 +107,47 @@ void nl_bench_timeline_parse(nl_bench_timeline *tl, const char *text, size_t len
         parse_line(tl, text + i, end - i);
         i = end + 1;
     }
+}
+
+/* An event time in ms since the epoch, as seconds from `from`, for messages. */
+static double rel_s(int64_t t, int64_t from) {
+    return (double)(t - from) / 1000.0;
+}
+
+int nl_bench_timeline_check(const nl_bench_timeline *tl, int64_t from_ms, int64_t to_ms,
+                            int64_t slack_ms, char *why, size_t n) {
+    typedef struct {
+        const char *key;
+        int64_t t;
+        int epoch;
+    } event_time;
+    event_time ev[4 + 3 * NL_BENCH_MAX_EPOCHS];
+    size_t k = 0;
+    ev[k++] = (event_time){"init_start", tl->init_start_ms, 0};
+    ev[k++] = (event_time){"run_start", tl->run_start_ms, 0};
+    ev[k++] = (event_time){"data_loaded", tl->data_loaded_ms, 0};
+    ev[k++] = (event_time){"run_stop", tl->run_stop_ms, 0};
+    for (int e = 0; e < NL_BENCH_MAX_EPOCHS; e++) {
+        ev[k++] = (event_time){"epoch_start", tl->epoch_start_ms[e], e + 1};
+        ev[k++] = (event_time){"epoch_stop", tl->epoch_stop_ms[e], e + 1};
+        ev[k++] = (event_time){"eval_accuracy", tl->eval_ms[e], e + 1};
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (ev[i].t < 0) continue;
+        if (ev[i].t < from_ms - slack_ms || ev[i].t > to_ms + slack_ms) {
+            char ep[32] = "";
+            if (ev[i].epoch) snprintf(ep, sizeof ep, " (epoch %d)", ev[i].epoch);
+            snprintf(why, n,
+                     "event %s%s at %+.3f s from the launch is outside the run (launch to exit: "
+                     "0 to %.3f s)",
+                     ev[i].key, ep, rel_s(ev[i].t, from_ms), rel_s(to_ms, from_ms));
+            return -1;
+        }
+    }
+    if (tl->run_start_ms >= 0 && tl->run_stop_ms >= 0 && tl->run_stop_ms < tl->run_start_ms) {
+        snprintf(why, n, "event run_stop is %.3f s before run_start",
+                 rel_s(tl->run_start_ms, tl->run_stop_ms));
+        return -1;
+    }
+    return 0;
 }

@@ -1,4 +1,4 @@
-/* The bench's figures, drawn by gnuplot (popen; data inline as datablocks):
+/* The bench's figures, drawn by gnuplot (st_gnuplot; data inline as datablocks):
  *   usage_<c>_<w>       one contestant on one workload: CPU, RAM (GPU, GPU memory)
  *                       over time, every run thin and the mean bold (study figs 5-8)
  *   compare_<w>_<m>     one metric, the contestants' means side by side (figs 9-16)
@@ -7,14 +7,13 @@
  * Each as figures/NAME.png and figures/NAME.svg, with figures/NAME.gp (the script:
  * `cd figures && gnuplot NAME.gp` redraws it) and figures/index.txt (the list). */
 #include "harness/harness_internal.h"
+#include "stats/stats_internal.h"
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct plotter {
@@ -24,18 +23,6 @@ typedef struct plotter {
     int drawn, failed;
     char first_error[512];
 } plotter;
-
-/* POSIX shell single-quoted string. */
-static void sh_quote(sbuf *b, const char *s) {
-    sb_puts(b, "'");
-    for (; *s; s++) {
-        if (*s == '\'')
-            sb_puts(b, "'\\''");
-        else
-            sb_putn(b, s, 1);
-    }
-    sb_puts(b, "'");
-}
 
 /* gnuplot string in double quotes (\" \\ escaped; newlines dropped). */
 static void gp_str(sbuf *b, const char *s) {
@@ -55,56 +42,21 @@ static void gp_num(sbuf *b, double v) {
         sb_puts(b, " NaN");
 }
 
-/* Runs a gnuplot script with stdin = the script; returns 0 on success. */
+/* Runs a gnuplot script (pre, then script) in dir; returns 0 on success. */
 static int run_gnuplot(const char *dir, const char *script, const char *pre, char *msg,
                        size_t msgn) {
-    sbuf cmd;
-    sb_init(&cmd);
-    char errpath[4200];
-    snprintf(errpath, sizeof errpath, "%s/.gnuplot.err", dir);
-    sb_puts(&cmd, "cd ");
-    sh_quote(&cmd, dir);
-    sb_puts(&cmd, " && exec gnuplot >/dev/null 2>");
-    sh_quote(&cmd, errpath);
-    if (cmd.oom) {
-        sb_free(&cmd);
+    sbuf all;
+    sb_init(&all);
+    if (pre) sb_puts(&all, pre);
+    sb_puts(&all, script);
+    if (all.oom) {
+        sb_free(&all);
         snprintf(msg, msgn, "out of memory");
         return -1;
     }
-    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-    FILE *p = popen(cmd.s, "w");
-    sb_free(&cmd);
-    if (!p) {
-        signal(SIGPIPE, old);
-        snprintf(msg, msgn, "cannot start gnuplot: %s", strerror(errno));
-        return -1;
-    }
-    if (pre) fputs(pre, p);
-    fputs(script, p);
-    int ws = pclose(p);
-    signal(SIGPIPE, old);
-    if (ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
-        unlink(errpath);
-        return 0;
-    }
-    if (ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 127) {
-        snprintf(msg, msgn, "gnuplot not found (Debian: apt-get install gnuplot-nox)");
-    } else {
-        char *e = NULL;
-        size_t el = 0;
-        nl_error ig = {0};
-        snprintf(msg, msgn, "gnuplot failed");
-        if (!bench_read_file(errpath, &e, &el, &ig)) {
-            /* the last non-empty line names the problem */
-            while (el && (e[el - 1] == '\n' || e[el - 1] == ' ')) e[--el] = '\0';
-            char *l = strrchr(e, '\n');
-            l = l ? l + 1 : e;
-            if (*l) snprintf(msg, msgn, "gnuplot failed: %.400s", l);
-            free(e);
-        }
-    }
-    unlink(errpath);
-    return -1;
+    int r = st_gnuplot(dir, all.s, all.len, msg, msgn);
+    sb_free(&all);
+    return r == 0 ? 0 : -1;
 }
 
 static void terminal(sbuf *b, const plotter *pl, int svg, int w, int h) {
@@ -610,7 +562,7 @@ size_t bench_figures_list(const char *out_dir, bench_figure **out) {
     size_t len = 0, n = 0;
     nl_error ig = {0};
     snprintf(path, sizeof path, "%s/figures/index.txt", out_dir);
-    if (bench_read_file(path, &text, &len, &ig)) return 0;
+    if (bench_read_file(path, BENCH_OUTPUT_MAX, &text, &len, &ig)) return 0;
     for (char *line = text; line && *line;) {
         char *eol = strchr(line, '\n');
         if (eol) *eol = '\0';

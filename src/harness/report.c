@@ -112,26 +112,15 @@ static void busy_warning(sbuf *b, const nl_bench_results *res, int html) {
               worst->workload, html ? "</p>" : "\n");
 }
 
-static void html_stat(sbuf *b, const nl_bench_stat *s, int dec) {
-    if (s->n == 0) {
-        sb_puts(b, "–");
-        return;
-    }
-    sb_num(b, s->mean, dec, "–");
-    if (s->n > 1 && isfinite(s->sd)) {
-        sb_puts(b, "<span class=\"sd\"> ± ");
-        sb_num(b, s->sd, dec, "–");
-        sb_puts(b, "</span>");
-    }
-}
-
 static void html_table(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
     sb_puts(b, "<table id=\"table1\">\n<thead><tr><th>workload</th><th>contestant</th>"
-               "<th>language</th><th>runs ok</th><th>time-to-train (s)<br><small>mean ± "
-               "sd</small></th><th>median</th><th>min</th><th>max</th><th>vs ");
-    sb_html(b, bench_baseline_name(cfg));
-    sb_puts(b, "</th><th>test accuracy</th><th>samples/s</th><th>peak RSS (MiB)</th>"
-               "<th>mean CPU (%)</th><th>peak GPU mem (MiB)</th></tr></thead>\n<tbody>\n");
+               "<th>language</th><th>runs ok</th>");
+    for (size_t k = 0; k < bench_table1_ncols; k++) {
+        sb_puts(b, "<th>");
+        bench_col_head(b, &bench_table1[k], cfg, 1);
+        sb_puts(b, "</th>");
+    }
+    sb_puts(b, "</tr></thead>\n<tbody>\n");
     for (size_t w = 0; w < cfg->nworkloads; w++) {
         const nl_bench_group *r[64];
         size_t n = ranked(res, cfg->workloads[w], r, 64);
@@ -154,40 +143,19 @@ static void html_table(sbuf *b, const nl_bench_config *cfg, const nl_bench_resul
             sb_html(b, g->language);
             sb_puts(b, "</td>");
             if (g->status == NL_BENCH_SKIPPED) {
-                sb_puts(b, "<td colspan=\"11\" class=\"msg\">skipped: ");
+                sb_printf(b, "<td colspan=\"%zu\" class=\"msg\">skipped: ", bench_table1_ncols + 1);
                 sb_html(b, g->message);
                 sb_puts(b, "</td></tr>\n");
                 continue;
             }
-            sb_printf(b, "<td class=\"%s\">%d/%zu</td><td class=\"num main\">",
-                      g->runs_failed ? "warn" : "", g->runs_ok, g->nruns);
-            int d = isfinite(g->time_to_train.mean) && g->time_to_train.mean < 10 ? 3 : 2;
-            html_stat(b, &g->time_to_train, d);
-            sb_puts(b, "</td><td class=\"num\">");
-            sb_num(b, g->time_to_train.median, d, "–");
-            sb_puts(b, "</td><td class=\"num\">");
-            sb_num(b, g->time_to_train.min, d, "–");
-            sb_puts(b, "</td><td class=\"num\">");
-            sb_num(b, g->time_to_train.max, d, "–");
-            sb_puts(b, "</td><td class=\"num\">");
-            if (g->is_baseline && g->runs_ok)
-                sb_puts(b, "baseline");
-            else if (isfinite(g->pct_vs_baseline))
-                sb_printf(b, "<span class=\"%s\">%+.1f%%</span>",
-                          g->pct_vs_baseline > 0 ? "slower" : "faster", g->pct_vs_baseline);
-            else
-                sb_puts(b, "–");
-            sb_puts(b, "</td><td class=\"num\">");
-            html_stat(b, &g->accuracy, 4);
-            sb_puts(b, "</td><td class=\"num\">");
-            sb_num(b, g->samples_per_s.mean, 0, "–");
-            sb_puts(b, "</td><td class=\"num\">");
-            sb_num(b, g->rss_peak.mean, 0, "–");
-            sb_puts(b, "</td><td class=\"num\">");
-            sb_num(b, g->cpu_mean.mean, 0, "–");
-            sb_puts(b, "</td><td class=\"num\">");
-            sb_num(b, g->vram_peak.mean, 0, "–");
-            sb_puts(b, "</td></tr>\n");
+            sb_printf(b, "<td class=\"%s\">%d/%zu</td>", g->runs_failed ? "warn" : "", g->runs_ok,
+                      g->nruns);
+            for (size_t k = 0; k < bench_table1_ncols; k++) {
+                sb_puts(b, k == 0 ? "<td class=\"num main\">" : "<td class=\"num\">");
+                bench_col_cell(b, &bench_table1[k], g, 1);
+                sb_puts(b, "</td>");
+            }
+            sb_puts(b, "</tr>\n");
         }
     }
     sb_puts(b, "</tbody>\n</table>\n");
@@ -201,10 +169,10 @@ static void html_figure(sbuf *b, const char *out_dir, const bench_figure *f) {
     char *data = NULL;
     size_t len = 0;
     nl_error ig = {0};
-    if (bench_read_file(path, &data, &len, &ig)) {
+    if (bench_read_file(path, BENCH_OUTPUT_MAX, &data, &len, &ig)) {
         snprintf(path, sizeof path, "%s/figures/%s.png", out_dir, f->name);
         kind = "png";
-        if (bench_read_file(path, &data, &len, &ig)) return;
+        if (bench_read_file(path, BENCH_OUTPUT_MAX, &data, &len, &ig)) return;
     }
     sb_puts(b, "<figure id=\"fig-");
     sb_html(b, f->name);
@@ -287,14 +255,15 @@ static const char *contestant_status(const nl_bench_results *res, const char *co
 static void method_text(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res,
                         int html) {
     const char *li = html ? "<li>" : "- ", *end = html ? "</li>\n" : "\n";
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(b,
               "%sEvery contestant ran every workload %d time%s%s, interleaved (A B C A B C "
               "…) so that drift in the machine's speed falls on all alike; same data files, "
-              "%d epoch%s, batch 32, %d thread%s, seed %llu + run number − 1.%s",
+              "%d epoch%s, batch 32, %s, seed %llu + run number − 1.%s",
               li, cfg->runs, cfg->runs == 1 ? "" : "s",
               cfg->warmup ? " after unmeasured warm-up runs" : "", cfg->epochs,
-              cfg->epochs == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s",
-              (unsigned long long)cfg->seed, end);
+              cfg->epochs == 1 ? "" : "s", threads, (unsigned long long)cfg->seed, end);
     if (cfg->limit)
         sb_printf(b,
                   "%sTraining set cut to the first %llu samples (--limit): a smoke test, "
@@ -356,8 +325,11 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
         sb_html(&b, cfg->workloads[w]);
     }
     sb_puts(&b, "</h1>\n<p class=\"sub\">");
-    sb_printf(&b, "%d run%s each · %d epoch%s · %d thread%s", cfg->runs, cfg->runs == 1 ? "" : "s",
-              cfg->epochs, cfg->epochs == 1 ? "" : "s", cfg->threads, cfg->threads == 1 ? "" : "s");
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
+    sb_printf(&b, "%d run%s each · %d epoch%s · ", cfg->runs, cfg->runs == 1 ? "" : "s",
+              cfg->epochs, cfg->epochs == 1 ? "" : "s");
+    sb_html(&b, threads);
     if (cfg->limit) sb_printf(&b, " · %llu training samples", (unsigned long long)cfg->limit);
     sb_puts(&b, " · ");
     sb_html(&b, m->cpu_model);
@@ -502,9 +474,10 @@ static nl_status write_md(const char *path, const nl_bench_config *cfg, const nl
     sb_puts(&b, " on ");
     for (size_t w = 0; w < cfg->nworkloads; w++)
         sb_printf(&b, "%s%s", w ? " and " : "", cfg->workloads[w]);
-    sb_printf(&b, "\n\n%d run%s each, %d epoch%s, %d thread%s", cfg->runs,
-              cfg->runs == 1 ? "" : "s", cfg->epochs, cfg->epochs == 1 ? "" : "s", cfg->threads,
-              cfg->threads == 1 ? "" : "s");
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
+    sb_printf(&b, "\n\n%d run%s each, %d epoch%s, %s", cfg->runs, cfg->runs == 1 ? "" : "s",
+              cfg->epochs, cfg->epochs == 1 ? "" : "s", threads);
     if (cfg->limit) sb_printf(&b, ", %llu training samples", (unsigned long long)cfg->limit);
     sb_printf(&b, "; %s, %d CPUs, %.1f GiB; %s.\n\n", m->cpu_model, m->cpus, m->mem_gib, m->date);
     if (res->interrupted) sb_puts(&b, "**Interrupted**: only the runs completed are shown.\n\n");

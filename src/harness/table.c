@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,71 +12,106 @@ static int time_dec(double v) {
     return fabs(v) < 10 ? 3 : fabs(v) < 100 ? 2 : 1;
 }
 
-static void md_time(sbuf *b, double v) {
-    sb_num(b, v, time_dec(v), "–");
-}
-
-static void md_mean_sd(sbuf *b, const nl_bench_stat *s, int dec, int timed) {
-    if (s->n == 0) {
-        sb_puts(b, "–");
-        return;
-    }
-    if (timed) dec = time_dec(s->mean);
-    sb_num(b, s->mean, dec, "–");
-    if (s->n > 1 && isfinite(s->sd)) {
-        sb_puts(b, " ± ");
-        sb_num(b, s->sd, dec, "–");
-    }
-}
-
-static void pct(sbuf *b, const nl_bench_group *g) {
-    if (g->is_baseline && g->runs_ok)
-        sb_puts(b, "baseline");
-    else if (isnan(g->pct_vs_baseline))
-        sb_puts(b, "–");
-    else
-        sb_printf(b, "%+.1f%%", g->pct_vs_baseline);
-}
-
 const char *bench_baseline_name(const nl_bench_config *cfg) {
     return cfg->baseline ? cfg->baseline : cfg->ncontestants ? cfg->contestants[0].name : "";
 }
 
+/* ---- Table 1's figures, one column each (table.md, report.md, report.html) ---- */
+
+enum { CELL_MEAN_SD, CELL_MEDIAN, CELL_MIN, CELL_MAX, CELL_MEAN, CELL_PCT };
+
+/* Every figure column of Table 1 after workload, contestant, language, runs. */
+const bench_col bench_table1[] = {
+    {"time-to-train (s)", "mean ± sd", CELL_MEAN_SD, offsetof(nl_bench_group, time_to_train), -1},
+    {"median", NULL, CELL_MEDIAN, offsetof(nl_bench_group, time_to_train), -1},
+    {"min", NULL, CELL_MIN, offsetof(nl_bench_group, time_to_train), -1},
+    {"max", NULL, CELL_MAX, offsetof(nl_bench_group, time_to_train), -1},
+    {"vs ", NULL, CELL_PCT, 0, 1}, /* + the baseline's name */
+    {"test accuracy", NULL, CELL_MEAN_SD, offsetof(nl_bench_group, accuracy), 4},
+    {"samples/s", NULL, CELL_MEAN, offsetof(nl_bench_group, samples_per_s), 0},
+    {"peak RSS (MiB)", NULL, CELL_MEAN, offsetof(nl_bench_group, rss_peak), 0},
+    {"mean CPU (%)", NULL, CELL_MEAN, offsetof(nl_bench_group, cpu_mean), 0},
+    {"peak GPU mem (MiB)", NULL, CELL_MEAN, offsetof(nl_bench_group, vram_peak), 0},
+};
+const size_t bench_table1_ncols = sizeof bench_table1 / sizeof bench_table1[0];
+
+void bench_col_head(sbuf *b, const bench_col *c, const nl_bench_config *cfg, int html) {
+    if (html) {
+        sb_html(b, c->head);
+        if (c->kind == CELL_PCT) sb_html(b, bench_baseline_name(cfg));
+        if (c->sub) sb_printf(b, "<br><small>%s</small>", c->sub);
+    } else {
+        sb_puts(b, c->head);
+        if (c->kind == CELL_PCT) sb_puts(b, bench_baseline_name(cfg));
+    }
+}
+
+void bench_col_cell(sbuf *b, const bench_col *c, const nl_bench_group *g, int html) {
+    if (c->kind == CELL_PCT) {
+        if (g->is_baseline && g->runs_ok)
+            sb_puts(b, "baseline");
+        else if (!isfinite(g->pct_vs_baseline))
+            sb_puts(b, "–");
+        else if (html)
+            sb_printf(b, "<span class=\"%s\">%+.1f%%</span>",
+                      g->pct_vs_baseline > 0 ? "slower" : "faster", g->pct_vs_baseline);
+        else
+            sb_printf(b, "%+.1f%%", g->pct_vs_baseline);
+        return;
+    }
+    const nl_bench_stat *s = (const nl_bench_stat *)((const char *)g + c->offset);
+    /* times: the decimals of the row's mean, so that its columns line up */
+    const int dec = c->dec >= 0 ? c->dec : time_dec(s->mean);
+    switch (c->kind) {
+    case CELL_MEAN_SD:
+        if (s->n == 0) {
+            sb_puts(b, "–");
+            return;
+        }
+        sb_num(b, s->mean, dec, "–");
+        if (s->n > 1 && isfinite(s->sd)) {
+            sb_puts(b, html ? "<span class=\"sd\"> ± " : " ± ");
+            sb_num(b, s->sd, dec, "–");
+            if (html) sb_puts(b, "</span>");
+        }
+        return;
+    case CELL_MEDIAN:
+        sb_num(b, s->median, dec, "–");
+        return;
+    case CELL_MIN:
+        sb_num(b, s->min, dec, "–");
+        return;
+    case CELL_MAX:
+        sb_num(b, s->max, dec, "–");
+        return;
+    default:
+        sb_num(b, s->mean, dec, "–");
+    }
+}
+
 /* Markdown table (shared with report.md). */
 void bench_table_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
-    const char *base = bench_baseline_name(cfg);
-    sb_printf(b,
-              "| workload | contestant | language | runs ok | time-to-train (s) | median | min | "
-              "max | vs %s | test accuracy | samples/s | peak RSS (MiB) | mean CPU (%%) | peak "
-              "GPU mem (MiB) |\n",
-              base);
-    sb_puts(b, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    sb_puts(b, "| workload | contestant | language | runs ok |");
+    for (size_t k = 0; k < bench_table1_ncols; k++) {
+        sb_puts(b, " ");
+        bench_col_head(b, &bench_table1[k], cfg, 0);
+        sb_puts(b, " |");
+    }
+    sb_puts(b, "\n|---|---|---|---:|");
+    for (size_t k = 0; k < bench_table1_ncols; k++) sb_puts(b, "---:|");
+    sb_puts(b, "\n");
     for (size_t i = 0; i < res->ngroups; i++) {
         const nl_bench_group *g = &res->groups[i];
         if (g->status == NL_BENCH_SKIPPED) continue;
         sb_printf(b, "| %s", g->workload);
         if (strcmp(g->model, g->workload)) sb_printf(b, " (model %s)", g->model);
-        sb_printf(b, " | %s | %s | %d/%zu | ", g->contestant, g->language, g->runs_ok, g->nruns);
-        md_mean_sd(b, &g->time_to_train, 3, 1);
-        sb_puts(b, " | ");
-        md_time(b, g->time_to_train.median);
-        sb_puts(b, " | ");
-        md_time(b, g->time_to_train.min);
-        sb_puts(b, " | ");
-        md_time(b, g->time_to_train.max);
-        sb_puts(b, " | ");
-        pct(b, g);
-        sb_puts(b, " | ");
-        md_mean_sd(b, &g->accuracy, 4, 0);
-        sb_puts(b, " | ");
-        sb_num(b, g->samples_per_s.mean, 0, "–");
-        sb_puts(b, " | ");
-        sb_num(b, g->rss_peak.mean, 0, "–");
-        sb_puts(b, " | ");
-        sb_num(b, g->cpu_mean.mean, 0, "–");
-        sb_puts(b, " | ");
-        sb_num(b, g->vram_peak.mean, 0, "–");
-        sb_puts(b, " |\n");
+        sb_printf(b, " | %s | %s | %d/%zu |", g->contestant, g->language, g->runs_ok, g->nruns);
+        for (size_t k = 0; k < bench_table1_ncols; k++) {
+            sb_puts(b, " ");
+            bench_col_cell(b, &bench_table1[k], g, 0);
+            sb_puts(b, " |");
+        }
+        sb_puts(b, "\n");
     }
 }
 
@@ -93,16 +129,18 @@ void bench_problems_md(sbuf *b, const nl_bench_results *res) {
 }
 
 static void table_md_file(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
+    char threads[96];
+    bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(b, "# Table 1: time-to-train\n\n");
     sb_printf(b,
               "%d run%s per contestant and workload (interleaved), %d epoch%s, batch 32, "
-              "%d thread%s. Time-to-train = `run_stop` − `run_start` from each run's events, "
+              "%s. Time-to-train = `run_stop` − `run_start` from each run's events, "
               "mean ± sd over the successful runs; \"vs %s\" = %% difference of the mean "
               "(positive: slower). Test accuracy after the last epoch. Peak RSS, mean CPU "
               "(100 = one core, between run_start and run_stop) and GPU memory from the "
               "monitor (0.1 s samples, whole process tree).\n\n",
               cfg->runs, cfg->runs == 1 ? "" : "s", cfg->epochs, cfg->epochs == 1 ? "" : "s",
-              cfg->threads, cfg->threads == 1 ? "" : "s", bench_baseline_name(cfg));
+              threads, bench_baseline_name(cfg));
     bench_table_md(b, cfg, res);
     sbuf p;
     sb_init(&p);
@@ -213,6 +251,10 @@ static json_t *table_json(const nl_bench_config *cfg, const nl_bench_results *re
         json_object_set_new(o, "name", json_string(cfg->contestants[i].name));
         json_object_set_new(o, "language", json_string(cfg->contestants[i].language));
         json_object_set_new(o, "command", json_string(cfg->contestants[i].command));
+        json_object_set_new(o, "threads",
+                            json_integer(cfg->contestants[i].threads > 0
+                                             ? cfg->contestants[i].threads
+                                             : cfg->threads));
         json_array_append_new(cs, o);
     }
     json_object_set_new(c, "contestants", cs);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,30 +163,66 @@ nl_status bench_write_file(const char *path, const char *data, size_t len, nl_er
     return NL_OK;
 }
 
-nl_status bench_read_file(const char *path, char **data, size_t *len, nl_error *err) {
+nl_status bench_read_file(const char *path, size_t max, char **data, size_t *len, nl_error *err) {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return nl_error_set(err, NL_EIO, "%s: cannot open: %s", path, strerror(errno));
-    sbuf b;
-    sb_init(&b);
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) sb_putn(&b, chunk, r);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        sb_free(&b);
-        return nl_error_set(err, NL_EIO, "%s: read error", path);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return nl_error_set(err, NL_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    nl_status st = NL_OK;
+    char *text = NULL;
+    if (fstat(fd, &sb) != 0) {
+        st = nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    } else if (!S_ISREG(sb.st_mode)) {
+        st = nl_error_set(err, NL_EINVAL, "%s: not a regular file (%s)", path,
+                          S_ISDIR(sb.st_mode)    ? "a directory"
+                          : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                          : S_ISCHR(sb.st_mode)  ? "a character device"
+                          : S_ISBLK(sb.st_mode)  ? "a block device"
+                          : S_ISSOCK(sb.st_mode) ? "a socket"
+                                                 : "not a file");
+    } else if ((uint64_t)sb.st_size > max) {
+        st = nl_error_set(err, NL_EINVAL, "%s: %lld bytes, larger than the limit of %zu", path,
+                          (long long)sb.st_size, max);
+    } else if (!(text = malloc((size_t)sb.st_size + 1))) {
+        st = nl_error_set(err, NL_ENOMEM, "%s: out of memory reading it", path);
     }
-    if (b.oom) {
-        sb_free(&b);
-        return nl_error_set(err, NL_ENOMEM, "%s: out of memory reading it", path);
+    size_t cap = st ? 0 : (size_t)sb.st_size, n = 0;
+    while (!st) { /* bounded even if the file grows meanwhile */
+        if (n == cap) {
+            if (cap >= max) {
+                char c;
+                ssize_t r = read(fd, &c, 1);
+                if (r > 0)
+                    st =
+                        nl_error_set(err, NL_EINVAL, "%s: larger than the limit of %zu", path, max);
+                if (r < 0 && errno == EINTR) continue;
+                break;
+            }
+            size_t nc = cap * 2 + 4096 < max ? cap * 2 + 4096 : max;
+            char *p = realloc(text, nc + 1);
+            if (!p) {
+                st = nl_error_set(err, NL_ENOMEM, "%s: out of memory reading it", path);
+                break;
+            }
+            text = p;
+            cap = nc;
+        }
+        ssize_t r = read(fd, text + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) st = nl_error_set(err, NL_EIO, "%s: read error: %s", path, strerror(errno));
+        if (r <= 0) break;
+        n += (size_t)r;
     }
-    if (!b.s) sb_puts(&b, "");
-    if (b.oom) return nl_error_set(err, NL_ENOMEM, "out of memory");
-    *data = b.s;
-    *len = b.len;
+    close(fd);
+    if (st) {
+        free(text);
+        return st;
+    }
+    text[n] = '\0';
+    *data = text;
+    *len = n;
     return NL_OK;
 }
 
@@ -247,4 +284,11 @@ const char *bench_color(size_t i) {
 }
 const char *bench_color_faint(size_t i) {
     return faint[i % (sizeof faint / sizeof faint[0])];
+}
+
+void bench_threads_text(char *out, size_t n, const nl_bench_config *cfg) {
+    int variants = 0;
+    for (size_t i = 0; i < cfg->ncontestants; i++) variants += cfg->contestants[i].threads > 0;
+    snprintf(out, n, "%d thread%s%s", cfg->threads, cfg->threads == 1 ? "" : "s",
+             variants ? " (NAME-tT: T threads)" : "");
 }

@@ -9,26 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const fmt_names[] = {"pretty", "csv", "jsonl", "unixstats-pretty",
-                                        "unixstats-csv"};
-
-nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err) {
-    for (int i = 0; i < 5; i++) {
-        if (name && !strcmp(name, fmt_names[i])) {
-            *out = (nl_stats_format)i;
-            return NL_OK;
-        }
-    }
-    return nl_error_set(err, NL_EINVAL,
-                        "unknown format '%s': expected pretty, csv, jsonl, unixstats-pretty or "
-                        "unixstats-csv",
-                        name ? name : "(null)");
-}
-
-const char *nl_stats_format_name(nl_stats_format fmt) {
-    return (unsigned)fmt < 5 ? fmt_names[fmt] : "unknown";
-}
-
 static const long long pow10_ll[] = {1,      10,      100,      1000,      10000,
                                      100000, 1000000, 10000000, 100000000, 1000000000};
 
@@ -121,20 +101,164 @@ static size_t finish(line *l) {
     return l->len;
 }
 
+/* ---- the formats: one function each for the header and a row ------------------ */
+
+typedef struct row_ctx {
+    const nl_stats_row *r;
+    const nl_stats_info *info; /* may be NULL */
+    double interval_s;
+} row_ctx;
+
+static void csv_header(line *l) {
+    put(l, "t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,"
+           "read_mib,write_mib\n");
+}
+
+static void csv_row(line *l, const row_ctx *c) {
+    const nl_stats_row *r = c->r;
+    num(l, r->t_s, 3), put(l, ",");
+    num(l, r->cpu_pct, 1), put(l, ",");
+    num(l, r->mem_mib, 1), put(l, ",");
+    num(l, r->sys_cpu_pct, 1), put(l, ",");
+    num(l, r->sys_ram_pct, 1), put(l, ",");
+    num(l, r->gpu_pct, 1), put(l, ",");
+    num(l, r->vram_mib, 1), put(l, ",");
+    num(l, r->vram_pct, 1), put(l, ",");
+    put(l, "%d,", r->threads);
+    num(l, r->read_mib, 3), put(l, ",");
+    num(l, r->write_mib, 3), put(l, "\n");
+}
+
+static void jsonl_row(line *l, const row_ctx *c) {
+    const nl_stats_row *r = c->r;
+    put(l, "{\"i\":%ld", r->index);
+    jnum(l, "t_s", r->t_s, 3);
+    jnum(l, "dt_s", r->dt_s, 4);
+    put(l, ",\"wall_ms\":%lld,\"alive\":%s,\"procs\":%d,\"threads\":%d", (long long)r->wall_ms,
+        r->alive ? "true" : "false", r->procs, r->threads);
+    jnum(l, "cpu_pct", r->cpu_pct, 2);
+    jnum(l, "cpu_machine_pct", r->cpu_machine_pct, 3);
+    jnum(l, "cpu_s", r->cpu_s, 4);
+    jnum(l, "rss_mib", r->mem_mib, 2);
+    put(l, ",\"mem\":\"%s\"", c->info && c->info->pss ? "pss" : "rss");
+    jnum(l, "ram_machine_pct", r->mem_machine_pct, 3);
+    jnum(l, "sys_cpu_pct", r->sys_cpu_pct, 2);
+    jnum(l, "sys_ram_pct", r->sys_ram_pct, 2);
+    jnum(l, "gpu_pct", r->gpu_pct, 1);
+    jnum(l, "vram_mib", r->vram_mib, 2);
+    jnum(l, "vram_pct", r->vram_pct, 3);
+    jnum(l, "read_mib", r->read_mib, 4);
+    jnum(l, "write_mib", r->write_mib, 4);
+    put(l, "}\n");
+}
+
+static void pretty_row(line *l, const row_ctx *c) {
+    const nl_stats_row *r = c->r;
+    int pss = c->info && c->info->pss;
+    pnum(l, r->t_s, 2, 8), put(l, " s  CPU ");
+    pnum(l, r->cpu_pct, 1, 6), put(l, " %%  %s ", pss ? "PSS" : "RSS");
+    pnum(l, r->mem_mib, 1, 8), put(l, " MiB  threads %3d  | machine CPU ", r->threads);
+    pnum(l, r->sys_cpu_pct, 1, 5), put(l, " %%  RAM ");
+    pnum(l, r->sys_ram_pct, 1, 5), put(l, " %%  | GPU ");
+    pnum(l, r->gpu_pct, 0, 3), put(l, " %%  VRAM ");
+    pnum(l, r->vram_mib, 1, 7), put(l, " MiB  | read ");
+    pnum(l, r->read_mib, 1, 7), put(l, " MiB  written ");
+    pnum(l, r->write_mib, 1, 7), put(l, " MiB\n");
+}
+
+/* The study's UnixStats values: time, cpu, ram, gpu, graphic ram. */
+static void unixstats_values(const row_ctx *c, int dec, char b[5][64]) {
+    const nl_stats_row *r = c->r;
+    double iv = c->interval_s > 0 ? c->interval_s : 0.1;
+    st_fmt_study(b[0], 64, round(r->t_s / iv) * iv, 3);
+    st_fmt_study(b[1], 64, r->cpu_machine_pct, dec);
+    st_fmt_study(b[2], 64, r->mem_machine_pct, dec);
+    b[3][0] = '\0';
+    if (isfinite(r->gpu_pct)) snprintf(b[3], 64, "%.0f", round(r->gpu_pct));
+    st_fmt_study(b[4], 64, r->vram_pct, dec);
+}
+
+static void unixstats_pretty_row(line *l, const row_ctx *c) {
+    char b[5][64];
+    unixstats_values(c, 5, b);
+    put(l, "Elapsed Time: %s    CPU: %s%%    RAM: %s%%    ", b[0], b[1], b[2]);
+    if (b[3][0])
+        put(l, "GPU: %s%%    ", b[3]);
+    else
+        put(l, "GPU: n/a    ");
+    if (b[4][0])
+        put(l, "Graphic RAM: %s%%\n", b[4]);
+    else
+        put(l, "Graphic RAM: n/a\n");
+}
+
+static void unixstats_csv_header(line *l) {
+    put(l, "time(s);cpu;ram;gpu;graphic ram\n");
+}
+
+static void unixstats_csv_row(line *l, const row_ctx *c) {
+    char b[5][64];
+    unixstats_values(c, 4, b);
+    put(l, "%s;%s;%s;%s;%s\n", b[0], b[1], b[2], b[3], b[4]);
+}
+
+struct nl_stats_format_def {
+    const char *name;
+    const char *help;
+    void (*header)(line *l); /* NULL: no header */
+    void (*row)(line *l, const row_ctx *c);
+};
+
+/* Every output format: adding one is a row here plus its functions above. */
+static const struct nl_stats_format_def formats[] = {
+    {"csv", "header + one comma-separated line per sample (the default)", csv_header, csv_row},
+    {"pretty", "one aligned, readable line per sample", NULL, pretty_row},
+    {"jsonl", "one JSON object per sample, null for missing values", NULL, jsonl_row},
+    {"unixstats-pretty", "the study's UnixStats live line", NULL, unixstats_pretty_row},
+    {"unixstats-csv", "the study's UnixStats CSV (';', decimal comma)", unixstats_csv_header,
+     unixstats_csv_row},
+};
+enum { NFORMATS = sizeof formats / sizeof formats[0] };
+
+nl_stats_format nl_stats_format_at(size_t i) {
+    return i < NFORMATS ? &formats[i] : NULL;
+}
+
+nl_stats_format nl_stats_format_named(const char *name) {
+    for (size_t i = 0; name && i < NFORMATS; i++)
+        if (!strcmp(name, formats[i].name)) return &formats[i];
+    return NULL;
+}
+
+nl_status nl_stats_parse_format(const char *name, nl_stats_format *out, nl_error *err) {
+    nl_stats_format f = nl_stats_format_named(name);
+    if (f) {
+        *out = f;
+        return NL_OK;
+    }
+    char known[256] = "";
+    for (size_t i = 0, len = 0; i < NFORMATS && len < sizeof known; i++)
+        len += (size_t)snprintf(known + len, sizeof known - len, "%s%s",
+                                i == 0             ? ""
+                                : i + 1 < NFORMATS ? ", "
+                                                   : " or ",
+                                formats[i].name);
+    return nl_error_set(err, NL_EINVAL, "unknown format '%s': expected %s", name ? name : "(null)",
+                        known);
+}
+
+const char *nl_stats_format_name(nl_stats_format fmt) {
+    return fmt ? fmt->name : "unknown";
+}
+
+const char *nl_stats_format_help(nl_stats_format fmt) {
+    return fmt ? fmt->help : "";
+}
+
 size_t nl_stats_format_header(nl_stats_format fmt, char *buf, size_t n) {
     line l = {buf, n, 0, 0};
     if (n) buf[0] = '\0';
-    switch (fmt) {
-    case NL_STATS_CSV:
-        put(&l, "t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,"
-                "read_mib,write_mib\n");
-        break;
-    case NL_STATS_UNIXSTATS_CSV:
-        put(&l, "time(s);cpu;ram;gpu;graphic ram\n");
-        break;
-    default:
-        break;
-    }
+    if (fmt && fmt->header) fmt->header(&l);
     return finish(&l);
 }
 
@@ -142,85 +266,9 @@ size_t nl_stats_format_row(nl_stats_format fmt, const nl_stats_row *r, const nl_
                            double interval_s, char *buf, size_t n) {
     line l = {buf, n, 0, 0};
     if (n) buf[0] = '\0';
-    if (!r) return 0;
-    int pss = info && info->pss;
-    char b[5][64];
-    switch (fmt) {
-    case NL_STATS_CSV:
-        num(&l, r->t_s, 3), put(&l, ",");
-        num(&l, r->cpu_pct, 1), put(&l, ",");
-        num(&l, r->mem_mib, 1), put(&l, ",");
-        num(&l, r->sys_cpu_pct, 1), put(&l, ",");
-        num(&l, r->sys_ram_pct, 1), put(&l, ",");
-        num(&l, r->gpu_pct, 1), put(&l, ",");
-        num(&l, r->vram_mib, 1), put(&l, ",");
-        num(&l, r->vram_pct, 1), put(&l, ",");
-        put(&l, "%d,", r->threads);
-        num(&l, r->read_mib, 3), put(&l, ",");
-        num(&l, r->write_mib, 3), put(&l, "\n");
-        break;
-    case NL_STATS_JSONL:
-        put(&l, "{\"i\":%ld", r->index);
-        jnum(&l, "t_s", r->t_s, 3);
-        jnum(&l, "dt_s", r->dt_s, 4);
-        put(&l, ",\"wall_ms\":%lld,\"alive\":%s,\"procs\":%d,\"threads\":%d", (long long)r->wall_ms,
-            r->alive ? "true" : "false", r->procs, r->threads);
-        jnum(&l, "cpu_pct", r->cpu_pct, 2);
-        jnum(&l, "cpu_machine_pct", r->cpu_machine_pct, 3);
-        jnum(&l, "cpu_s", r->cpu_s, 4);
-        jnum(&l, "rss_mib", r->mem_mib, 2);
-        put(&l, ",\"mem\":\"%s\"", pss ? "pss" : "rss");
-        jnum(&l, "ram_machine_pct", r->mem_machine_pct, 3);
-        jnum(&l, "sys_cpu_pct", r->sys_cpu_pct, 2);
-        jnum(&l, "sys_ram_pct", r->sys_ram_pct, 2);
-        jnum(&l, "gpu_pct", r->gpu_pct, 1);
-        jnum(&l, "vram_mib", r->vram_mib, 2);
-        jnum(&l, "vram_pct", r->vram_pct, 3);
-        jnum(&l, "read_mib", r->read_mib, 4);
-        jnum(&l, "write_mib", r->write_mib, 4);
-        put(&l, "}\n");
-        break;
-    case NL_STATS_PRETTY:
-        pnum(&l, r->t_s, 2, 8), put(&l, " s  CPU ");
-        pnum(&l, r->cpu_pct, 1, 6), put(&l, " %%  %s ", pss ? "PSS" : "RSS");
-        pnum(&l, r->mem_mib, 1, 8), put(&l, " MiB  threads %3d  | machine CPU ", r->threads);
-        pnum(&l, r->sys_cpu_pct, 1, 5), put(&l, " %%  RAM ");
-        pnum(&l, r->sys_ram_pct, 1, 5), put(&l, " %%  | GPU ");
-        pnum(&l, r->gpu_pct, 0, 3), put(&l, " %%  VRAM ");
-        pnum(&l, r->vram_mib, 1, 7), put(&l, " MiB  | read ");
-        pnum(&l, r->read_mib, 1, 7), put(&l, " MiB  written ");
-        pnum(&l, r->write_mib, 1, 7), put(&l, " MiB\n");
-        break;
-    case NL_STATS_UNIXSTATS_PRETTY:
-    case NL_STATS_UNIXSTATS_CSV: {
-        double iv = interval_s > 0 ? interval_s : 0.1;
-        double tt = round(r->t_s / iv) * iv;
-        int pretty = fmt == NL_STATS_UNIXSTATS_PRETTY;
-        int dec = pretty ? 5 : 4;
-        st_fmt_study(b[0], sizeof b[0], tt, 3);
-        st_fmt_study(b[1], sizeof b[1], r->cpu_machine_pct, dec);
-        st_fmt_study(b[2], sizeof b[2], r->mem_machine_pct, dec);
-        b[3][0] = '\0';
-        if (isfinite(r->gpu_pct)) snprintf(b[3], sizeof b[3], "%.0f", round(r->gpu_pct));
-        st_fmt_study(b[4], sizeof b[4], r->vram_pct, dec);
-        if (pretty) {
-            put(&l, "Elapsed Time: %s    CPU: %s%%    RAM: %s%%    ", b[0], b[1], b[2]);
-            if (b[3][0])
-                put(&l, "GPU: %s%%    ", b[3]);
-            else
-                put(&l, "GPU: n/a    ");
-            if (b[4][0])
-                put(&l, "Graphic RAM: %s%%\n", b[4]);
-            else
-                put(&l, "Graphic RAM: n/a\n");
-        } else {
-            put(&l, "%s;%s;%s;%s;%s\n", b[0], b[1], b[2], b[3], b[4]);
-        }
-        break;
-    }
-    default:
-        return 0;
-    }
+    if (!r || !fmt) return 0;
+    row_ctx c = {r, info, interval_s};
+    fmt->row(&l, &c);
     return finish(&l);
 }
 

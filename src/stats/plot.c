@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* gnuplot single-quoted string: only ' needs escaping (doubled). */
@@ -26,27 +25,7 @@ static void gp_quote(FILE *f, const char *s) {
     fputc('\'', f);
 }
 
-/* POSIX shell single-quoted string. */
-static int sh_quote(char *out, size_t n, const char *s) {
-    size_t k = 0;
-    if (k + 1 >= n) return -1;
-    out[k++] = '\'';
-    for (; *s; s++) {
-        if (*s == '\'') {
-            if (k + 4 >= n) return -1;
-            memcpy(out + k, "'\\''", 4);
-            k += 4;
-        } else {
-            if (k + 1 >= n) return -1;
-            out[k++] = *s;
-        }
-    }
-    if (k + 2 >= n) return -1;
-    out[k++] = '\'';
-    out[k] = '\0';
-    return 0;
-}
-
+/* One data column: the number, or NaN. */
 static void col(FILE *f, double v, int dec) {
     char b[64];
     if (st_fmt_fixed(b, sizeof b, v, dec, '.'))
@@ -80,28 +59,14 @@ nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows
 
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
-    char errpath[] = "/tmp/nnlab-gnuplot-XXXXXX";
     if (!tmp) return nl_error_set(err, NL_ENOMEM, "out of memory");
     snprintf(tmp, plen + 32, "%s.tmp%ld", path, (long)getpid());
-    int efd = mkstemp(errpath);
-    if (efd < 0) {
-        free(tmp);
-        return nl_error_set(err, NL_EIO, "plot: cannot create a temporary file in /tmp: %s",
-                            strerror(errno));
-    }
-    close(efd);
-    char qerr[600], cmd[700];
-    if (sh_quote(qerr, sizeof qerr, errpath) != 0) {
-        unlink(errpath);
-        free(tmp);
-        return nl_error_set(err, NL_EINVAL, "plot: temporary path too long");
-    }
-    snprintf(cmd, sizeof cmd, "exec gnuplot >/dev/null 2>%s", qerr);
-    FILE *g = popen(cmd, "w");
+    char *script = NULL;
+    size_t slen = 0;
+    FILE *g = open_memstream(&script, &slen);
     if (!g) {
-        unlink(errpath);
         free(tmp);
-        return nl_error_set(err, NL_ENOTSUP, "plot: cannot start gnuplot: %s", strerror(errno));
+        return nl_error_set(err, NL_ENOMEM, "out of memory");
     }
     /* terminal: cairo when this gnuplot has it */
     if (svg) {
@@ -155,22 +120,20 @@ nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows
               g);
     }
     fputs("set output\n", g);
-    int st = pclose(g);
     nl_status rc = NL_OK;
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char msg[300] = "";
-        ssize_t r = st_read_text(errpath, msg, sizeof msg);
-        if (r > 0) {
-            for (char *p = msg; *p; p++)
-                if (*p == '\n') *p = ' ';
-        }
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-            rc = nl_error_set(err, NL_ENOTSUP,
-                              "plot: gnuplot is not installed (apt-get install "
-                              "gnuplot-nox)");
+    if (fclose(g) != 0 || !script) {
+        free(script);
+        free(tmp);
+        return nl_error_set(err, NL_ENOMEM, "out of memory");
+    }
+    char msg[512];
+    int gr = st_gnuplot(NULL, script, slen, msg, sizeof msg);
+    free(script);
+    if (gr != 0) {
+        if (gr > 0)
+            rc = nl_error_set(err, NL_ENOTSUP, "plot: %s", msg);
         else
-            rc = nl_error_set(err, NL_EIO, "plot: gnuplot failed drawing '%s': %s", path,
-                              r > 0 ? msg : "no message");
+            rc = nl_error_set(err, NL_EIO, "plot: gnuplot failed drawing '%s': %s", path, msg);
         unlink(tmp);
     } else {
         int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -186,7 +149,6 @@ nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows
             }
         }
     }
-    unlink(errpath);
     free(tmp);
     return rc;
 }

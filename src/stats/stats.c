@@ -32,6 +32,7 @@
 enum { SRC_CLOCK = 0, SRC_SCHEDSTAT = 1, SRC_TICKS = 2 };
 static const char *const src_names[] = {"clock", "schedstat", "stat ticks"};
 static int g_force_src = -1;
+void (*st_test_before_io_open)(int pid);
 void st_force_cpu_source(int src) {
     g_force_src = src;
 }
@@ -197,6 +198,17 @@ static int proc_read(nl_stats *st, proc *p) {
     return 0;
 }
 
+/* 1 when the process behind p->fd_stat is still running (not a zombie). */
+static int proc_alive(const proc *p) {
+    char buf[1024];
+    st_pstat ps;
+    int e = errno;
+    int alive = st_pread_text(p->fd_stat, buf, sizeof buf) >= 0 && st_parse_stat(buf, &ps) == 0 &&
+                ps.start == p->start && ps.state != 'Z' && ps.state != 'X';
+    errno = e;
+    return alive;
+}
+
 static void set_baseline(proc *p, int from_zero) {
     if (from_zero) {
         p->self_ns = p->reaped_ns = 0;
@@ -256,10 +268,13 @@ static int proc_add(nl_stats *st, int pid, unsigned long long start, int is_root
     }
     p->src = src;
     /* I/O counters: need ptrace-read permission (own processes, or root) */
+    if (st_test_before_io_open && !is_root) st_test_before_io_open(pid);
     snprintf(path, sizeof path, "/proc/%d/io", pid);
     p->fd_io = open(path, O_RDONLY | O_CLOEXEC);
     if (p->fd_io >= 0) {
         p->io_ok = 1;
+    } else if (errno == ENOENT || errno == ESRCH || !proc_alive(p)) {
+        /* gone (or a zombie) already: only its own reading is lost */
     } else if (st->info.io_available) {
         st->info.io_available = 0;
         snprintf(st->info.io_note, sizeof st->info.io_note,
@@ -430,6 +445,26 @@ static nl_status discover(nl_stats *st, int initial, nl_error *err) {
     }
     free(c);
     return rc;
+}
+
+void st_stats_reread_comm(nl_stats *st) {
+    char buf[1024];
+    st_pstat ps;
+    if (st->np && st->p[0].root && st_pread_text(st->p[0].fd_stat, buf, sizeof buf) >= 0 &&
+        st_parse_stat(buf, &ps) == 0 && ps.start == st->p[0].start)
+        snprintf(st->info.comm, sizeof st->info.comm, "%s", ps.comm);
+}
+
+size_t st_stats_others(const nl_stats *st, int *pid, unsigned long long *start, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < st->np && n < max; i++) {
+        const proc *p = &st->p[i];
+        if (p->root || p->zombie) continue;
+        pid[n] = p->pid;
+        start[n] = p->start;
+        n++;
+    }
+    return n;
 }
 
 static int is_member(void *ud, int pid) {

@@ -54,9 +54,23 @@ ssize_t st_read_text(const char *path, char *buf, size_t cap);
  * threads, in ns. Returns 0 or -1. */
 int st_schedstat_ns(int pid, uint64_t *ns);
 
+/* Tests: called (when set) just before a new descendant's /proc/PID/io is
+ * opened, to make it vanish at that moment. */
+extern void (*st_test_before_io_open)(int pid);
+
 /* Forces the CPU-time source for processes opened from now on (tests):
  * -1 automatic, 0 CPU clock, 1 schedstat, 2 stat ticks. */
 void st_force_cpu_source(int src);
+
+/* ---- the sampler (stats.c) ------------------------------------------------- */
+
+/* Reads the watched process's name again (after it has exec'd). */
+void st_stats_reread_comm(nl_stats *st);
+
+/* The members other than the watched process that were alive at the last
+ * sample: up to max PIDs and their start times (clock ticks after boot, as in
+ * /proc/PID/stat). Returns how many were stored. */
+size_t st_stats_others(const nl_stats *st, int *pid, unsigned long long *start, size_t max);
 
 /* ---- NVML (nvml.c) --------------------------------------------------------- */
 
@@ -80,6 +94,14 @@ typedef int (*st_member_fn)(void *ud, int pid);
 int st_nvml_sample(st_nvml *g, st_member_fn member, void *ud, double *gpu_pct, double *vram_mib,
                    double *vram_pct, char *errbuf, size_t errlen);
 void st_nvml_close(st_nvml *g);
+
+/* ---- gnuplot (gnuplot.c) --------------------------------------------------- */
+
+/* Runs gnuplot (found on PATH, no shell) with the script on its stdin, in
+ * directory dir (NULL: this one; made absolute first). Returns 0 when it
+ * succeeded, 1 when gnuplot is not installed, -1 when it failed; msg says why
+ * (gnuplot's last message). */
+int st_gnuplot(const char *dir, const char *script, size_t len, char *msg, size_t msgn);
 
 /* ---- formatting helpers (format.c) ---------------------------------------- */
 

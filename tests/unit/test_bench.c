@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "nnlab/bench.h"
@@ -237,6 +238,26 @@ static void test_timeline(void) {
     CHECK(tl.epoch_start_ms[1] == 3000 && tl.epoch_stop_ms[1] == -1 && tl.eval_ms[1] == 3900);
     CHECK_NEAR(tl.eval_accuracy[1], 0.95, 1e-12);
     CHECK(tl.events == 9 && tl.ignored == 2);
+    CHECK_MSG(tl.malformed == 1 && !strcmp(tl.first_malformed, "{broken json"), "%ld [%s]",
+              tl.malformed, tl.first_malformed);
+    /* against the run's own clock: launch at 900 ms, exit at 4100 */
+    char why[256];
+    CHECK(nl_bench_timeline_check(&tl, 900, 4100, 0, why, sizeof why) == 0);
+    CHECK(nl_bench_timeline_check(&tl, 1200, 4100, 0, why, sizeof why) == -1);
+    CHECK_CONTAINS(why, "event init_start at -0.200 s from the launch is outside the run");
+    CHECK(nl_bench_timeline_check(&tl, 1200, 4100, 500, why, sizeof why) == 0); /* slack */
+    CHECK(nl_bench_timeline_check(&tl, 900, 3800, 0, why, sizeof why) == -1);
+    CHECK_CONTAINS(why, "event run_stop at +3.100 s");
+    nl_bench_timeline liar;
+    nl_bench_timeline_init(&liar);
+    const char *back = "{\"time_ms\": 2000, \"key\": \"run_start\"}\n"
+                       "{\"time_ms\": 1500, \"key\": \"run_stop\"}\n"
+                       "{\"framework\": \"x\"}\n" /* a result line: not malformed */
+                       "{\"key\": \"epoch_start\", \"time_ms\": \"soon\"}\n"; /* malformed */
+    nl_bench_timeline_parse(&liar, back, strlen(back));
+    CHECK(liar.events == 2 && liar.ignored == 2 && liar.malformed == 1);
+    CHECK(nl_bench_timeline_check(&liar, 1000, 3000, 0, why, sizeof why) == -1);
+    CHECK_CONTAINS(why, "run_stop is 0.500 s before run_start");
     nl_bench_timeline_init(&tl);
     nl_bench_timeline_parse(&tl, "", 0);
     CHECK(tl.run_start_ms == -1 && tl.epochs == 0 && isnan(tl.eval_accuracy[0]));
@@ -325,6 +346,36 @@ static void test_contestants(void) {
     nl_bench_argv_free(argv);
 }
 
+static void test_variants_and_limits(void) {
+    nl_error err = {0};
+    nl_bench_contestant c = {.name = "pytorch", .language = "Python", .command = "true"}, v;
+    CHECK(nl_bench_contestant_variant(&c, 2, &v, &err) == NL_OK);
+    CHECK(!strcmp(v.name, "pytorch-t2") && v.threads == 2 && !strcmp(v.command, "true"));
+    CHECK(nl_bench_contestant_variant(&c, 0, &v, &err) == NL_EINVAL);
+    /* the default timeout grows with the epochs and is longer on CIFAR-10 */
+    CHECK(nl_bench_default_timeout("mnist", 3) == 600 + 3 * 300);
+    CHECK(nl_bench_default_timeout("cifar10", 3) == 600 + 3 * 1200);
+    CHECK(nl_bench_default_timeout("mnist", 1) < nl_bench_default_timeout("mnist", 2));
+    /* a contestants file must be a regular file */
+    nl_bench_contestant *list = NULL;
+    size_t n = 0;
+    CHECK(nl_bench_contestants_load("/dev/zero", &list, &n, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "not a regular file (a character device)");
+    CHECK(nl_bench_contestants_load("/", &list, &n, &err) == NL_EINVAL);
+    CHECK_CONTAINS(err.msg, "a directory");
+    CHECK(nl_bench_contestants_load("/nonexistent/c.txt", &list, &n, &err) == NL_EIO);
+    char path[] = "/tmp/nnlab-test-contestants-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char text[] = "mine Shell echo {seed}\n";
+    CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fd);
+    CHECK(nl_bench_contestants_load(path, &list, &n, &err) == NL_OK);
+    CHECK(n == 1 && !strcmp(list[0].name, "mine"));
+    unlink(path);
+    free(list);
+}
+
 int main(void) {
     test_describe();
     test_pct();
@@ -333,5 +384,6 @@ int main(void) {
     test_group();
     test_timeline();
     test_contestants();
+    test_variants_and_limits();
     CHECK_DONE();
 }

@@ -263,10 +263,15 @@ static void test_pretty_and_errors(void) {
     CHECK(nl_stats_parse_format("xml", &f, &err) == NL_EINVAL);
     CHECK_CONTAINS(err.msg, "unknown format 'xml'");
     CHECK_CONTAINS(err.msg, "unixstats-pretty");
-    for (int i = 0; i < 5; i++) {
-        CHECK(nl_stats_parse_format(nl_stats_format_name((nl_stats_format)i), &f, &err) == NL_OK);
-        CHECK(f == (nl_stats_format)i);
+    size_t nf = 0;
+    for (nl_stats_format g; (g = nl_stats_format_at(nf)) != NULL; nf++) {
+        CHECK(nl_stats_parse_format(nl_stats_format_name(g), &f, &err) == NL_OK);
+        CHECK(f == g);
+        CHECK(nl_stats_format_help(g)[0] != '\0');
     }
+    CHECK(nf == 5);
+    CHECK(nl_stats_format_named("xml") == NULL);
+    CHECK(nl_stats_format_header(NULL, buf, sizeof buf) == 0);
 }
 
 static void test_locale(void) {

@@ -1,6 +1,7 @@
 /* nnlab stats sampler: /proc parsers, open errors, exact CPU totals for a
  * process and for a tree whose children come and go, the three CPU-time
- * sources, memory, PID reuse, finding a process by name. */
+ * sources, memory, PID reuse, finding a process by name, the sampling loop
+ * (nl_stats_run). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -439,6 +440,163 @@ static void test_find_name(void) {
     close(fb);
 }
 
+/* A child that vanishes (killed and reaped) just before its /proc/PID/io is
+ * opened loses only its own reading: the run keeps its I/O (issue 15 F16). */
+static void vanish(int pid) {
+    kill(pid, SIGKILL);
+    for (int i = 0; i < 200 && kill(pid, 0) == 0; i++) sleep_s(0.005);
+}
+
+static void test_vanished_io(void) {
+    pid_t root = fork();
+    if (root == 0) {
+        signal(SIGCHLD, SIG_IGN); /* reaps its children at once */
+        if (fork() == 0) {
+            sleep_s(10);
+            _exit(0);
+        }
+        sleep_s(10);
+        _exit(0);
+    }
+    sleep_s(0.1);
+    st_test_before_io_open = vanish;
+    nl_stats *st = NULL;
+    nl_error err = {0};
+    nl_stats_opts o = {.pid = (int)root, .flags = NL_STATS_NO_GPU};
+    CHECK(nl_stats_open(&st, &o, &err) == NL_OK);
+    st_test_before_io_open = NULL;
+    if (st) {
+        nl_stats_row row;
+        CHECK(nl_stats_sample(st, &row, &err) == NL_OK);
+        CHECK_MSG(nl_stats_get_info(st)->io_available, "%s", nl_stats_get_info(st)->io_note);
+        CHECK(isfinite(row.read_mib) && isfinite(row.write_mib) && row.procs == 1);
+        nl_stats_close(st);
+    }
+    kill(root, SIGKILL);
+    waitpid(root, NULL, 0);
+}
+
+typedef struct counts {
+    int opened, samples, last_alive, stop_at;
+} counts;
+
+static void count_open(void *user, const nl_stats_info *info) {
+    counts *c = user;
+    c->opened++;
+    (void)info;
+}
+
+static int count_sample(void *user, const nl_stats_row *row, const nl_stats_info *info) {
+    counts *c = user;
+    (void)info;
+    c->samples++;
+    c->last_alive = row->alive;
+    return c->stop_at > 0 && c->samples >= c->stop_at;
+}
+
+static int process_running(int pid) {
+    char path[64], buf[1024];
+    st_pstat ps;
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    return st_read_text(path, buf, sizeof buf) >= 0 && st_parse_stat(buf, &ps) == 0 &&
+           ps.state != 'Z' && ps.state != 'X';
+}
+
+static void test_run(void) {
+    nl_error err = {0};
+    nl_stats_run_result res;
+    counts c = {0};
+    /* a command: its exit status, every sample to the callback, the last one dead */
+    char *exit3[] = {"sh", "-c", "sleep 0.25; exit 3", NULL};
+    nl_stats_run_opts o = {.argv = exit3,
+                           .flags = NL_STATS_NO_GPU,
+                           .interval_s = 0.05,
+                           .on_open = count_open,
+                           .on_sample = count_sample,
+                           .user = &c};
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.exit_code == 3 && res.exec_errno == 0 && !res.timed_out && !res.stopped);
+    CHECK(c.opened == 1 && c.samples == res.samples && c.samples >= 3 && c.last_alive == 0);
+    CHECK(res.info_valid && !strcmp(res.info.comm, "sh") && res.summary.samples == res.samples);
+    CHECK(res.wall_s >= 0.24 && res.wall_s < 5);
+    /* a command that cannot be executed is an outcome */
+    char *none[] = {"/nonexistent/nnlab-test", NULL};
+    c = (counts){0};
+    o.argv = none;
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.exit_code == 127 && res.exec_errno == ENOENT && c.samples == 0);
+    /* the timeout: SIGTERM */
+    char *slow[] = {"sleep", "10", NULL};
+    o.argv = slow;
+    o.timeout_s = 0.2;
+    double t0 = now_s();
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.timed_out && res.exit_code == 128 + SIGTERM && now_s() - t0 < 3);
+    /* on_sample stops it */
+    o.timeout_s = 0;
+    c = (counts){.stop_at = 3};
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.stopped == -1 && res.exit_code == 128 + SIGTERM && c.samples >= 3);
+    /* --duration: sampling ends, the command is still waited for */
+    char *half[] = {"sleep", "0.5", NULL};
+    o.argv = half;
+    o.duration_s = 0.12;
+    c = (counts){0};
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.exit_code == 0 && c.samples <= 3 && res.wall_s >= 0.45);
+    o.duration_s = 0;
+    /* contained: the daemon its tree leaves behind is ended and counted */
+    char *daemon[] = {"sh", "-c", "setsid sleep 30 & echo $! > /tmp/nnlab-run-test.pid; sleep 0.3",
+                      NULL};
+    o.argv = daemon;
+    o.contain = 1;
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.exit_code == 0 && res.leftovers == 1);
+    FILE *f = fopen("/tmp/nnlab-run-test.pid", "r");
+    int dpid = 0;
+    CHECK(f && fscanf(f, "%d", &dpid) == 1);
+    if (f) fclose(f);
+    unlink("/tmp/nnlab-run-test.pid");
+    sleep_s(0.1);
+    CHECK(dpid > 0 && !process_running(dpid));
+    if (dpid > 0) kill(dpid, SIGKILL);
+    /* a daemon that forked twice (its parent gone before the first sample) is
+       adopted by this process as the subreaper, ended and reaped */
+    char *twice[] = {"sh", "-c", "(setsid sleep 30 & echo $! > /tmp/nnlab-run-test.pid); sleep 0.2",
+                     NULL};
+    o.argv = twice;
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
+    CHECK(res.exit_code == 0 && res.leftovers == 1);
+    f = fopen("/tmp/nnlab-run-test.pid", "r");
+    dpid = 0;
+    CHECK(f && fscanf(f, "%d", &dpid) == 1);
+    if (f) fclose(f);
+    unlink("/tmp/nnlab-run-test.pid");
+    CHECK(dpid > 0 && !process_running(dpid));
+    CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD); /* nothing left to reap */
+    int sub = -1;
+    CHECK(prctl(PR_GET_CHILD_SUBREAPER, &sub) == 0 && sub == 0); /* restored */
+    if (dpid > 0) kill(dpid, SIGKILL);
+    o.contain = 0;
+    /* a running process: sampled until it exits */
+    pid_t p = fork();
+    if (p == 0) {
+        sleep_s(0.3);
+        _exit(0);
+    }
+    nl_stats_run_opts po = {.pid = (int)p, .flags = NL_STATS_NO_GPU, .interval_s = 0.05};
+    t0 = now_s();
+    CHECK(nl_stats_run(&po, &res, &err) == NL_OK);
+    CHECK(res.exit_code == -1 && res.samples >= 3 && now_s() - t0 < 3);
+    waitpid(p, NULL, 0);
+    /* bad options */
+    po.argv = slow;
+    CHECK(nl_stats_run(&po, &res, &err) == NL_EINVAL);
+    po.argv = NULL;
+    po.interval_s = 0;
+    CHECK(nl_stats_run(&po, &res, &err) == NL_EINVAL);
+}
+
 int main(void) {
     test_parsers();
     test_open_errors();
@@ -451,5 +609,7 @@ int main(void) {
     test_memory();
     test_pid_reuse();
     test_find_name();
+    test_run();
+    test_vanished_io();
     CHECK_DONE();
 }
