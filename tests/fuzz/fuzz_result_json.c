@@ -10,7 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    json_t *res = result_json(text);
+    int bad = 0;
+    json_t *res = result_json(text, &bad);
     if (res) {
         char s[64];
         (void)jnumber(res, "samples_per_second");
