@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -154,22 +155,42 @@ static void on_log(void *user, const char *msg) {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
+/* The data directories resolve_dir made (outermost first), so that a failed
+ * fetch can leave the file system as it found it. */
+static char g_made[4096];
+static int g_made_from = -1; /* offset in g_made of the first directory made */
+
+/* Removes the directories resolve_dir made, innermost first, while they are
+ * empty (rmdir refuses anything else). */
+static void unmake_dirs(void) {
+    if (g_made_from < 0) return;
+    size_t k = strlen(g_made);
+    while (k >= (size_t)g_made_from) {
+        g_made[k] = '\0';
+        if (rmdir(g_made) != 0) return;
+        while (k > 0 && g_made[k - 1] != '/') k--; /* up to the parent */
+        if (k-- == 0) return;
+    }
+}
+
 static int resolve_dir(const char *opt, int create, char *dir, size_t n) {
     nl_error err = {0};
     const char *want = opt && *opt ? opt : getenv("NNLAB_DATA");
     if (create && want && *want) {
         struct stat st;
         if (stat(want, &st) != 0) {
-            char tmp[4096];
-            snprintf(tmp, sizeof tmp, "%s", want);
+            char *tmp = g_made;
+            snprintf(tmp, sizeof g_made, "%s", want);
             /* nl_data_dir insists on an existing directory: make it first */
             for (char *s = tmp + 1; *s; s++)
                 if (*s == '/') {
                     *s = '\0';
-                    mkdir(tmp, 0755);
+                    if (mkdir(tmp, 0755) == 0 && g_made_from < 0) g_made_from = (int)(s - tmp);
                     *s = '/';
                 }
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+            if (mkdir(tmp, 0755) == 0) {
+                if (g_made_from < 0) g_made_from = (int)strlen(tmp);
+            } else if (errno != EEXIST) {
                 cli_error(CMD, "cannot create the data directory %s: %s", tmp, strerror(errno));
                 return CLI_ERR;
             }
@@ -443,9 +464,10 @@ int cmd_data(int argc, char **argv) {
         rc = do_list(dir, quick);
     else if (is_verify)
         rc = do_verify(dir, names, nnames, strict, quiet);
-    else if (is_fetch)
+    else if (is_fetch) {
         rc = do_fetch(dir, names, nnames, force, offline, quiet);
-    else
+        if (rc != CLI_OK) unmake_dirs(); /* a failed fetch leaves no directory it made */
+    } else
         rc = do_path(dir, names[0]);
     free(names);
     return rc;

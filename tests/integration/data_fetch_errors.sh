@@ -133,6 +133,14 @@ check "offline says how to fetch" err_has "nnlab data fetch tidx"
 run 1 env NNLAB_OFFLINE=1 "$NNLAB" data fetch tidx --data "$C"
 check "NNLAB_OFFLINE=1 works too" err_has "NNLAB_OFFLINE"
 check "offline: no request" test ! -s "$SLOG"
+# a failed fetch into a --data directory that did not exist leaves none behind
+# (issue 15), but keeps a directory that was there
+run 1 "$NNLAB" data fetch tidx --data "$TMP/new/deeper/cache" --offline
+check "failed fetch: the directories it made are gone" test ! -e "$TMP/new"
+mkdir -p "$TMP/kept"
+run 1 "$NNLAB" data fetch tidx --data "$TMP/kept/cache" --offline
+check "failed fetch: an existing parent stays" test -d "$TMP/kept"
+check "failed fetch: the directory it made is gone" test ! -e "$TMP/kept/cache"
 
 # malformed settings
 run 1 env NNLAB_FETCH_TIMEOUT=soon "$NNLAB" data fetch tidx --data "$C"
