@@ -1,4 +1,5 @@
 /* The streaming tar reader (see tar.h). */
+#include "core/path.h"
 #include "core/tar.h"
 
 #include <errno.h>
@@ -203,16 +204,12 @@ static nl_status tar_new(const char *label, nl_tar **out, nl_error *err) {
 
 nl_status nl_tar_open(const char *path, nl_tar **out, nl_error *err) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return nl_error_set(err, errno == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s",
-                            path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return nl_error_set(err, NL_EIO, "%s: not a regular file", path);
+    nl_error oerr = {0};
+    int fd = nl_open_regular(path, O_RDONLY, &oerr); /* a FIFO must not block here */
+    if (fd < 0) {
+        if (err) *err = oerr;
+        return oerr.code;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     nl_tar *t = NULL;
     nl_status st = tar_new(path, &t, err);
     if (st) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/path.h"
 #include "nnlab/data.h"
 
 #define NL_READ_CHUNK (1u << 20)
@@ -86,16 +87,17 @@ nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t
                        nl_error *err) {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block here */
-    if (fd < 0)
-        return nl_error_set(err, errno == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s",
-                            path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return nl_error_set(err, NL_EIO, "%s: not a regular file", path);
+    nl_error oerr = {0};
+    int fd = nl_open_regular(path, O_RDONLY, &oerr); /* a FIFO must not block here */
+    if (fd < 0) {
+        if (err) *err = oerr;
+        return oerr.code;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    }
     uint8_t magic[2] = {0, 0};
     ssize_t m = pread(fd, magic, 2, 0);
     if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
