@@ -232,16 +232,17 @@ static nl_status read_idx(const char *path, int rank, size_t max_bytes, uint8_t 
                           nl_error *err) {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block here */
-    if (fd < 0)
-        return nl_error_set(err, errno == ENOENT ? NL_ENOTFOUND : NL_EIO, "%s: cannot open: %s",
-                            path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return nl_error_set(err, NL_EIO, "%s: not a regular file", path);
+    nl_error oerr = {0};
+    int fd = nl_open_regular(path, O_RDONLY, &oerr); /* a FIFO must not block here */
+    if (fd < 0) {
+        if (err) *err = oerr;
+        return oerr.code;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    }
     uint8_t magic[2] = {0, 0};
     const int gzipped = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     const char *what = gzipped ? "decompressed data" : "file";
@@ -277,19 +278,40 @@ static nl_status read_idx(const char *path, int rank, size_t max_bytes, uint8_t 
                          "dimensions need %llu (%s)",
                          path, (unsigned long long)sb.st_size - hdr, hdr, (unsigned long long)total,
                          (uint64_t)sb.st_size < hdr + total ? "truncated data" : "trailing bytes");
-    if (!st && !(buf = malloc(hdr + (size_t)total)))
-        st = nl_error_set(err, NL_ENOMEM, "%s: out of memory for %llu bytes", path,
-                          (unsigned long long)(hdr + total));
-    if (!st) {
-        memcpy(buf, head, hdr);
-        st = gz_read(gz, path, buf + hdr, (size_t)total, hdr, &got, err);
-        if (!st && got < total)
-            st = nl_error_set(err, NL_EFORMAT,
-                              "%s: %s ends after %zu of the %llu data bytes its IDX header "
-                              "announces (truncated data%s)",
-                              path, what, got, (unsigned long long)total,
-                              gzipped ? ", or a truncated gzip stream" : "");
+    /* The buffer grows with the data that really arrives (a gzip stream can
+       announce far more than it holds): a raw file's size was checked above,
+       a gzip stream starts at a few times its compressed size and doubles. */
+    size_t cap = hdr + (size_t)total, have = 0;
+    if (gzipped) {
+        const size_t start = (size_t)sb.st_size < ((size_t)1 << 28) ? 4 * (size_t)sb.st_size : cap;
+        const size_t first = hdr + (start > ((size_t)1 << 20) ? start : ((size_t)1 << 20));
+        if (first < cap) cap = first;
     }
+    if (!st && !(buf = malloc(cap)))
+        st = nl_error_set(err, NL_ENOMEM, "%s: out of memory for %zu bytes", path, cap);
+    if (!st) memcpy(buf, head, hdr);
+    while (!st && have < total) {
+        if (hdr + have == cap) {
+            const size_t want = hdr + (size_t)total;
+            const size_t next = cap > want / 2 ? want : 2 * cap;
+            uint8_t *p = realloc(buf, next);
+            if (!p) {
+                st = nl_error_set(err, NL_ENOMEM, "%s: out of memory for %zu bytes", path, next);
+                break;
+            }
+            buf = p, cap = next;
+        }
+        const size_t chunk = cap - hdr - have;
+        st = gz_read(gz, path, buf + hdr + have, chunk, hdr + have, &got, err);
+        have += got;
+        if (got < chunk) break; /* the end of the data */
+    }
+    if (!st && have < total)
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: %s ends after %zu of the %llu data bytes its IDX header "
+                          "announces (truncated data%s)",
+                          path, what, have, (unsigned long long)total,
+                          gzipped ? ", or a truncated gzip stream" : "");
     if (!st) { /* one byte more: trailing data, and the gzip trailer's check at the end */
         st = gz_read(gz, path, &probe, 1, hdr + total, &got, err);
         if (!st && got)
