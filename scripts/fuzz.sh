@@ -57,7 +57,7 @@ run() {
   rm -rf "$tmp"
   mkdir -p "$tmp" "$crashes" "$B/corpus/$t"
   local common=(-max_len="$(max_len "$t")" -rss_limit_mb=3072 -malloc_limit_mb=3072 -timeout=30
-    -artifact_prefix="$crashes/")
+    -artifact_prefix="$crashes/" ${FUZZ_SEED:+-seed=$FUZZ_SEED})
   if [ -d "tests/fuzz/regressions/$t" ] && [ -n "$(ls -A "tests/fuzz/regressions/$t")" ]; then
     TMPDIR="$tmp" "$bin" "${common[@]}" "tests/fuzz/regressions/$t"/* >"$tmp.regressions.log" 2>&1 ||
       { tail -40 "$tmp.regressions.log" >&2; echo "fuzz.sh: $t: a regression input fails" >&2; return 1; }
@@ -83,6 +83,8 @@ case "${1:-}" in
   list) list ;;
   ci)
     secs=${2:-20}
+    # a fixed seed: CI mutates the same way every time (FUZZ_SEED=0 for a random one)
+    export FUZZ_SEED=${FUZZ_SEED:-1}
     build
     corpus
     fail=0
