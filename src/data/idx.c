@@ -83,21 +83,31 @@ static nl_status read_gz(const char *path, int fd, size_t max_bytes, uint8_t **o
     return NL_OK;
 }
 
+/* Opens a regular file for reading without blocking on a FIFO or device;
+ * *st gets its status. */
+static nl_status open_input(const char *path, int *fd, struct stat *st, nl_error *err) {
+    nl_error oerr = {0};
+    *fd = nl_open_regular(path, O_RDONLY, &oerr);
+    if (*fd < 0) {
+        if (err) *err = oerr;
+        return oerr.code;
+    }
+    if (fstat(*fd, st) != 0) {
+        const int e = errno;
+        close(*fd);
+        return nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    return NL_OK;
+}
+
 nl_status nl_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
                        nl_error *err) {
     *out = NULL;
     *len = 0;
-    nl_error oerr = {0};
-    int fd = nl_open_regular(path, O_RDONLY, &oerr); /* a FIFO must not block here */
-    if (fd < 0) {
-        if (err) *err = oerr;
-        return oerr.code;
-    }
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    }
+    nl_status os = open_input(path, &fd, &st, err);
+    if (os) return os;
     uint8_t magic[2] = {0, 0};
     ssize_t m = pread(fd, magic, 2, 0);
     if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
@@ -232,17 +242,10 @@ static nl_status read_idx(const char *path, int rank, size_t max_bytes, uint8_t 
                           nl_error *err) {
     *out = NULL;
     *len = 0;
-    nl_error oerr = {0};
-    int fd = nl_open_regular(path, O_RDONLY, &oerr); /* a FIFO must not block here */
-    if (fd < 0) {
-        if (err) *err = oerr;
-        return oerr.code;
-    }
+    int fd;
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        close(fd);
-        return nl_error_set(err, NL_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    }
+    nl_status os = open_input(path, &fd, &sb, err);
+    if (os) return os;
     uint8_t magic[2] = {0, 0};
     const int gzipped = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     const char *what = gzipped ? "decompressed data" : "file";
