@@ -15,12 +15,20 @@
 extern "C" {
 #endif
 
+/* A dataset holds its samples one of two ways: images (u8, scaled by 1/255
+ * per batch: the built-in datasets) or x (floats used as they are: a user's
+ * CSV or NPZ file); exactly one of the two is non-NULL. Targets are class
+ * labels (labels, for cross-entropy) or float values (y, `targets` floats a
+ * sample, for mse); exactly one of those is non-NULL. */
 typedef struct nl_dataset {
     size_t n;        /* number of samples */
     int h, w, c;     /* per-sample shape, stored HWC */
-    int num_classes; /* labels are in [0, num_classes) */
-    uint8_t *images; /* n * h * w * c bytes */
-    uint8_t *labels; /* n bytes */
+    int num_classes; /* labels are in [0, num_classes); 0 when the targets are values */
+    uint8_t *images; /* n * h * w * c bytes, or NULL */
+    uint8_t *labels; /* n bytes, or NULL */
+    float *x;        /* n * h * w * c floats, or NULL */
+    float *y;        /* n * targets floats, or NULL */
+    int targets;     /* floats per sample in y (0 with labels) */
 } nl_dataset;
 
 static inline size_t nl_dataset_sample_size(const nl_dataset *d) {
@@ -107,10 +115,14 @@ NL_API nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_siz
 
 /* ---- batching ----------------------------------------------------------- */
 
-/* Gathers samples idx[0..count) from d into out (count * sample_size floats),
- * scaled by 1/255, and their labels into labels. Uses the OpenMP threads. */
+/* Gathers samples idx[0..count) from d into out (count * sample_size floats:
+ * images scaled by 1/255, x as it is), and their labels into labels (when the
+ * dataset has labels; labels may be NULL otherwise). Uses the threads. */
 NL_API void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
                             uint8_t *labels);
+/* Gathers the float targets of samples idx[0..count) into y (count * targets
+ * floats). Nothing when the dataset has no y. */
+NL_API void nl_batch_gather_y(const nl_dataset *d, const uint32_t *idx, int count, float *y);
 
 /* Hints the CPU to start loading samples idx[0..count) (the next batch: a
  * shuffled batch is scattered over the whole dataset, so its first touch is a

@@ -27,9 +27,13 @@ extern "C" {
 #endif
 
 typedef enum nl_act {
-    NL_ACT_NONE = 0,
+    NL_ACT_NONE = 0, /* "linear" in model files */
     NL_ACT_RELU = 1,
     NL_ACT_SOFTMAX = 2, /* only on the last layer: fused with cross-entropy */
+    NL_ACT_TANH = 3,
+    NL_ACT_SIGMOID = 4,
+    NL_ACT_GELU = 5,      /* tanh approximation (Keras, PyTorch approximate="tanh") */
+    NL_ACT_LEAKYRELU = 6, /* slope nl_layer_spec.alpha below zero */
 } nl_act;
 
 typedef enum nl_padding { NL_PAD_VALID = 0, NL_PAD_SAME = 1 } nl_padding;
@@ -42,7 +46,18 @@ typedef enum nl_layer_kind {
     NL_LAYER_CONV2D = 5,
     NL_LAYER_BATCHNORM = 6,
     NL_LAYER_MAXPOOL2D = 7,
+    NL_LAYER_AVGPOOL2D = 8,       /* kernel, stride; no padding */
+    NL_LAYER_GLOBALAVGPOOL2D = 9, /* H x W x C -> 1 x 1 x C */
+    NL_LAYER_ACTIVATION = 10,     /* the activation spec.act as a layer of its own */
 } nl_layer_kind;
+
+/* The loss the model is trained with (nl_model_set_loss). */
+typedef enum nl_loss {
+    NL_LOSS_CROSSENTROPY = 0, /* softmax cross-entropy on class labels: the last layer ends in
+                                 softmax (fused with the loss) */
+    NL_LOSS_MSE = 1,          /* mean squared error on float targets, one per output; no
+                                 softmax anywhere in the output */
+} nl_loss;
 
 /* Hyperparameters of one layer: the architecture record stored in model files. */
 typedef struct nl_layer_spec {
@@ -55,6 +70,7 @@ typedef struct nl_layer_spec {
     float rate;      /* dropout: drop probability */
     float eps;       /* batchnorm */
     float momentum;  /* batchnorm: weight of the new batch statistic (PyTorch convention) */
+    float alpha;     /* leakyrelu (as act or layer): slope below zero (0: the default 0.01) */
 } nl_layer_spec;
 
 typedef struct nl_model nl_model;
@@ -94,11 +110,19 @@ NL_API void nl_model_maxpool2d(nl_model *m, int kernel, int stride);
 NL_API nl_status nl_model_set_dropout(nl_model *m, float rate, nl_error *err);
 /* Appends any layer from its spec (used by the model-file loader). */
 NL_API void nl_model_add(nl_model *m, const nl_layer_spec *spec);
+/* Sets the loss before compile (default NL_LOSS_CROSSENTROPY); compile checks
+ * that the last layers fit it. */
+NL_API void nl_model_set_loss(nl_model *m, nl_loss loss);
+NL_API nl_loss nl_model_loss_kind(const nl_model *m);
 
 /* Computes shapes, allocates the parameter/gradient/state slabs and plans the
  * activation memory for batches of up to max_batch samples. No allocation
  * happens after this in forward/backward. */
 NL_API nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err);
+/* The layer whose check failed in the last nl_model_compile (its index), or -1
+ * when it failed for another reason or did not fail (the model-file reader
+ * names that layer's line). */
+NL_API int nl_model_error_layer(const nl_model *m);
 
 /* Sets the compile-time choices (copied). Before compile they apply to it;
  * after it the memory plan is redone for them (parameters are kept).
@@ -124,6 +148,9 @@ NL_API size_t nl_model_layer_params(const nl_model *m, int i);
 NL_API size_t nl_model_num_params(const nl_model *m);
 NL_API size_t nl_model_num_state(const nl_model *m);
 NL_API int nl_model_num_classes(const nl_model *m);
+/* Floats the model outputs per sample (its last layer's output size): the
+ * classes for cross-entropy, the targets for mse. */
+NL_API int nl_model_num_outputs(const nl_model *m);
 NL_API size_t nl_model_input_size(const nl_model *m);
 /* Floats in the parameter (= gradient) slab: >= num_params, since each layer's
  * slice starts 64-byte aligned. Optimizers step over the whole slab. */
@@ -149,6 +176,14 @@ NL_API const float *nl_model_forward(nl_model *m, const float *x, int batch, int
  * non-zero) runs the backward pass, leaving dL/dparams in the gradient slab. */
 NL_API float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int backward,
                                     int *correct);
+
+/* Mean squared error of the last forward pass against targets
+ * ([batch][nl_model_num_outputs] floats): mean over the batch and the outputs
+ * of (y - t)^2 (PyTorch's MSELoss, Keras's mse); when backward is non-zero
+ * runs the backward pass as nl_model_loss_backward does. The model's loss
+ * must be NL_LOSS_MSE (else it returns NAN and does nothing). */
+NL_API float nl_model_loss_backward_values(nl_model *m, const float *targets, int batch,
+                                           int backward);
 
 /* Step counter used to derive per-step dropout masks (set by the trainer). */
 NL_API void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed);

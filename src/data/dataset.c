@@ -12,6 +12,8 @@ void nl_dataset_free(nl_dataset *d) {
     if (!d) return;
     free(d->images);
     free(d->labels);
+    free(d->x);
+    free(d->y);
     memset(d, 0, sizeof *d);
 }
 
@@ -22,21 +24,36 @@ void nl_dataset_truncate(nl_dataset *d, size_t n) {
 void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
                      uint8_t *labels) {
     const size_t ss = nl_dataset_sample_size(d);
-    const float scale = 1.0f / 255.0f;
+    if (d->x) {
+        for (int i = 0; i < count; i++)
+            memcpy(out + (size_t)i * ss, d->x + (size_t)idx[i] * ss, ss * sizeof(float));
+    } else {
+        const float scale = 1.0f / 255.0f;
 #pragma omp parallel for schedule(static) if ((size_t)count * ss >= 32768)
-    for (int i = 0; i < count; i++) {
-        const uint8_t *src = d->images + (size_t)idx[i] * ss;
-        float *dst = out + (size_t)i * ss;
-        for (size_t k = 0; k < ss; k++) dst[k] = (float)src[k] * scale;
+        for (int i = 0; i < count; i++) {
+            const uint8_t *src = d->images + (size_t)idx[i] * ss;
+            float *dst = out + (size_t)i * ss;
+            for (size_t k = 0; k < ss; k++) dst[k] = (float)src[k] * scale;
+        }
     }
-    for (int i = 0; i < count; i++) labels[i] = d->labels[idx[i]];
+    if (labels && d->labels)
+        for (int i = 0; i < count; i++) labels[i] = d->labels[idx[i]];
+}
+
+void nl_batch_gather_y(const nl_dataset *d, const uint32_t *idx, int count, float *y) {
+    if (!d->y) return;
+    const size_t k = (size_t)d->targets;
+    for (int i = 0; i < count; i++)
+        memcpy(y + (size_t)i * k, d->y + (size_t)idx[i] * k, k * sizeof(float));
 }
 
 void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count) {
     const size_t ss = nl_dataset_sample_size(d);
+    const size_t bytes = d->x ? ss * sizeof(float) : ss;
+    const char *base = d->x ? (const char *)d->x : (const char *)d->images;
     for (int i = 0; i < count; i++) {
-        const char *src = (const char *)(d->images + (size_t)idx[i] * ss);
-        for (size_t k = 0; k < ss; k += 64) __builtin_prefetch(src + k, 0, 1);
+        const char *src = base + (size_t)idx[i] * bytes;
+        for (size_t k = 0; k < bytes; k += 64) __builtin_prefetch(src + k, 0, 1);
     }
 }
 

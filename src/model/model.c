@@ -16,12 +16,14 @@
  *            dL/dact; each step's dout and din buffer is planned (no gradient
  *            inside a step is stored)
  *   scratch  every layer's scratch, one after another */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/layer.h"
+#include "layers/mse.h"
 #include "layers/softmax_xent.h"
 #include "layers/step.h"
 #include "model/steps.h"
@@ -37,6 +39,8 @@ struct nl_model {
     int nsteps;
     nl_compile_options opt;
     nl_error build_err; /* first builder error (sticky) */
+    nl_loss loss;
+    int error_layer; /* the layer the last compile failed at, or -1 */
     int compiled;
     int max_batch;
     size_t nparams, nstate, nscratch;
@@ -74,6 +78,7 @@ nl_model *nl_model_new(int h, int w, int c) {
     nl_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->input = (nl_shape){h, w, c};
+    m->error_layer = -1;
     if (h <= 0 || w <= 0 || c <= 0 || (size_t)h * w * c > (1u << 28))
         nl_error_set(&m->build_err, NL_EINVAL,
                      "model input shape %dx%dx%d: every dimension must be positive and the "
@@ -121,6 +126,24 @@ void nl_model_add(nl_model *m, const nl_layer_spec *spec) {
     nl_layer *l = &m->layers[m->nlayers++];
     memset(l, 0, sizeof *l);
     l->spec = *spec;
+}
+
+void nl_model_set_loss(nl_model *m, nl_loss loss) {
+    if (!m || m->build_err.code) return;
+    if (m->compiled)
+        nl_error_set(&m->build_err, NL_EINVAL, "cannot change the loss of a compiled model");
+    else if (loss != NL_LOSS_CROSSENTROPY && loss != NL_LOSS_MSE)
+        nl_error_set(&m->build_err, NL_EINVAL, "unknown loss %d (0 crossentropy, 1 mse)", loss);
+    else
+        m->loss = loss;
+}
+
+nl_loss nl_model_loss_kind(const nl_model *m) {
+    return m->loss;
+}
+
+int nl_model_error_layer(const nl_model *m) {
+    return m ? m->error_layer : -1;
 }
 
 void nl_model_dense(nl_model *m, int units, nl_act act) {
@@ -273,6 +296,7 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
     size_t np = 0, ns = 0;
     for (int i = 0; i < m->nlayers; i++) {
         nl_layer *l = &m->layers[i];
+        m->error_layer = i; /* until its checks pass */
         l->ops = nl_layer_ops_find(l->spec.kind);
         if (!l->ops)
             return nl_error_set(err, NL_ENOTSUP, "layer %d: kind %d (%s) is not available", i,
@@ -299,13 +323,21 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
     for (int i = 0; i < m->nlayers; i++) m->layers[i].opt = m->opt;
     const nl_layer *last = &m->layers[m->nlayers - 1];
     const nl_activation *last_act = nl_activation_find(last->spec.act);
-    if (last->spec.kind != NL_LAYER_DENSE || !last_act || !last_act->with_loss)
+    if (m->loss == NL_LOSS_CROSSENTROPY) {
+        if (last->spec.kind != NL_LAYER_DENSE || !last_act || !last_act->with_loss)
+            return nl_error_set(err, NL_EINVAL,
+                                "the last layer must be dense with softmax activation (the loss "
+                                "is softmax cross-entropy)");
+        if (last->out.c > 256)
+            return nl_error_set(err, NL_EINVAL, "at most 256 classes (labels are bytes), got %d",
+                                last->out.c);
+    } else if (last_act && last_act->with_loss) {
         return nl_error_set(err, NL_EINVAL,
-                            "the last layer must be dense with softmax activation (the loss is "
-                            "softmax cross-entropy)");
-    if (last->out.c > 256)
-        return nl_error_set(err, NL_EINVAL, "at most 256 classes (labels are bytes), got %d",
-                            last->out.c);
+                            "layer %d (%s): %s before the mse loss (mse takes the outputs as they "
+                            "are: end in a linear layer)",
+                            m->nlayers - 1, last->ops->name, last_act->name);
+    }
+    m->error_layer = -1;
     free(m->steps);
     m->steps = malloc((size_t)m->nlayers * sizeof *m->steps);
     if (!m->steps)
@@ -397,6 +429,9 @@ size_t nl_model_num_state(const nl_model *m) {
 }
 int nl_model_num_classes(const nl_model *m) {
     return m->nlayers ? m->layers[m->nlayers - 1].spec.units : 0;
+}
+int nl_model_num_outputs(const nl_model *m) {
+    return m->nlayers && m->compiled ? (int)nl_shape_size(m->layers[m->nlayers - 1].out) : 0;
 }
 size_t nl_model_input_size(const nl_model *m) {
     return nl_shape_size(m->input);
@@ -497,6 +532,17 @@ const float *nl_model_forward(nl_model *m, const float *x, int batch, int traini
     if (!m || !m->compiled || batch <= 0 || batch > m->max_batch) return NULL;
     for (int k = 0; k < m->nsteps; k++) nl_model_step_forward(m, k, x, batch, training);
     return m->act[m->src[m->nlayers]];
+}
+
+float nl_model_loss_backward_values(nl_model *m, const float *targets, int batch, int backward) {
+    if (!m || !m->compiled || m->loss != NL_LOSS_MSE || batch <= 0 || batch > m->max_batch)
+        return NAN;
+    const float *y = m->act[m->src[m->nlayers]];
+    float *dy = backward ? m->gbuf[m->steps[m->nsteps - 1].gout] : NULL;
+    const float loss = mse_loss(y, targets, batch, nl_model_num_outputs(m), dy);
+    if (!backward) return loss;
+    for (int k = m->nsteps - 1; k >= 0; k--) nl_model_step_backward(m, k, batch);
+    return loss;
 }
 
 float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int backward,

@@ -10,6 +10,7 @@
 
 /* A small synthetic 10-class problem: class k lights pixel block k. */
 static void synth(nl_dataset *d, size_t n, uint64_t seed) {
+    memset(d, 0, sizeof *d);
     d->n = n, d->h = 6, d->w = 5, d->c = 1, d->num_classes = 10;
     d->images = malloc(n * 30);
     d->labels = malloc(n);

@@ -2,6 +2,7 @@
  * (batches in dataset order), the step_end hook (every step's own loss and the
  * optimizer's step), nl_model_set_dropout. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "core/rng.h"
@@ -15,6 +16,7 @@
 
 /* 10 classes: class k lights pixel block k. */
 static void synth(nl_dataset *d, size_t n, uint64_t seed) {
+    memset(d, 0, sizeof *d);
     d->n = n, d->h = 6, d->w = 5, d->c = 1, d->num_classes = 10;
     d->images = malloc(n * 30);
     d->labels = malloc(n);
