@@ -47,6 +47,34 @@ NL_API void nl_optim_step(nl_optimizer *o, float *params, const float *grads);
 /* Floats of state per parameter (adam: 2, sgd with momentum: 1, plain sgd: 0). */
 NL_API int nl_optim_state_per_param(const nl_optim_config *cfg);
 
+/* ---- learning-rate schedules ----------------------------------------------
+ * For optimizer step s (0-based, counting across epochs), E = s / steps_per_epoch
+ * (integer division) the epoch, W = warmup, T = total_steps:
+ *   constant: lr
+ *   step:     lr * gamma^(E / step_size)            (integer division)
+ *   cosine:   lr * 0.5 * (1 + cos(pi * max(s - W, 0) / max(T - W, 1)))
+ * then, while s < W, times (s + 1) / W (linear warm-up). Computed in double,
+ * rounded to float once. Every contestant implements exactly this. */
+typedef enum nl_schedule_kind {
+    NL_SCHED_CONSTANT = 0,
+    NL_SCHED_STEP = 1,
+    NL_SCHED_COSINE = 2,
+} nl_schedule_kind;
+
+typedef struct nl_schedule {
+    nl_schedule_kind kind; /* zeroed: constant, no warm-up */
+    int warmup;            /* steps of linear warm-up (0: none) */
+    int step_size;         /* step: epochs between decays (0: taken as 1) */
+    float gamma;           /* step: factor per decay (0: taken as 0.1) */
+} nl_schedule;
+
+/* The learning rate of step s. */
+NL_API float nl_schedule_lr(const nl_schedule *sch, float lr, uint64_t s, uint64_t steps_per_epoch,
+                            uint64_t total_steps);
+/* "constant", "step", "cosine" -> kind. */
+NL_API nl_status nl_schedule_parse(const char *name, nl_schedule_kind *kind, nl_error *err);
+NL_API const char *nl_schedule_name(nl_schedule_kind kind);
+
 #ifdef __cplusplus
 }
 #endif

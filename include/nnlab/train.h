@@ -74,11 +74,13 @@ typedef struct nl_train_hooks {
 } nl_train_hooks;
 
 typedef struct nl_train_config {
-    int epochs;     /* default 3 */
-    int batch;      /* default 32 */
-    int eval_batch; /* 0: 256 */
-    uint64_t seed;  /* shuffling, init (by the caller), dropout */
-    int shuffle;    /* 1 (default): reshuffle every epoch; 0: batches in dataset order */
+    int epochs;           /* default 3 */
+    int batch;            /* default 32 */
+    int eval_batch;       /* 0: 256 */
+    uint64_t seed;        /* shuffling, init (by the caller), dropout */
+    int shuffle;          /* 1 (default): reshuffle every epoch; 0: batches in dataset order */
+    nl_schedule schedule; /* the learning rate per step from the optimizer's lr (zeroed:
+                             constant) */
     nl_events *events;
 } nl_train_config;
 
