@@ -104,6 +104,13 @@ NL_API void nl_model_conv2d(nl_model *m, int filters, int kernel, int stride, nl
                             nl_act act);
 NL_API void nl_model_batchnorm(nl_model *m, float eps, float momentum);
 NL_API void nl_model_maxpool2d(nl_model *m, int kernel, int stride);
+/* Average pooling, K x K windows with stride S, no padding. */
+NL_API void nl_model_avgpool2d(nl_model *m, int kernel, int stride);
+/* The mean over each image: H x W x C -> 1 x 1 x C. */
+NL_API void nl_model_globalavgpool2d(nl_model *m);
+/* An activation as a layer of its own; alpha: leakyrelu's slope (0: 0.01).
+ * softmax only as the last layer, with the crossentropy loss. */
+NL_API void nl_model_activation(nl_model *m, nl_act act, float alpha);
 /* Sets the rate of every dropout layer, before compile (0: dropout off, e.g.
  * to compare training with another implementation step by step). NL_EINVAL
  * for a rate outside [0, 1) or a compiled model. */
@@ -140,13 +147,16 @@ NL_API void nl_model_init(nl_model *m, uint64_t seed);
 NL_API int nl_model_num_layers(const nl_model *m);
 NL_API const nl_layer_spec *nl_model_layer_spec(const nl_model *m, int i);
 NL_API const char *nl_layer_kind_name(int kind);
-/* "none", "relu", "softmax"; NULL when act is not an activation. */
+/* "none", "relu", "softmax", "tanh", "sigmoid", "gelu", "leakyrelu"; NULL when
+ * act is not an activation. */
 NL_API const char *nl_act_name(int act);
 /* Output shape of layer i (i = -1: the input). */
 NL_API void nl_model_layer_shape(const nl_model *m, int i, int *h, int *w, int *c);
 NL_API size_t nl_model_layer_params(const nl_model *m, int i);
 NL_API size_t nl_model_num_params(const nl_model *m);
 NL_API size_t nl_model_num_state(const nl_model *m);
+/* The classes of a crossentropy model (its outputs once compiled; before, the
+ * units of a dense last layer, else 0); 0 for an mse model. */
 NL_API int nl_model_num_classes(const nl_model *m);
 /* Floats the model outputs per sample (its last layer's output size): the
  * classes for cross-entropy, the targets for mse. */
@@ -173,7 +183,9 @@ NL_API const float *nl_model_forward(nl_model *m, const float *x, int batch, int
 
 /* Softmax cross-entropy on the logits of the last forward pass: returns the mean
  * loss over the batch, counts correct predictions, and (when backward is
- * non-zero) runs the backward pass, leaving dL/dparams in the gradient slab. */
+ * non-zero) runs the backward pass, leaving dL/dparams in the gradient slab.
+ * The model's loss must be NL_LOSS_CROSSENTROPY (else it returns NAN and does
+ * nothing). */
 NL_API float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int backward,
                                     int *correct);
 

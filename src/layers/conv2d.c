@@ -1,4 +1,6 @@
-/* 2-D convolution with bias and an optional fused ReLU: the ops table, the
+/* 2-D convolution with bias and an optional fused activation (ReLU in the
+ * kernels; tanh, sigmoid, gelu, leakyrelu by activation.c on each image's
+ * output as soon as it is made, while in cache): the ops table, the
  * geometry, the choice of algorithm, the scratch layout and the passes; the
  * kernels are in conv2d_direct.c (implicit GEMM) and conv2d_winograd.c.
  *
@@ -139,6 +141,7 @@ static conv_geom geom(const nl_layer *l, int batch) {
     const int mx = g.wino_dx ? g.wino_dx : 2;
     g.nxix = (mx + 2) * (mx + 2);
     g.THx = (g.Hp + mx - 1) / mx, g.TWx = (g.Wp + mx - 1) / mx;
+    g.keep = nl_act_keep_floats(nl_act_fused(l), 1) != 0;
     return g;
 }
 
@@ -152,6 +155,7 @@ conv_scratch conv_scratch_layout(const conv_geom *g) {
     s.wt = off, off += align16((size_t)g->KH * g->KW * g->F * g->Cp);
     s.parts = off, off += CONV_MAX_PARTS * conv_part_floats(g);
     s.dzbuf = off, off += CONV_MAX_PARTS * align16((size_t)g->OH * g->OW * g->F);
+    s.keep = off, off += g->keep ? align16((size_t)g->B * g->OH * g->OW * g->F) : 0;
     s.wu = s.wux = s.wzero = s.wwork = s.wthread = s.wpad = 0;
     if (g->wino) {
         /* per thread: forward V [nxi][T][C], M [nxi][T][Fp]; backward (the dW
@@ -265,7 +269,7 @@ static void transpose_weights(const conv_geom *g, const float *w, float *wt) {
     }
 }
 
-/* Per thread: for each image of its block, dz = dy * relu'(y) in place and the
+/* Per thread: for each image of its block, dz = dy * act'(y) in place and the
  * db partial (dy == NULL: dz is made by dout_fn into the thread's buffer, in
  * cache for what follows, with the ReLU's derivative when dout_relu); the dW
  * partial over the image; dx of the image when wanted, each by its algorithm.
@@ -275,8 +279,9 @@ static void transpose_weights(const conv_geom *g, const float *w, float *wt) {
  *   dx  [B][H][W][C] or NULL               scratch: see conv_scratch */
 static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db, float *dy,
                             const float *x, const float *y, const float *w, int relu,
-                            float *scratch, void (*dout_fn)(void *, int, const float *, float *),
-                            void *dout_arg, int dout_relu) {
+                            const nl_activation *act, float alpha, float *scratch,
+                            void (*dout_fn)(void *, int, const float *, float *), void *dout_arg,
+                            int dout_relu) {
     const conv_scratch sl = conv_scratch_layout(g);
     float *wt = scratch + sl.wt, *parts = scratch + sl.parts;
     float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
@@ -309,6 +314,10 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             const float *yb = y + (size_t)b * OHW * g->F;
             float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
             if (!dy) dout_fn(dout_arg, b, yb, dz);
+            if (act) /* dz = dy * act'(the pre-activation, y), the element-wise activation's */
+                nl_act_backward_range(act, alpha, dz, dz,
+                                      scratch + sl.keep + (size_t)b * OHW * g->F, yb,
+                                      (size_t)OHW * g->F);
             /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
             mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
             const float *xb = x + (size_t)b * ximg;
@@ -369,8 +378,12 @@ static nl_status plan(nl_layer *l, nl_error *err) {
                             s->padding);
     const nl_activation *act = nl_activation_find(s->act);
     if (!act || act->with_loss)
-        return nl_error_set(err, NL_EINVAL, "conv2d: activation %d not supported (none or relu)",
-                            s->act);
+        return nl_error_set(err, NL_EINVAL,
+                            "conv2d: activation %s not supported (none, relu, tanh, sigmoid, "
+                            "gelu or leakyrelu)",
+                            act ? act->name : "unknown");
+    nl_status st = nl_act_check(act, s, "conv2d", err);
+    if (st) return st;
     if (s->padding == NL_PAD_VALID && (l->in.h < s->kernel || l->in.w < s->kernel))
         return nl_error_set(err, NL_EINVAL,
                             "conv2d: input %dx%d is smaller than the %dx%d kernel with valid "
@@ -407,10 +420,37 @@ static void init(const nl_layer *l, float *params, float *state, uint64_t seed) 
     memset(params + (size_t)g.K * g.F, 0, (size_t)g.F * sizeof(float));
 }
 
+/* The fused element-wise activation on image b's output, then the caller's sink. */
+typedef struct act_sink {
+    const nl_activation *act;
+    float alpha;
+    float *out, *keep; /* [B][img] */
+    size_t img;
+    conv2d_image_sink sink;
+    void *arg;
+} act_sink;
+
+static void act_image(void *arg, int b, int t, const float *y) {
+    const act_sink *a = arg;
+    float *yb = a->out + (size_t)b * a->img;
+    nl_act_forward_range(a->act, a->alpha, yb, yb, a->keep ? a->keep + (size_t)b * a->img : NULL,
+                         a->img);
+    if (a->sink) a->sink(a->arg, b, t, y);
+}
+
 void conv2d_forward_to(const nl_layer *l, const nl_layer_ctx *c, conv2d_image_sink sink,
                        void *arg) {
     const conv_geom g = geom(l, c->batch);
     const conv_scratch sl = conv_scratch_layout(&g);
+    act_sink as;
+    if ((as.act = nl_act_fused(l))) { /* every image through act_image */
+        as.alpha = nl_act_alpha(&l->spec);
+        as.out = c->out;
+        as.keep = g.keep ? c->scratch + sl.keep : NULL;
+        as.img = (size_t)g.OH * g.OW * g.F;
+        as.sink = sink, as.arg = arg;
+        sink = act_image, arg = &as;
+    }
     const float *x = c->in;
     const int relu = l->relu;
     if (g.padded) {
@@ -436,7 +476,8 @@ void conv2d_backward_from(const nl_layer *l, const nl_layer_ctx *c, conv2d_dout_
     const conv_scratch sl = conv_scratch_layout(&g);
     const float *x = g.padded ? c->scratch + sl.xpad : c->in;
     conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, source ? NULL : c->dout, x,
-                    c->out, c->params, l->relu, c->scratch, source, arg, source_relu);
+                    c->out, c->params, l->relu, nl_act_fused(l), nl_act_alpha(&l->spec), c->scratch,
+                    source, arg, source_relu);
 }
 
 static void forward(const nl_layer *l, const nl_layer_ctx *c) {

@@ -45,6 +45,7 @@ typedef struct conv_geom {
     int THd, TWd, nxid; /* its tiles and positions */
     int wino_dx;        /* and for the input gradient, a full correlation of dz: */
     int THx, TWx, nxix; /* tiles of the Hp x Wp padded input */
+    int keep;           /* a fused activation keeps the pre-activation (gelu: conv2d.c) */
 } conv_geom;
 
 /* Scratch layout (floats; every piece starts at a multiple of 16):
@@ -56,6 +57,7 @@ typedef struct conv_geom {
  *   dzbuf  CONV_MAX_PARTS x [OH][OW][F]      per-thread output gradient of one image,
  *                                            when backward is given dout_fn (touched
  *                                            only then)
+ *   keep   [B][OH][OW][F]   the pre-activation of a fused gelu (keep only)
  * and for Winograd:
  *   wu     [nxi][C][Fp]     the forward pass's transformed weights U
  *   wux    [nxix][F][Cp]    the input gradient's (wino_dx only)
@@ -63,7 +65,7 @@ typedef struct conv_geom {
  *   wwork  WINO_MAX_THREADS x wthread: each thread's work buffers (conv_wino_work),
  *          then at wpad its copy for wino_pad */
 typedef struct conv_scratch {
-    size_t xpad, dxpad, wfwd, wt, parts, dzbuf;
+    size_t xpad, dxpad, wfwd, wt, parts, dzbuf, keep;
     size_t wu, wux, wzero, wwork, wthread, wpad;
     size_t total;
 } conv_scratch;

@@ -1,4 +1,6 @@
-/* Dense (fully connected) layer with an optional fused ReLU.
+/* Dense (fully connected) layer with an optional fused activation: ReLU in
+ * its kernels, the other element-wise ones (tanh, sigmoid, gelu, leakyrelu)
+ * by activation.c over its output.
  *
  *   forward:  out[B,O] = act(in[B,I] . W[I,O] + b[O])
  *   backward: dz = dout * act'(out);  dW[I,O] = in^T . dz;  db = sum_b dz;  din = dz . W^T
@@ -369,6 +371,8 @@ static nl_status plan(nl_layer *l, nl_error *err) {
                             l->spec.units);
     const nl_activation *act = nl_activation_find(l->spec.act);
     if (!act) return nl_error_set(err, NL_EINVAL, "dense: unknown activation %d", l->spec.act);
+    nl_status st = nl_act_check(act, &l->spec, "dense", err);
+    if (st) return st;
     const size_t I = nl_shape_size(l->in);
     l->out = (nl_shape){1, 1, l->spec.units};
     l->nparams = I * (size_t)l->spec.units + (size_t)l->spec.units;
@@ -382,10 +386,11 @@ static size_t mask_floats(size_t I, int max_batch) {
 
 /* Scratch for a batch of B, in floats: a flag (padded to 64 bytes), the
  * I * ceil(B/64) 64-bit masks, the forward pass's partial sums
- * [NL_DENSE_MAX_PARTS][B][O], O zeros (the partials' bias) and the transposed
- * weights of the input gradient, each piece 64-byte aligned. */
+ * [NL_DENSE_MAX_PARTS][B][O], O zeros (the partials' bias), the transposed
+ * weights of the input gradient, each piece 64-byte aligned, and last the
+ * pre-activation [B][O] a fused gelu keeps (nl_act_keep_floats). */
 typedef struct dense_scratch {
-    size_t part, zeros, wt, total;
+    size_t part, zeros, wt, keep, total;
 } dense_scratch;
 
 static dense_scratch scratch_layout(size_t I, size_t O, int B) {
@@ -394,12 +399,14 @@ static dense_scratch scratch_layout(size_t I, size_t O, int B) {
     d.zeros = d.part + (size_t)NL_DENSE_MAX_PARTS * (size_t)B * O;
     d.zeros = (d.zeros + 15) / 16 * 16;
     d.wt = d.zeros + (O + 15) / 16 * 16;
-    d.total = d.wt + O * (I + (size_t)NL_DENSE_MAX_PARTS * VL);
+    d.keep = (d.wt + O * (I + (size_t)NL_DENSE_MAX_PARTS * VL) + 15) / 16 * 16;
+    d.total = d.keep;
     return d;
 }
 
 static size_t scratch_floats(const nl_layer *l, int max_batch) {
-    return scratch_layout(nl_shape_size(l->in), (size_t)l->spec.units, max_batch).total;
+    return scratch_layout(nl_shape_size(l->in), (size_t)l->spec.units, max_batch).total +
+           nl_act_keep_floats(nl_act_fused(l), (size_t)max_batch * (size_t)l->spec.units);
 }
 
 static void init(const nl_layer *l, float *params, float *state, uint64_t seed) {
@@ -424,10 +431,19 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
         memset(zeros, 0, (size_t)O * sizeof(float));
         dense_forward(c->out, part, zeros, c->in, w, b, B, I, O, relu);
     }
+    const nl_activation *fa = nl_act_fused(l);
+    if (fa)
+        nl_act_forward(fa, nl_act_alpha(&l->spec), c->out, c->out, c->scratch + sl.keep,
+                       (size_t)B * O);
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {
     const int I = (int)nl_shape_size(l->in), O = l->spec.units, B = c->batch;
+    const nl_activation *fa = nl_act_fused(l);
+    if (fa) /* dout = dz: the activation's derivative, before either path */
+        nl_act_backward(fa, nl_act_alpha(&l->spec), c->dout, c->dout,
+                        c->scratch + scratch_layout((size_t)I, (size_t)O, B).keep, c->out,
+                        (size_t)B * O);
     if (c->scratch[0] == 0.0f) {
         dense_backward(c->din, c->grads, c->grads + (size_t)I * O, c->dout, c->in, c->out,
                        c->params, c->scratch + scratch_layout((size_t)I, (size_t)O, B).wt, B, I, O,

@@ -100,5 +100,8 @@ extern const nl_layer_ops nl_flatten_ops;
 extern const nl_layer_ops nl_conv2d_ops;
 extern const nl_layer_ops nl_batchnorm_ops;
 extern const nl_layer_ops nl_maxpool2d_ops;
+extern const nl_layer_ops nl_avgpool2d_ops;
+extern const nl_layer_ops nl_globalavgpool2d_ops;
+extern const nl_layer_ops nl_activation_ops;
 
 #endif

@@ -3,8 +3,9 @@
 #include "layers/step.h"
 
 static const nl_layer_ops *const all_ops[] = {
-    &nl_dense_ops,  &nl_relu_ops,      &nl_dropout_ops,   &nl_flatten_ops,
-    &nl_conv2d_ops, &nl_batchnorm_ops, &nl_maxpool2d_ops,
+    &nl_dense_ops,           &nl_relu_ops,       &nl_dropout_ops,   &nl_flatten_ops,
+    &nl_conv2d_ops,          &nl_batchnorm_ops,  &nl_maxpool2d_ops, &nl_avgpool2d_ops,
+    &nl_globalavgpool2d_ops, &nl_activation_ops,
 };
 
 const nl_layer_ops *nl_layer_ops_find(int kind) {

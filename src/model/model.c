@@ -193,6 +193,26 @@ void nl_model_maxpool2d(nl_model *m, int kernel, int stride) {
     nl_model_add(m, &s);
 }
 
+void nl_model_avgpool2d(nl_model *m, int kernel, int stride) {
+    nl_layer_spec s = {.kind = NL_LAYER_AVGPOOL2D, .kernel = kernel, .stride = stride};
+    nl_model_add(m, &s);
+}
+
+void nl_model_globalavgpool2d(nl_model *m) {
+    nl_layer_spec s = {.kind = NL_LAYER_GLOBALAVGPOOL2D};
+    nl_model_add(m, &s);
+}
+
+void nl_model_activation(nl_model *m, nl_act act, float alpha) {
+    nl_layer_spec s = {.kind = NL_LAYER_ACTIVATION, .act = act, .alpha = alpha};
+    nl_model_add(m, &s);
+}
+
+/* Whether layer l applies spec.act (a layer that fuses one, or an activation layer). */
+static int applies_act(const nl_layer *l) {
+    return l->ops->fuses_act || l->spec.kind == NL_LAYER_ACTIVATION;
+}
+
 const char *nl_layer_kind_name(int kind) {
     const nl_layer_ops *ops = nl_layer_ops_find(kind);
     return ops ? ops->name : "unknown";
@@ -305,11 +325,12 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
         l->opt = m->opt; /* plan chooses algorithms from the options */
         nl_status st = l->ops->plan(l, err);
         if (st) return nl_error_prefix(err, "layer %d (%s)", i, l->ops->name);
-        const nl_activation *act = nl_activation_find(l->spec.act);
+        const nl_activation *act = applies_act(l) ? nl_activation_find(l->spec.act) : NULL;
         if (act && act->with_loss && i != m->nlayers - 1)
             return nl_error_set(err, NL_EINVAL,
-                                "layer %d (%s): %s is only supported on the last layer", i,
-                                l->ops->name, act->name);
+                                "layer %d (%s): %s is only supported as the last layer (fused "
+                                "with the crossentropy loss)",
+                                i, l->ops->name, act->name);
         if (nl_shape_size(l->out) == 0 || nl_shape_size(l->out) > (1u << 28))
             return nl_error_set(err, NL_EINVAL,
                                 "layer %d (%s): output shape %dx%dx%d is empty or too large", i,
@@ -321,21 +342,27 @@ nl_status nl_model_compile(nl_model *m, int max_batch, nl_error *err) {
         cur = l->out;
     }
     for (int i = 0; i < m->nlayers; i++) m->layers[i].opt = m->opt;
-    const nl_layer *last = &m->layers[m->nlayers - 1];
-    const nl_activation *last_act = nl_activation_find(last->spec.act);
+    /* the loss against the last layer (m->error_layer is still its index) */
+    const int li = m->nlayers - 1;
+    const nl_layer *last = &m->layers[li];
+    const nl_activation *last_act = applies_act(last) ? nl_activation_find(last->spec.act) : NULL;
+    const size_t nout = nl_shape_size(last->out);
     if (m->loss == NL_LOSS_CROSSENTROPY) {
-        if (last->spec.kind != NL_LAYER_DENSE || !last_act || !last_act->with_loss)
+        if (!last_act || !last_act->with_loss)
             return nl_error_set(err, NL_EINVAL,
-                                "the last layer must be dense with softmax activation (the loss "
-                                "is softmax cross-entropy)");
-        if (last->out.c > 256)
-            return nl_error_set(err, NL_EINVAL, "at most 256 classes (labels are bytes), got %d",
-                                last->out.c);
+                                "layer %d (%s): the crossentropy loss needs softmax on the last "
+                                "layer (dense N softmax, or a softmax layer)",
+                                li, last->ops->name);
+        if (nout > 256)
+            return nl_error_set(err, NL_EINVAL,
+                                "layer %d (%s): crossentropy over %zu classes: at most 256 "
+                                "(labels are bytes)",
+                                li, last->ops->name, nout);
     } else if (last_act && last_act->with_loss) {
         return nl_error_set(err, NL_EINVAL,
-                            "layer %d (%s): %s before the mse loss (mse takes the outputs as they "
-                            "are: end in a linear layer)",
-                            m->nlayers - 1, last->ops->name, last_act->name);
+                            "layer %d (%s): mse with softmax: the mse loss takes the outputs as "
+                            "they are (end in a linear layer)",
+                            li, last->ops->name);
     }
     m->error_layer = -1;
     free(m->steps);
@@ -428,7 +455,10 @@ size_t nl_model_num_state(const nl_model *m) {
     return n;
 }
 int nl_model_num_classes(const nl_model *m) {
-    return m->nlayers ? m->layers[m->nlayers - 1].spec.units : 0;
+    if (!m->nlayers || m->loss != NL_LOSS_CROSSENTROPY) return 0;
+    const nl_layer *last = &m->layers[m->nlayers - 1];
+    if (m->compiled) return (int)nl_shape_size(last->out);
+    return last->spec.kind == NL_LAYER_DENSE ? last->spec.units : 0;
 }
 int nl_model_num_outputs(const nl_model *m) {
     return m->nlayers && m->compiled ? (int)nl_shape_size(m->layers[m->nlayers - 1].out) : 0;
@@ -514,6 +544,7 @@ void nl_model_step_forward(nl_model *m, int k, const float *x, int batch, int tr
 }
 
 float nl_model_loss(nl_model *m, const uint8_t *labels, int batch, int backward, int *correct) {
+    if (m->loss != NL_LOSS_CROSSENTROPY) return NAN;
     const float *logits = m->act[m->src[m->nlayers]];
     float *dlogits = backward ? m->gbuf[m->steps[m->nsteps - 1].gout] : NULL;
     return softmax_xent(logits, labels, batch, nl_model_num_classes(m), dlogits, correct);
@@ -547,6 +578,8 @@ float nl_model_loss_backward_values(nl_model *m, const float *targets, int batch
 
 float nl_model_loss_backward(nl_model *m, const uint8_t *labels, int batch, int backward,
                              int *correct) {
+    if (!m || !m->compiled || m->loss != NL_LOSS_CROSSENTROPY || batch <= 0 || batch > m->max_batch)
+        return NAN;
     const float loss = nl_model_loss(m, labels, batch, backward, correct);
     if (!backward) return loss;
     for (int k = m->nsteps - 1; k >= 0; k--) nl_model_step_backward(m, k, batch);
