@@ -398,8 +398,56 @@ static void model_options(void) {
     free(x);
 }
 
+/* padding=same by TensorFlow's rule (out = ceil(H/S), pad_total = max((out-1) S
+ * + K - H, 0), pad_total / 2 before, the rest after; the naive reference
+ * pads the same way) with odd and even kernels and stride 2, on the direct
+ * algorithm and, for the 3x3 stride 1 shapes it takes, on Winograd; the
+ * output shapes by hand. */
+static void same_padding(void) {
+    static const struct {
+        int k, s, h, w, oh, ow;
+    } shapes[] = {
+        {2, 1, 5, 6, 5, 6}, /* pad 1: 0 before, 1 after */
+        {2, 2, 7, 8, 4, 4}, /* rows: (4-1)*2+2-7 = 1; columns 0 */
+        {4, 1, 5, 5, 5, 5}, /* pad 3: 1 before, 2 after */
+        {4, 2, 9, 6, 5, 3}, /* rows 3, columns 2 */
+        {3, 2, 8, 7, 4, 4}, /* rows 1, columns 2 */
+        {5, 2, 6, 6, 3, 3}, /* 3: 1 before, 2 after */
+        {3, 1, 6, 5, 6, 5},
+    };
+    for (int algo = 0; algo < 2; algo++) {
+        gc_options.conv_algo = algo ? NL_CONV_DIRECT : NL_CONV_AUTO;
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            char what[96];
+            snprintf(what, sizeof what, "same %dx%d stride %d on %dx%d (%s)", shapes[k].k,
+                     shapes[k].k, shapes[k].s, shapes[k].h, shapes[k].w, algo ? "direct" : "auto");
+            nl_layer l = {.spec = conv_spec(9, shapes[k].k, shapes[k].s, NL_PAD_SAME, NL_ACT_NONE),
+                          .in = {shapes[k].h, shapes[k].w, 8},
+                          .opt = gc_options};
+            l.ops = nl_layer_ops_find(NL_LAYER_CONV2D);
+            CHECK(l.ops->plan(&l, NULL) == NL_OK);
+            CHECK_MSG(l.out.h == shapes[k].oh && l.out.w == shapes[k].ow, "%s: output %dx%d", what,
+                      l.out.h, l.out.w);
+            const int wino = !algo && shapes[k].k == 3 && shapes[k].s == 1;
+            CHECK_MSG((l.conv_tiles.fwd != 0) == wino, "%s: forward tile %d", what,
+                      l.conv_tiles.fwd);
+            compare_ref(what, l.spec, l.in, 3, 1);
+            gc(what, l.spec, l.in, 2);
+        }
+    }
+    gc_options.conv_algo = NL_CONV_AUTO;
+    /* a VGG-style 3x3 same convolution on 16 channels: Winograd in every pass */
+    nl_layer l = {.spec = conv_spec(32, 3, 1, NL_PAD_SAME, NL_ACT_GELU), .in = {16, 16, 16}};
+    l.ops = nl_layer_ops_find(NL_LAYER_CONV2D);
+    CHECK(l.ops->plan(&l, NULL) == NL_OK);
+    CHECK(l.conv_tiles.fwd == 4 && l.conv_tiles.dw == 4 && l.conv_tiles.dx == 4);
+    l.spec.act = NL_ACT_NONE;
+    compare_ref("vgg same 16x16x16", l.spec, l.in, 3, 1);
+}
+
 int main(void) {
     plan_errors();
+    same_padding();
     init_stats();
     plan_choice();
     model_options();
