@@ -426,8 +426,39 @@ static void fused_gradients(void) {
     pair_free(&q);
 }
 
+/* After a dense layer (input 1x1xN: N features): statistics per feature over
+ * the batch, each feature normalised on its own; running mean per feature. */
+static void after_dense(void) {
+    enum { B = 16, N = 33 };
+    bn b;
+    bn_make(&b, (nl_shape){1, 1, N}, B, 1e-5f, 0.1f);
+    float x[B * N], y[B * N];
+    nl_rng r;
+    nl_rng_seed(&r, 21);
+    for (int i = 0; i < B; i++)
+        for (int f = 0; f < N; f++)
+            x[i * N + f] = 0.5f * f + (f + 1) * (2 * nl_rng_uniform(&r) - 1);
+    bn_run(&b, x, y, B, 1, NULL, NULL);
+    double worst_mean = 0, worst_var = 0, worst_run = 0;
+    for (int f = 0; f < N; f++) {
+        double m = 0, v = 0, xm = 0;
+        for (int i = 0; i < B; i++) m += y[i * N + f], xm += x[i * N + f];
+        m /= B, xm /= B;
+        for (int i = 0; i < B; i++) v += (y[i * N + f] - m) * (y[i * N + f] - m);
+        v /= B;
+        worst_mean = fmax(worst_mean, fabs(m));
+        worst_var = fmax(worst_var, fabs(v - 1));
+        worst_run = fmax(worst_run, fabs(b.st[f] - 0.1 * xm)); /* running mean from 0 */
+    }
+    CHECK_MSG(worst_mean < 1e-5, "per-feature means up to %.3g", worst_mean);
+    CHECK_MSG(worst_var < 1e-3, "per-feature variances off 1 by up to %.3g", worst_var);
+    CHECK_MSG(worst_run < 1e-5, "running means off by %.3g", worst_run);
+    bn_free(&b);
+}
+
 int main(void) {
     plan_errors();
+    after_dense();
     gradients();
     hand_values();
     eval_mode();

@@ -206,15 +206,19 @@ static void test_model_file(void) {
  * windows overlap (3x3, stride 2: the convolution's output is pooled after it, not
  * image by image), and a batch-norm/pool pair with no convolution before it. */
 static nl_model *conv_model(int fuse, int variant) {
+    /* variant 2: as 0 with gelu and tanh convolutions (activation.c's code
+       inside the fused steps) */
+    const nl_act a1 = variant == 2 ? NL_ACT_GELU : NL_ACT_RELU;
+    const nl_act a2 = variant == 2 ? NL_ACT_TANH : NL_ACT_RELU;
     nl_model *m = nl_model_new(12, 11, 3);
     if (variant == 1) {
         nl_model_batchnorm(m, 1e-5f, 0.1f);
         nl_model_maxpool2d(m, 1, 1);
     }
-    nl_model_conv2d(m, 16, 3, 1, NL_PAD_VALID, NL_ACT_RELU); /* direct: C = 3 */
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_VALID, a1); /* direct: C = 3 */
     nl_model_batchnorm(m, 1e-5f, 0.1f);
     nl_model_maxpool2d(m, variant == 1 ? 3 : 2, 2);
-    nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, NL_ACT_RELU); /* Winograd */
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, a2); /* Winograd */
     nl_model_batchnorm(m, 1e-5f, 0.1f);
     nl_model_maxpool2d(m, 2, 2);
     nl_model_flatten(m);
@@ -339,6 +343,252 @@ static void test_fusion_same_model(int variant) {
     nl_model_free(u);
 }
 
+/* Compiles m (which it frees on failure) and checks the outcome: the status,
+ * a fragment of the message and the layer nl_model_error_layer names. */
+static void compile_fails(const char *what, nl_model *m, const char *frag, int layer) {
+    nl_error err = {0};
+    const nl_status st = nl_model_compile(m, 4, &err);
+    CHECK_MSG(st == NL_EINVAL, "%s: compile gave %d", what, st);
+    CHECK_CONTAINS(err.msg, frag);
+    CHECK_MSG(nl_model_error_layer(m) == layer, "%s: error layer %d, expected %d (%s)", what,
+              nl_model_error_layer(m), layer, err.msg);
+    nl_model_free(m);
+}
+
+static void test_loss_checks(void) {
+    nl_model *m = nl_model_new(1, 1, 8);
+    nl_model_dense(m, 8, NL_ACT_SOFTMAX);
+    nl_model_dense(m, 4, NL_ACT_SOFTMAX);
+    compile_fails("dense softmax not last", m,
+                  "layer 0 (dense): softmax is only supported as the last layer", 0);
+    m = nl_model_new(6, 6, 2);
+    nl_model_conv2d(m, 4, 3, 1, NL_PAD_SAME, NL_ACT_GELU);
+    nl_model_activation(m, NL_ACT_SOFTMAX, 0);
+    nl_model_globalavgpool2d(m);
+    nl_model_activation(m, NL_ACT_SOFTMAX, 0);
+    compile_fails("softmax layer not last", m,
+                  "layer 1 (activation): softmax is only supported as the last layer", 1);
+    m = nl_model_new(1, 1, 8);
+    nl_model_dense(m, 4, NL_ACT_NONE);
+    compile_fails("crossentropy without softmax", m, "crossentropy loss needs softmax", 0);
+    m = nl_model_new(4, 4, 3);
+    nl_model_globalavgpool2d(m);
+    compile_fails("crossentropy on a pool", m, "layer 0 (globalavgpool2d): the crossentropy", 0);
+    m = nl_model_new(1, 1, 8);
+    nl_model_dense(m, 6, NL_ACT_TANH);
+    nl_model_dense(m, 3, NL_ACT_SOFTMAX);
+    nl_model_set_loss(m, NL_LOSS_MSE);
+    compile_fails("mse with dense softmax", m, "layer 1 (dense): mse with softmax", 1);
+    m = nl_model_new(1, 1, 8);
+    nl_model_dense(m, 6, NL_ACT_NONE);
+    nl_model_activation(m, NL_ACT_LEAKYRELU, 0.1f);
+    nl_model_activation(m, NL_ACT_SOFTMAX, 0);
+    nl_model_set_loss(m, NL_LOSS_MSE);
+    compile_fails("mse with a softmax layer", m, "layer 2 (activation): mse with softmax", 2);
+    /* a layer's own check names its index too */
+    m = nl_model_new(4, 4, 3);
+    nl_model_conv2d(m, 8, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
+    nl_model_globalavgpool2d(m);
+    nl_model_avgpool2d(m, 2, 2);
+    nl_model_dense(m, 3, NL_ACT_SOFTMAX);
+    compile_fails("avgpool on 1x1", m, "layer 2 (avgpool2d): avgpool2d: input 1x1x8 is smaller", 2);
+    /* what compiles: a softmax layer last; mse on a linear or tanh output */
+    nl_error err = {0};
+    m = nl_model_new(3, 3, 2);
+    nl_model_flatten(m);
+    nl_model_dense(m, 7, NL_ACT_NONE);
+    nl_model_activation(m, NL_ACT_SOFTMAX, 0);
+    CHECK(nl_model_num_classes(m) == 0); /* not compiled, no dense last */
+    CHECK(nl_model_compile(m, 4, &err) == NL_OK);
+    CHECK(nl_model_error_layer(m) == -1);
+    CHECK(nl_model_num_classes(m) == 7 && nl_model_num_outputs(m) == 7);
+    nl_model_free(m);
+    m = nl_model_new(1, 1, 5);
+    nl_model_dense(m, 3, NL_ACT_TANH);
+    nl_model_set_loss(m, NL_LOSS_MSE);
+    CHECK(nl_model_compile(m, 4, &err) == NL_OK);
+    CHECK(nl_model_loss_kind(m) == NL_LOSS_MSE);
+    CHECK(nl_model_num_classes(m) == 0 && nl_model_num_outputs(m) == 3);
+    nl_model_free(m);
+}
+
+/* dense 10 softmax against dense 10 and a softmax layer: the same parameters,
+ * outputs, loss and gradients, bit for bit. */
+static void test_softmax_layer(void) {
+    nl_model *a = nl_model_new(6, 5, 1), *b = nl_model_new(6, 5, 1);
+    nl_model_dense(a, 12, NL_ACT_GELU);
+    nl_model_dense(a, 10, NL_ACT_SOFTMAX);
+    nl_model_dense(b, 12, NL_ACT_GELU);
+    nl_model_dense(b, 10, NL_ACT_NONE);
+    nl_model_activation(b, NL_ACT_SOFTMAX, 0);
+    CHECK(nl_model_compile(a, 8, NULL) == NL_OK && nl_model_compile(b, 8, NULL) == NL_OK);
+    nl_model_init(a, 4), nl_model_init(b, 4);
+    const size_t np = nl_model_param_slab_size(a);
+    CHECK(np == nl_model_param_slab_size(b));
+    CHECK(memcmp(nl_model_params(a), nl_model_params(b), np * 4) == 0);
+    float x[8 * 30];
+    uint8_t y[8] = {0, 1, 2, 3, 4, 5, 6, 9};
+    nl_rng r;
+    nl_rng_seed(&r, 5);
+    for (int i = 0; i < 8 * 30; i++) x[i] = nl_rng_uniform(&r);
+    const float *la = nl_model_forward(a, x, 8, 1), *lb = nl_model_forward(b, x, 8, 1);
+    CHECK(memcmp(la, lb, 80 * 4) == 0);
+    int ca = -1, cb = -2;
+    const float lossa = nl_model_loss_backward(a, y, 8, 1, &ca);
+    const float lossb = nl_model_loss_backward(b, y, 8, 1, &cb);
+    CHECK(lossa == lossb && ca == cb);
+    CHECK(memcmp(nl_model_grads(a), nl_model_grads(b), np * 4) == 0);
+    nl_model_free(a), nl_model_free(b);
+}
+
+/* The mse loss: its value from the outputs, the gradient of the whole model
+ * (tanh, batch norm after dense, gelu, a linear output) against central
+ * differences, and each loss entry point refusing the other loss's model. */
+static void test_mse(void) {
+    enum { B = 6, I = 5, K = 3 };
+    nl_model *m = nl_model_new(1, 1, I);
+    nl_model_dense(m, 8, NL_ACT_TANH);
+    nl_model_batchnorm(m, 1e-5f, 0.1f);
+    nl_model_dense(m, 7, NL_ACT_GELU);
+    nl_model_dense(m, K, NL_ACT_NONE);
+    nl_model_set_loss(m, NL_LOSS_MSE);
+    nl_error err = {0};
+    CHECK(nl_model_compile(m, B, &err) == NL_OK);
+    nl_model_init(m, 2);
+    float x[B * I], t[B * K];
+    nl_rng r;
+    nl_rng_seed(&r, 8);
+    for (int i = 0; i < B * I; i++) x[i] = 2 * nl_rng_uniform(&r) - 1;
+    for (int i = 0; i < B * K; i++) t[i] = 2 * nl_rng_uniform(&r) - 1;
+    const float *yv = nl_model_forward(m, x, B, 1);
+    double ref = 0;
+    for (int i = 0; i < B * K; i++) ref += ((double)yv[i] - t[i]) * ((double)yv[i] - t[i]);
+    CHECK_NEAR(nl_model_loss_backward_values(m, t, B, 0), ref / (B * K), 1e-6);
+    /* the cross-entropy entry point on an mse model: NAN, nothing touched */
+    const size_t np = nl_model_param_slab_size(m);
+    float *g = nl_model_grads(m), *p = nl_model_params(m);
+    for (size_t i = 0; i < np; i++) g[i] = 12345.0f;
+    uint8_t labels[B] = {0};
+    CHECK(isnan(nl_model_loss_backward(m, labels, B, 1, NULL)));
+    int untouched = 1;
+    for (size_t i = 0; i < np; i++) untouched &= g[i] == 12345.0f;
+    CHECK_MSG(untouched, "nl_model_loss_backward on an mse model wrote gradients");
+    CHECK(isnan(nl_model_loss_backward_values(m, t, B + 1, 1))); /* over the max batch */
+    /* gradient check over every layer's parameters (training mode: batch statistics) */
+    nl_model_forward(m, x, B, 1);
+    nl_model_loss_backward_values(m, t, B, 1);
+    float *an = malloc(np * 4);
+    memcpy(an, g, np * 4);
+    int probes = 0, bad = 0;
+    double worst = 0;
+    for (int l = 0; l < nl_model_num_layers(m); l++) {
+        const size_t off = nl_model_layer_param_offset(m, l), n = nl_model_layer_params(m, l);
+        for (size_t i = off; i < off + n; i += n / 12 + 1) {
+            const float v = p[i], h = 1e-2f;
+            p[i] = v + h;
+            nl_model_forward(m, x, B, 1);
+            const double lp = nl_model_loss_backward_values(m, t, B, 0);
+            p[i] = v - h;
+            nl_model_forward(m, x, B, 1);
+            const double lm = nl_model_loss_backward_values(m, t, B, 0);
+            p[i] = v;
+            const double num = (lp - lm) / (2 * h);
+            const double e = fabs(num - an[i]) / fmax(fmax(fabs(num), fabs(an[i])), 1e-2);
+            worst = fmax(worst, e);
+            bad += e > 2e-2;
+            probes++;
+        }
+    }
+    CHECK_MSG(probes > 30 && bad == 0, "mse model gradient: %d of %d probes off (max %.3g)", bad,
+              probes, worst);
+    free(an);
+    nl_model_free(m);
+    /* the mse entry point on a cross-entropy model: NAN, nothing touched */
+    m = small_model();
+    CHECK(nl_model_compile(m, 4, NULL) == NL_OK);
+    float xs[4 * 30] = {0}, ts[40] = {0};
+    nl_model_forward(m, xs, 4, 1);
+    g = nl_model_grads(m);
+    for (size_t i = 0; i < nl_model_param_slab_size(m); i++) g[i] = 7.0f;
+    CHECK(isnan(nl_model_loss_backward_values(m, ts, 4, 1)));
+    untouched = 1;
+    for (size_t i = 0; i < nl_model_param_slab_size(m); i++) untouched &= g[i] == 7.0f;
+    CHECK_MSG(untouched, "nl_model_loss_backward_values on a cross-entropy model wrote gradients");
+    nl_model_free(m);
+}
+
+/* Every new layer and activation in one model: a few SGD steps with 2 threads,
+ * twice, give the same bits; the loss falls. */
+static nl_model *every_layer_model(void) {
+    nl_model *m = nl_model_new(12, 12, 3);
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, NL_ACT_GELU); /* direct (3 channels) */
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_SAME, NL_ACT_TANH); /* Winograd */
+    nl_model_batchnorm(m, 1e-5f, 0.1f);
+    nl_model_avgpool2d(m, 2, 2);
+    nl_model_conv2d(m, 24, 2, 2, NL_PAD_SAME, NL_ACT_SIGMOID); /* even kernel, stride 2 */
+    nl_model_activation(m, NL_ACT_LEAKYRELU, 0.2f);
+    nl_model_conv2d(m, 16, 3, 1, NL_PAD_VALID, NL_ACT_LEAKYRELU);
+    nl_model_batchnorm(m, 1e-5f, 0.1f);
+    nl_model_maxpool2d(m, 1, 1);
+    nl_model_globalavgpool2d(m);
+    nl_model_dense(m, 12, NL_ACT_NONE);
+    nl_model_batchnorm(m, 1e-5f, 0.1f); /* after dense: per feature */
+    nl_model_activation(m, NL_ACT_GELU, 0);
+    nl_model_activation(m, NL_ACT_TANH, 0);
+    nl_model_activation(m, NL_ACT_SIGMOID, 0);
+    nl_model_dense(m, 5, NL_ACT_NONE);
+    nl_model_activation(m, NL_ACT_SOFTMAX, 0);
+    return m;
+}
+
+static void every_layer_run(float *params, float *losses) {
+    nl_model *m = every_layer_model();
+    nl_error err = {0};
+    CHECK_MSG(nl_model_compile(m, 10, &err) == NL_OK, "%s", err.msg);
+    nl_model_init(m, 13);
+    const size_t in = nl_model_input_size(m), np = nl_model_param_slab_size(m);
+    float *x = malloc(10 * in * 4);
+    uint8_t y[10];
+    nl_rng r;
+    nl_rng_seed(&r, 6);
+    for (int b = 0; b < 10; b++) {
+        y[b] = (uint8_t)(b % 5);
+        for (size_t i = 0; i < in; i++)
+            x[b * in + i] = nl_rng_uniform(&r) + (i % 5 == (size_t)y[b] ? 0.5f : 0.0f);
+    }
+    float *p = nl_model_params(m);
+    const float *g = nl_model_grads(m);
+    for (int step = 0; step < 12; step++) {
+        nl_model_forward(m, x, 10, 1);
+        losses[step] = nl_model_loss_backward(m, y, 10, 1, NULL);
+        for (size_t i = 0; i < np; i++) p[i] -= 0.2f * g[i];
+    }
+    memcpy(params, p, np * 4);
+    free(x);
+    nl_model_free(m);
+}
+
+static void test_every_layer_bits(void) {
+    nl_model *m = every_layer_model();
+    CHECK(nl_model_compile(m, 10, NULL) == NL_OK);
+    const size_t np = nl_model_param_slab_size(m);
+    static const char *const steps[] = {
+        "conv2d",     "conv2d",         "batchnorm",       "avgpool2d", "conv2d",
+        "activation", "conv2d+bn+pool", "globalavgpool2d", "dense",     "batchnorm",
+        "activation", "activation",     "activation",      "dense",     "activation"};
+    static const int first[] = {0, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16};
+    check_steps("every layer", m, 15, steps, first);
+    nl_model_free(m);
+    float *a = malloc(np * 4), *b = malloc(np * 4), la[12], lb[12];
+    nl_set_threads(2);
+    every_layer_run(a, la);
+    every_layer_run(b, lb);
+    CHECK_MSG(memcmp(a, b, np * 4) == 0 && memcmp(la, lb, sizeof la) == 0,
+              "every-layer model: two runs with 2 threads differ");
+    CHECK_MSG(la[11] < la[0], "every-layer model: loss %.4f -> %.4f", la[0], la[11]);
+    free(a), free(b);
+}
+
 int main(void) {
     tu_tmpdir();
     nl_set_threads(2);
@@ -348,6 +598,11 @@ int main(void) {
     test_step_plan();
     test_fusion_same_model(0);
     test_fusion_same_model(1);
+    test_fusion_same_model(2);
+    test_loss_checks();
+    test_softmax_layer();
+    test_mse();
+    test_every_layer_bits();
     test_determinism_and_learning();
     tu_cleanup();
     CHECK_DONE();
