@@ -39,6 +39,9 @@
  * else direct (F(2x2) measured slower than the direct kernel there). plan
  * makes these choices once (choose_tiles) and stores them in the layer; the
  * compile options can force them.
+ * SAME padding: the direct algorithm reads a zero-padded copy of the batch;
+ * Winograd pads each image in its thread's buffer as it transforms it, and
+ * writes its input gradient straight to the unpadded image (conv_geom.wino_same).
  * Every output element is computed by one thread in a fixed order, so results
  * are bit-identical run after run for a fixed thread count.
  *
@@ -140,17 +143,21 @@ static conv_geom geom(const nl_layer *l, int batch) {
     g.THd = (g.OH + md - 1) / md, g.TWd = (g.OW + md - 1) / md;
     const int mx = g.wino_dx ? g.wino_dx : 2;
     g.nxix = (mx + 2) * (mx + 2);
-    g.THx = (g.Hp + mx - 1) / mx, g.TWx = (g.Wp + mx - 1) / mx;
+    g.wino_same = g.wino && g.wino_dw && g.padded && g.pt == g.pl;
+    g.xpadded = g.padded && !g.wino_same;
+    g.dxpadded = g.padded && !(g.wino_same && g.wino_dx);
+    const int xh = g.wino_same ? g.H : g.Hp, xw = g.wino_same ? g.W : g.Wp;
+    g.THx = (xh + mx - 1) / mx, g.TWx = (xw + mx - 1) / mx;
     g.keep = nl_act_keep_floats(nl_act_fused(l), 1) != 0;
     return g;
 }
 
 conv_scratch conv_scratch_layout(const conv_geom *g) {
     conv_scratch s;
-    const size_t xp = g->padded ? align16((size_t)g->B * g->Hp * g->Wp * g->C) : 0;
+    const size_t xp = align16((size_t)g->B * g->Hp * g->Wp * g->C);
     size_t off = 0;
-    s.xpad = off, off += xp;
-    s.dxpad = off, off += xp;
+    s.xpad = off, off += g->xpadded ? xp : 0;
+    s.dxpad = off, off += g->dxpadded ? xp : 0;
     s.wfwd = off, off += (g->F % VL) ? align16((size_t)g->K * g->Fp + g->Fp) : 0;
     s.wt = off, off += align16((size_t)g->KH * g->KW * g->F * g->Cp);
     s.parts = off, off += CONV_MAX_PARTS * conv_part_floats(g);
@@ -284,11 +291,11 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
                             int dout_relu) {
     const conv_scratch sl = conv_scratch_layout(g);
     float *wt = scratch + sl.wt, *parts = scratch + sl.parts;
-    float *dxp = dx && g->padded ? scratch + sl.dxpad : dx;
+    float *dxp = dx && g->dxpadded ? scratch + sl.dxpad : dx;
     const size_t part_floats = conv_part_floats(g);
     const int OHW = g->OH * g->OW;
-    const size_t ximg = (size_t)g->Hp * g->Wp * g->C,
-                 dximg = dx && g->padded ? ximg : (size_t)g->H * g->W * g->C;
+    const size_t pimg = (size_t)g->Hp * g->Wp * g->C, img = (size_t)g->H * g->W * g->C;
+    const size_t ximg = g->xpadded ? pimg : img, dximg = dx && g->dxpadded ? pimg : img;
     const int wino = g->wino_dw || g->wino_dx;
     int nt = omp_get_max_threads();
     if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
@@ -349,7 +356,7 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             db[f] = s;
         }
         /* crop the padded input gradient */
-        if (dx && g->padded) {
+        if (dx && g->dxpadded) {
             const size_t row = (size_t)g->W * g->C;
 #pragma omp for schedule(static)
             for (int r = 0; r < g->B * g->H; r++) {
@@ -453,7 +460,7 @@ void conv2d_forward_to(const nl_layer *l, const nl_layer_ctx *c, conv2d_image_si
     }
     const float *x = c->in;
     const int relu = l->relu;
-    if (g.padded) {
+    if (g.xpadded) {
         float *xp = c->scratch + sl.xpad;
 #pragma omp parallel
         pad_input(&g, xp, c->in);
@@ -474,7 +481,7 @@ void conv2d_backward_from(const nl_layer *l, const nl_layer_ctx *c, conv2d_dout_
                           void *arg, int source_relu) {
     const conv_geom g = geom(l, c->batch);
     const conv_scratch sl = conv_scratch_layout(&g);
-    const float *x = g.padded ? c->scratch + sl.xpad : c->in;
+    const float *x = g.xpadded ? c->scratch + sl.xpad : c->in;
     conv2d_backward(&g, c->din, c->grads, c->grads + (size_t)g.K * g.F, source ? NULL : c->dout, x,
                     c->out, c->params, l->relu, nl_act_fused(l), nl_act_alpha(&l->spec), c->scratch,
                     source, arg, source_relu);

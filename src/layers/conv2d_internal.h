@@ -44,13 +44,20 @@ typedef struct conv_geom {
     int wino_dw;   /* the same for the weight gradient (0 when wino is 0), */
     int THd, TWd, nxid; /* its tiles and positions */
     int wino_dx;        /* and for the input gradient, a full correlation of dz: */
-    int THx, TWx, nxix; /* tiles of the Hp x Wp padded input */
+    int THx, TWx, nxix; /* tiles of the Hp x Wp padded input (H x W: wino_same) */
+    int wino_same;      /* SAME padding on Winograd in every pass but maybe dx: the passes
+                           read x as H x W from origin (-pt, -pt) (pt == pl), zero outside,
+                           each image padded in its thread's buffer (wino_pad), so there is
+                           no padded copy of the batch; a Winograd dx is written straight
+                           to H x W */
+    int xpadded;        /* x is the padded copy xpad (padded, not wino_same) */
+    int dxpadded;       /* dx is made in dxpad, then cropped (padded, not a wino_same dx) */
     int keep;           /* a fused activation keeps the pre-activation (gelu: conv2d.c) */
 } conv_geom;
 
 /* Scratch layout (floats; every piece starts at a multiple of 16):
- *   xpad   [B][Hp][Wp][C]   zero-padded input (padded only), kept for backward
- *   dxpad  [B][Hp][Wp][C]   input gradient before cropping (padded only)
+ *   xpad   [B][Hp][Wp][C]   zero-padded input (xpadded only), kept for backward
+ *   dxpad  [B][Hp][Wp][C]   input gradient before cropping (dxpadded only)
  *   wfwd   [K][Fp] + [Fp]   weights and bias padded to Fp (F % VL != 0 only)
  *   wt     [KH][KW][F][Cp]  weights transposed for dx = dz . W^T
  *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-thread partial dW, db
@@ -119,7 +126,8 @@ void conv_direct_dw_finish(const conv_geom *g, const float *parts, int nparts, f
 /* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) (conv2d_winograd.c) ---- */
 
 /* y [B][OH][OW][F] = act(conv(x, w) + b) by Winograd F(g->wino); x the
- * (padded) input, w [3][3][C][F], out_fn as in conv_direct_forward. */
+ * padded input when xpadded, else the input, w [3][3][C][F], out_fn as in
+ * conv_direct_forward. */
 void conv_wino_forward(const conv_geom *g, const conv_scratch *sl, float *scratch, float *y,
                        const float *x, const float *w, const float *bias, int relu,
                        conv_out_fn *out_fn, void *out_arg);
@@ -137,11 +145,12 @@ conv_wino_work conv_wino_work_of(const conv_geom *g, const conv_scratch *sl, flo
 void conv_wino_dx_weights(const conv_geom *g, const conv_scratch *sl, float *scratch,
                           const float *wt);
 /* The weight gradient of image b, the slot-th of its group of WINO_DW_IMAGES
- * (xb its padded input, dz [OH][OW][F]); the group's GEMMs into dU run when
+ * (xb its image of x as in conv_wino_forward, dz [OH][OW][F]); the group's GEMMs into dU run when
  * flush (its last image, or the thread's last). */
 void conv_wino_dw_image(const conv_geom *g, const conv_wino_work *ws, int slot, int flush,
                         const float *xb, const float *dz);
-/* dxb [Hp][Wp][C] = the full correlation of dz_b with the flipped W^T. */
+/* dxb [Hp][Wp][C] ([H][W][C], the padded one cropped, with wino_same) = the
+ * full correlation of dz_b with the flipped W^T. */
 void conv_wino_dx_image(const conv_geom *g, const conv_scratch *sl, const float *scratch,
                         const conv_wino_work *ws, const float *dz, float *dxb);
 /* dw [3][3][C][F] = G^T (the sum of the nparts threads' dU in thread order) G

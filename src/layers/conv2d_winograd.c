@@ -553,7 +553,9 @@ void conv_wino_forward(const conv_geom *g, const conv_scratch *sl, float *scratc
     const wino_tile *tt = tile_of(g->wino);
     float *U = scratch + sl->wu, *zeros = scratch + sl->wzero;
     const int T = g->TH * g->TW;
-    const size_t ximg = (size_t)g->Hp * g->Wp * g->C, yimg = (size_t)g->OH * g->OW * g->F;
+    const int xH = g->wino_same ? g->H : g->Hp, xW = g->wino_same ? g->W : g->Wp;
+    const int xo = g->wino_same ? -g->pt : 0;
+    const size_t ximg = (size_t)xH * xW * g->C, yimg = (size_t)g->OH * g->OW * g->F;
     memset(zeros, 0, (size_t)g->Fp * sizeof(float));
     int nt = omp_get_max_threads();
     if (nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
@@ -567,7 +569,7 @@ void conv_wino_forward(const conv_geom *g, const conv_scratch *sl, float *scratc
         split_range(g->B, nth, t, &b_lo, &b_hi);
         for (int b = b_lo; b < b_hi; b++) {
             float *yb = y + (size_t)b * yimg;
-            wino_input(tt, x + (size_t)b * ximg, g->Hp, g->Wp, g->C, g->TH, g->TW, 0, V, T, pad);
+            wino_input(tt, x + (size_t)b * ximg, xH, xW, g->C, g->TH, g->TW, xo, V, T, pad);
             wino_gemms(g->nxi, V, U, M, T, g->C, (size_t)g->Fp, zeros);
             tt->output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
             if (out_fn) out_fn(out_arg, b, t, yb);
@@ -599,8 +601,12 @@ void conv_wino_dw_image(const conv_geom *g, const conv_wino_work *ws, int slot, 
                         const float *xb, const float *dz) {
     const wino_tile *tt = tile_of(g->wino_dw);
     const int T = g->THd * g->TWd, Ts = WINO_DW_IMAGES * T;
-    wino_input(tt, xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, ws->V + (size_t)slot * T * g->C, Ts,
-               ws->pad);
+    if (g->wino_same) /* the unpadded image, from origin -pt */
+        wino_input(tt, xb, g->H, g->W, g->C, g->THd, g->TWd, -g->pt,
+                   ws->V + (size_t)slot * T * g->C, Ts, ws->pad);
+    else
+        wino_input(tt, xb, g->Hp, g->Wp, g->C, g->THd, g->TWd, 0, ws->V + (size_t)slot * T * g->C,
+                   Ts, ws->pad);
     tt->output_adjoint(dz, g->OH, g->OW, g->F, g->THd, g->TWd, ws->dM + (size_t)slot * T * g->Fp,
                        (size_t)g->Fp, Ts);
     if (flush)
@@ -611,10 +617,14 @@ void conv_wino_dx_image(const conv_geom *g, const conv_scratch *sl, const float 
                         const conv_wino_work *ws, const float *dz, float *dxb) {
     const wino_tile *tt = tile_of(g->wino_dx);
     const int Tx = g->THx * g->TWx;
-    wino_input(tt, dz, g->OH, g->OW, g->F, g->THx, g->TWx, -2, ws->Vx, Tx, ws->pad);
+    /* the padded gradient from origin -2; with wino_same only its rows and
+       columns [pt, pt + H), so from origin pt - 2, to H x W */
+    const int o = g->wino_same ? g->pt - 2 : -2;
+    wino_input(tt, dz, g->OH, g->OW, g->F, g->THx, g->TWx, o, ws->Vx, Tx, ws->pad);
     wino_gemms(g->nxix, ws->Vx, scratch + sl->wux, ws->Mx, Tx, g->F, (size_t)g->Cp,
                scratch + sl->wzero);
-    tt->output(ws->Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->Hp, g->Wp, NULL, 0);
+    tt->output(ws->Mx, g->THx, g->TWx, (size_t)g->Cp, g->C, dxb, g->wino_same ? g->H : g->Hp,
+               g->wino_same ? g->W : g->Wp, NULL, 0);
 }
 
 void conv_wino_dw_finish(const conv_geom *g, const conv_scratch *sl, const float *scratch,
