@@ -71,11 +71,12 @@ static inline vf vsel(vint m, vf a, vf b) { /* a where m, else b */
     return (vf)(((vint)a & m) | ((vint)b & ~m));
 }
 
-/* exp(x), x clamped to [-87, 88] (no overflow, no denormal scale) */
-static inline vf vexp(vf x) {
+/* exp(x), x clamped to [-87, 88] (no overflow, no denormal scale); NaN stays NaN */
+static inline vf vexp(vf x0) {
     const vf lo = v_set1(-87.0f), hi = v_set1(88.0f);
-    x = vsel(x < lo, lo, x);
-    x = vsel(x > hi, hi, x);
+    const vint num = x0 == x0;
+    vf x = vsel(x0 > lo, x0, lo); /* NaN -> lo here, put back at the end */
+    x = vsel(x < hi, x, hi);
     const vf magic = v_set1(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
     const vf t = v_fma(x, v_set1(1.44269504088896341f), magic);
     const vf n = v_sub(t, magic);
@@ -89,7 +90,7 @@ static inline vf vexp(vf x) {
     p = v_fma(p, r, v_set1(1.6666665459e-1f));
     p = v_fma(p, r, v_set1(5.0000001201e-1f));
     const vf y = v_add(v_fma(v_mul(p, r), r, r), v_set1(1.0f));
-    return v_mul(y, (vf)((ni + 127) << 23));
+    return vsel(num, v_mul(y, (vf)((ni + 127) << 23)), x0);
 }
 
 static inline vf vtanh(vf x) {

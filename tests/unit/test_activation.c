@@ -93,6 +93,17 @@ static void values(void) {
             CHECK_MSG(finite, "%s: a non-finite value on [-90, 90]", a->name);
         }
     }
+    /* NaN stays NaN (a diverged run is not hidden); infinities saturate */
+    const float odd[4] = {NAN, INFINITY, -INFINITY, -NAN};
+    for (size_t k = 0; k < sizeof smooth / sizeof smooth[0]; k++) {
+        const nl_activation *a = nl_activation_find(smooth[k]);
+        float o[4];
+        nl_act_forward_range(a, 0.01f, odd, o, NULL, 4);
+        CHECK_MSG(isnan(o[0]) && isnan(o[3]), "%s(NaN) = %g", a->name, (double)o[0]);
+        if (smooth[k] == NL_ACT_TANH) CHECK(o[1] == 1.0f && o[2] == -1.0f);
+        if (smooth[k] == NL_ACT_SIGMOID) CHECK(o[1] == 1.0f && o[2] >= 0.0f && o[2] < 1e-37f);
+        if (smooth[k] == NL_ACT_GELU) CHECK(isinf(o[1]) && o[1] > 0);
+    }
     /* in place, and only gelu keeps its input */
     const nl_activation *g = nl_activation_find(NL_ACT_GELU);
     memcpy(y, x, N * 4);
