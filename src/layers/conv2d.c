@@ -323,8 +323,8 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
             if (!dy) dout_fn(dout_arg, b, yb, dz);
             if (act) /* dz = dy * act'(the pre-activation, y), the element-wise activation's */
                 nl_act_backward_range(act, alpha, dz, dz,
-                                      scratch + sl.keep + (size_t)b * OHW * g->F, yb,
-                                      (size_t)OHW * g->F);
+                                      g->keep ? scratch + sl.keep + (size_t)b * OHW * g->F : NULL,
+                                      yb, (size_t)OHW * g->F);
             /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
             mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
             const float *xb = x + (size_t)b * ximg;

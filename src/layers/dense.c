@@ -433,8 +433,8 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     }
     const nl_activation *fa = nl_act_fused(l);
     if (fa)
-        nl_act_forward(fa, nl_act_alpha(&l->spec), c->out, c->out, c->scratch + sl.keep,
-                       (size_t)B * O);
+        nl_act_forward(fa, nl_act_alpha(&l->spec), c->out, c->out,
+                       fa->keeps_input ? c->scratch + sl.keep : NULL, (size_t)B * O);
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {
@@ -442,8 +442,9 @@ static void backward(const nl_layer *l, const nl_layer_ctx *c) {
     const nl_activation *fa = nl_act_fused(l);
     if (fa) /* dout = dz: the activation's derivative, before either path */
         nl_act_backward(fa, nl_act_alpha(&l->spec), c->dout, c->dout,
-                        c->scratch + scratch_layout((size_t)I, (size_t)O, B).keep, c->out,
-                        (size_t)B * O);
+                        fa->keeps_input ? c->scratch + scratch_layout((size_t)I, (size_t)O, B).keep
+                                        : NULL,
+                        c->out, (size_t)B * O);
     if (c->scratch[0] == 0.0f) {
         dense_backward(c->din, c->grads, c->grads + (size_t)I * O, c->dout, c->in, c->out,
                        c->params, c->scratch + scratch_layout((size_t)I, (size_t)O, B).wt, B, I, O,
