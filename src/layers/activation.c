@@ -12,11 +12,11 @@
  *   none, softmax (as a layer: the loss applies softmax)  the identity
  *
  * Vectorised (core/simd.h) with a polynomial exp (Cephes' expf: range
- * reduction by ln 2, degree-6 polynomial, relative error about 1e-7) and
- * tanh (Cephes' tanhf: an odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1)
- * above). Every element goes through the same vector code (a partial last
- * vector with masked loads and stores), so an element's result does not
- * depend on where a chunk of the threaded loops starts. */
+ * reduction by ln 2, a degree-6 polynomial) and tanh (Cephes' tanhf: an odd
+ * polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above); test_activation
+ * bounds both against double precision. Every element goes through the same vector code (a partial
+ * last vector with masked loads and stores), so an element's result does not depend on where a
+ * chunk of the threaded loops starts. */
 #include <math.h>
 #include <string.h>
 
