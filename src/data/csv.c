@@ -189,9 +189,13 @@ nl_status nl_csv_parse(const char *name, const char *buf, size_t len, const nl_t
         const char *q = l.s, *cs, *ce;
         int more = 1;
         size_t col = 0, f = 0;
+        int extra = 0;
         float *xr = t.x + row * nfeat;
         while (next_cell(&q, &l, &more, &cs, &ce)) {
-            if (col >= ncols) break;
+            if (col >= ncols) {
+                extra = 1;
+                break;
+            }
             double v = 0;
             const int is_label = col == label_col;
             if (!(is_label && inputs_only)) {
@@ -224,9 +228,9 @@ nl_status nl_csv_parse(const char *name, const char *buf, size_t len, const nl_t
             }
             col++;
         }
-        if (col != ncols || more) {
+        if (col != ncols || extra) {
             size_t cells = col;
-            if (more || col >= ncols) { /* count the rest */
+            if (extra) { /* count them all */
                 cells = 1;
                 for (const char *c = l.s; c < l.e; c++) cells += *c == ',';
             }
@@ -249,9 +253,14 @@ nl_status nl_table_read_file(const char *path, size_t max, char **out, size_t *l
     int fd = nl_open_regular(path, O_RDONLY, err);
     if (fd < 0) return err ? err->code : NL_EIO;
     struct stat st;
+    memset(&st, 0, sizeof st);
     size_t cap = 65536;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < max)
-        cap = (size_t)st.st_size + 1;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > max) {
+        close(fd);
+        return nl_error_set(err, NL_EFORMAT, "%s: larger than %zu bytes (the limit)", path, max);
+    }
+    if (st.st_size > 0) cap = (size_t)st.st_size + 1;
+    if (cap > max) cap = max;
     char *b = malloc(cap + 1);
     size_t n = 0;
     nl_status rc = NL_OK;
@@ -261,9 +270,12 @@ nl_status nl_table_read_file(const char *path, size_t max, char **out, size_t *l
     }
     for (;;) {
         if (n == cap) {
-            if (cap >= max) {
-                rc = nl_error_set(err, NL_EFORMAT, "%s: larger than %zu bytes (the limit)", path,
-                                  max);
+            if (cap >= max) { /* full: only the end of the file may follow */
+                ssize_t r = read(fd, b + n, 1);
+                if (r == 0) break;
+                if (r < 0 && errno == EINTR) continue;
+                rc = nl_error_set(err, r < 0 ? NL_EIO : NL_EFORMAT,
+                                  "%s: larger than %zu bytes (the limit)", path, max);
                 goto done;
             }
             size_t ncap = cap > max / 2 ? max : cap * 2;

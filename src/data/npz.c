@@ -298,6 +298,7 @@ static nl_status read_member(zip_t *za, const char *name, const char *member, si
     if (zip_stat_index(za, (zip_uint64_t)idx, 0, &zs) == 0 && (zs.valid & ZIP_STAT_SIZE) &&
         zs.size < (1u << 24))
         cap = (size_t)zs.size + 1;
+    if (cap > max) cap = max;
     zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)idx, 0);
     if (!zf)
         return nl_error_set(err, NL_EFORMAT, "%s: cannot read %s: %s", name, member,
@@ -311,7 +312,10 @@ static nl_status read_member(zip_t *za, const char *name, const char *member, si
     }
     for (;;) {
         if (n == cap) {
-            if (cap >= max) {
+            if (cap >= max) { /* full: only the end of the member may follow */
+                uint8_t one;
+                zip_int64_t r = zip_fread(zf, &one, 1);
+                if (r == 0) break;
                 rc = nl_error_set(err, NL_EFORMAT, "%s: %s: larger than %zu bytes (the limit)",
                                   name, member, max);
                 goto done;
