@@ -63,7 +63,6 @@ static void usage(FILE *f) {
            "Same seed and same thread count give bit-identical results.\n\n"
            "Your own data (instead of a built-in dataset):\n");
     cli_owndata_help(f);
-    fputc('\n', f);
     cli_print_datasets(f);
 }
 
