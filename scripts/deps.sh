@@ -5,10 +5,11 @@
 set -euo pipefail
 level=${1:-build}
 
-# build: compiler, CMake, OpenBLAS (OpenMP flavour), zlib, libcurl, OpenSSL's
-# libcrypto (hashes), jansson (JSON), gnuplot (figures), python3 (test scripts).
-pkgs=(gcc make cmake pkg-config libopenblas-openmp-dev zlib1g-dev libcurl4-openssl-dev
-      libssl-dev libjansson-dev gnuplot-nox python3)
+# build: compiler, CMake, OpenBLAS (OpenMP flavour), zlib, libzip (.npz files),
+# libcurl, OpenSSL's libcrypto (hashes), jansson (JSON), gnuplot (figures),
+# python3 (test scripts).
+pkgs=(gcc make cmake pkg-config libopenblas-openmp-dev zlib1g-dev libzip-dev
+      libcurl4-openssl-dev libssl-dev libjansson-dev gnuplot-nox python3)
 if [ "$level" = test ] || [ "$level" = bench ]; then
   # test: clang + libomp (second compiler; gcc brings the sanitizer runtimes),
   # the PyTorch peer (the tiny bench runs nnlab against it), headless Chromium

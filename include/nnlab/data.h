@@ -129,6 +129,63 @@ NL_API void nl_batch_gather_y(const nl_dataset *d, const uint32_t *idx, int coun
  * cache miss per line otherwise). */
 NL_API void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count);
 
+/* ---- the user's own data: CSV and NPZ tables (src/data/csv.c, npz.c, table.c) ----
+ *
+ * A table becomes a dataset with x (features as they are, never scaled) and
+ * the targets the options ask for. CSV: a header row, then one sample a row;
+ * the label column holds the target, every other column is a numeric feature
+ * (CRLF line ends, spaces around cells and blank trailing lines are fine; no
+ * quoting). NPZ: arrays x and y as numpy.savez / savez_compressed write them
+ * (dtypes float32, float64, uint8, int64, little-endian, C order); x is
+ * [n][features] or [n][H][W][C], y is [n] (or [n][k] for values).
+ * Bad data is NL_EFORMAT naming the file, the row and column (CSV) or the
+ * array and element (NPZ), and what was expected; nothing is loaded. */
+typedef enum nl_table_targets {
+    NL_TABLE_CLASSES = 0, /* class indices (integral, 0..255) into labels */
+    NL_TABLE_VALUES = 1,  /* float targets (mse) into y, `targets` a sample */
+    NL_TABLE_INPUTS = 2,  /* inputs only (prediction): the label column or y is ignored when
+                             present, and the dataset gets neither labels nor y */
+} nl_table_targets;
+
+typedef struct nl_table_options {
+    const char *label; /* CSV: the target column's name (NULL: "label") */
+    int targets;       /* nl_table_targets */
+    int h, w, c;       /* the model's input: a rank-4 x must be [n][h][w][c], a flat one must
+                          have h*w*c features (the dataset takes this shape); all 0: not checked,
+                          a flat table becomes 1 x 1 x features */
+    int num_classes;   /* classes: labels must be below it (1..256); 0: max label + 1 */
+    int num_targets;   /* values: floats a sample y must have; 0: any */
+    size_t max_bytes;  /* largest CSV file, or NPZ array uncompressed, read; 0: 16 GiB */
+} nl_table_options;
+
+/* Zeroed options: classes, column "label", shape not checked. */
+NL_API nl_table_options nl_table_defaults(void);
+
+/* Parses CSV text held in memory (name is used in messages). */
+NL_API nl_status nl_csv_parse(const char *name, const char *buf, size_t len,
+                              const nl_table_options *opt, nl_dataset *d, nl_error *err);
+/* Reads path (a regular file: a FIFO or a device is refused) and parses it. */
+NL_API nl_status nl_csv_load(const char *path, const nl_table_options *opt, nl_dataset *d,
+                             nl_error *err);
+/* Reads an NPZ archive held in memory / from path (a regular file). A
+ * truncated or corrupted archive, a missing array, a bad .npy header, a
+ * declared shape that the bytes do not fill exactly, a wrong dtype or
+ * Fortran order are errors; memory grows with the bytes that arrive, never
+ * with what a header declares. */
+NL_API nl_status nl_npz_parse(const char *name, const void *buf, size_t len,
+                              const nl_table_options *opt, nl_dataset *d, nl_error *err);
+NL_API nl_status nl_npz_load(const char *path, const nl_table_options *opt, nl_dataset *d,
+                             nl_error *err);
+/* nl_csv_load or nl_npz_load by the name's extension (.csv, .npz; any case). */
+NL_API nl_status nl_table_load(const char *path, const nl_table_options *opt, nl_dataset *d,
+                               nl_error *err);
+
+/* Holds out the last `fraction` (0 < fraction < 1) of d's samples, as Keras's
+ * validation_split does (d keeps the first floor(n * (1 - fraction))): they
+ * move into *held (zeroed first), d keeps the rest. NL_EINVAL, d unchanged,
+ * when either part would be empty. */
+NL_API nl_status nl_dataset_split(nl_dataset *d, double fraction, nl_dataset *held, nl_error *err);
+
 /* ---- CIFAR-10 (src/data/cifar.c) ---------------------------------------- */
 
 /* Bytes per record of the binary version: label, then the R, G, B planes. */

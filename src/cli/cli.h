@@ -24,6 +24,7 @@ int cmd_models(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* Messages on stderr, prefixed "nnlab <cmd>: ". usage_error adds a hint to
  * --help and returns CLI_USAGE. */

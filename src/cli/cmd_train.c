@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/datasets.h"
+#include "cli/owndata.h"
 #include "cli/progress.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
@@ -59,7 +60,9 @@ static void usage(FILE *f) {
            "  --json             print one JSON object with the results on stdout\n"
            "  --quiet            no progress on stderr\n"
            "  -h, --help         show this help\n\n"
-           "Same seed and same thread count give bit-identical results.\n");
+           "Same seed and same thread count give bit-identical results.\n\n"
+           "Your own data (instead of a built-in dataset):\n");
+    cli_owndata_help(f);
     cli_print_datasets(f);
 }
 
@@ -146,6 +149,7 @@ int cmd_train(int argc, char **argv) {
     uint64_t seed = 0, limit = 0;
     double lr = -1, wd = -1, momentum = -1, dropout = -1;
     int json = 0, quiet = 0, offline = 0, shuffle = 1;
+    cli_owndata own = {0}; /* --train-data, --test-data, --label, --val-split */
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -206,6 +210,8 @@ int cmd_train(int argc, char **argv) {
             json = 1;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = 1;
+        } else if ((r = cli_owndata_option(CMD, argc, argv, &i, &own)) != 0) {
+            if (r < 0) return CLI_USAGE;
         } else if (argv[i][0] == '-') {
             return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
         } else if (!workload) {
@@ -223,14 +229,17 @@ int cmd_train(int argc, char **argv) {
         cli_workload_names(names, sizeof names);
         return cli_usage_error(CMD, "unknown workload '%s' (known: %s)", workload, names);
     }
-    cli_dataset ds;
-    {
+    if (cli_owndata_check(CMD, &own, dataset_opt)) return CLI_USAGE;
+    cli_dataset ds = {0};
+    if (!own.train_path) {
         nl_error derr = {0};
         if (cli_dataset_resolve(dataset_opt ? dataset_opt : wi->dataset, &ds, &derr) ||
             cli_workload_fits(wi, &ds.info, &derr))
             return cli_usage_error(CMD, "%s", derr.msg);
     }
-    const char *dataset = ds.info.name;
+    /* own data: the model keeps its outputs, the labels must be below them */
+    const char *dataset = own.train_path ? own.train_path : ds.info.name;
+    const int classes = own.train_path ? wi->classes : ds.info.num_classes;
     nl_error err = {0};
     nl_optim_kind okind;
     if (nl_optim_parse(opt_name ? opt_name : wi->optimizer, &okind, &err))
@@ -275,8 +284,7 @@ int cmd_train(int argc, char **argv) {
     snprintf(meta, sizeof meta, "{\"workload\": \"%s\", \"framework\": \"nnlab\", \"threads\": %d}",
              workload, nthreads);
     nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
-    if (!stats ||
-        nl_workload_build_for(workload, wi->h, wi->w, wi->c, ds.info.num_classes, &m, &err) ||
+    if (!stats || nl_workload_build_for(workload, wi->h, wi->w, wi->c, classes, &m, &err) ||
         (dropout >= 0 && nl_model_set_dropout(m, (float)dropout, &err)) ||
         nl_model_set_options(m, &copt, &err) || nl_model_compile(m, (int)batch, &err))
         goto fail;
@@ -292,15 +300,20 @@ int cmd_train(int argc, char **argv) {
         }
         fputs("step,loss\n", ui.step_log);
     }
-    if (nl_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
     fetch_ui fui = {.quiet = quiet, .tty = cli_stderr_tty()};
-    if (nl_data_ensure(dir, ds.info.catalog, offline, fetch_progress, &fui, &err)) goto fail;
+    if (!own.train_path &&
+        (nl_data_dir(data_opt, dir, sizeof dir, &err) ||
+         nl_data_ensure(dir, ds.info.catalog, offline, fetch_progress, &fui, &err)))
+        goto fail;
     nl_event(&ev, "INTERVAL_END", "init_stop", NULL, NULL);
     nl_event(&ev, "INTERVAL_START", "run_start", NULL, NULL);
     const double t_run = nl_now();
-    if (nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TRAIN, &train, &err) ||
-        nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err))
+    if (own.train_path
+            ? cli_owndata_load(&own, m, &train, &test, &err)
+            : (nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TRAIN, &train, &err) ||
+               (own.val_split <= 0 && nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err))))
         goto fail;
+    if (cli_owndata_split(&own, &train, &test, &err)) goto fail; /* --val-split */
     if (train.h != wi->h || train.w != wi->w || train.c != wi->c || test.h != train.h ||
         test.w != train.w || test.c != train.c) {
         nl_error_set(&err, NL_EFORMAT,

@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"train", "train a workload and report accuracy, time and memory", cmd_train},
     {"eval", "evaluate a saved model on the test set", cmd_eval},
     {"models", "list the workloads with a summary of their layers", cmd_models},
+    {"predict", "a saved model's outputs for the samples of a CSV or NPZ file", cmd_predict},
     {"data", "fetch, verify and locate datasets (cache with pinned hashes)", cmd_data},
     {"stats", "watch a process tree's CPU, memory, I/O and GPU use (UnixStats)", cmd_stats},
     {"bench", "run the contestants N times under the monitor: Table 1, figures, report", cmd_bench},

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zip.h>
 #include <zlib.h>
 
 #include "nnlab/bench.h"
@@ -325,6 +326,87 @@ static void text_seeds(void) {
     free(evs);
 }
 
+/* ---- tables: CSV and NPZ ------------------------------------------------------------------ */
+static void mode_text(const char *target, const char *name, uint8_t mode, const char *s) {
+    size_t n = strlen(s);
+    uint8_t *b = malloc(n + 1);
+    b[0] = mode;
+    memcpy(b + 1, s, n);
+    seed(target, name, b, n + 1);
+    free(b);
+}
+
+/* A .npy array (version 1) of the given descr and shape, data bytes after it. */
+static size_t npy_bytes(uint8_t *out, const char *descr, const char *shape, const void *data,
+                        size_t n) {
+    char head[256];
+    int h = snprintf(head, sizeof head, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                     descr, shape);
+    while ((10 + h + 1) % 64) head[h++] = ' ';
+    head[h++] = '\n';
+    memcpy(out, "\x93NUMPY\x01\x00", 8);
+    out[8] = (uint8_t)h, out[9] = (uint8_t)(h >> 8);
+    memcpy(out + 10, head, (size_t)h);
+    memcpy(out + 10 + h, data, n);
+    return 10 + (size_t)h + n;
+}
+
+static void table_seeds(void) {
+    /* fuzz_csv: mode byte (0 classes, 1 values, 2 inputs; 4: shape 2x2x1; 8: 3 classes;
+     * 16: label column "y"; 32: through a file), then the text */
+    mode_text("fuzz_csv", "classes", 0, "a,b,label\n1,2,0\n3.5,-4,2\n");
+    mode_text("fuzz_csv", "crlf-shape", 4 | 32,
+              "\xEF\xBB\xBFp0, p1 ,p2,p3,label\r\n"
+              "0,0.5,1,1e-3,1\r\n1,1,1,1,0\r\n\r\n");
+    mode_text("fuzz_csv", "values-y", 1 | 16, "y,f\n0.25,1\n-3,2\n");
+    mode_text("fuzz_csv", "inputs", 2, "f,label,g\n1,cat,2\n");
+    mode_text("fuzz_csv", "three-classes", 8, "label,x\n0,1\n2,2\n");
+
+    /* fuzz_npz, mode 0/2: L (2 bytes), x.npy, y.npy (zipped by the target) */
+    float x[8] = {0, 0.5f, 1, 2, 3, 4, 5, 6};
+    int64_t y[2] = {1, 0};
+    uint8_t b[1024], xb[512], yb[256];
+    size_t xn = npy_bytes(xb, "<f4", "(2, 4)", x, sizeof x);
+    size_t yn = npy_bytes(yb, "<i8", "(2,)", y, sizeof y);
+    for (int m = 0; m < 2; m++) {
+        b[0] = (uint8_t)(m ? 2 | 16 : 0);
+        b[1] = (uint8_t)xn, b[2] = (uint8_t)(xn >> 8);
+        memcpy(b + 3, xb, xn);
+        memcpy(b + 3 + xn, yb, yn);
+        seed("fuzz_npz", m ? "members-deflated-shape" : "members", b, 3 + xn + yn);
+    }
+    uint8_t img[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float yv[4] = {0.5f, 1, -1, 2};
+    xn = npy_bytes(xb, "|u1", "(2, 2, 2, 1)", img, sizeof img);
+    yn = npy_bytes(yb, "<f4", "(2, 2)", yv, sizeof yv);
+    b[0] = 4; /* values */
+    b[1] = (uint8_t)xn, b[2] = (uint8_t)(xn >> 8);
+    memcpy(b + 3, xb, xn);
+    memcpy(b + 3 + xn, yb, yn);
+    seed("fuzz_npz", "members-rank4-values", b, 3 + xn + yn);
+    /* mode 1: a whole archive, as libzip writes it */
+    char p[1024];
+    snprintf(p, sizeof p, "%s/npz.tmp", g_dir);
+    int ze = 0;
+    zip_t *z = zip_open(p, ZIP_CREATE | ZIP_TRUNCATE, &ze);
+    if (!z) exit(1);
+    xn = npy_bytes(xb, "<f4", "(2, 4)", x, sizeof x);
+    yn = npy_bytes(yb, "<i8", "(2,)", y, sizeof y);
+    zip_int64_t k = zip_file_add(z, "x.npy", zip_source_buffer(z, xb, xn, 0), 0);
+    zip_set_file_compression(z, (zip_uint64_t)k, ZIP_CM_DEFLATE, 0);
+    zip_file_add(z, "y.npy", zip_source_buffer(z, yb, yn, 0), 0);
+    if (zip_close(z) != 0) exit(1);
+    size_t n;
+    uint8_t *a = slurp(p, &n);
+    unlink(p);
+    uint8_t *w = malloc(n + 1);
+    w[0] = 1;
+    memcpy(w + 1, a, n);
+    seed("fuzz_npz", "archive", w, n + 1);
+    free(w);
+    free(a);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: make_seeds DIR\n");
@@ -341,5 +423,6 @@ int main(int argc, char **argv) {
     tar_seeds();
     model_seeds();
     text_seeds();
+    table_seeds();
     return 0;
 }
