@@ -69,13 +69,18 @@ static void on_signal(int sig) {
 }
 
 typedef struct fetch_ui {
-    int quiet, tty, announced;
+    int quiet, tty, announced, open; /* open: a progress line without its newline */
     double last;
 } fetch_ui;
 
 static int fetch_progress(void *user, const char *file, uint64_t done, uint64_t total) {
     fetch_ui *u = user;
     if (u->quiet) return 0;
+    if (g_stop) { /* end a progress line before the error message */
+        if (u->open) fputc('\n', stderr);
+        u->open = 0;
+        return 1;
+    }
     if (!u->announced) {
         u->announced = 1;
         fprintf(stderr, "nnlab train: dataset missing: downloading it first (not measured; "
@@ -89,7 +94,8 @@ static int fetch_progress(void *user, const char *file, uint64_t done, uint64_t 
                     (double)total / 1048576.0);
         else
             fprintf(stderr, "\r  %s: %.1f MiB\033[K", file, (double)done / 1048576.0);
-        if (total && done == total) fputc('\n', stderr);
+        u->open = 1;
+        if (total && done == total) fputc('\n', stderr), u->open = 0;
     }
     return g_stop != 0;
 }
@@ -217,6 +223,11 @@ int cmd_train(int argc, char **argv) {
 #undef OPT
     }
     if (!workload) return cli_usage_error(CMD, "missing WORKLOAD (see 'nnlab models')");
+    /* --json's stdout is one JSON object: event lines cannot share it */
+    if (json && events_path && !strcmp(events_path, "-"))
+        return cli_usage_error(CMD, "--json prints one JSON object on stdout: send the events "
+                                    "(--events or NNLAB_EVENTS) to a file, not '-'");
+    if (threads) cli_warn_threads(CMD, threads);
     const nl_workload_info *wi = nl_workload_find(workload);
     if (!wi) {
         char names[256];
@@ -249,6 +260,17 @@ int cmd_train(int argc, char **argv) {
     }
 
     /* ---- from here on, errors are runtime errors (exit 1) ---- */
+    { /* every output can be written: found out now, not after training */
+        nl_error oerr = {0};
+        if ((save && cli_check_output("--save", save, "a model is saved", &oerr)) ||
+            (save_init && cli_check_output("--save-init", save_init, "a model is saved", &oerr)) ||
+            (step_log_path &&
+             cli_check_output("--step-log", step_log_path, "the step log is written", &oerr)) ||
+            (save_steps && cli_check_output("--save-steps", save_steps, NULL, &oerr))) {
+            cli_error(CMD, "%s", oerr.msg);
+            return CLI_ERR;
+        }
+    }
     const double t_start = nl_now();
     nl_events ev = {0};
     if (nl_events_open(&ev, events_path, &err)) {
@@ -292,15 +314,17 @@ int cmd_train(int argc, char **argv) {
         }
         fputs("step,loss\n", ui.step_log);
     }
-    if (nl_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
+    if (cli_data_dir(data_opt, dir, sizeof dir, &err)) goto fail;
     fetch_ui fui = {.quiet = quiet, .tty = cli_stderr_tty()};
     if (nl_data_ensure(dir, ds.info.catalog, offline, fetch_progress, &fui, &err)) goto fail;
     nl_event(&ev, "INTERVAL_END", "init_stop", NULL, NULL);
     nl_event(&ev, "INTERVAL_START", "run_start", NULL, NULL);
     const double t_run = nl_now();
     if (nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TRAIN, &train, &err) ||
-        nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err))
+        nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err)) {
+        cli_data_hint(&err, ds.info.catalog ? ds.info.catalog : dataset);
         goto fail;
+    }
     if (train.h != wi->h || train.w != wi->w || train.c != wi->c || test.h != train.h ||
         test.w != train.w || test.c != train.c) {
         nl_error_set(&err, NL_EFORMAT,
@@ -318,9 +342,9 @@ int cmd_train(int argc, char **argv) {
     if (!quiet && !json)
         cli_note(
             CMD,
-            "%s on %s: %zu training, %zu test samples, %zu parameters, batch %ld, %s, %d threads",
+            "%s on %s: %zu training, %zu test samples, %zu parameters, batch %ld, %s, %d thread%s",
             workload, dataset, train.n, test.n, nl_model_num_params(m), batch, nl_optim_name(okind),
-            nthreads);
+            nthreads, nthreads == 1 ? "" : "s");
 
     progress_init(&ui.prog, !quiet, cli_stderr_tty());
     ui.step_log_path = step_log_path, ui.save_steps = save_steps;
@@ -376,8 +400,9 @@ int cmd_train(int argc, char **argv) {
         for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].train_seconds);
         printf("], \"peak_rss_mib\": %.1f}\n", rss);
     } else {
-        printf("%s on %s, %ld epochs, batch %ld, %d threads, seed %llu\n", workload, dataset,
-               epochs, batch, nthreads, (unsigned long long)seed);
+        printf("%s on %s, %ld epoch%s, batch %ld, %d thread%s, seed %llu\n", workload, dataset,
+               epochs, epochs == 1 ? "" : "s", batch, nthreads, nthreads == 1 ? "" : "s",
+               (unsigned long long)seed);
         printf("%5s  %10s  %9s  %9s  %8s  %12s\n", "epoch", "loss", "accuracy", "test acc",
                "seconds", "samples/s");
         for (int e = 0; e < epochs; e++)
@@ -393,6 +418,7 @@ int cmd_train(int argc, char **argv) {
     rc = CLI_OK;
     goto done;
 fail:
+    progress_end_line(&ui.prog); /* an interrupted bar: the message gets its own line */
     cli_error(CMD, "%s", err.msg);
     snprintf(meta, sizeof meta, "{\"status\": \"%s\"}", status);
     nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);
