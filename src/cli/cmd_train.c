@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/datasets.h"
+#include "cli/mlperf.h"
 #include "cli/progress.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
@@ -56,6 +57,12 @@ static void usage(FILE *f) {
            "                     works if its reader is already there; a reader that\n"
            "                     stalls for 10 s ends the events. A failed event write\n"
            "                     (disk full, reader gone) makes the run exit 1\n"
+           "  --submission-org NAME, --submission-platform NAME,\n"
+           "  --submission-division open|closed, --submission-status NAME\n"
+           "                     the MLPerf submission fields of the events (default: nnlab,\n"
+           "                     the machine and its cores, open, research); the events\n"
+           "                     pass mlperf-logging's compliance checker with the rules\n"
+           "                     file mlperf/nnlab.yaml\n"
            "  --json             print one JSON object with the results on stdout\n"
            "  --quiet            no progress on stderr\n"
            "  -h, --help         show this help\n\n"
@@ -152,6 +159,7 @@ int cmd_train(int argc, char **argv) {
     uint64_t seed = 0, limit = 0;
     double lr = -1, wd = -1, momentum = -1, dropout = -1;
     int json = 0, quiet = 0, offline = 0, shuffle = 1;
+    cli_mlperf mlp = {0};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -212,6 +220,8 @@ int cmd_train(int argc, char **argv) {
             json = 1;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = 1;
+        } else if ((r = cli_mlperf_option(CMD, argc, argv, &i, &mlp)) != 0) {
+            if (r < 0) return CLI_USAGE;
         } else if (argv[i][0] == '-') {
             return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
         } else if (!workload) {
@@ -297,6 +307,7 @@ int cmd_train(int argc, char **argv) {
     snprintf(meta, sizeof meta, "{\"workload\": \"%s\", \"framework\": \"nnlab\", \"threads\": %d}",
              workload, nthreads);
     nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
+    cli_mlperf_log_config(&ev, &mlp, workload, nl_optim_name(okind), (double)ocfg.lr, batch, seed);
     if (!stats ||
         nl_workload_build_for(workload, wi->h, wi->w, wi->c, ds.info.num_classes, &m, &err) ||
         (dropout >= 0 && nl_model_set_dropout(m, (float)dropout, &err)) ||
@@ -339,6 +350,7 @@ int cmd_train(int argc, char **argv) {
              "{\"dataset\": \"%s\", \"train_samples\": %zu, \"test_samples\": %zu}", dataset,
              train.n, test.n);
     nl_event(&ev, "POINT_IN_TIME", "data_loaded", NULL, meta);
+    cli_mlperf_log_samples(&ev, train.n, test.n);
     if (!quiet && !json)
         cli_note(
             CMD,
