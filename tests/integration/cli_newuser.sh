@@ -115,4 +115,9 @@ expect_status 1 env -u HOME -u XDG_CACHE_HOME -u NNLAB_DATA "$NNLAB" data path m
 expect_grep "pass --data DIR or set NNLAB_DATA" "$TMP/err"
 expect_status 0 env NNLAB_DATA="$DATA" "$NNLAB" data path mnist
 expect_grep "^$DATA/mnist$" "$TMP/out"
+# a loader's "not found" gets the CLI's hints (eval fetches nothing)
+expect_status 0 "$NNLAB" "${T[@]}" --epochs 1 --limit 64 --quiet --save "$TMP/m.nnlab"
+expect_status 1 "$NNLAB" eval --model "$TMP/m.nnlab" --data "$TMP/empty"
+expect_grep "mnist dataset not found: looked for $TMP/empty/mnist/" "$TMP/err"
+expect_grep "Get it with 'nnlab data fetch mnist', or point --data DIR \(or NNLAB_DATA\)" "$TMP/err"
 finish
