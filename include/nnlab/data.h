@@ -109,8 +109,11 @@ NL_API nl_status nl_dataset_load_info(const char *dir, const nl_dataset_info *in
 NL_API nl_status nl_idx_dataset_load(const char *dir, const nl_dataset_info *info, nl_split split,
                                      nl_dataset *d, nl_error *err);
 
-/* Resolves the data directory: explicit (may be NULL), else $NNLAB_DATA,
- * else $XDG_CACHE_HOME/nnlab, else $HOME/.cache/nnlab. Writes into out. */
+/* Resolves the data directory: explicit_dir (may be NULL; it must be a
+ * directory), else the per-user cache $XDG_CACHE_HOME/nnlab, else
+ * $HOME/.cache/nnlab (these need not exist yet). Writes into out. The library
+ * reads no NNLAB_* variable: a program that offers one (the CLI's NNLAB_DATA)
+ * passes its value as explicit_dir. */
 NL_API nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_error *err);
 
 /* ---- batching ----------------------------------------------------------- */

@@ -55,4 +55,28 @@ int cli_compile_options_from_env(const char *cmd, struct nl_compile_options *opt
 /* 1 when stderr is a terminal (progress bars). */
 int cli_stderr_tty(void);
 
+/* The cores this process may run on (its CPU affinity; at least 1). */
+int cli_cores(void);
+/* Warns (once, on stderr) when --threads asks for more threads than cli_cores:
+ * the run goes on, each extra thread only shares a core. */
+void cli_warn_threads(const char *cmd, long threads);
+
+/* Checks, before any work, that an output option can be written: the path is
+ * not a directory, FIFO, device or socket (nor a link to one), and its
+ * directory exists and is writable; what says what is written there ("a
+ * model is saved"). what NULL: the option names a directory that files are
+ * written into (it must exist and be writable). Returns 0, or -1 with err set
+ * to a message naming the option and the reason. */
+struct nl_error;
+int cli_check_output(const char *opt, const char *path, const char *what, struct nl_error *err);
+
+/* The data directory: --data (opt, may be NULL), else $NNLAB_DATA, else the
+ * library's default (nl_data_dir: $XDG_CACHE_HOME/nnlab or ~/.cache/nnlab).
+ * The messages say which of them was used. */
+int cli_data_dir(const char *opt, char *out, size_t out_size, struct nl_error *err);
+/* Adds to a dataset loader's "not found" message how to get the dataset
+ * (`nnlab data fetch NAME`, --data / NNLAB_DATA); other errors are left as
+ * they are. */
+void cli_data_hint(struct nl_error *err, const char *dataset);
+
 #endif

@@ -360,7 +360,7 @@ int cmd_bench(int argc, char **argv) {
             }
     }
     char data[PATH_MAX];
-    if (nl_data_dir(data_opt, data, sizeof data, &err)) {
+    if (cli_data_dir(data_opt, data, sizeof data, &err)) {
         cli_error(CMD, "%s", err.msg);
         goto done;
     }

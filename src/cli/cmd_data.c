@@ -33,7 +33,8 @@ static void help(void) {
            "           every data file, 'unverified' when the structure is right but no pinned\n"
            "           hash does (or the copy is known not to be the official release).\n"
            "           Exit 0 when nothing is wrong or missing; --strict: only when verified.\n"
-           "  path     print the dataset's directory (exit 1 when it is not there)\n\n"
+           "  path     print the dataset's directory (exit 1, and nothing on stdout, when the\n"
+           "           dataset is missing)\n\n"
            "Cache layout (= the data directory the loaders read):\n"
            "  DIR/mnist/ DIR/fashion-mnist/ DIR/kmnist/   the four IDX files as downloaded (.gz);\n"
            "                                            uncompressed copies are accepted too\n"
@@ -181,7 +182,7 @@ static int resolve_dir(const char *opt, int create, char *dir, size_t n) {
         if (stat(want, &st) != 0) {
             char *tmp = g_made;
             snprintf(tmp, sizeof g_made, "%s", want);
-            /* nl_data_dir insists on an existing directory: make it first */
+            /* cli_data_dir insists on an existing directory: make it first */
             for (char *s = tmp + 1; *s; s++)
                 if (*s == '/') {
                     *s = '\0';
@@ -196,7 +197,7 @@ static int resolve_dir(const char *opt, int create, char *dir, size_t n) {
             }
         }
     }
-    if (nl_data_dir(opt, dir, n, &err)) {
+    if (cli_data_dir(opt, dir, n, &err)) {
         cli_error(CMD, "%s", err.msg);
         return CLI_ERR;
     }
@@ -364,12 +365,14 @@ static int do_path(const char *dir, const char *name) {
         cli_error(CMD, "%s", err.msg);
         return CLI_ERR;
     }
-    printf("%s\n", p);
-    if (!present) {
-        cli_error(CMD, "%s is not there yet; get it with: nnlab data fetch %s --data %s", name,
-                  name, dir);
+    if (!present) { /* nothing on stdout: no path to use */
+        cli_error(CMD,
+                  "%s is missing: nothing at %s (data directory %s); get it with: nnlab data "
+                  "fetch %s --data %s",
+                  name, p, dir, name, dir);
         return CLI_ERR;
     }
+    printf("%s\n", p);
     return CLI_OK;
 }
 

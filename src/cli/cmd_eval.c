@@ -11,12 +11,22 @@
 static const char *CMD = "eval";
 
 static void usage(FILE *f) {
-    fprintf(
-        f, "Usage: nnlab eval --model FILE [--data DIR] [--dataset NAME] [--threads N] [--json]\n\n"
-           "Evaluates a model saved by 'nnlab train --save' on the test set of its\n"
-           "workload's dataset (or --dataset, which a model trained with 'nnlab train\n"
-           "--dataset' needs) and prints the test accuracy and loss. The model's input\n"
-           "shape and outputs must match the dataset's shape and classes.\n");
+    fprintf(f,
+            "Usage: nnlab eval --model FILE [OPTIONS]\n\n"
+            "Evaluates a model saved by 'nnlab train --save' on the test set of its\n"
+            "workload's dataset (or --dataset, which a model trained with 'nnlab train\n"
+            "--dataset' needs) and prints the test accuracy and loss. The model's input\n"
+            "shape and outputs must match the dataset's shape and classes.\n\n"
+            "Options:\n"
+            "  --model FILE     the model file to evaluate (required)\n"
+            "  --data DIR       data directory (default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab\n"
+            "                   or ~/.cache/nnlab)\n"
+            "  --dataset NAME   evaluate on this dataset instead of the workload's\n"
+            "  --threads N      threads for nnlab and BLAS (default: all cores)\n"
+            "  --json           print one JSON object with the results on stdout\n"
+            "  -h, --help       show this help\n\n"
+            "Exit status: 0 success, 1 runtime error (missing data, bad model file), 2 usage\n"
+            "error.\n");
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -48,6 +58,7 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (!model_path) return cli_usage_error(CMD, "missing --model FILE");
+    if (threads) cli_warn_threads(CMD, threads);
     nl_set_threads((int)threads);
     nl_error err = {0};
     nl_model *m = NULL;
@@ -68,9 +79,12 @@ int cmd_eval(int argc, char **argv) {
         goto fail;
     }
     cli_dataset ds;
-    if (cli_dataset_resolve(dataset, &ds, &err) || nl_data_dir(data_opt, dir, sizeof dir, &err) ||
-        nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err))
+    if (cli_dataset_resolve(dataset, &ds, &err) || cli_data_dir(data_opt, dir, sizeof dir, &err))
         goto fail;
+    if (nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err)) {
+        cli_data_hint(&err, ds.info.catalog ? ds.info.catalog : ds.info.name);
+        goto fail;
+    }
     int ih, iw, ic, oh, ow, oc;
     nl_model_layer_shape(m, -1, &ih, &iw, &ic);
     nl_model_layer_shape(m, nl_model_num_layers(m) - 1, &oh, &ow, &oc);

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/datasets.h"
 #include "cli/owndata.h"
+#include "cli/mlperf.h"
 #include "cli/progress.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
@@ -57,6 +58,12 @@ static void usage(FILE *f) {
            "                     works if its reader is already there; a reader that\n"
            "                     stalls for 10 s ends the events. A failed event write\n"
            "                     (disk full, reader gone) makes the run exit 1\n"
+           "  --submission-org NAME, --submission-platform NAME,\n"
+           "  --submission-division open|closed, --submission-status NAME\n"
+           "                     the MLPerf submission fields of the events (default: nnlab,\n"
+           "                     the machine and its cores, open, research); the events\n"
+           "                     pass mlperf-logging's compliance checker with the rules\n"
+           "                     file mlperf/nnlab.yaml\n"
            "  --json             print one JSON object with the results on stdout\n"
            "  --quiet            no progress on stderr\n"
            "  -h, --help         show this help\n\n"
@@ -72,13 +79,18 @@ static void on_signal(int sig) {
 }
 
 typedef struct fetch_ui {
-    int quiet, tty, announced;
+    int quiet, tty, announced, open; /* open: a progress line without its newline */
     double last;
 } fetch_ui;
 
 static int fetch_progress(void *user, const char *file, uint64_t done, uint64_t total) {
     fetch_ui *u = user;
     if (u->quiet) return 0;
+    if (g_stop) { /* end a progress line before the error message */
+        if (u->open) fputc('\n', stderr);
+        u->open = 0;
+        return 1;
+    }
     if (!u->announced) {
         u->announced = 1;
         fprintf(stderr, "nnlab train: dataset missing: downloading it first (not measured; "
@@ -92,7 +104,8 @@ static int fetch_progress(void *user, const char *file, uint64_t done, uint64_t 
                     (double)total / 1048576.0);
         else
             fprintf(stderr, "\r  %s: %.1f MiB\033[K", file, (double)done / 1048576.0);
-        if (total && done == total) fputc('\n', stderr);
+        u->open = 1;
+        if (total && done == total) fputc('\n', stderr), u->open = 0;
     }
     return g_stop != 0;
 }
@@ -150,6 +163,7 @@ int cmd_train(int argc, char **argv) {
     double lr = -1, wd = -1, momentum = -1, dropout = -1;
     int json = 0, quiet = 0, offline = 0, shuffle = 1;
     cli_owndata own = {0}; /* --train-data, --test-data, --label, --val-split */
+    cli_mlperf mlp = {0};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -212,6 +226,8 @@ int cmd_train(int argc, char **argv) {
             quiet = 1;
         } else if ((r = cli_owndata_option(CMD, argc, argv, &i, &own)) != 0) {
             if (r < 0) return CLI_USAGE;
+        } else if ((r = cli_mlperf_option(CMD, argc, argv, &i, &mlp)) != 0) {
+            if (r < 0) return CLI_USAGE;
         } else if (argv[i][0] == '-') {
             return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
         } else if (!workload) {
@@ -223,6 +239,11 @@ int cmd_train(int argc, char **argv) {
 #undef OPT
     }
     if (!workload) return cli_usage_error(CMD, "missing WORKLOAD (see 'nnlab models')");
+    /* --json's stdout is one JSON object: event lines cannot share it */
+    if (json && events_path && !strcmp(events_path, "-"))
+        return cli_usage_error(CMD, "--json prints one JSON object on stdout: send the events "
+                                    "(--events or NNLAB_EVENTS) to a file, not '-'");
+    if (threads) cli_warn_threads(CMD, threads);
     const nl_workload_info *wi = nl_workload_find(workload);
     if (!wi) {
         char names[256];
@@ -258,6 +279,17 @@ int cmd_train(int argc, char **argv) {
     }
 
     /* ---- from here on, errors are runtime errors (exit 1) ---- */
+    { /* every output can be written: found out now, not after training */
+        nl_error oerr = {0};
+        if ((save && cli_check_output("--save", save, "a model is saved", &oerr)) ||
+            (save_init && cli_check_output("--save-init", save_init, "a model is saved", &oerr)) ||
+            (step_log_path &&
+             cli_check_output("--step-log", step_log_path, "the step log is written", &oerr)) ||
+            (save_steps && cli_check_output("--save-steps", save_steps, NULL, &oerr))) {
+            cli_error(CMD, "%s", oerr.msg);
+            return CLI_ERR;
+        }
+    }
     const double t_start = nl_now();
     nl_events ev = {0};
     if (nl_events_open(&ev, events_path, &err)) {
@@ -284,6 +316,7 @@ int cmd_train(int argc, char **argv) {
     snprintf(meta, sizeof meta, "{\"workload\": \"%s\", \"framework\": \"nnlab\", \"threads\": %d}",
              workload, nthreads);
     nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
+    cli_mlperf_log_config(&ev, &mlp, workload, nl_optim_name(okind), (double)ocfg.lr, batch, seed);
     if (!stats || nl_workload_build_for(workload, wi->h, wi->w, wi->c, classes, &m, &err) ||
         (dropout >= 0 && nl_model_set_dropout(m, (float)dropout, &err)) ||
         nl_model_set_options(m, &copt, &err) || nl_model_compile(m, (int)batch, &err))
@@ -302,17 +335,19 @@ int cmd_train(int argc, char **argv) {
     }
     fetch_ui fui = {.quiet = quiet, .tty = cli_stderr_tty()};
     if (!own.train_path &&
-        (nl_data_dir(data_opt, dir, sizeof dir, &err) ||
+        (cli_data_dir(data_opt, dir, sizeof dir, &err) ||
          nl_data_ensure(dir, ds.info.catalog, offline, fetch_progress, &fui, &err)))
         goto fail;
     nl_event(&ev, "INTERVAL_END", "init_stop", NULL, NULL);
     nl_event(&ev, "INTERVAL_START", "run_start", NULL, NULL);
     const double t_run = nl_now();
-    if (own.train_path
-            ? cli_owndata_load(&own, m, &train, &test, &err)
-            : (nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TRAIN, &train, &err) ||
-               (own.val_split <= 0 && nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err))))
+    if (own.train_path ? cli_owndata_load(&own, m, &train, &test, &err)
+                       : (nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TRAIN, &train, &err) ||
+                          (own.val_split <= 0 &&
+                           nl_dataset_load_info(dir, &ds.info, NL_SPLIT_TEST, &test, &err)))) {
+        if (!own.train_path) cli_data_hint(&err, ds.info.catalog ? ds.info.catalog : dataset);
         goto fail;
+    }
     if (cli_owndata_split(&own, &train, &test, &err)) goto fail; /* --val-split */
     if (train.h != wi->h || train.w != wi->w || train.c != wi->c || test.h != train.h ||
         test.w != train.w || test.c != train.c) {
@@ -328,12 +363,13 @@ int cmd_train(int argc, char **argv) {
              "{\"dataset\": \"%s\", \"train_samples\": %zu, \"test_samples\": %zu}", dataset,
              train.n, test.n);
     nl_event(&ev, "POINT_IN_TIME", "data_loaded", NULL, meta);
+    cli_mlperf_log_samples(&ev, train.n, test.n);
     if (!quiet && !json)
         cli_note(
             CMD,
-            "%s on %s: %zu training, %zu test samples, %zu parameters, batch %ld, %s, %d threads",
+            "%s on %s: %zu training, %zu test samples, %zu parameters, batch %ld, %s, %d thread%s",
             workload, dataset, train.n, test.n, nl_model_num_params(m), batch, nl_optim_name(okind),
-            nthreads);
+            nthreads, nthreads == 1 ? "" : "s");
 
     progress_init(&ui.prog, !quiet, cli_stderr_tty());
     ui.step_log_path = step_log_path, ui.save_steps = save_steps;
@@ -389,8 +425,9 @@ int cmd_train(int argc, char **argv) {
         for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].train_seconds);
         printf("], \"peak_rss_mib\": %.1f}\n", rss);
     } else {
-        printf("%s on %s, %ld epochs, batch %ld, %d threads, seed %llu\n", workload, dataset,
-               epochs, batch, nthreads, (unsigned long long)seed);
+        printf("%s on %s, %ld epoch%s, batch %ld, %d thread%s, seed %llu\n", workload, dataset,
+               epochs, epochs == 1 ? "" : "s", batch, nthreads, nthreads == 1 ? "" : "s",
+               (unsigned long long)seed);
         printf("%5s  %10s  %9s  %9s  %8s  %12s\n", "epoch", "loss", "accuracy", "test acc",
                "seconds", "samples/s");
         for (int e = 0; e < epochs; e++)
@@ -406,6 +443,7 @@ int cmd_train(int argc, char **argv) {
     rc = CLI_OK;
     goto done;
 fail:
+    progress_end_line(&ui.prog); /* an interrupted bar: the message gets its own line */
     cli_error(CMD, "%s", err.msg);
     snprintf(meta, sizeof meta, "{\"status\": \"%s\"}", status);
     nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);

@@ -28,7 +28,22 @@ static void usage(FILE *f) {
     fprintf(f, "\nOptions:\n"
                "  -h, --help     show this help\n"
                "  -V, --version  show the version\n\n"
-               "Environment: NNLAB_DATA (data directory), NNLAB_EVENTS (event log file).\n");
+               "Environment:\n"
+               "  NNLAB_DATA           data directory when --data is not given (default:\n"
+               "                       $XDG_CACHE_HOME/nnlab, else ~/.cache/nnlab)\n"
+               "  NNLAB_EVENTS         train: event log file when --events is not given\n"
+               "  NNLAB_OFFLINE=1      never download (train, data fetch)\n"
+               "  NNLAB_MIRROR         data: base URLs tried instead of the catalog's mirrors\n"
+               "  NNLAB_FETCH_TIMEOUT  data: seconds to connect / without progress (30/60)\n"
+               "  NNLAB_FETCH_RETRIES  data: tries per URL (3)\n"
+               "  NNLAB_FETCH_BACKOFF  data: first pause between tries in seconds (1, doubling)\n"
+               "  NNLAB_CATALOG        a file with extra datasets for data and train\n"
+               "  NNLAB_NVML_LIB       stats, bench: the NVML library to load for GPU figures\n"
+               "  NNLAB_ROOT           bench: the source tree with peers/ and bench/\n"
+               "  NNLAB_FUSE=0, NNLAB_CONV_DIRECT=1, NNLAB_WINO_TILE, NNLAB_WINO_DW_TILE,\n"
+               "  NNLAB_WINO_DX_TILE   train, eval: kernel choices, to compare algorithms\n"
+               "  OMP_WAIT_POLICY, GOMP_SPINCOUNT, OPENBLAS_CORETYPE: see 'man nnlab'\n\n"
+               "Exit status: 0 success, 1 runtime error, 2 usage error.\n");
 }
 
 /* Two settings that must be in the environment before the libraries load,

@@ -1,12 +1,19 @@
 /* Option parsing and message helpers shared by the subcommands. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#endif
 #include "cli/cli.h"
+#include "nnlab/data.h"
+#include "nnlab/error.h"
 #include "nnlab/model.h"
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void cli_error(const char *cmd, const char *fmt, ...) {
@@ -100,6 +107,122 @@ int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *op
 
 int cli_stderr_tty(void) {
     return isatty(STDERR_FILENO);
+}
+
+int cli_cores(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void cli_warn_threads(const char *cmd, long threads) {
+    const int cores = cli_cores();
+    if (threads > cores)
+        fprintf(stderr,
+                "nnlab %s: warning: --threads %ld is more than the %d core%s this process can "
+                "use; running anyway (the extra threads share cores, which is usually slower)\n",
+                cmd, threads, cores, cores == 1 ? "" : "s");
+}
+
+static const char *kind_name(mode_t m) {
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+int cli_check_output(const char *opt, const char *path, const char *what, nl_error *err) {
+    struct stat st;
+    if (!path || !*path) {
+        nl_error_set(err, NL_EINVAL, "%s: empty path", opt);
+        return -1;
+    }
+    if (!what) {
+        if (stat(path, &st) != 0) {
+            nl_error_set(err, NL_EIO, "%s %s: %s (the directory must exist)", opt, path,
+                         strerror(errno));
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            nl_error_set(err, NL_EINVAL, "%s %s: not a directory", opt, path);
+            return -1;
+        }
+        if (access(path, W_OK | X_OK) != 0) {
+            nl_error_set(err, NL_EIO, "%s %s: cannot write into it: %s", opt, path,
+                         strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            nl_error_set(err, NL_EINVAL, "%s %s: is %s; %s only as a regular file", opt, path,
+                         kind_name(st.st_mode), what);
+            return -1;
+        }
+    } else if (errno != ENOENT) {
+        nl_error_set(err, NL_EIO, "%s %s: %s", opt, path, strerror(errno));
+        return -1;
+    }
+    /* the file is written next to its target and renamed, or created: its
+     * directory must exist and take new files */
+    char parent[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == path)
+        snprintf(parent, sizeof parent, "/");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+    if (stat(parent, &st) != 0) {
+        nl_error_set(err, NL_EIO, "%s %s: directory %s: %s", opt, path, parent, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        nl_error_set(err, NL_EINVAL, "%s %s: %s is not a directory", opt, path, parent);
+        return -1;
+    }
+    if (access(parent, W_OK | X_OK) != 0) {
+        nl_error_set(err, NL_EIO, "%s %s: cannot create files in %s: %s", opt, path, parent,
+                     strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Replaces err's message by m, cut to fit. */
+static void set_msg(nl_error *err, const char *m) {
+    size_t n = strlen(m);
+    if (n >= sizeof err->msg) n = sizeof err->msg - 1;
+    memcpy(err->msg, m, n);
+    err->msg[n] = '\0';
+}
+
+int cli_data_dir(const char *opt, char *out, size_t out_size, nl_error *err) {
+    const char *env = getenv("NNLAB_DATA");
+    const char *dir = opt && *opt ? opt : env && *env ? env : NULL;
+    const char *from = opt && *opt ? "--data" : dir ? "NNLAB_DATA" : NULL;
+    if (nl_data_dir(dir, out, out_size, err) == NL_OK) return 0;
+    char msg[NL_ERROR_MSG_MAX + 512];
+    if (from)
+        snprintf(msg, sizeof msg, "%s (from %s)", err->msg, from);
+    else
+        snprintf(msg, sizeof msg, "%s; pass --data DIR or set NNLAB_DATA", err->msg);
+    set_msg(err, msg);
+    return -1;
+}
+
+void cli_data_hint(nl_error *err, const char *dataset) {
+    if (err->code != NL_ENOTFOUND) return;
+    char msg[NL_ERROR_MSG_MAX + 512];
+    snprintf(msg, sizeof msg,
+             "%s. Get it with 'nnlab data fetch %s', or point --data DIR (or NNLAB_DATA) at a "
+             "directory that has it ('nnlab data --help' shows the layout)",
+             err->msg, dataset);
+    set_msg(err, msg);
 }
 
 /* One NNLAB_* switch: unset (or empty) keeps *out; otherwise the value must be

@@ -58,27 +58,22 @@ void nl_batch_prefetch(const nl_dataset *d, const uint32_t *idx, int count) {
 }
 
 nl_status nl_data_dir(const char *explicit_dir, char *out, size_t out_size, nl_error *err) {
-    const char *src = NULL;
-    int n;
+    int n, given = 0;
     if (explicit_dir && *explicit_dir) {
-        src = "--data";
+        given = 1;
         n = snprintf(out, out_size, "%s", explicit_dir);
-    } else if (getenv("NNLAB_DATA") && *getenv("NNLAB_DATA")) {
-        src = "NNLAB_DATA";
-        n = snprintf(out, out_size, "%s", getenv("NNLAB_DATA"));
     } else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME")) {
         n = snprintf(out, out_size, "%s/nnlab", getenv("XDG_CACHE_HOME"));
     } else if (getenv("HOME") && *getenv("HOME")) {
         n = snprintf(out, out_size, "%s/.cache/nnlab", getenv("HOME"));
     } else {
         return nl_error_set(err, NL_ENOTFOUND,
-                            "no data directory: pass --data DIR or set NNLAB_DATA (HOME and "
+                            "no data directory given and no default one (HOME and "
                             "XDG_CACHE_HOME are unset)");
     }
     if (n < 0 || (size_t)n >= out_size)
         return nl_error_set(err, NL_EINVAL, "data directory path is too long");
-    if (src && !nl_is_dir(out))
-        return nl_error_set(err, NL_ENOTFOUND, "data directory '%s' (from %s) is not a directory",
-                            out, src);
+    if (given && !nl_is_dir(out))
+        return nl_error_set(err, NL_ENOTFOUND, "data directory '%s' is not a directory", out);
     return NL_OK;
 }

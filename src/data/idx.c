@@ -415,18 +415,14 @@ nl_status nl_idx_dataset_load(const char *dir, const nl_dataset_info *info, nl_s
             found = exists(path[f]);
         }
         if (!found) {
-            const char *cat = info->catalog ? info->catalog : info->name;
             if (!info->files)
-                return nl_error_set(
-                    err, NL_ENOTFOUND,
-                    "%s dataset not found: looked for %s/%s/%s[.gz]. Get the files with 'nnlab "
-                    "data fetch %s', or point --data / NNLAB_DATA at a directory that has "
-                    "%s/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]",
-                    subdir, dir, subdir, name[f], cat, subdir);
-            return nl_error_set(err, NL_ENOTFOUND,
-                                "%s dataset not found: looked for %s/%s/%s[.gz]. Get the files "
-                                "with 'nnlab data fetch %s'",
-                                info->name, dir, subdir, name[f], cat);
+                return nl_error_set(err, NL_ENOTFOUND,
+                                    "%s dataset not found: looked for %s/%s/%s[.gz] (the "
+                                    "directory needs %s/{train,t10k}-{images-idx3,labels-idx1}-"
+                                    "ubyte[.gz])",
+                                    subdir, dir, subdir, name[f], subdir);
+            return nl_error_set(err, NL_ENOTFOUND, "%s dataset not found: looked for %s/%s/%s[.gz]",
+                                info->name, dir, subdir, name[f]);
         }
     }
     const int classes = info->num_classes > 0 ? info->num_classes : 10;

@@ -230,17 +230,15 @@ static const nl_data_member cifar100_members[] = {
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Said in `verify` output too: the values are quoted, not measured. */
-#define NOT_MEASURED                                                                               \
-    " (nnlab had no network when these were pinned: the download hashes are quoted from these "    \
-    "sources, not measured on downloaded files)"
+#define NOT_MEASURED " (the download hashes are quoted from these sources)"
 
 static const nl_data_info builtin[] = {
     {"mnist", "MNIST handwritten digits (LeCun, Cortes, Burges)", "mnist", NL_DATA_IDX, 10,
      mnist_mirrors, COUNT(mnist_mirrors), mnist_downloads, COUNT(mnist_downloads), mnist_members,
      COUNT(mnist_members),
      "downloads: sha256 and size from tensorflow/datasets url_checksums (agreeing with "
-     "torchvision-ruby), md5 from torchvision; unpacked files: sha256 from "
-     "shared/datasets/README.md, re-measured by nnlab on that copy" NOT_MEASURED,
+     "torchvision-ruby), md5 from torchvision; unpacked files: sha256 measured by nnlab on a "
+     "reference copy" NOT_MEASURED,
      NULL, NULL, 0},
     {"fashion-mnist", "Fashion-MNIST (Zalando Research)", "fashion-mnist", NL_DATA_IDX, 10,
      fashion_mirrors, COUNT(fashion_mirrors), fashion_downloads, COUNT(fashion_downloads),
@@ -266,8 +264,8 @@ static const nl_data_info builtin[] = {
      "torchvision-ruby" NOT_MEASURED,
      "the sha256 of the unpacked files has a single source (torchvision-ruby) that nnlab could "
      "not check against the official files",
-     "the copy rebuilt from a JPEG export described in shared/datasets/README.md (pixel values "
-     "differ slightly, record order is shuffled)",
+     "a copy rebuilt from a JPEG export (pixel values differ slightly, record order is "
+     "shuffled)",
      0},
     {"cifar100", "CIFAR-100, binary version, coarse and fine labels (Krizhevsky)",
      "cifar-100-binary", NL_DATA_CIFAR100, 100, cifar_mirrors, COUNT(cifar_mirrors),

@@ -98,6 +98,9 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
     char meta[256];
 
     for (int e = 1; e <= cfg->epochs && st == NL_OK; e++) {
+        /* MLPerf's blocks: one epoch each, closed after its evaluation */
+        snprintf(meta, sizeof meta, "{\"first_epoch_num\": %d, \"epoch_count\": 1}", e);
+        nl_event(cfg->events, "INTERVAL_START", "block_start", NULL, meta);
         snprintf(meta, sizeof meta, "{\"epoch_num\": %d}", e);
         nl_event(cfg->events, "INTERVAL_START", "epoch_start", NULL, meta);
         if (hooks->epoch_start) hooks->epoch_start(hooks->user, e, cfg->epochs, steps);
@@ -141,15 +144,19 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
                  seen, es.loss, es.accuracy);
         nl_event(cfg->events, "INTERVAL_END", "epoch_stop", NULL, meta);
         if (test) {
+            snprintf(meta, sizeof meta, "{\"epoch_num\": %d}", e);
+            nl_event(cfg->events, "INTERVAL_START", "eval_start", NULL, meta);
             const double t1 = nl_now();
             st = evaluate(m, test, eval_batch, &es.test_accuracy, &es.test_loss, err);
             if (st) break;
             es.eval_seconds = nl_now() - t1;
+            nl_event(cfg->events, "INTERVAL_END", "eval_stop", NULL, meta);
             char val[64];
             snprintf(val, sizeof val, "%.6f", es.test_accuracy);
-            snprintf(meta, sizeof meta, "{\"epoch_num\": %d}", e);
             nl_event(cfg->events, "POINT_IN_TIME", "eval_accuracy", val, meta);
         }
+        snprintf(meta, sizeof meta, "{\"first_epoch_num\": %d, \"epoch_count\": 1}", e);
+        nl_event(cfg->events, "INTERVAL_END", "block_stop", NULL, meta);
         if (stats) stats[e - 1] = es;
         if (hooks->epoch_end) hooks->epoch_end(hooks->user, &es);
     }

@@ -66,7 +66,7 @@ mkdir -p "$C"
 # fetched, then trained: 5 classes -> the mnist MLP ends in dense 5
 # (784*128+128 + 128*5+5 = 101125 parameters)
 run 0 "$NNLAB" train mnist --dataset tiny --data "$C" --epochs 1 --limit 200 --batch 16 --seed 3
-check "trained on tiny" out_has "mnist on tiny, 1 epochs, batch 16"
+check "trained on tiny" out_has "mnist on tiny, 1 epoch, batch 16"
 check "200 of 300 training samples, 100 test" err_has "mnist on tiny: 200 training, 100 test samples, 101125 parameters"
 check "fetched first" test -f "$C/tiny/train-images-idx3-ubyte.gz"
 check "server saw the downloads" test "$(log_count "GET /good/tiny/")" = 4

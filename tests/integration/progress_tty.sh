@@ -4,7 +4,8 @@
 . "$(dirname "$0")/testlib.bash"
 DATA=${NNLAB_SHARED_DATA:?}
 args=(train mnist --data "$DATA" --epochs 2 --limit 20000)
-script -qec "$(printf '%q ' "$NNLAB" "${args[@]}") 2>&1 >/dev/null" /dev/null > "$TMP/tty" 2>&1 && ok || bad "train under a pty failed"
+# a terminal wide enough for the whole line (cli_newuser.sh: narrower ones)
+script -qec "stty cols 200; $(printf '%q ' "$NNLAB" "${args[@]}") 2>&1 >/dev/null" /dev/null > "$TMP/tty" 2>&1 && ok || bad "train under a pty failed"
 tr '\r' '\n' < "$TMP/tty" > "$TMP/tty.lines"
 expect_grep '^Epoch 1/2' "$TMP/tty.lines"
 expect_grep '^Epoch 2/2' "$TMP/tty.lines"

@@ -216,7 +216,25 @@ int main(void) {
     nl_dataset_free(&d);
     CHECK(nl_mnist_load(tu_path("data"), "mnist", NL_SPLIT_TEST, &d, &err) == NL_ENOTFOUND);
     CHECK_CONTAINS(err.msg, "t10k-images-idx3-ubyte[.gz]");
-    CHECK_CONTAINS(err.msg, "nnlab data fetch mnist");
+    CHECK_CONTAINS(err.msg, "mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]");
+    /* the library's message is about the library: the CLI adds its own hints */
+    CHECK(!strstr(err.msg, "nnlab data") && !strstr(err.msg, "--data") &&
+          !strstr(err.msg, "NNLAB_DATA"));
+
+    /* nl_data_dir: the caller's directory, else the per-user cache; never $NNLAB_DATA */
+    {
+        char dir[4096];
+        setenv("NNLAB_DATA", tu_path("data"), 1);
+        setenv("XDG_CACHE_HOME", "/nonexistent-cache", 1);
+        CHECK(nl_data_dir(NULL, dir, sizeof dir, &err) == NL_OK);
+        CHECK(!strcmp(dir, "/nonexistent-cache/nnlab"));
+        CHECK(nl_data_dir(tu_path("data"), dir, sizeof dir, &err) == NL_OK);
+        CHECK(!strcmp(dir, tu_path("data")));
+        CHECK(nl_data_dir(tu_path("data/none"), dir, sizeof dir, &err) == NL_ENOTFOUND);
+        CHECK(!strstr(err.msg, "--data") && !strstr(err.msg, "NNLAB_DATA"));
+        unsetenv("NNLAB_DATA");
+        unsetenv("XDG_CACHE_HOME");
+    }
 
     gzip_bomb(img, ni, lab, nlab);
 
