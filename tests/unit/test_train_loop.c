@@ -474,10 +474,12 @@ static void test_resume(void) {
 }
 
 int main(void) {
+    tu_tmpdir();
     test_step_end_and_order();
     test_set_dropout();
     test_schedule_in_loop();
     test_mse_training();
     test_resume();
+    tu_cleanup();
     CHECK_DONE();
 }
