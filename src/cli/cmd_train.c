@@ -127,6 +127,11 @@ typedef struct train_ui {
     const char *save_every; /* NULL: none */
     nl_train_state last;
     int have_last;
+    /* a --save-steps file at an epoch's end is a checkpoint too (the training
+     * state of that epoch) */
+    const nl_train_config *tc;
+    size_t samples;
+    uint64_t steps; /* per epoch */
 } train_ui;
 
 static void hook_epoch_start(void *u, int e, int n, int steps) {
@@ -151,8 +156,13 @@ static void hook_step_end(void *u, uint64_t step, float loss) {
         if (snprintf(path, sizeof path, "%s/step-%llu.nlm", ui->save_steps,
                      (unsigned long long)step) >= (int)sizeof path)
             nl_error_set(&ui->err, NL_EINVAL, "--save-steps: path too long: %s", ui->save_steps);
-        else
-            nl_model_save(path, ui->m, ui->workload, ui->opt, &ui->err);
+        else {
+            nl_train_state ts;
+            const int at_end = ui->tc && ui->steps && step % ui->steps == 0;
+            if (at_end) nl_train_state_at(ui->tc, ui->samples, (int)(step / ui->steps), &ts);
+            nl_model_save_checkpoint(path, ui->m, ui->workload, ui->opt, at_end ? &ts : NULL,
+                                     &ui->err);
+        }
     }
 }
 static void hook_epoch_state(void *u, const nl_train_state *s) {
@@ -453,6 +463,7 @@ int cmd_train(int argc, char **argv) {
     tc.schedule = sched;
     tc.resume = resume ? &rstate : NULL;
     const int first = resume ? rstate.epoch : 0; /* epochs done before this run */
+    ui.tc = &tc, ui.samples = train.n, ui.steps = (train.n + (size_t)batch - 1) / (size_t)batch;
     const double t_train = nl_now();
     nl_status tst = nl_train(m, &opt, &train, &test, &tc, &hooks, stats, &err);
     const double train_wall = nl_now() - t_train;
