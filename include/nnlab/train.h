@@ -134,7 +134,7 @@ NL_API nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double
                              double *loss, nl_error *err);
 
 /* Checks that a dataset fits a model: the sample shape is the model's input;
- * cross-entropy: class labels, fewer classes than outputs; mse: float targets,
+ * cross-entropy: class labels, no more classes than outputs; mse: float targets,
  * one per output. */
 NL_API nl_status nl_check_dataset(const nl_model *m, const nl_dataset *d, const char *what,
                                   nl_error *err);
