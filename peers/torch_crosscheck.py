@@ -75,7 +75,7 @@ PAD_VALID, PAD_SAME = 0, 1
 OPT_NAMES = {0: "adam", 1: "adamw", 2: "sgd"}  # include/nnlab/optim.h
 
 MODEL_MAGIC = b"NNLABMDL"
-MODEL_VERSION = 1  # NL_MODEL_FILE_VERSION
+MODEL_VERSIONS = (1, 2)  # NL_MODEL_FILE_VERSION is 2; version 1 is still read
 
 
 # ---- nnlab's model file (layout: the top of src/model/model_file.c) ------------
@@ -101,9 +101,9 @@ class ModelFile:
         self.off = 8
         self.data = data
         version = self._u32("format version")
-        if version != MODEL_VERSION:
-            raise P.PeerError("%s: format version %d at offset 8, this script reads %d"
-                              % (path, version, MODEL_VERSION))
+        if version not in MODEL_VERSIONS:
+            raise P.PeerError("%s: format version %d at offset 8, this script reads 1 and 2"
+                              % (path, version))
         header = self._u32("header size")
         h, w, c = (self._i32("input shape") for _ in range(3))
         self.input = (h, w, c)
@@ -115,13 +115,14 @@ class ModelFile:
             spec = {}
             for k in ("kind", "units", "act", "kernel", "stride", "padding"):
                 spec[k] = self._i32("layer %d %s" % (i, k))
-            for k in ("rate", "eps", "momentum"):
+            for k in ("rate", "eps", "momentum") + (("alpha",) if version >= 2 else ()):
                 spec[k] = self._f32("layer %d %s" % (i, k))
             self.layers.append({"index": i, "spec": spec})
         wl = self._u32("workload name length")
         if wl > 63:
             raise P.PeerError("%s: workload name of %d bytes (at most 63)" % (path, wl))
         self.workload = self._take(wl, "workload name").decode("utf-8", "replace")
+        self.loss = self._u32("loss") if version >= 2 else 0  # 0 crossentropy, 1 mse
         nparams = self._u64("parameter count")
         nstate = self._u64("state count")
         kind = self._u32("optimizer kind")
@@ -136,6 +137,15 @@ class ModelFile:
         moments = self._u32("moment count")
         if moments > 2:
             raise P.PeerError("%s: moment count %d (want 0..2)" % (path, moments))
+        # version 2: the training state of a checkpoint (84 bytes; flag 0: none)
+        self.train_state = None
+        if version >= 2:
+            st = struct.unpack("<5I2Q4QIiif", self._take(84, "training state"))
+            if st[0]:
+                self.train_state = dict(zip(("epoch", "epochs", "batch", "shuffle"), st[1:5]))
+                self.train_state.update(seed=st[5], samples=st[6], rng=st[7:11],
+                                        schedule=st[11], warmup=st[12], step_size=st[13],
+                                        gamma=st[14])
         if self.off - 16 != header:
             raise P.PeerError("%s: header size field says %d bytes, the header has %d"
                               % (path, header, self.off - 16))

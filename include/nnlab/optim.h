@@ -33,7 +33,9 @@ typedef struct nl_optimizer {
     float *m, *v; /* adam: moments; sgd: m is the momentum buffer (NULL when mu = 0) */
 } nl_optimizer;
 
-/* Defaults: Adam/AdamW lr 1e-3, b1 0.9, b2 0.999, eps 1e-7, AdamW wd 0.01; SGD lr 0.01. */
+/* Defaults: Adam/AdamW lr 1e-3, b1 0.9, b2 0.999, eps 1e-7, AdamW wd 0.01; SGD lr 0.01.
+ * nl_optim_init refuses options the kind does not use: weight_decay other than 0
+ * except for adamw, momentum other than 0 except for sgd. */
 NL_API nl_optim_config nl_optim_defaults(nl_optim_kind kind);
 NL_API const char *nl_optim_name(nl_optim_kind kind);
 /* "adam", "adamw", "sgd" -> kind. */
@@ -42,8 +44,12 @@ NL_API nl_status nl_optim_parse(const char *name, nl_optim_kind *kind, nl_error 
 NL_API nl_status nl_optim_init(nl_optimizer *o, const nl_optim_config *cfg, size_t nparams,
                                nl_error *err);
 NL_API void nl_optim_free(nl_optimizer *o);
-/* One update of params with grads (both nparams floats). */
+/* One update of params with grads (both nparams floats) at the learning rate
+ * cfg.lr. */
 NL_API void nl_optim_step(nl_optimizer *o, float *params, const float *grads);
+/* The same at learning rate lr (a schedule's, nl_schedule_lr); cfg.lr stays
+ * the base rate. nl_optim_step(o, p, g) is nl_optim_step_lr(o, o->cfg.lr, p, g). */
+NL_API void nl_optim_step_lr(nl_optimizer *o, float lr, float *params, const float *grads);
 /* Floats of state per parameter (adam: 2, sgd with momentum: 1, plain sgd: 0). */
 NL_API int nl_optim_state_per_param(const nl_optim_config *cfg);
 
@@ -74,6 +80,9 @@ NL_API float nl_schedule_lr(const nl_schedule *sch, float lr, uint64_t s, uint64
 /* "constant", "step", "cosine" -> kind. */
 NL_API nl_status nl_schedule_parse(const char *name, nl_schedule_kind *kind, nl_error *err);
 NL_API const char *nl_schedule_name(nl_schedule_kind kind);
+/* NL_EINVAL naming the field: an unknown kind, warmup or step_size < 0, gamma
+ * negative or not finite. */
+NL_API nl_status nl_schedule_check(const nl_schedule *sch, nl_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /* nnlab/train.h - the training loop, evaluation, events and model files.
  *
- * Data flows one way: dataset (u8) -> batch gather (shuffle, scale) -> forward
- * -> softmax cross-entropy -> backward -> optimizer -> metrics -> hooks/events.
+ * Data flows one way: dataset (u8 or float) -> batch gather (shuffle, scale)
+ * -> forward -> loss (softmax cross-entropy or mse, the model's) -> backward
+ * -> optimizer (at the schedule's learning rate) -> metrics -> hooks/events.
  * The loop allocates its buffers once before the first step. */
 #ifndef NNLAB_TRAIN_H
 #define NNLAB_TRAIN_H
@@ -46,13 +47,28 @@ NL_API void nl_event(nl_events *ev, const char *type, const char *key, const cha
                      const char *metadata_json);
 
 /* ---- training ------------------------------------------------------------- */
+
+/* Where a run stands at the end of an epoch: what a checkpoint stores so that
+ * training continues as if it had not stopped (nl_train_config.resume). The
+ * optimizer's own state (moments, step count) is kept by the optimizer. */
+typedef struct nl_train_state {
+    int epoch;            /* epochs completed */
+    int epochs;           /* the total the run was configured for */
+    int batch;            /* training batch size */
+    int shuffle;          /* nl_train_config.shuffle */
+    uint64_t seed;        /* nl_train_config.seed */
+    uint64_t samples;     /* training samples per epoch */
+    uint64_t rng[4];      /* the shuffle RNG as it is at the start of epoch `epoch` + 1 */
+    nl_schedule schedule; /* nl_train_config.schedule */
+} nl_train_state;
+
 typedef struct nl_epoch_stats {
     int epoch;       /* 1-based */
     size_t samples;  /* training samples seen this epoch */
     double loss;     /* mean training loss over the epoch */
-    double accuracy; /* training accuracy over the epoch (dropout active) */
+    double accuracy; /* training accuracy over the epoch (dropout active); NAN for mse */
     double test_loss;
-    double test_accuracy;
+    double test_accuracy; /* NAN for mse */
     double train_seconds; /* the epoch's training steps */
     double eval_seconds;  /* the evaluation after it */
 } nl_epoch_stats;
@@ -71,6 +87,10 @@ typedef struct nl_train_hooks {
      * own loss (the mean over its batch, the loss the gradient was taken of).
      * The model and optimizer may be read (e.g. saved) here, not changed. */
     void (*step_end)(void *user, uint64_t step, float loss);
+    /* After every epoch (after epoch_end): the state of the run at this point,
+     * to save with the model and optimizer (nl_model_save_checkpoint) for a
+     * resume. The model and optimizer may be read here, not changed. */
+    void (*epoch_state)(void *user, const nl_train_state *s);
 } nl_train_hooks;
 
 typedef struct nl_train_config {
@@ -82,38 +102,70 @@ typedef struct nl_train_config {
     nl_schedule schedule; /* the learning rate per step from the optimizer's lr (zeroed:
                              constant) */
     nl_events *events;
+    /* NULL: a fresh run from epoch 1. Else the state of a checkpoint: training
+     * continues with epoch resume->epoch + 1 up to cfg->epochs (the total, as
+     * Keras's initial_epoch and epochs), with the shuffle order and the
+     * dropout masks the uninterrupted run would have had. Its seed, batch,
+     * shuffle, schedule and sample count must be this run's, the optimizer's
+     * step count resume->epoch x steps per epoch (NL_EINVAL naming the first
+     * that differs). */
+    const nl_train_state *resume;
 } nl_train_config;
 
 NL_API nl_train_config nl_train_defaults(void);
 
+/* The state of a run of cfg on `samples` training samples after `epoch`
+ * epochs (the shuffle RNG replayed; nothing is allocated). */
+NL_API void nl_train_state_at(const nl_train_config *cfg, uint64_t samples, int epoch,
+                              nl_train_state *out);
+
 /* Trains m (compiled for at least cfg->batch) with opt. test may be NULL (no
- * evaluation). stats (may be NULL) receives cfg->epochs entries. */
+ * evaluation). stats (may be NULL) receives cfg->epochs entries, entry e - 1
+ * for epoch e (on a resume the entries of the epochs done before are left as
+ * they are). The loss is the model's (nl_model_loss_kind): cross-entropy
+ * needs labels, mse float targets (nl_check_dataset). */
 NL_API nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *train,
                           const nl_dataset *test, const nl_train_config *cfg,
                           const nl_train_hooks *hooks, nl_epoch_stats *stats, nl_error *err);
 
-/* Accuracy and mean loss on all of d, in batches of `batch` samples. */
+/* Accuracy and mean loss on all of d, in batches of `batch` samples; the
+ * accuracy is NAN for a model trained with mse. */
 NL_API nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy,
                              double *loss, nl_error *err);
 
-/* Checks that a dataset fits a model (sample shape, classes). */
+/* Checks that a dataset fits a model: the sample shape is the model's input;
+ * cross-entropy: class labels, no more classes than outputs; mse: float targets,
+ * one per output. */
 NL_API nl_status nl_check_dataset(const nl_model *m, const nl_dataset *d, const char *what,
                                   nl_error *err);
 
 /* ---- model files -------------------------------------------------------------
  * Little-endian, versioned, CRC-32 over everything before the trailer; written
  * to a temp file, fsync'd and renamed into place. Holds the input shape, every
- * layer spec, the workload name, parameters, state (BN running statistics),
- * and optionally the optimizer's configuration, step count and moments. */
-#define NL_MODEL_FILE_VERSION 1
+ * layer spec, the loss, the workload name, parameters, state (BN running
+ * statistics), and optionally the optimizer's configuration, step count and
+ * moments and the training state (nl_train_state) of a checkpoint. Version 2
+ * is written; versions 1 (no loss, no leakyrelu slope, no training state) and
+ * 2 are read. The layout is in src/model/model_file.c. */
+#define NL_MODEL_FILE_VERSION 2
 
+/* opt may be NULL (no optimizer state saved). */
 NL_API nl_status nl_model_save(const char *path, const nl_model *m, const char *workload,
                                const nl_optimizer *opt, nl_error *err);
+/* The same with the training state of a checkpoint (state may be NULL). */
+NL_API nl_status nl_model_save_checkpoint(const char *path, const nl_model *m, const char *workload,
+                                          const nl_optimizer *opt, const nl_train_state *state,
+                                          nl_error *err);
 /* Loads a model compiled for max_batch; *opt (may be NULL) gets the optimizer
  * state when the file has it (opt->n == 0 otherwise). workload receives the
  * stored name (may be NULL). */
 NL_API nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_optimizer *opt,
                                char *workload, size_t workload_size, nl_error *err);
+/* The same, and *has_state (may be NULL) is 1 when the file holds a training
+ * state, then in *state (may be NULL), else 0. */
+NL_API nl_status nl_model_load_checkpoint(const char *path, int max_batch, nl_model **out,
+                                          nl_optimizer *opt, char *workload, size_t workload_size,
+                                          nl_train_state *state, int *has_state, nl_error *err);
 
 #ifdef __cplusplus
 }

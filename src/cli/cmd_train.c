@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/checkpoint.h"
 #include "cli/cli.h"
 #include "cli/datasets.h"
 #include "cli/owndata.h"
@@ -40,11 +41,25 @@ static void usage(FILE *f) {
            "  --optimizer NAME   adam, adamw or sgd (default: the workload's)\n"
            "  --weight-decay X   adamw decoupled weight decay (default 0.01)\n"
            "  --momentum X       sgd momentum (default 0)\n"
+           "  --beta1 X, --beta2 X, --eps X\n"
+           "                     adam/adamw moment decays and epsilon (default 0.9, 0.999,\n"
+           "                     1e-7)\n"
+           "  --schedule NAME    learning rate per step: constant (default), step or cosine\n"
+           "  --warmup N         linear warm-up over the first N steps (default 0)\n"
+           "  --step-size N      step: epochs between decays (default 1)\n"
+           "  --gamma X          step: factor per decay (default 0.1)\n"
            "  --seed N           seed for initialisation, shuffling and dropout (default 0)\n"
            "  --threads N        threads for nnlab and BLAS (default: all cores)\n"
            "  --limit N          train on the first N training samples only\n"
            "  --save FILE        write the trained model (with optimizer state) to FILE\n"
            "  --save-init FILE   write the initial model (before the first step) to FILE\n"
+           "  --save-every-epoch FILE\n"
+           "                     write a checkpoint (model, optimizer and training state)\n"
+           "                     to FILE after every epoch, replacing it atomically\n"
+           "  --resume FILE      continue the run a checkpoint (--save or --save-every-epoch)\n"
+           "                     was saved by: its weights, optimizer state, seed, batch,\n"
+           "                     schedule and shuffle position; --epochs is the total\n"
+           "                     (2 epochs saved, --epochs 3 trains one more)\n"
            "  --no-shuffle       train on the batches in dataset order (default: reshuffled\n"
            "                     every epoch)\n"
            "  --dropout X        drop rate of every dropout layer instead of the workload's\n"
@@ -64,7 +79,9 @@ static void usage(FILE *f) {
            "                     the machine and its cores, open, research); the events\n"
            "                     pass mlperf-logging's compliance checker with the rules\n"
            "                     file mlperf/nnlab.yaml\n"
-           "  --json             print one JSON object with the results on stdout\n"
+           "  --json             print one JSON object with the results on stdout, with\n"
+           "                     the per-epoch \"history\" (loss, accuracy, test_loss,\n"
+           "                     test_accuracy, epoch_seconds)\n"
            "  --quiet            no progress on stderr\n"
            "  -h, --help         show this help\n\n"
            "Same seed and same thread count give bit-identical results.\n\n"
@@ -121,7 +138,16 @@ typedef struct train_ui {
     const nl_model *m;
     const nl_optimizer *opt;
     const char *workload;
-    nl_error err; /* the first failure in step_end (err.code != 0) */
+    nl_error err; /* the first failure in step_end or epoch_state (err.code != 0) */
+    /* checkpoints: --save-every-epoch, and the latest state for --save */
+    const char *save_every; /* NULL: none */
+    nl_train_state last;
+    int have_last;
+    /* a --save-steps file at an epoch's end is a checkpoint too (the training
+     * state of that epoch) */
+    const nl_train_config *tc;
+    size_t samples;
+    uint64_t steps; /* per epoch */
 } train_ui;
 
 static void hook_epoch_start(void *u, int e, int n, int steps) {
@@ -146,9 +172,21 @@ static void hook_step_end(void *u, uint64_t step, float loss) {
         if (snprintf(path, sizeof path, "%s/step-%llu.nlm", ui->save_steps,
                      (unsigned long long)step) >= (int)sizeof path)
             nl_error_set(&ui->err, NL_EINVAL, "--save-steps: path too long: %s", ui->save_steps);
-        else
-            nl_model_save(path, ui->m, ui->workload, ui->opt, &ui->err);
+        else {
+            nl_train_state ts;
+            const int at_end = ui->tc && ui->steps && step % ui->steps == 0;
+            if (at_end) nl_train_state_at(ui->tc, ui->samples, (int)(step / ui->steps), &ts);
+            nl_model_save_checkpoint(path, ui->m, ui->workload, ui->opt, at_end ? &ts : NULL,
+                                     &ui->err);
+        }
     }
+}
+static void hook_epoch_state(void *u, const nl_train_state *s) {
+    train_ui *ui = u;
+    ui->last = *s;
+    ui->have_last = 1;
+    if (ui->save_every && !ui->err.code)
+        nl_model_save_checkpoint(ui->save_every, ui->m, ui->workload, ui->opt, s, &ui->err);
 }
 static int hook_should_stop(void *u) {
     return g_stop != 0 || ((train_ui *)u)->err.code != 0;
@@ -164,6 +202,12 @@ int cmd_train(int argc, char **argv) {
     int json = 0, quiet = 0, offline = 0, shuffle = 1;
     cli_owndata own = {0}; /* --train-data, --test-data, --label, --val-split */
     cli_mlperf mlp = {0};
+    /* schedule, optimizer moments, checkpoints (issue 13) */
+    const char *resume = NULL, *save_every = NULL, *sched_name = NULL;
+    const char *fixed_opt = NULL; /* an optimizer/model option --resume cannot change */
+    long warmup = -1, step_size = -1;
+    double gamma = -1, beta1 = -1, beta2 = -1, eps = -1;
+    int seed_given = 0, batch_given = 0, shuffle_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -178,22 +222,54 @@ int cmd_train(int argc, char **argv) {
         } else if (OPT("--dataset")) {
             if (r < 0) return CLI_USAGE;
             dataset_opt = v;
+        } else if (OPT("--resume")) {
+            if (r < 0) return CLI_USAGE;
+            resume = v;
+        } else if (OPT("--save-every-epoch")) {
+            if (r < 0) return CLI_USAGE;
+            save_every = v;
+        } else if (OPT("--schedule")) {
+            if (r < 0) return CLI_USAGE;
+            sched_name = v;
+        } else if (OPT("--warmup")) {
+            if (r < 0 || cli_parse_int(CMD, "--warmup", v, 0, 1000000000, &warmup))
+                return CLI_USAGE;
+        } else if (OPT("--step-size")) {
+            if (r < 0 || cli_parse_int(CMD, "--step-size", v, 1, 1000000, &step_size))
+                return CLI_USAGE;
+        } else if (OPT("--gamma")) {
+            if (r < 0 || cli_parse_double(CMD, "--gamma", v, 1e-12, 1e6, &gamma)) return CLI_USAGE;
+        } else if (OPT("--beta1")) {
+            if (r < 0 || cli_parse_double(CMD, "--beta1", v, 0, 0.999999, &beta1)) return CLI_USAGE;
+            fixed_opt = "--beta1";
+        } else if (OPT("--beta2")) {
+            if (r < 0 || cli_parse_double(CMD, "--beta2", v, 0, 0.999999, &beta2)) return CLI_USAGE;
+            fixed_opt = "--beta2";
+        } else if (OPT("--eps")) {
+            if (r < 0 || cli_parse_double(CMD, "--eps", v, 1e-30, 1, &eps)) return CLI_USAGE;
+            fixed_opt = "--eps";
         } else if (OPT("--epochs")) {
             if (r < 0 || cli_parse_int(CMD, "--epochs", v, 1, 100000, &epochs)) return CLI_USAGE;
         } else if (OPT("--batch")) {
             if (r < 0 || cli_parse_int(CMD, "--batch", v, 1, 65536, &batch)) return CLI_USAGE;
+            batch_given = 1;
         } else if (OPT("--lr")) {
             if (r < 0 || cli_parse_double(CMD, "--lr", v, 1e-12, 100, &lr)) return CLI_USAGE;
+            fixed_opt = "--lr";
         } else if (OPT("--optimizer")) {
             if (r < 0) return CLI_USAGE;
             opt_name = v;
+            fixed_opt = "--optimizer";
         } else if (OPT("--weight-decay")) {
             if (r < 0 || cli_parse_double(CMD, "--weight-decay", v, 0, 10, &wd)) return CLI_USAGE;
+            fixed_opt = "--weight-decay";
         } else if (OPT("--momentum")) {
             if (r < 0 || cli_parse_double(CMD, "--momentum", v, 0, 0.9999, &momentum))
                 return CLI_USAGE;
+            fixed_opt = "--momentum";
         } else if (OPT("--seed")) {
             if (r < 0 || cli_parse_u64(CMD, "--seed", v, &seed)) return CLI_USAGE;
+            seed_given = 1;
         } else if (OPT("--threads")) {
             if (r < 0 || cli_parse_int(CMD, "--threads", v, 1, 1024, &threads)) return CLI_USAGE;
         } else if (OPT("--limit")) {
@@ -213,8 +289,10 @@ int cmd_train(int argc, char **argv) {
             step_log_path = v;
         } else if (OPT("--dropout")) {
             if (r < 0 || cli_parse_double(CMD, "--dropout", v, 0, 0.99, &dropout)) return CLI_USAGE;
+            fixed_opt = "--dropout";
         } else if (!strcmp(argv[i], "--no-shuffle")) {
             shuffle = 0;
+            shuffle_given = 1;
         } else if (OPT("--events")) {
             if (r < 0) return CLI_USAGE;
             events_path = v;
@@ -277,6 +355,30 @@ int cmd_train(int argc, char **argv) {
         if (okind != NL_OPT_SGD) return cli_usage_error(CMD, "--momentum needs --optimizer sgd");
         ocfg.momentum = (float)momentum;
     }
+    /* the optimizer's moments, the schedule, --resume's restrictions */
+    if (beta1 >= 0 || beta2 >= 0 || eps >= 0) {
+        if (okind == NL_OPT_SGD)
+            return cli_usage_error(CMD,
+                                   "--beta1, --beta2 and --eps need --optimizer adam or adamw");
+        if (beta1 >= 0) ocfg.beta1 = (float)beta1;
+        if (beta2 >= 0) ocfg.beta2 = (float)beta2;
+        if (eps >= 0) ocfg.eps = (float)eps;
+    }
+    nl_schedule sched = {0};
+    if (sched_name && nl_schedule_parse(sched_name, &sched.kind, &err))
+        return cli_usage_error(CMD, "--schedule: %s", err.msg);
+    if ((step_size >= 0 || gamma >= 0) && sched.kind != NL_SCHED_STEP)
+        return cli_usage_error(CMD, "--step-size and --gamma need --schedule step");
+    if (warmup >= 0) sched.warmup = (int)warmup;
+    if (step_size >= 0) sched.step_size = (int)step_size;
+    if (gamma >= 0) sched.gamma = (float)gamma;
+    if (resume && (fixed_opt || sched_name || warmup >= 0))
+        return cli_usage_error(CMD,
+                               "%s cannot be given with --resume: the run continues with the "
+                               "checkpoint's optimizer, model and schedule",
+                               fixed_opt    ? fixed_opt
+                               : sched_name ? "--schedule"
+                                            : "--warmup");
 
     /* ---- from here on, errors are runtime errors (exit 1) ---- */
     { /* every output can be written: found out now, not after training */
@@ -321,8 +423,27 @@ int cmd_train(int argc, char **argv) {
         (dropout >= 0 && nl_model_set_dropout(m, (float)dropout, &err)) ||
         nl_model_set_options(m, &copt, &err) || nl_model_compile(m, (int)batch, &err))
         goto fail;
-    nl_model_init(m, seed);
-    if (nl_optim_init(&opt, &ocfg, nl_model_param_slab_size(m), &err)) goto fail;
+    nl_train_state rstate;
+    if (resume) { /* the checkpoint's model, optimizer and run settings */
+        if (ckpt_resume(resume, workload, (int)batch, &m, &opt, &rstate, &err) ||
+            nl_model_set_options(m, &copt, &err))
+            goto fail;
+        if ((seed_given && seed != rstate.seed) || (batch_given && batch != rstate.batch) ||
+            (shuffle_given && shuffle != rstate.shuffle)) {
+            nl_error_set(&err, NL_EINVAL,
+                         "--resume %s: the checkpoint's run has seed %llu, batch %d%s; a resumed "
+                         "run keeps them (leave out --seed, --batch, --no-shuffle)",
+                         resume, (unsigned long long)rstate.seed, rstate.batch,
+                         rstate.shuffle ? ", shuffled" : ", not shuffled");
+            goto fail;
+        }
+        seed = rstate.seed, batch = rstate.batch, shuffle = rstate.shuffle;
+        sched = rstate.schedule;
+        okind = opt.cfg.kind, ocfg = opt.cfg;
+    } else {
+        nl_model_init(m, seed);
+        if (nl_optim_init(&opt, &ocfg, nl_model_param_slab_size(m), &err)) goto fail;
+    }
     if (save_init && nl_model_save(save_init, m, workload, &opt, &err)) goto fail;
     if (step_log_path) {
         ui.step_log = fopen(step_log_path, "w");
@@ -374,18 +495,24 @@ int cmd_train(int argc, char **argv) {
     progress_init(&ui.prog, !quiet, cli_stderr_tty());
     ui.step_log_path = step_log_path, ui.save_steps = save_steps;
     ui.m = m, ui.opt = &opt, ui.workload = workload;
+    ui.save_every = save_every;
     nl_train_hooks hooks = {.user = &ui,
                             .epoch_start = hook_epoch_start,
                             .step = hook_step,
                             .epoch_end = hook_epoch_end,
                             .should_stop = hook_should_stop,
-                            .step_end = ui.step_log || save_steps ? hook_step_end : NULL};
+                            .step_end = ui.step_log || save_steps ? hook_step_end : NULL,
+                            .epoch_state = hook_epoch_state};
     nl_train_config tc = nl_train_defaults();
     tc.epochs = (int)epochs;
     tc.batch = (int)batch;
     tc.seed = seed;
     tc.shuffle = shuffle;
     tc.events = &ev;
+    tc.schedule = sched;
+    tc.resume = resume ? &rstate : NULL;
+    const int first = resume ? rstate.epoch : 0; /* epochs done before this run */
+    ui.tc = &tc, ui.samples = train.n, ui.steps = (train.n + (size_t)batch - 1) / (size_t)batch;
     const double t_train = nl_now();
     nl_status tst = nl_train(m, &opt, &train, &test, &tc, &hooks, stats, &err);
     const double train_wall = nl_now() - t_train;
@@ -402,13 +529,15 @@ int cmd_train(int argc, char **argv) {
             goto fail;
         }
     }
-    if (save && nl_model_save(save, m, workload, &opt, &err)) goto fail;
+    if (save &&
+        nl_model_save_checkpoint(save, m, workload, &opt, ui.have_last ? &ui.last : NULL, &err))
+        goto fail;
     status = "success";
     snprintf(meta, sizeof meta, "{\"status\": \"%s\"}", status);
     nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);
 
     double train_s = 0, samples = 0;
-    for (int e = 0; e < epochs; e++)
+    for (int e = first; e < epochs; e++)
         train_s += stats[e].train_seconds, samples += (double)stats[e].samples;
     const double total_s = nl_now() - t_start, rss = nl_peak_rss_mib();
     if (json) {
@@ -420,17 +549,27 @@ int cmd_train(int argc, char **argv) {
                nl_version(), workload, dataset, epochs, batch, nthreads, (unsigned long long)seed,
                nl_optim_name(okind), (double)ocfg.lr, train.n, train_s, nl_now() - t_run, total_s,
                samples / train_s, stats[epochs - 1].loss);
-        for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].test_accuracy);
+        for (int e = first; e < epochs; e++) {
+            if (e > first) fputs(", ", stdout);
+            ckpt_json_number(stdout, "%.4f", stats[e].test_accuracy);
+        }
         printf("], \"epoch_seconds\": [");
-        for (int e = 0; e < epochs; e++) printf("%s%.4f", e ? ", " : "", stats[e].train_seconds);
-        printf("], \"peak_rss_mib\": %.1f}\n", rss);
+        for (int e = first; e < epochs; e++)
+            printf("%s%.4f", e > first ? ", " : "", stats[e].train_seconds);
+        printf("], \"peak_rss_mib\": %.1f, ", rss);
+        /* schedule, resume and the per-epoch history (issue 13) */
+        printf("\"schedule\": \"%s\", \"initial_epoch\": %d, ", nl_schedule_name(sched.kind),
+               first);
+        ckpt_json_history(stdout, stats, first, (int)epochs, 1,
+                          nl_model_loss_kind(m) == NL_LOSS_MSE);
+        printf("}\n");
     } else {
         printf("%s on %s, %ld epoch%s, batch %ld, %d thread%s, seed %llu\n", workload, dataset,
                epochs, epochs == 1 ? "" : "s", batch, nthreads, nthreads == 1 ? "" : "s",
                (unsigned long long)seed);
         printf("%5s  %10s  %9s  %9s  %8s  %12s\n", "epoch", "loss", "accuracy", "test acc",
                "seconds", "samples/s");
-        for (int e = 0; e < epochs; e++)
+        for (int e = first; e < epochs; e++)
             printf("%5d  %10.4f  %9.4f  %9.4f  %8.3f  %12.0f\n", e + 1, stats[e].loss,
                    stats[e].accuracy, stats[e].test_accuracy, stats[e].train_seconds,
                    (double)stats[e].samples / stats[e].train_seconds);

@@ -2,25 +2,33 @@
  *
  *   offset  field
  *   0       magic "NNLABMDL" (8 bytes)
- *   8       u32 format version (NL_MODEL_FILE_VERSION)
+ *   8       u32 format version (1 or 2; NL_MODEL_FILE_VERSION is written)
  *   12      u32 header bytes that follow up to the tensors (for sanity checks)
  *   16      i32 input h, w, c
- *   28      u32 layer count L (1..256), then L layer records of 9 x 4 bytes
- *           (kind, units, act, kernel, stride, padding as i32; rate, eps,
- *           momentum as f32)
+ *   28      u32 layer count L (1..256), then L layer records: kind, units, act,
+ *           kernel, stride, padding as i32; rate, eps, momentum as f32; and in
+ *           version 2 alpha as f32 (9 x 4 bytes in version 1, 10 x 4 in 2)
  *           u32 workload name length (0..63) + bytes
+ *           version 2: u32 loss (nl_loss: 0 crossentropy, 1 mse)
  *           u64 parameter count P, u64 state count S
  *           u32 optimizer kind + 1 (0: no optimizer), f32 lr, beta1, beta2, eps,
  *           weight_decay, momentum, u64 step, u32 moment count (0, 1, 2)
+ *           version 2: the training state (nl_train_state), 84 bytes: u32 1
+ *           (0: none, every field below 0), u32 epochs completed, u32 epochs in
+ *           total, u32 batch, u32 shuffle (0, 1), u64 seed, u64 samples per
+ *           epoch, 4 x u64 shuffle RNG state, u32 schedule kind, i32 warmup,
+ *           i32 step_size, f32 gamma
  *   then    P f32 parameters, S f32 state values, moment count x P f32
  *   last 4  u32 CRC-32 (zlib) of every byte before it
  * All integers and floats little-endian. Parameters are stored packed per layer
- * in layer order (no slab padding). */
+ * in layer order (no slab padding). A version 1 file reads as loss
+ * crossentropy, alpha 0 and no training state. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,9 +222,36 @@ static nl_status write_atomic(const char *path, const uint8_t *data, size_t n, n
     return NL_OK;
 }
 
-nl_status nl_model_save(const char *path, const nl_model *cm, const char *workload,
+nl_status nl_model_save(const char *path, const nl_model *m, const char *workload,
                         const nl_optimizer *opt, nl_error *err) {
+    return nl_model_save_checkpoint(path, m, workload, opt, NULL, err);
+}
+
+static void put_train_state(buf *b, const nl_train_state *s) {
+    const nl_train_state zero = {0};
+    put_u32(b, s ? 1u : 0u);
+    if (!s) s = &zero;
+    put_u32(b, (uint32_t)s->epoch);
+    put_u32(b, (uint32_t)s->epochs);
+    put_u32(b, (uint32_t)s->batch);
+    put_u32(b, s->shuffle ? 1u : 0u);
+    put_u64(b, s->seed);
+    put_u64(b, s->samples);
+    for (int i = 0; i < 4; i++) put_u64(b, s->rng[i]);
+    put_u32(b, (uint32_t)s->schedule.kind);
+    put_u32(b, (uint32_t)s->schedule.warmup);
+    put_u32(b, (uint32_t)s->schedule.step_size);
+    put_f32(b, s->schedule.gamma);
+}
+
+nl_status nl_model_save_checkpoint(const char *path, const nl_model *cm, const char *workload,
+                                   const nl_optimizer *opt, const nl_train_state *tstate,
+                                   nl_error *err) {
     nl_model *m = (nl_model *)cm; /* the accessors are not const; nothing is changed */
+    if (tstate && (tstate->epoch < 0 || tstate->epochs < tstate->epoch || tstate->batch < 1))
+        return nl_error_set(err, NL_EINVAL,
+                            "%s: training state with %d of %d epochs done and batch %d", path,
+                            tstate->epoch, tstate->epochs, tstate->batch);
     buf b = {0};
     put(&b, MAGIC, 8);
     put_u32(&b, NL_MODEL_FILE_VERSION);
@@ -239,11 +274,13 @@ nl_status nl_model_save(const char *path, const nl_model *cm, const char *worklo
         put_f32(&b, s->rate);
         put_f32(&b, s->eps);
         put_f32(&b, s->momentum);
+        put_f32(&b, s->alpha);
     }
     size_t wl = workload ? strlen(workload) : 0;
     if (wl > 63) wl = 63;
     put_u32(&b, (uint32_t)wl);
     put(&b, workload ? workload : "", wl);
+    put_u32(&b, (uint32_t)nl_model_loss_kind(m));
     const size_t P = nl_model_num_params(m), S = nl_model_num_state(m);
     put_u64(&b, P);
     put_u64(&b, S);
@@ -264,6 +301,7 @@ nl_status nl_model_save(const char *path, const nl_model *cm, const char *worklo
         put_u64(&b, 0);
         put_u32(&b, 0);
     }
+    put_train_state(&b, tstate);
     size_t header = b.n - 16;
     const float *params = nl_model_params(m), *state = nl_model_state(m);
     for (int i = 0; i < L; i++)
@@ -358,10 +396,67 @@ static int dry_plan(int h, int w, int c, const nl_layer_spec *specs, uint32_t L,
     }
     return 1;
 }
+/* The training state block (version 2), checked field by field. */
+static void get_train_state(rd *r, nl_train_state *ts, int *present) {
+    const size_t at = r->off;
+    uint32_t flag = get_u32(r, "training state flag");
+    ts->epoch = (int32_t)get_u32(r, "training state epoch");
+    ts->epochs = (int32_t)get_u32(r, "training state epochs");
+    ts->batch = (int32_t)get_u32(r, "training state batch");
+    uint32_t shuffle = get_u32(r, "training state shuffle");
+    ts->seed = get_u64(r, "training state seed");
+    ts->samples = get_u64(r, "training state samples");
+    for (int i = 0; i < 4; i++) ts->rng[i] = get_u64(r, "training state RNG");
+    uint32_t kind = get_u32(r, "schedule kind");
+    ts->schedule.warmup = (int32_t)get_u32(r, "schedule warmup");
+    ts->schedule.step_size = (int32_t)get_u32(r, "schedule step_size");
+    ts->schedule.gamma = get_f32(r, "schedule gamma");
+    if (r->st) return;
+    ts->shuffle = (int)shuffle;
+    ts->schedule.kind = (nl_schedule_kind)(kind <= NL_SCHED_COSINE ? kind : 0);
+    *present = flag == 1;
+    if (flag > 1) {
+        r->st = nl_error_set(r->err, NL_EFORMAT,
+                             "%s: training state flag %u at offset %zu, expected 0 (none) or 1",
+                             r->path, flag, at);
+        return;
+    }
+    if (!flag) return;
+    if (ts->epochs < 1 || ts->epoch < 0 || ts->epoch > ts->epochs || ts->batch < 1 || shuffle > 1 ||
+        ts->samples == 0 || ts->samples > UINT32_MAX) {
+        r->st = nl_error_set(r->err, NL_EFORMAT,
+                             "%s: training state at offset %zu: %d of %d epochs done, batch %d, "
+                             "shuffle %u, %llu samples (expected 0 <= done <= epochs, epochs and "
+                             "batch >= 1, shuffle 0 or 1, 1..%u samples)",
+                             r->path, at, ts->epoch, ts->epochs, ts->batch, shuffle,
+                             (unsigned long long)ts->samples, UINT32_MAX);
+        return;
+    }
+    nl_schedule sch = ts->schedule;
+    sch.kind = (nl_schedule_kind)kind;
+    if (kind > NL_SCHED_COSINE || nl_schedule_check(&sch, r->err) != NL_OK) {
+        r->st = nl_error_set(r->err, NL_EFORMAT,
+                             "%s: training state at offset %zu: schedule kind %u, warmup %d, "
+                             "step_size %d, gamma %g (expected kind 0..2, warmup and step_size "
+                             ">= 0, gamma finite >= 0)",
+                             r->path, at, kind, sch.warmup, sch.step_size, (double)sch.gamma);
+        return;
+    }
+}
+
 nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_optimizer *opt,
                         char *workload, size_t workload_size, nl_error *err) {
+    return nl_model_load_checkpoint(path, max_batch, out, opt, workload, workload_size, NULL, NULL,
+                                    err);
+}
+
+nl_status nl_model_load_checkpoint(const char *path, int max_batch, nl_model **out,
+                                   nl_optimizer *opt, char *workload, size_t workload_size,
+                                   nl_train_state *tstate, int *has_state, nl_error *err) {
     *out = NULL;
     if (opt) memset(opt, 0, sizeof *opt);
+    if (tstate) memset(tstate, 0, sizeof *tstate);
+    if (has_state) *has_state = 0;
     uint8_t *data = NULL;
     size_t n = 0;
     nl_status st = read_model_file(path, &data, &n, err);
@@ -385,10 +480,10 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
     }
     r.off = 8;
     uint32_t version = get_u32(&r, "format version");
-    if (version != NL_MODEL_FILE_VERSION) {
+    if (version != 1 && version != 2) {
         st = nl_error_set(err, NL_ENOTSUP,
-                          "%s: format version %u at offset 8, this nnlab reads version %d", path,
-                          version, NL_MODEL_FILE_VERSION);
+                          "%s: format version %u at offset 8, this nnlab reads versions 1 to %d",
+                          path, version, NL_MODEL_FILE_VERSION);
         goto fail;
     }
     if ((uint32_t)crc != stored) {
@@ -430,7 +525,16 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
         s.rate = get_f32(&r, "layer rate");
         s.eps = get_f32(&r, "layer eps");
         s.momentum = get_f32(&r, "layer momentum");
+        s.alpha = version >= 2 ? get_f32(&r, "layer alpha") : 0.0f;
         if (r.st) goto rfail;
+        if (!isfinite(s.rate) || !isfinite(s.eps) || !isfinite(s.momentum) || !isfinite(s.alpha)) {
+            st = nl_error_set(err, NL_EFORMAT,
+                              "%s: layer %u at offset %zu: rate %g, eps %g, momentum %g, alpha %g "
+                              "(expected finite numbers)",
+                              path, i, at, (double)s.rate, (double)s.eps, (double)s.momentum,
+                              (double)s.alpha);
+            goto fail;
+        }
         if (s.units < 0 || s.units > UNITS_MAX || s.kernel < 0 || s.kernel > KERNEL_MAX ||
             s.stride < 0 || s.stride > KERNEL_MAX) {
             st = nl_error_set(err, NL_EFORMAT,
@@ -456,6 +560,15 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
         workload[k] = '\0';
     }
     r.off += wl;
+    const size_t loss_at = r.off;
+    uint32_t loss = version >= 2 ? get_u32(&r, "loss") : (uint32_t)NL_LOSS_CROSSENTROPY;
+    if (r.st) goto rfail;
+    if (loss != NL_LOSS_CROSSENTROPY && loss != NL_LOSS_MSE) {
+        st = nl_error_set(err, NL_EFORMAT,
+                          "%s: loss %u at offset %zu, expected 0 (crossentropy) or 1 (mse)", path,
+                          loss, loss_at);
+        goto fail;
+    }
     uint64_t P = get_u64(&r, "parameter count");
     uint64_t S = get_u64(&r, "state count");
     uint32_t okind = get_u32(&r, "optimizer kind");
@@ -474,6 +587,10 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
                           path, okind, moments);
         goto fail;
     }
+    nl_train_state ts = {0};
+    int ts_present = 0;
+    if (version >= 2) get_train_state(&r, &ts, &ts_present);
+    if (r.st) goto rfail;
     /* Sizes against the file before anything is allocated: the stored counts
      * must fill the rest of the file exactly, and be what the architecture
      * needs. */
@@ -501,6 +618,7 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
         goto fail;
     }
     for (uint32_t i = 0; i < L; i++) nl_model_add(m, &specs[i]);
+    nl_model_set_loss(m, (nl_loss)loss);
     st = nl_model_compile(m, max_batch, err);
     if (st) {
         nl_error_prefix(err, "%s: the stored architecture is invalid", path);
@@ -550,6 +668,8 @@ nl_status nl_model_load(const char *path, int max_batch, nl_model **out, nl_opti
     }
     if (r.st) goto rfail;
     free(data);
+    if (tstate && ts_present) *tstate = ts;
+    if (has_state) *has_state = ts_present;
     *out = m;
     return NL_OK;
 rfail:

@@ -76,13 +76,13 @@ static void adam_job_range(const void *arg, long lo, long hi) {
     adam_range(&j->k, j->p, j->g, j->m, j->v, lo, hi);
 }
 
-void adam_step(nl_optimizer *o, float *restrict p, const float *restrict g) {
+void adam_step(nl_optimizer *o, float lr, float *restrict p, const float *restrict g) {
     adam_job j = {.p = p, .g = g, .m = o->m, .v = o->v};
     j.k.b1 = o->cfg.beta1;
     j.k.b2 = o->cfg.beta2;
     j.k.eps = o->cfg.eps;
-    j.k.lr_c1 = o->cfg.lr / (1.0f - powf(j.k.b1, (float)o->t));
+    j.k.lr_c1 = lr / (1.0f - powf(j.k.b1, (float)o->t));
     j.k.c2 = 1.0f / (1.0f - powf(j.k.b2, (float)o->t));
-    j.k.decay = o->cfg.kind == NL_OPT_ADAMW ? 1.0f - o->cfg.lr * o->cfg.weight_decay : 1.0f;
+    j.k.decay = o->cfg.kind == NL_OPT_ADAMW ? 1.0f - lr * o->cfg.weight_decay : 1.0f;
     optim_for_ranges(o, adam_job_range, &j);
 }

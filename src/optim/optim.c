@@ -64,6 +64,18 @@ nl_status nl_optim_init(nl_optimizer *o, const nl_optim_config *cfg, size_t npar
     if (cfg->weight_decay < 0)
         return nl_error_set(err, NL_EINVAL, "weight decay must be >= 0 (got %g)",
                             (double)cfg->weight_decay);
+    if (cfg->kind != NL_OPT_ADAM && cfg->kind != NL_OPT_ADAMW && cfg->kind != NL_OPT_SGD)
+        return nl_error_set(err, NL_EINVAL, "unknown optimizer kind %d (0 adam, 1 adamw, 2 sgd)",
+                            (int)cfg->kind);
+    /* an option the update rule would ignore is an error, not silently dropped */
+    if (cfg->weight_decay != 0 && cfg->kind != NL_OPT_ADAMW)
+        return nl_error_set(err, NL_EINVAL,
+                            "%s: weight_decay %g is not used by it (decoupled weight decay is "
+                            "adamw's)",
+                            nl_optim_name(cfg->kind), (double)cfg->weight_decay);
+    if (cfg->momentum != 0 && cfg->kind != NL_OPT_SGD)
+        return nl_error_set(err, NL_EINVAL, "%s: momentum %g is not used by it (momentum is sgd's)",
+                            nl_optim_name(cfg->kind), (double)cfg->momentum);
     o->cfg = *cfg;
     o->n = nparams;
     int k = nl_optim_state_per_param(cfg);
@@ -83,17 +95,21 @@ void nl_optim_free(nl_optimizer *o) {
     o->m = o->v = NULL;
 }
 
-void nl_optim_step(nl_optimizer *o, float *params, const float *grads) {
+void nl_optim_step_lr(nl_optimizer *o, float lr, float *params, const float *grads) {
     o->t++;
     switch (o->cfg.kind) {
     case NL_OPT_ADAM:
     case NL_OPT_ADAMW:
-        adam_step(o, params, grads);
+        adam_step(o, lr, params, grads);
         break;
     case NL_OPT_SGD:
-        sgd_step(o, params, grads);
+        sgd_step(o, lr, params, grads);
         break;
     }
+}
+
+void nl_optim_step(nl_optimizer *o, float *params, const float *grads) {
+    nl_optim_step_lr(o, o->cfg.lr, params, grads);
 }
 
 void optim_for_ranges(const nl_optimizer *o, optim_range_fn fn, const void *k) {

@@ -1,9 +1,9 @@
 #ifndef NNLAB_OPTIM_IMPL_H
 #define NNLAB_OPTIM_IMPL_H
 #include "nnlab/optim.h"
-/* Update rules; o->t is already incremented for this step. */
-void adam_step(nl_optimizer *o, float *params, const float *grads);
-void sgd_step(nl_optimizer *o, float *params, const float *grads);
+/* Update rules at learning rate lr; o->t is already incremented for this step. */
+void adam_step(nl_optimizer *o, float lr, float *params, const float *grads);
+void sgd_step(nl_optimizer *o, float lr, float *params, const float *grads);
 /* Calls fn(k, lo, hi) from every thread of a parallel region, one contiguous
  * range of the slab per thread (16-aligned boundaries: a fixed split). The
  * update rules are elementwise, so the split never changes a result. */

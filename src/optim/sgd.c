@@ -24,8 +24,8 @@ static void sgd_range(const void *arg, long lo, long hi) {
     }
 }
 
-void sgd_step(nl_optimizer *o, float *restrict p, const float *restrict g) {
-    sgd_job j = {.lr = o->cfg.lr, .mu = o->cfg.momentum, .p = p, .g = g, .u = NULL};
+void sgd_step(nl_optimizer *o, float lr, float *restrict p, const float *restrict g) {
+    sgd_job j = {.lr = lr, .mu = o->cfg.momentum, .p = p, .g = g, .u = NULL};
     if (j.mu != 0.0f) j.u = o->m;
     optim_for_ranges(o, sgd_range, &j);
 }

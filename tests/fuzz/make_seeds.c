@@ -201,7 +201,8 @@ static void tar_seeds(void) {
 }
 
 /* ---- model files ---------------------------------------------------------------------------- */
-static void model_seed(const char *name, nl_model *m, nl_optim_kind okind) {
+static void model_seed_state(const char *name, nl_model *m, nl_optim_kind okind,
+                             const nl_train_state *ts) {
     nl_error err = {0};
     if (nl_model_compile(m, 4, &err)) {
         fprintf(stderr, "make_seeds: %s: %s\n", name, err.msg);
@@ -213,7 +214,7 @@ static void model_seed(const char *name, nl_model *m, nl_optim_kind okind) {
     char p[1024];
     snprintf(p, sizeof p, "%s/%s.tmp", g_dir, name);
     if ((int)okind >= 0 && nl_optim_init(&opt, &cfg, nl_model_param_slab_size(m), &err)) exit(1);
-    if (nl_model_save(p, m, "fuzz", (int)okind >= 0 ? &opt : NULL, &err)) {
+    if (nl_model_save_checkpoint(p, m, "fuzz", (int)okind >= 0 ? &opt : NULL, ts, &err)) {
         fprintf(stderr, "make_seeds: %s\n", err.msg);
         exit(1);
     }
@@ -226,7 +227,59 @@ static void model_seed(const char *name, nl_model *m, nl_optim_kind okind) {
     nl_model_free(m);
 }
 
+static void model_seed(const char *name, nl_model *m, nl_optim_kind okind) {
+    model_seed_state(name, m, okind, NULL);
+}
+
+/* Little-endian writers of the hand-made version 1 file. */
+typedef struct lebuf {
+    uint8_t p[1024];
+    size_t n;
+} lebuf;
+static void le32(lebuf *b, uint32_t v) {
+    b->p[b->n] = (uint8_t)v, b->p[b->n + 1] = (uint8_t)(v >> 8);
+    b->p[b->n + 2] = (uint8_t)(v >> 16), b->p[b->n + 3] = (uint8_t)(v >> 24);
+    b->n += 4;
+}
+static void lef(lebuf *b, float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    le32(b, u);
+}
+
+/* A version 1 file (the layout before the loss, alpha and the training
+ * state), byte for byte: input 2x2x1 -> flatten -> dense 3 softmax with Adam
+ * state. */
+static void model_seed_v1(void) {
+    lebuf b = {.n = 8};
+    memcpy(b.p, "NNLABMDL", 8);
+    const uint32_t head[] = {1, 0, 2, 2, 1, 2}; /* version, header size, h, w, c, layers */
+    for (int i = 0; i < 6; i++) le32(&b, head[i]);
+    const uint32_t rec[2][6] = {{NL_LAYER_FLATTEN, 0, 0, 0, 0, 0},
+                                {NL_LAYER_DENSE, 3, NL_ACT_SOFTMAX, 0, 0, 0}};
+    for (int l = 0; l < 2; l++) {
+        for (int k = 0; k < 6; k++) le32(&b, rec[l][k]);
+        for (int k = 0; k < 3; k++) lef(&b, 0.0f); /* rate, eps, momentum */
+    }
+    le32(&b, 4);
+    memcpy(b.p + b.n, "fuzz", 4);
+    b.n += 4;
+    le32(&b, 15), le32(&b, 0), le32(&b, 0), le32(&b, 0); /* P, S (u64) */
+    le32(&b, NL_OPT_ADAM + 1);
+    const float oc[6] = {1e-3f, 0.9f, 0.999f, 1e-7f, 0.0f, 0.0f};
+    for (int i = 0; i < 6; i++) lef(&b, oc[i]);
+    le32(&b, 3), le32(&b, 0), le32(&b, 2); /* step 3 (u64), 2 moments */
+    const size_t header = b.n - 16;
+    b.n = 12;
+    le32(&b, (uint32_t)header);
+    b.n = header + 16;
+    for (int i = 0; i < 45; i++) lef(&b, 0.01f * (float)(i % 9 - 4));
+    le32(&b, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b.p, (uInt)b.n));
+    seed("fuzz_model", "v1-dense-adam", b.p, b.n);
+}
+
 static void model_seeds(void) {
+    model_seed_v1();
     nl_model *m = nl_model_new(4, 4, 1);
     nl_model_flatten(m);
     nl_model_dense(m, 3, NL_ACT_SOFTMAX);
@@ -257,6 +310,20 @@ static void model_seeds(void) {
     nl_model_flatten(m);
     nl_model_dense(m, 2, NL_ACT_SOFTMAX);
     model_seed("conv-stride-adamw", m, NL_OPT_ADAMW);
+    /* version 2: an mse model with a checkpoint's training state */
+    m = nl_model_new(1, 1, 4);
+    nl_model_dense(m, 6, NL_ACT_RELU);
+    nl_model_dense(m, 2, NL_ACT_NONE);
+    nl_model_set_loss(m, NL_LOSS_MSE);
+    const nl_train_state ts = {.epoch = 1,
+                               .epochs = 3,
+                               .batch = 8,
+                               .shuffle = 1,
+                               .seed = 5,
+                               .samples = 40,
+                               .rng = {1, 2, 3, 4},
+                               .schedule = {NL_SCHED_COSINE, 4, 0, 0.0f}};
+    model_seed_state("mse-checkpoint-sgd", m, NL_OPT_SGD, &ts);
 }
 
 /* ---- text formats --------------------------------------------------------------------------- */

@@ -52,22 +52,25 @@ run 0 timeout 120 "$NNLAB" "${T[@]}" --events "$TMP/ev.fifo"
 wait "$reader"
 check "F6 events FIFO with a reader: events arrive" grep -q '"key": "run_stop"' "$TMP/ev.got"
 
-# F4: input 8192x8192x1 -> flatten -> dense 10 claimed in 173 bytes
+# F4: input 8192x8192x1 -> flatten -> dense 10 claimed in 269 bytes (format version 2)
 python3 - "$TMP/m.nnlab" "$TMP/claims.nnlab" <<'PY'
 import struct, sys, zlib
 version = open(sys.argv[1], "rb").read()[8:12]  # the format version of this nnlab
-b = bytearray(b"NNLABMDL" + version + struct.pack("<I", 148))
+assert struct.unpack("<I", version)[0] == 2, "this file writes format version 2"
+b = bytearray(b"NNLABMDL" + version + struct.pack("<I", 244))
 b += struct.pack("<iiiI", 8192, 8192, 1, 2)
-b += struct.pack("<6i3f", 4, 0, 0, 0, 0, 0, 0, 0, 0)   # flatten
-b += struct.pack("<6i3f", 1, 10, 2, 0, 0, 0, 0, 0, 0)  # dense 10, softmax
-b += struct.pack("<I", 0)                              # no workload name
-b += struct.pack("<QQ", 8192 * 8192 * 10 + 10, 0)      # the parameters it needs
-b += struct.pack("<I6fQI", 0, 0, 0, 0, 0, 0, 0, 0, 0)  # no optimizer
+b += struct.pack("<6i4f", 4, 0, 0, 0, 0, 0, 0, 0, 0, 0)   # flatten
+b += struct.pack("<6i4f", 1, 10, 2, 0, 0, 0, 0, 0, 0, 0)  # dense 10, softmax
+b += struct.pack("<I", 0)                                 # no workload name
+b += struct.pack("<I", 0)                                 # loss: crossentropy
+b += struct.pack("<QQ", 8192 * 8192 * 10 + 10, 0)         # the parameters it needs
+b += struct.pack("<I6fQI", 0, 0, 0, 0, 0, 0, 0, 0, 0)     # no optimizer
+b += bytes(84)                                            # no training state
 b += bytes(5)
 b += struct.pack("<I", zlib.crc32(bytes(b)))
 open(sys.argv[2], "wb").write(bytes(b))
 PY
-check "F4: the file is 173 bytes" test "$(size_of "$TMP/claims.nnlab")" = 173
+check "F4: the file is 269 bytes" test "$(size_of "$TMP/claims.nnlab")" = 269
 start=$(date +%s)
 run 1 timeout 60 "$NNLAB" eval --model "$TMP/claims.nnlab" --data "$DATA"
 check "F4: refused for its size" err_has "bytes of tensors follow offset"

@@ -73,7 +73,9 @@ static void test_model_sizes(void) {
     nl_model_free(m);
     size_t n = 0;
     uint8_t *good = slurp(tu_path("tiny.nnlab"), &n);
-    CHECK(good && n == 164 + 170 * 4 + 4);
+    /* format version 2: a header of 260 bytes (layer records of 40 bytes, the
+     * loss, the training state), 170 parameters, the CRC */
+    CHECK(good && n == 260 + 170 * 4 + 4);
     nl_model *back = NULL;
     CHECK(nl_model_load(tu_path("tiny.nnlab"), 8, &back, NULL, NULL, 0, &err) == NL_OK);
     nl_model_free(back);
@@ -81,17 +83,17 @@ static void test_model_sizes(void) {
     const long rss0 = peak_rss_kib();
     uint8_t *p = malloc(n);
     /* 8192x8192x1 -> flatten -> dense 10, claiming the 671 M parameters it
-     * needs, in a file of 173 bytes: the file's length refuses it */
-    memcpy(p, good, 164);
+     * needs, in a file of 269 bytes: the file's length refuses it */
+    memcpy(p, good, 260);
     put32(p + 16, 8192), put32(p + 20, 8192);
     uint64_t P = (uint64_t)8192 * 8192 * 10 + 10;
-    put32(p + 108, (uint32_t)P), put32(p + 112, (uint32_t)(P >> 32));
-    memset(p + 164, 0, 5);
-    fix_crc(p, 173);
-    tu_write("claims.nnlab", p, 173);
+    put32(p + 120, (uint32_t)P), put32(p + 124, (uint32_t)(P >> 32));
+    memset(p + 260, 0, 5);
+    fix_crc(p, 269);
+    tu_write("claims.nnlab", p, 269);
     CHECK(nl_model_load(tu_path("claims.nnlab"), 64, &back, NULL, NULL, 0, &err) == NL_EFORMAT);
     CHECK_CONTAINS(err.msg, "671088650 parameters");
-    CHECK_CONTAINS(err.msg, "5 bytes of tensors follow offset 164");
+    CHECK_CONTAINS(err.msg, "5 bytes of tensors follow offset 260");
     CHECK(back == NULL);
     /* the same architecture with the tiny model's 170 parameters: the file's
      * length agrees, the architecture does not, found before compiling */
@@ -109,11 +111,11 @@ static void test_model_sizes(void) {
     CHECK_CONTAINS(err.msg, "input shape 70000x16384x1 at offset 16");
     /* absurd layer units */
     memcpy(p, good, n);
-    put32(p + 32 + 36 + 4, 1u << 30); /* layer 1 (dense) units */
+    put32(p + 32 + 40 + 4, 1u << 30); /* layer 1 (dense) units */
     fix_crc(p, n);
     tu_write("units.nnlab", p, n);
     CHECK(nl_model_load(tu_path("units.nnlab"), 64, &back, NULL, NULL, 0, &err) == NL_EFORMAT);
-    CHECK_CONTAINS(err.msg, "layer 1 at offset 68");
+    CHECK_CONTAINS(err.msg, "layer 1 at offset 72");
     const long grown_mib = (peak_rss_kib() - rss0) / 1024;
     CHECK_MSG(grown_mib < 64, "peak RSS grew by %ld MiB while refusing them", grown_mib);
     free(p);
