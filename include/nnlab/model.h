@@ -255,6 +255,7 @@ typedef struct nl_nnm {
     unsigned set;           /* NL_NNM_SET_* */
     size_t params;          /* trainable parameters */
     size_t state;           /* non-trainable (batch norm's running statistics) */
+    size_t values;          /* floats per sample of the input and every layer's output */
 } nl_nnm;
 
 /* Parses len bytes of text (need not be NUL-terminated); name (may be NULL)

@@ -624,7 +624,7 @@ static nl_status check_model(parser *p) {
     if (f->nlayers == 0)
         return perr(p, f->input_line, 1, "no layers after input (a model needs at least one)");
     int h = f->h, w = f->w, c = f->c;
-    size_t params = 0, state = 0;
+    size_t params = 0, state = 0, values = (size_t)h * w * c;
     for (int i = 0; i < f->nlayers; i++) {
         nl_nnm_layer *L = &f->layers[i];
         const nl_layer_spec *s = &L->spec;
@@ -674,6 +674,7 @@ static nl_status check_model(parser *p) {
             return perr(p, L->line, L->col, "%s on a %dx%dx%d input: output %dx%dx%d is too large",
                         L->text, h, w, c, oh, ow, oc);
         params += np;
+        values += (size_t)oh * ow * oc;
         if (params > (size_t)MAX_PARAMS)
             return perr(p, L->line, L->col,
                         "%s on a %dx%dx%d input: the model reaches %zu parameters, at most 2^28",
@@ -703,6 +704,7 @@ static nl_status check_model(parser *p) {
     }
     f->params = params;
     f->state = state;
+    f->values = values;
     return NL_OK;
 }
 
