@@ -239,23 +239,23 @@ typedef struct nl_nnm_layer {
 } nl_nnm_layer;
 
 typedef struct nl_nnm {
-    char name[256];         /* the file name messages start with */
-    char description[256];  /* the comment lines before the first directive, joined */
-    int h, w, c;            /* input ("input N" is 1 x 1 x N) */
-    int input_line;         /* 0: no input yet */
+    char name[256];        /* the file name messages start with */
+    char description[256]; /* the comment lines before the first directive, joined */
+    int h, w, c;           /* input ("input N" is 1 x 1 x N) */
+    int input_line;        /* 0: no input yet */
     int nlayers;
     nl_nnm_layer layers[NL_NNM_MAX_LAYERS];
-    nl_loss loss;           /* [crossentropy] */
-    nl_optim_config optim;  /* [adam, nl_optim_defaults] */
-    nl_schedule schedule;   /* [constant] */
-    int batch;              /* [32] */
-    int epochs;             /* [3] */
-    uint64_t seed;          /* [0] */
-    char dataset[64];       /* "" when the file names none */
-    unsigned set;           /* NL_NNM_SET_* */
-    size_t params;          /* trainable parameters */
-    size_t state;           /* non-trainable (batch norm's running statistics) */
-    size_t values;          /* floats per sample of the input and every layer's output */
+    nl_loss loss;          /* [crossentropy] */
+    nl_optim_config optim; /* [adam, nl_optim_defaults] */
+    nl_schedule schedule;  /* [constant] */
+    int batch;             /* [32] */
+    int epochs;            /* [3] */
+    uint64_t seed;         /* [0] */
+    char dataset[64];      /* "" when the file names none */
+    unsigned set;          /* NL_NNM_SET_* */
+    size_t params;         /* trainable parameters */
+    size_t state;          /* non-trainable (batch norm's running statistics) */
+    size_t values;         /* floats per sample of the input and every layer's output */
 } nl_nnm;
 
 /* Parses len bytes of text (need not be NUL-terminated); name (may be NULL)
