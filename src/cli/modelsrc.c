@@ -49,8 +49,8 @@ int cli_model_resolve(const char *cmd, const char *word, cli_model_src *out) {
                 k += (size_t)r;
             }
         return cli_usage_error(cmd,
-                               "unknown workload '%s' (known: %s; other shipped models: %s; a "
-                               "model file ends in .nnm)",
+                               "unknown workload '%s' (known: %s); other shipped models: %s; "
+                               "a model file ends in .nnm",
                                word, names, more[0] ? more : "none");
     }
     char fname[80];
