@@ -368,6 +368,17 @@ static void test_build_and_compile(void) {
     CHECK(nl_nnm_build(NULL, 0, &m, &err) == NL_EINVAL);
 }
 
+/* Whether the library has the layers and activations of this wave. */
+static int has_new_layers(void) {
+    const int kinds[] = {NL_LAYER_AVGPOOL2D, NL_LAYER_GLOBALAVGPOOL2D, NL_LAYER_ACTIVATION};
+    const int acts[] = {NL_ACT_TANH, NL_ACT_SIGMOID, NL_ACT_GELU, NL_ACT_LEAKYRELU};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(nl_layer_kind_name(kinds[i]), "unknown")) return 0;
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+        if (!nl_act_name(acts[i])) return 0;
+    return 1;
+}
+
 /* The shipped files parse, and what the workloads take from them. */
 static void test_shipped(void) {
     nl_error err = {0};
@@ -390,15 +401,54 @@ static void test_shipped(void) {
     CHECK(v && nl_nnm_parse("v", v->text, v->len, &f, &err) == NL_OK);
     CHECK(f.params == 72730 && f.nlayers == 10);
 
-    /* needs the new layers (avgpool2d, globalavgpool2d, gelu): skipped until
-       the library has them */
-    if (!strcmp(nl_layer_kind_name(NL_LAYER_AVGPOOL2D), "unknown") ||
-        !strcmp(nl_layer_kind_name(NL_LAYER_GLOBALAVGPOOL2D), "unknown") ||
-        !nl_act_name(NL_ACT_GELU)) {
-        printf("SKIP: vgg-cifar10 compiles (the library lacks avgpool2d, globalavgpool2d or "
-               "gelu)\n");
-    } else {
+    if (has_new_layers())
         CHECK_MSG(nl_nnm_check(&f, &err) == NL_OK, "%s", err.msg);
+    else
+        printf("SKIP: vgg-cifar10 compiles (the library lacks the new layers)\n");
+}
+
+/* Models of the new layers and activations train one step, and the library's
+ * shapes agree with the reader's (padding=same: ceil(H/S), odd and even
+ * kernels, stride 2). Skipped while the library lacks them. */
+static void test_new_layers(void) {
+    if (!has_new_layers()) {
+        printf("SKIP: models of the new layers (the library lacks avgpool2d, globalavgpool2d, "
+               "the activation layer or tanh/sigmoid/gelu/leakyrelu)\n");
+        return;
+    }
+    static const char *const texts[] = {
+        "input 8 8 2\nconv2d 4 3 gelu padding=same\navgpool2d 2\n"
+        "conv2d 4 2 tanh padding=same stride=2\nbatchnorm\nleakyrelu alpha=0.2\nsigmoid\n"
+        "globalavgpool2d\ndense 3 softmax\n",
+        "input 7 6 1\nconv2d 2 4 gelu padding=same stride=2\nflatten\ndense 2 softmax\n",
+        "input 9 9 1\nconv2d 3 3 leakyrelu alpha=0.1 padding=same stride=2\navgpool2d 3 stride=2\n"
+        "flatten\ndense 4 sigmoid\nbatchnorm\ndense 2\nloss mse\n",
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        nl_error err = {0};
+        nl_model *m = NULL;
+        CHECK_MSG(parse(texts[k], &err) == NL_OK, "%s", err.msg);
+        CHECK(nl_nnm_build(&f, 0, &m, &err) == NL_OK);
+        CHECK_MSG(nl_nnm_compile(&f, m, 2, &err) == NL_OK, "model %zu: %s", k, err.msg);
+        CHECK_MSG(nl_model_num_params(m) == f.params && nl_model_num_state(m) == f.state,
+                  "model %zu: %zu parameters, the reader counted %zu", k, nl_model_num_params(m),
+                  f.params);
+        const size_t in = nl_model_input_size(m);
+        float *x = malloc(2 * in * sizeof *x);
+        for (size_t i = 0; i < 2 * in; i++) x[i] = (float)(i % 7) / 7.0f;
+        nl_model_forward(m, x, 2, 1);
+        float loss;
+        if (f.loss == NL_LOSS_MSE) {
+            const float y[4] = {0.5f, -0.5f, 1.0f, 0.0f};
+            loss = nl_model_loss_backward_values(m, y, 2, 1);
+        } else {
+            const uint8_t labels[2] = {0, 1};
+            int correct = 0;
+            loss = nl_model_loss_backward(m, labels, 2, 1, &correct);
+        }
+        CHECK_MSG(isfinite(loss) && loss > 0, "model %zu: loss %g", k, (double)loss);
+        free(x);
+        nl_model_free(m);
     }
 }
 
@@ -409,5 +459,6 @@ int main(void) {
     test_load();
     test_build_and_compile();
     test_shipped();
+    test_new_layers();
     CHECK_DONE();
 }
