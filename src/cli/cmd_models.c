@@ -10,7 +10,7 @@
 
 static const char *CMD = "models";
 
-enum { W_NAME = 36, W_SHAPE = 24, W_PARAM = 12, W_ALL = W_NAME + W_SHAPE + W_PARAM };
+enum { W_NAME = 44, W_SHAPE = 22, W_PARAM = 12, W_ALL = W_NAME + W_SHAPE + W_PARAM };
 
 static void shape_str(char *out, size_t n, int h, int w, int c) {
     if (h == 1 && w == 1)
