@@ -223,6 +223,81 @@ NL_API nl_status nl_workload_build(const char *name, nl_model **out, nl_error *e
 NL_API nl_status nl_workload_build_for(const char *name, int h, int w, int c, int classes,
                                        nl_model **out, nl_error *err);
 
+/* Model files (.nnm) ----------------------------------------------------------
+ * A plain-text model: one directive a line (docs/model-file.md). nl_nnm_parse
+ * checks the syntax, every value's range and the shapes layer by layer;
+ * nl_nnm_build makes the model (not compiled), nl_nnm_compile compiles it and
+ * names the directive a failure comes from ("FILE:LINE:COL: ..."). */
+#include "nnlab/optim.h"
+
+enum { NL_NNM_MAX_LAYERS = 256, NL_NNM_MAX_BYTES = 1 << 20 };
+
+/* What a file set (nl_nnm.set): the rest keeps its default. */
+enum {
+    NL_NNM_SET_LOSS = 1 << 0,
+    NL_NNM_SET_OPTIMIZER = 1 << 1,
+    NL_NNM_SET_SCHEDULE = 1 << 2,
+    NL_NNM_SET_BATCH = 1 << 3,
+    NL_NNM_SET_EPOCHS = 1 << 4,
+    NL_NNM_SET_SEED = 1 << 5,
+    NL_NNM_SET_DATASET = 1 << 6,
+};
+
+typedef struct nl_nnm_layer {
+    nl_layer_spec spec;
+    int line, col;         /* of its directive (1-based) */
+    int act_line, act_col; /* of its activation word (0: none given) */
+    char text[48];         /* the directive as written, for messages */
+} nl_nnm_layer;
+
+typedef struct nl_nnm {
+    char name[256];        /* the file name messages start with */
+    char description[256]; /* the comment lines before the first directive, joined */
+    int h, w, c;           /* input ("input N" is 1 x 1 x N) */
+    int input_line;        /* 0: no input yet */
+    int nlayers;
+    nl_nnm_layer layers[NL_NNM_MAX_LAYERS];
+    nl_loss loss;          /* [crossentropy] */
+    nl_optim_config optim; /* [adam, nl_optim_defaults] */
+    nl_schedule schedule;  /* [constant] */
+    int batch;             /* [32] */
+    int epochs;            /* [3] */
+    uint64_t seed;         /* [0] */
+    char dataset[64];      /* "" when the file names none */
+    unsigned set;          /* NL_NNM_SET_* */
+    size_t params;         /* trainable parameters */
+    size_t state;          /* non-trainable (batch norm's running statistics) */
+    size_t values;         /* floats per sample of the input and every layer's output */
+} nl_nnm;
+
+/* Parses len bytes of text (need not be NUL-terminated); name (may be NULL)
+ * starts every message. NL_EFORMAT names the line, column, word and what was
+ * expected; *out is then partly filled. */
+NL_API nl_status nl_nnm_parse(const char *name, const char *text, size_t len, nl_nnm *out,
+                              nl_error *err);
+/* Reads and parses a regular file of at most NL_NNM_MAX_BYTES. */
+NL_API nl_status nl_nnm_load(const char *path, nl_nnm *out, nl_error *err);
+/* Adds the input and layers to a new model and sets the loss (not compiled):
+ * one model layer per nl_nnm layer. classes > 0 gives the last layer that many
+ * units (a dataset with another class count); 0 keeps the file's. */
+NL_API nl_status nl_nnm_build(const nl_nnm *f, int classes, nl_model **out, nl_error *err);
+/* nl_model_compile on a model nl_nnm_build made from f; a failure at a layer
+ * is reported as "FILE:LINE:COL: DIRECTIVE on a HxWxC input: ...". */
+NL_API nl_status nl_nnm_compile(const nl_nnm *f, nl_model *m, int max_batch, nl_error *err);
+/* Builds and compiles f at batch 1, then frees it: NL_OK when it trains. */
+NL_API nl_status nl_nnm_check(const nl_nnm *f, nl_error *err);
+
+/* The model files shipped with nnlab (models/NAME.nnm, embedded at build time and
+ * installed to share/nnlab/models), by name (the file name without .nnm). */
+typedef struct nl_shipped_model {
+    const char *name;
+    const char *text;
+    size_t len;
+} nl_shipped_model;
+/* Terminated by a row whose name is NULL; sorted by name. */
+NL_API const nl_shipped_model *nl_shipped_models(void);
+NL_API const nl_shipped_model *nl_shipped_model_find(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

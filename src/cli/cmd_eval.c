@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/datasets.h"
+#include "cli/modelsrc.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
 #include "nnlab/train.h"
@@ -71,10 +72,16 @@ int cmd_eval(int argc, char **argv) {
     if (nl_model_load(model_path, 256, &m, NULL, workload, sizeof workload, &err) ||
         nl_model_set_options(m, &copt, &err))
         goto fail;
-    const nl_workload_info *wi = nl_workload_find(workload);
-    const char *dataset = dataset_opt ? dataset_opt : wi ? wi->dataset : NULL;
+    /* the dataset of the model it was trained as: a shipped model or a .nnm file */
+    char model_dataset[64];
+    const char *dataset = dataset_opt ? dataset_opt
+                          : !cli_model_dataset(workload, model_dataset, sizeof model_dataset)
+                              ? model_dataset
+                              : NULL;
     if (!dataset) {
-        nl_error_set(&err, NL_EINVAL, "%s: unknown workload '%s' in the file; pass --dataset",
+        nl_error_set(&err, NL_EINVAL,
+                     "%s: trained as '%s', which is no shipped model nor a model file with a "
+                     "dataset line; pass --dataset",
                      model_path, workload);
         goto fail;
     }

@@ -11,6 +11,7 @@
 #include "cli/datasets.h"
 #include "cli/owndata.h"
 #include "cli/mlperf.h"
+#include "cli/modelsrc.h"
 #include "cli/progress.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
@@ -23,9 +24,12 @@ static const char *CMD = "train";
 
 static void usage(FILE *f) {
     fprintf(
-        f, "Usage: nnlab train WORKLOAD [OPTIONS]\n\n"
-           "Trains a workload (see 'nnlab models') and reports test accuracy after every epoch.\n"
-           "Defaults are the study's: 3 epochs, batch 32, Adam (lr 1e-3).\n\n"
+        f, "Usage: nnlab train MODEL [OPTIONS]\n\n"
+           "Trains a model and reports test accuracy after every epoch. MODEL is a shipped\n"
+           "model (see 'nnlab models': the study's workloads and more) or a model file\n"
+           "(FILE.nnm, or any path with a '/'; docs/model-file.md). The file's batch, epochs,\n"
+           "seed, optimizer, schedule and dataset lines are the defaults the options below\n"
+           "override; the study's: 3 epochs, batch 32, Adam (lr 1e-3).\n\n"
            "Options:\n"
            "  --data DIR         data directory (default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab\n"
            "                     or ~/.cache/nnlab); MNIST in DIR/mnist/, CIFAR-10 in\n"
@@ -35,10 +39,10 @@ static void usage(FILE *f) {
            "                     (the download is never part of the measured run)\n"
            "  --dataset NAME     train on another dataset of the same input shape: the\n"
            "                     last layer gets one unit per class (see below)\n"
-           "  --epochs N         epochs (default 3)\n"
-           "  --batch N          batch size (default 32)\n"
-           "  --lr X             learning rate (default: the workload's)\n"
-           "  --optimizer NAME   adam, adamw or sgd (default: the workload's)\n"
+           "  --epochs N         epochs (default: the model's, else 3)\n"
+           "  --batch N          batch size (default: the model's, else 32)\n"
+           "  --lr X             learning rate (default: the model's)\n"
+           "  --optimizer NAME   adam, adamw or sgd (default: the model's)\n"
            "  --weight-decay X   adamw decoupled weight decay (default 0.01)\n"
            "  --momentum X       sgd momentum (default 0)\n"
            "  --beta1 X, --beta2 X, --eps X\n"
@@ -48,7 +52,8 @@ static void usage(FILE *f) {
            "  --warmup N         linear warm-up over the first N steps (default 0)\n"
            "  --step-size N      step: epochs between decays (default 1)\n"
            "  --gamma X          step: factor per decay (default 0.1)\n"
-           "  --seed N           seed for initialisation, shuffling and dropout (default 0)\n"
+           "  --seed N           seed for initialisation, shuffling and dropout (default:\n"
+           "                     the model's, else 0)\n"
            "  --threads N        threads for nnlab and BLAS (default: all cores)\n"
            "  --limit N          train on the first N training samples only\n"
            "  --save FILE        write the trained model (with optimizer state) to FILE\n"
@@ -196,7 +201,7 @@ int cmd_train(int argc, char **argv) {
     const char *workload = NULL, *data_opt = NULL, *dataset_opt = NULL, *save = NULL;
     const char *save_init = NULL, *step_log_path = NULL, *save_steps = NULL;
     const char *events_path = getenv("NNLAB_EVENTS"), *opt_name = NULL;
-    long epochs = 3, batch = 32, threads = 0;
+    long epochs = -1, batch = -1, threads = 0; /* -1: the model's */
     uint64_t seed = 0, limit = 0;
     double lr = -1, wd = -1, momentum = -1, dropout = -1;
     int json = 0, quiet = 0, offline = 0, shuffle = 1;
@@ -311,40 +316,44 @@ int cmd_train(int argc, char **argv) {
         } else if (!workload) {
             workload = argv[i];
         } else {
-            return cli_usage_error(CMD, "unexpected argument '%s' (one workload at a time)",
-                                   argv[i]);
+            return cli_usage_error(CMD, "unexpected argument '%s' (one model at a time)", argv[i]);
         }
 #undef OPT
     }
-    if (!workload) return cli_usage_error(CMD, "missing WORKLOAD (see 'nnlab models')");
+    if (!workload) return cli_usage_error(CMD, "missing MODEL (see 'nnlab models')");
     /* --json's stdout is one JSON object: event lines cannot share it */
     if (json && events_path && !strcmp(events_path, "-"))
         return cli_usage_error(CMD, "--json prints one JSON object on stdout: send the events "
                                     "(--events or NNLAB_EVENTS) to a file, not '-'");
     if (threads) cli_warn_threads(CMD, threads);
-    const nl_workload_info *wi = nl_workload_find(workload);
-    if (!wi) {
-        char names[256];
-        cli_workload_names(names, sizeof names);
-        return cli_usage_error(CMD, "unknown workload '%s' (known: %s)", workload, names);
-    }
+    /* the model (modelsrc.h): its file's lines are the defaults of the options */
+    static cli_model_src ms;
+    int mrc = cli_model_resolve(CMD, workload, &ms);
+    if (mrc != CLI_OK) return mrc;
+    const nl_nnm *nnm = &ms.nnm;
+    workload = ms.name;
+    if (epochs < 0) epochs = nnm->epochs;
+    if (batch < 0) batch = nnm->batch;
+    if (!seed_given) seed = nnm->seed;
     if (cli_owndata_check(CMD, &own, dataset_opt)) return CLI_USAGE;
     cli_dataset ds = {0};
     if (!own.train_path) {
+        if (!dataset_opt && !nnm->dataset[0])
+            return cli_usage_error(
+                CMD, "%s names no dataset: pass --dataset NAME or --train-data PATH", nnm->name);
         nl_error derr = {0};
-        if (cli_dataset_resolve(dataset_opt ? dataset_opt : wi->dataset, &ds, &derr) ||
-            cli_workload_fits(wi, &ds.info, &derr))
+        if (cli_dataset_resolve(dataset_opt ? dataset_opt : nnm->dataset, &ds, &derr) ||
+            cli_model_fits(&ms, &ds.info, &derr))
             return cli_usage_error(CMD, "%s", derr.msg);
     }
     /* own data: the model keeps its outputs, the labels must be below them */
     const char *dataset = own.train_path ? own.train_path : ds.info.name;
-    const int classes = own.train_path ? wi->classes : ds.info.num_classes;
     nl_error err = {0};
-    nl_optim_kind okind;
-    if (nl_optim_parse(opt_name ? opt_name : wi->optimizer, &okind, &err))
+    nl_optim_kind okind = nnm->optim.kind;
+    if (opt_name && nl_optim_parse(opt_name, &okind, &err))
         return cli_usage_error(CMD, "%s", err.msg);
-    nl_optim_config ocfg = nl_optim_defaults(okind);
-    if (!opt_name) ocfg.lr = wi->lr;
+    /* another optimizer than the model's starts from that one's defaults */
+    nl_optim_config ocfg = okind == nnm->optim.kind ? nnm->optim : nl_optim_defaults(okind);
     if (lr > 0) ocfg.lr = (float)lr;
     if (wd >= 0) {
         if (okind != NL_OPT_ADAMW)
@@ -364,9 +373,13 @@ int cmd_train(int argc, char **argv) {
         if (beta2 >= 0) ocfg.beta2 = (float)beta2;
         if (eps >= 0) ocfg.eps = (float)eps;
     }
-    nl_schedule sched = {0};
-    if (sched_name && nl_schedule_parse(sched_name, &sched.kind, &err))
-        return cli_usage_error(CMD, "--schedule: %s", err.msg);
+    nl_schedule sched = nnm->schedule; /* the model's, unless --schedule names another */
+    if (sched_name) {
+        nl_schedule_kind sk;
+        if (nl_schedule_parse(sched_name, &sk, &err))
+            return cli_usage_error(CMD, "--schedule: %s", err.msg);
+        if (sk != sched.kind) sched = (nl_schedule){.kind = sk};
+    }
     if ((step_size >= 0 || gamma >= 0) && sched.kind != NL_SCHED_STEP)
         return cli_usage_error(CMD, "--step-size and --gamma need --schedule step");
     if (warmup >= 0) sched.warmup = (int)warmup;
@@ -419,9 +432,13 @@ int cmd_train(int argc, char **argv) {
              workload, nthreads);
     nl_event(&ev, "INTERVAL_START", "init_start", NULL, meta);
     cli_mlperf_log_config(&ev, &mlp, workload, nl_optim_name(okind), (double)ocfg.lr, batch, seed);
-    if (!stats || nl_workload_build_for(workload, wi->h, wi->w, wi->c, classes, &m, &err) ||
+    /* crossentropy on a named dataset: the last layer gets one unit per class of it; own data
+       keeps the model's outputs */
+    const int classes =
+        nnm->loss == NL_LOSS_CROSSENTROPY && !own.train_path ? ds.info.num_classes : 0;
+    if (!stats || nl_nnm_build(nnm, classes, &m, &err) ||
         (dropout >= 0 && nl_model_set_dropout(m, (float)dropout, &err)) ||
-        nl_model_set_options(m, &copt, &err) || nl_model_compile(m, (int)batch, &err))
+        nl_model_set_options(m, &copt, &err) || nl_nnm_compile(nnm, m, (int)batch, &err))
         goto fail;
     nl_train_state rstate;
     if (resume) { /* the checkpoint's model, optimizer and run settings */
@@ -470,13 +487,13 @@ int cmd_train(int argc, char **argv) {
         goto fail;
     }
     if (cli_owndata_split(&own, &train, &test, &err)) goto fail; /* --val-split */
-    if (train.h != wi->h || train.w != wi->w || train.c != wi->c || test.h != train.h ||
+    if (train.h != nnm->h || train.w != nnm->w || train.c != nnm->c || test.h != train.h ||
         test.w != train.w || test.c != train.c) {
         nl_error_set(&err, NL_EFORMAT,
-                     "workload '%s' takes %dx%dx%d inputs, dataset '%s' has %dx%dx%d training "
+                     "%s '%s' takes %dx%dx%d inputs, dataset '%s' has %dx%dx%d training "
                      "and %dx%dx%d test samples",
-                     workload, wi->h, wi->w, wi->c, dataset, train.h, train.w, train.c, test.h,
-                     test.w, test.c);
+                     ms.is_file ? "model file" : "workload", workload, nnm->h, nnm->w, nnm->c,
+                     dataset, train.h, train.w, train.c, test.h, test.w, test.c);
         goto fail;
     }
     if (limit) nl_dataset_truncate(&train, (size_t)limit);

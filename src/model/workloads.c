@@ -1,75 +1,81 @@
 /* The named workloads of design.md: every contestant implements these exactly.
- * Common to all: inputs scaled to [0,1], batch 32, 3 epochs, glorot-uniform
- * weights, zero biases, softmax cross-entropy. One table: adding a workload is
- * one row and its builder. The last layer has one unit per class of the
- * dataset trained on (10 on the workload's own dataset). */
+ * Each is a shipped model file (models/NAME.nnm, embedded in the library):
+ * its input, layers, dataset, optimizer and learning rate come from there,
+ * its description from the file's first comment lines. The last layer has one
+ * unit per class of the dataset trained on (10 on the workload's own). */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nnlab/model.h"
 
-static void mnist_mlp(nl_model *m, int classes) {
-    nl_model_dense(m, 128, NL_ACT_RELU);
-    nl_model_dropout(m, 0.5f);
-    nl_model_dense(m, classes, NL_ACT_SOFTMAX);
-}
+enum { NWORKLOADS = 4 };
 
-static void mnist_keras_paper(nl_model *m, int classes) {
-    nl_model_dense(m, 128, NL_ACT_RELU);
-    nl_model_dense(m, 128, NL_ACT_RELU);
-    nl_model_dropout(m, 0.5f);
-    nl_model_dense(m, classes, NL_ACT_SOFTMAX);
-}
+/* The study's workloads, in the order they are listed. */
+static const char *const names[NWORKLOADS] = {"mnist", "mnist-keras-paper", "cifar10",
+                                              "cifar10-keras-paper"};
 
-static void cifar_cnn(nl_model *m, int classes) {
-    nl_model_conv2d(m, 32, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
-    nl_model_batchnorm(m, 1e-5f, 0.1f);
-    nl_model_maxpool2d(m, 2, 2);
-    nl_model_conv2d(m, 64, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
-    nl_model_batchnorm(m, 1e-5f, 0.1f);
-    nl_model_maxpool2d(m, 2, 2);
-    nl_model_flatten(m);
-    nl_model_dense(m, 64, NL_ACT_RELU);
-    nl_model_dropout(m, 0.5f);
-    nl_model_dense(m, classes, NL_ACT_SOFTMAX);
-}
+static nl_nnm parsed[NWORKLOADS];
+static nl_workload_info table[NWORKLOADS + 1];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void cifar_keras_paper(nl_model *m, int classes) {
-    nl_model_conv2d(m, 32, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
-    nl_model_maxpool2d(m, 2, 2);
-    nl_model_conv2d(m, 64, 3, 1, NL_PAD_VALID, NL_ACT_RELU);
-    nl_model_maxpool2d(m, 2, 2);
-    nl_model_flatten(m);
-    nl_model_dense(m, 64, NL_ACT_RELU);
-    nl_model_dense(m, classes, NL_ACT_SOFTMAX);
+static void build_from(int k, nl_model *m, int classes) {
+    const nl_nnm *f = &parsed[k];
+    for (int i = 0; i < f->nlayers; i++) {
+        nl_layer_spec s = f->layers[i].spec;
+        if (i == f->nlayers - 1) s.units = classes;
+        nl_model_add(m, &s);
+    }
+    nl_model_set_loss(m, f->loss);
 }
+static void build_0(nl_model *m, int classes) {
+    build_from(0, m, classes);
+}
+static void build_1(nl_model *m, int classes) {
+    build_from(1, m, classes);
+}
+static void build_2(nl_model *m, int classes) {
+    build_from(2, m, classes);
+}
+static void build_3(nl_model *m, int classes) {
+    build_from(3, m, classes);
+}
+static void (*const builders[NWORKLOADS])(nl_model *, int) = {build_0, build_1, build_2, build_3};
 
-static const nl_workload_info workloads[] = {
-    {"mnist", "mnist",
-     "Axon's MNIST MLP (the study's Elixir model): 784 -> dense 128 relu -> dropout 0.5 -> dense "
-     "10 softmax",
-     "adam", 1e-3f, 28, 28, 1, 10, mnist_mlp},
-    {"mnist-keras-paper", "mnist",
-     "the study's Keras MNIST model: dense 128 relu -> dense 128 relu -> dropout 0.5 -> dense 10 "
-     "softmax",
-     "adam", 1e-3f, 28, 28, 1, 10, mnist_keras_paper},
-    {"cifar10", "cifar10",
-     "Axon's CIFAR-10 CNN (the study's Elixir model): conv 32 relu -> BN -> pool -> conv 64 relu "
-     "-> BN -> pool -> dense 64 relu -> dropout 0.5 -> dense 10 softmax",
-     "adam", 1e-3f, 32, 32, 3, 10, cifar_cnn},
-    {"cifar10-keras-paper", "cifar10",
-     "the study's Keras CIFAR-10 model: conv 32 relu -> pool -> conv 64 relu -> pool -> dense 64 "
-     "relu -> dense 10 softmax, SGD lr 0.01",
-     "sgd", 1e-2f, 32, 32, 3, 10, cifar_keras_paper},
-    {NULL, NULL, NULL, NULL, 0.0f, 0, 0, 0, 0, NULL},
-};
+/* Parses the embedded files once. A row whose file is missing or does not
+ * parse (a broken build) is left out; test_workloads checks all four. */
+static void init_table(void) {
+    int n = 0;
+    for (int k = 0; k < NWORKLOADS; k++) {
+        const nl_shipped_model *s = nl_shipped_model_find(names[k]);
+        nl_error err = {0};
+        char fname[64];
+        snprintf(fname, sizeof fname, "%s.nnm", names[k]);
+        if (!s || nl_nnm_parse(fname, s->text, s->len, &parsed[k], &err) != NL_OK) continue;
+        const nl_nnm *f = &parsed[k];
+        table[n++] = (nl_workload_info){
+            .name = names[k],
+            .dataset = f->dataset,
+            .description = f->description,
+            .optimizer = nl_optim_name(f->optim.kind),
+            .lr = f->optim.lr,
+            .h = f->h,
+            .w = f->w,
+            .c = f->c,
+            .classes = f->layers[f->nlayers - 1].spec.units,
+            .build = builders[k],
+        };
+    }
+    memset(&table[n], 0, sizeof table[n]);
+}
 
 const nl_workload_info *nl_workloads(void) {
-    return workloads;
+    pthread_once(&once, init_table);
+    return table;
 }
 
 const nl_workload_info *nl_workload_find(const char *name) {
-    for (const nl_workload_info *w = workloads; name && w->name; w++)
+    for (const nl_workload_info *w = nl_workloads(); name && w->name; w++)
         if (!strcmp(w->name, name)) return w;
     return NULL;
 }
@@ -81,7 +87,7 @@ nl_status nl_workload_build_for(const char *name, int h, int w, int c, int class
     if (!wi) {
         char known[256] = "";
         size_t k = 0;
-        for (const nl_workload_info *x = workloads; x->name && k < sizeof known; x++) {
+        for (const nl_workload_info *x = nl_workloads(); x->name && k < sizeof known; x++) {
             int n = snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", x->name);
             if (n < 0) break;
             k += (size_t)n;

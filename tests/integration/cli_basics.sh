@@ -9,7 +9,7 @@ expect_status 2 "$NNLAB" frobnicate;      expect_grep "unknown command 'frobnica
 expect_status 0 "$NNLAB" train --help;    expect_grep 'epochs N' "$TMP/out"
 expect_status 0 "$NNLAB" eval --help;     expect_grep 'model FILE' "$TMP/out"
 expect_status 0 "$NNLAB" models --help
-expect_status 2 "$NNLAB" train;           expect_grep 'missing WORKLOAD' "$TMP/err"
+expect_status 2 "$NNLAB" train;           expect_grep 'missing MODEL' "$TMP/err"
 expect_status 2 "$NNLAB" train mnist --epochs 0;     expect_grep "invalid value '0' for --epochs" "$TMP/err"
 expect_status 2 "$NNLAB" train mnist --batch x;      expect_grep "Try 'nnlab train --help'" "$TMP/err"
 expect_status 2 "$NNLAB" train mnist --bogus;        expect_grep "unknown option '--bogus'" "$TMP/err"
@@ -19,10 +19,10 @@ expect_status 2 "$NNLAB" train mnist --epochs;       expect_grep "needs a value"
 expect_status 2 "$NNLAB" eval;                       expect_grep "missing --model" "$TMP/err"
 
 # models: a Keras-style summary with the right parameter totals
-expect_status 0 "$NNLAB" models
-expect_grep 'Total params: 101770' "$TMP/out"
-expect_grep 'Total params: 118282' "$TMP/out"
-expect_grep 'dense_0 \(dense\+relu\) +\(None, 128\) +100480' "$TMP/out"
+expect_status 0 "$NNLAB" models mnist mnist-keras-paper
+expect_grep 'Total params: 101,770' "$TMP/out"
+expect_grep 'Total params: 118,282' "$TMP/out"
+expect_grep 'dense \(Dense, relu\) +\(None, 128\) +100,480' "$TMP/out"
 
 # missing data: runtime error naming where it looked and how to get the files
 mkdir -p "$TMP/empty"
