@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define BN_MAX_PARTS 16 /* threads that sum partials (more threads: only this many) */
+#define BN_MAX_PARTS 16 /* parts (chunks) that sum partials */
 
 typedef struct bn_work {
     float *k1, *k2, *k3;     /* [C] each: forward scale, shift; backward dx coefficients */
@@ -44,7 +44,8 @@ static inline size_t bn_scratch_floats(int C) {
            2 * BN_MAX_PARTS + BN_MAX_PARTS * c;
 }
 
-/* Threads worth using for N rows of C channels (1 for small inputs). */
+/* Parts (chunks, one partial each) worth cutting N rows of C channels into
+ * (1 for small inputs; nl_parallel_parts). */
 int bn_threads(size_t N, int C);
 
 /* s1, s2 [C] = the sums of the first nparts per-thread partials ([2][C] each,

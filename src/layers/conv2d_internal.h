@@ -110,9 +110,10 @@ void conv_direct_dw_image(const conv_geom *g, const float *xb, const float *dz, 
 /* dxb [Hp][Wp][C] (or [H][W][C] when not padded) = col2im(dz_b . W^T), from
  * wt [KH][KW][F][Cp]. */
 void conv_direct_dx_image(const conv_geom *g, const float *wt, const float *dz, float *dxb);
-/* dw [K][F] = the sum of the nparts partials in thread order (omp for, inside
- * a parallel region). */
-void conv_direct_dw_finish(const conv_geom *g, const float *parts, int nparts, float *dw);
+/* Rows [k0, k1) of dw [K][F] = the sum of the nparts partials in part order
+ * (one chunk of a parallel loop over K). */
+void conv_direct_dw_finish(const conv_geom *g, const float *parts, int nparts, float *dw, int k0,
+                           int k1);
 
 /* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) (conv2d_winograd.c) ---- */
 
@@ -130,10 +131,10 @@ typedef struct conv_wino_work {
 } conv_wino_work;
 conv_wino_work conv_wino_work_of(const conv_geom *g, const conv_scratch *sl, float *scratch, int t);
 
-/* The input gradient's U = the transform of the flipped W^T, from wt
- * [3][3][F][Cp] (omp for, inside a parallel region). */
+/* Rows [r0, r1) (of F) of the input gradient's U = the transform of the
+ * flipped W^T, from wt [3][3][F][Cp] (one chunk of a parallel loop). */
 void conv_wino_dx_weights(const conv_geom *g, const conv_scratch *sl, float *scratch,
-                          const float *wt);
+                          const float *wt, int r0, int r1);
 /* The weight gradient of image b, the slot-th of its group of WINO_DW_IMAGES
  * (xb its padded input, dz [OH][OW][F]); the group's GEMMs into dU run when
  * flush (its last image, or the thread's last). */
@@ -142,9 +143,9 @@ void conv_wino_dw_image(const conv_geom *g, const conv_wino_work *ws, int slot, 
 /* dxb [Hp][Wp][C] = the full correlation of dz_b with the flipped W^T. */
 void conv_wino_dx_image(const conv_geom *g, const conv_scratch *sl, const float *scratch,
                         const conv_wino_work *ws, const float *dz, float *dxb);
-/* dw [3][3][C][F] = G^T (the sum of the nparts threads' dU in thread order) G
- * (omp for, inside a parallel region). */
+/* Channels [c0, c1) of dw [3][3][C][F] = G^T (the sum of the nparts parts' dU
+ * in part order) G (one chunk of a parallel loop over C). */
 void conv_wino_dw_finish(const conv_geom *g, const conv_scratch *sl, const float *scratch,
-                         int nparts, float *dw);
+                         int nparts, float *dw, int c0, int c1);
 
 #endif
