@@ -206,6 +206,11 @@ static void stop_workers(void) {
  * system gives). */
 static void start_workers(void) {
     const int want = P.threads - 1;
+    /* A new generation with no chunks: the ranges of the last loop were cut
+     * for another number of threads, and a new worker must not read them. */
+    if (++P.gen == 0) P.gen = 1;
+    atomic_store(&P.phase, (uint64_t)P.gen << 32);
+    for (int r = 0; r < POOL_MAX; r++) atomic_store(&P.next[r].w, (uint64_t)P.gen << 32);
     P.nranges = want + 1; /* read by the workers: set before they start */
     int i = 1;
     for (; i <= want; i++)
