@@ -21,7 +21,7 @@
  *
  * Parameters: gamma [C] then beta [C]. State: running mean [C] then running
  * var [C]. Scratch: mean [C] and istd [C] of the last forward, then the work
- * area of batchnorm.h (coefficients and per-thread partial sums).
+ * area of batchnorm.h (coefficients and per-part partial sums).
  *
  * Followed by a max pool, the model runs both as one (batchnorm_maxpool.c),
  * from the building blocks declared in batchnorm.h. */

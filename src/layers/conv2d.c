@@ -21,9 +21,9 @@
  * copy in scratch for SAME padding).
  *   forward   y = act(cols . W + b)      one implicit GEMM over the batch
  *   backward  dz = dy * act'(y)          (in place in dout)
- *             dW = cols^T . dz           one implicit GEMM: each thread reduces
+ *             dW = cols^T . dz           one implicit GEMM: each part reduces
  *             db = sum_p dz              over its block of images into its own
- *                                        partial, partials summed in thread order
+ *                                        partial, partials summed in part order
  *             dx = col2im(dz . W^T)      one implicit GEMM whose store is the col2im
  *                                        scatter-add, per image (images of a block
  *                                        belong to one thread); skipped when din is

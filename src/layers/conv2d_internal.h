@@ -52,15 +52,15 @@ typedef struct conv_geom {
  *   dxpad  [B][Hp][Wp][C]   input gradient before cropping (padded only)
  *   wfwd   [K][Fp] + [Fp]   weights and bias padded to Fp (F % VL != 0 only)
  *   wt     [KH][KW][F][Cp]  weights transposed for dx = dz . W^T
- *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-thread partial dW, db
- *   dzbuf  CONV_MAX_PARTS x [OH][OW][F]      per-thread output gradient of one image,
+ *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-part partial dW, db
+ *   dzbuf  CONV_MAX_PARTS x [OH][OW][F]      per-part output gradient of one image,
  *                                            when backward is given dout_fn (touched
  *                                            only then)
  * and for Winograd:
  *   wu     [nxi][C][Fp]     the forward pass's transformed weights U
  *   wux    [nxix][F][Cp]    the input gradient's (wino_dx only)
  *   wzero  [max(Fp, Cp)]    zeros (the GEMMs' bias)
- *   wwork  WINO_MAX_THREADS x wthread: each thread's work buffers (conv_wino_work),
+ *   wwork  WINO_MAX_THREADS x wthread: each part's work buffers (conv_wino_work),
  *          then at wpad its copy for wino_pad */
 typedef struct conv_scratch {
     size_t xpad, dxpad, wfwd, wt, parts, dzbuf;
@@ -99,7 +99,7 @@ void conv_direct_weights(const conv_geom *g, const float *params, float *wp, con
                          ptrdiff_t *ldw, const float **bias);
 /* y [B][OH][OW][F] = act(conv(x, w) + b), x the (padded) input [B][Hp][Wp][C],
  * w [K][ldw]: the batch's pixels split evenly between the threads, or with
- * out_fn, image by image (each thread a contiguous block of images), handing
+ * out_fn, image by image (each part a contiguous block of images), handing
  * every image's output to out_fn while it is in cache. */
 void conv_direct_forward(const conv_geom *g, float *y, const float *x, const float *w,
                          ptrdiff_t ldw, const float *bias, int relu, conv_out_fn *out_fn,

@@ -7,13 +7,13 @@
  * 2.25 for F(4x4), against 9 for the direct product (before the edge tiles).
  * The weight gradient uses the adjoint transforms:
  *   dM = A dY A^T per tile, dU_xi[C, F] = sum_t V_xi[t, C]^T . dM_xi[t, F],
- *   dW = G^T dU G (per-thread partial dU, summed in thread order), the GEMMs
+ *   dW = G^T dU G (per-part partial dU, summed in part order), the GEMMs
  *   over the tiles of WINO_DW_IMAGES images at once (a longer K, fewer passes
  *   over dU).
  * The input gradient dx is the full correlation of dz (zero-padded by 2) with
  * the kernel flipped and transposed: the same transforms, from the flipped
  * W^T, origin -2.
- * Each thread works image by image in its own L2-sized buffers: no
+ * Each part works image by image in its own L2-sized buffers: no
  * synchronisation inside a pass, results independent of scheduling.
  *
  * Each tile size is one wino_tile table of passes, instantiated from the

@@ -57,8 +57,8 @@ static void row_range(int I, int nt, int t, int *i0, int *i1) {
 }
 
 /* Fills the masks of in [B][I]; returns 1 when its density is below the
- * threshold. Each thread builds the masks of the inputs it owns in the
- * sparse kernels below. A batch whose first sample is over twice the
+ * threshold. The masks are built in chunks of inputs, as the sparse kernels
+ * below split them. A batch whose first sample is over twice the
  * threshold dense (cifar10's dense layer: all of it) takes the dense path
  * without masks: building them would cost a pass over the batch. */
 typedef struct mask_job {
