@@ -229,6 +229,15 @@ static void start_workers(void) {
     }
 }
 
+/* At exit or when the library is unloaded: the workers must not outlive its
+ * code. */
+__attribute__((destructor)) static void pool_shutdown(void) {
+    if (pthread_mutex_trylock(&P.run) != 0) return; /* a loop is running: leave it */
+    stop_workers();
+    P.started_for = 0;
+    pthread_mutex_unlock(&P.run);
+}
+
 static void run_serial(size_t n, size_t grain, nl_range_fn fn, void *ctx, size_t chunks) {
     const int outer = t_in_loop;
     t_in_loop = 1;
