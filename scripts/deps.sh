@@ -11,7 +11,8 @@ level=${1:-build}
 pkgs=(gcc make cmake pkg-config libopenblas-openmp-dev zlib1g-dev libzip-dev
       libcurl4-openssl-dev libssl-dev libjansson-dev gnuplot-nox python3)
 if [ "$level" = test ] || [ "$level" = bench ]; then
-  # test: clang + libomp (second compiler; gcc brings the sanitizer runtimes),
+  # test: clang + libomp (second compiler; libomp for bench/sgemm_peak, which
+  # sets OpenBLAS's OpenMP threads; gcc brings the sanitizer runtimes),
   # the PyTorch peer (the tiny bench runs nnlab against it), headless Chromium
   # and fonts (report.html is rendered and checked), Debian's Fashion-MNIST
   # (a third real dataset for the data tests).

@@ -14,8 +14,10 @@ extern "C" {
 
 NL_API const char *nl_version(void);
 
-/* Sets the threads used by nnlab's own loops and by BLAS (one OpenMP pool).
- * n <= 0 means all available cores. Returns the number in effect. */
+/* Sets the threads of nnlab's pool, which runs its loops (BLAS is called on
+ * these threads, single-threaded itself). n <= 0 means all the cores this
+ * process may run on (the default). Returns the number in effect. Not to be
+ * called while another thread of the program is training. */
 NL_API int nl_set_threads(int n);
 NL_API int nl_get_threads(void);
 

@@ -46,51 +46,33 @@ static void usage(FILE *f) {
                "Exit status: 0 success, 1 runtime error, 2 usage error.\n");
 }
 
-/* Two settings that must be in the environment before the libraries load,
- * so nnlab sets them when the user has not and re-executes itself once:
- *
- * OpenMP threads wait for each other between parallel regions. GNU OpenMP's
- * default is to spin for a long time (up to ~300000 iterations) first: the
- * fastest choice on an idle machine, and a disaster on a busy one, where a
- * spinning thread holds the core its partner needs (measured here: 10-20x
- * slower training with one other busy process). Unless the user chose
- * OMP_WAIT_POLICY or GOMP_SPINCOUNT, nnlab sets a short spin; the programs it
- * starts (nnlab stats and bench children) get the user's setting back.
+/* One setting that must be in the environment before OpenBLAS loads, so
+ * nnlab sets it when the user has not and re-executes itself once:
  *
  * OpenBLAS picks its kernels from the CPU model, and a release older than the
  * CPU falls back to a generic SSE3 core: Debian 12's OpenBLAS 0.3.21 runs
  * "Prescott" kernels on a Xeon of 2023 (model 207), 4.6x below the AVX-512
  * ones (measured: SGEMM 32 against 150 GFLOP/s on one core). When the core
  * OpenBLAS chose has no AVX2 but the CPU has it, nnlab sets OPENBLAS_CORETYPE
- * (SkylakeX with AVX-512, else Haswell) unless the user set it. This one
- * stays set for the programs nnlab starts, so a peer that links the same
- * OpenBLAS (PyTorch, NumPy) gets the same kernels in `nnlab bench`. */
-#define NNLAB_SPINCOUNT "10000"
-
+ * (SkylakeX with AVX-512, else Haswell) unless the user set it. It stays set
+ * for the programs nnlab starts, so a peer that links the same OpenBLAS
+ * (PyTorch, NumPy) gets the same kernels in `nnlab bench`.
+ *
+ * (Threads need no setting: nnlab's own pool, src/core/parallel.c, spins only
+ * a few microseconds before it sleeps.) */
 static void tune_runtime(char **argv) {
-    const char *mark = getenv("NNLAB_OMP_TUNED");
-    if (mark) {
-        /* The re-executed process: the libraries have read the settings. */
-        if (strstr(mark, "spin")) unsetenv("GOMP_SPINCOUNT");
+    if (getenv("NNLAB_OMP_TUNED")) {
+        /* The re-executed process: OpenBLAS has read the setting. */
         unsetenv("NNLAB_OMP_TUNED");
         return;
     }
-    char tuned[32] = "";
-    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) {
-        setenv("GOMP_SPINCOUNT", NNLAB_SPINCOUNT, 1);
-        strcat(tuned, "spin,");
-    }
     const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : nl_blas_core_fix();
-    if (core) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        strcat(tuned, "blas,");
-    }
-    if (!tuned[0]) return;
-    setenv("NNLAB_OMP_TUNED", tuned, 1);
+    if (!core) return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    setenv("NNLAB_OMP_TUNED", "blas", 1);
     execv("/proc/self/exe", argv);
     /* exec failed: go on with the defaults */
-    if (strstr(tuned, "spin")) unsetenv("GOMP_SPINCOUNT");
-    if (core) unsetenv("OPENBLAS_CORETYPE");
+    unsetenv("OPENBLAS_CORETYPE");
     unsetenv("NNLAB_OMP_TUNED");
 }
 

@@ -1,10 +1,10 @@
-/* Version, threads (one OpenMP pool for nnlab loops and OpenBLAS), clocks. */
+/* Version, threads (nnlab's pool, core/parallel.h; OpenBLAS single-threaded), clocks. */
 #include "nnlab/core.h"
 
 #include "core/blas_core.h"
+#include "core/parallel.h"
 
 #include <cblas.h>
-#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -19,18 +19,14 @@ const char *nl_version(void) {
     return NNLAB_VERSION;
 }
 
-static int g_threads = 0;
-
+/* BLAS runs inside the pool's chunks (core/gemm.c), on one thread each. */
 int nl_set_threads(int n) {
-    if (n <= 0) n = omp_get_num_procs();
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
-    g_threads = n;
-    return n;
+    openblas_set_num_threads(1);
+    return nl_parallel_set_threads(n);
 }
 
 int nl_get_threads(void) {
-    return g_threads > 0 ? g_threads : omp_get_max_threads();
+    return nl_parallel_threads();
 }
 
 const char *nl_blas_info(void) {

@@ -9,9 +9,9 @@
  * AMD core that handles them in hardware. Flushing them (MXCSR FTZ and DAZ, what
  * XLA and oneDNN do by default) changes results only below 1.2e-38.
  *
- * nl_fpmode_flush sets FTZ|DAZ on the calling thread and on every thread of
- * the OpenMP pool, saving the caller's mode; nl_fpmode_restore puts it back on
- * all of them. Nestable: an inner pair restores what the outer one set. No-op
+ * nl_fpmode_flush sets FTZ|DAZ on the calling thread, saving its mode;
+ * nl_fpmode_restore puts it back. The pool's threads run every parallel loop
+ * in the calling thread's mode (core/parallel.h). Nestable: an inner pair restores what the outer one set. No-op
  * where the architecture has no such mode (or nnlab does not know it). */
 #ifndef NNLAB_FPMODE_H
 #define NNLAB_FPMODE_H

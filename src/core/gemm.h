@@ -1,10 +1,10 @@
 /* GEMM entry point for all layers: row-major C = alpha * op(A) * op(B) + beta * C,
  * op(A) [M,K], op(B) [K,N], C [M,N].
  *
- * Threads: outside an OpenMP parallel region, the output is split along its
- * larger dimension into one contiguous block per thread and each block is one
- * single-threaded BLAS call (OpenBLAS runs single-threaded inside a parallel
- * region). Every C element is computed by exactly one thread with the same
+ * Threads: outside a parallel loop (core/parallel.h), the output is split
+ * along its larger dimension into one contiguous block per thread, each block
+ * one chunk of the pool and one single-threaded BLAS call; inside a loop's
+ * chunk, one BLAS call on that thread. Every C element is computed by exactly one thread with the same
  * K-loop, so results do not depend on scheduling: bit-identical run after run
  * for a fixed thread count. */
 #ifndef NNLAB_GEMM_H

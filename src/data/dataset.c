@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/parallel.h"
 #include "core/path.h"
 #include "nnlab/data.h"
 
@@ -21,6 +22,24 @@ void nl_dataset_truncate(nl_dataset *d, size_t n) {
     if (n < d->n) d->n = n;
 }
 
+typedef struct gather_job {
+    const nl_dataset *d;
+    const uint32_t *idx;
+    float *out;
+    size_t ss;
+} gather_job;
+
+static void gather_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const gather_job *j = ctx;
+    const float scale = 1.0f / 255.0f;
+    (void)chunk;
+    for (size_t i = lo; i < hi; i++) {
+        const uint8_t *src = j->d->images + (size_t)j->idx[i] * j->ss;
+        float *dst = j->out + i * j->ss;
+        for (size_t k = 0; k < j->ss; k++) dst[k] = (float)src[k] * scale;
+    }
+}
+
 void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float *out,
                      uint8_t *labels) {
     const size_t ss = nl_dataset_sample_size(d);
@@ -28,13 +47,10 @@ void nl_batch_gather(const nl_dataset *d, const uint32_t *idx, int count, float 
         for (int i = 0; i < count; i++)
             memcpy(out + (size_t)i * ss, d->x + (size_t)idx[i] * ss, ss * sizeof(float));
     } else {
-        const float scale = 1.0f / 255.0f;
-#pragma omp parallel for schedule(static) if ((size_t)count * ss >= 32768)
-        for (int i = 0; i < count; i++) {
-            const uint8_t *src = d->images + (size_t)idx[i] * ss;
-            float *dst = out + (size_t)i * ss;
-            for (size_t k = 0; k < ss; k++) dst[k] = (float)src[k] * scale;
-        }
+        gather_job j = {d, idx, out, ss};
+        /* samples per chunk: about 16k pixels; small batches on one thread */
+        const size_t grain = (size_t)count * ss >= 32768 ? (16384 + ss - 1) / ss : (size_t)count;
+        nl_parallel_for((size_t)count, grain, gather_chunk, &j);
     }
     if (labels && d->labels)
         for (int i = 0; i < count; i++) labels[i] = d->labels[idx[i]];

@@ -7,8 +7,8 @@
  *   training:  mean, var = batch statistics per channel (biased var), computed
  *              in ONE pass: sum and sum of squares of x - x[0] (shifted data:
  *              no cancellation when the mean is large), in float over blocks
- *              of 32 rows (registers), in double across blocks; each thread
- *              sums a contiguous block of rows, partials added in thread order
+ *              of 32 rows (registers), in double across blocks; each chunk
+ *              sums a contiguous block of rows, partials added in chunk order
  *              y = (x - mean) / sqrt(var + eps) * gamma + beta
  *              running_mean = (1 - m) * running_mean + m * mean
  *              running_var  = (1 - m) * running_var  + m * var * N / (N - 1)
@@ -21,25 +21,23 @@
  *
  * Parameters: gamma [C] then beta [C]. State: running mean [C] then running
  * var [C]. Scratch: mean [C] and istd [C] of the last forward, then the work
- * area of batchnorm.h (coefficients and per-thread partial sums).
+ * area of batchnorm.h (coefficients and per-part partial sums).
  *
  * Followed by a max pool, the model runs both as one (batchnorm_maxpool.c),
  * from the building blocks declared in batchnorm.h. */
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "layers/batchnorm.h"
 #include "core/simd.h"
 #include "layers/layer.h"
 
-/* Threads for N rows of C: at most BN_MAX_PARTS, one for small inputs. */
+/* Parts for N rows of C: at most BN_MAX_PARTS (nl_parallel_parts), one for
+ * small inputs. */
 int bn_threads(size_t N, int C) {
-    int nt = omp_get_max_threads();
-    if (nt > BN_MAX_PARTS) nt = BN_MAX_PARTS;
-    if ((size_t)nt > N) nt = (int)N;
-    if (N * (size_t)C < 16384) nt = 1; /* not worth waking the threads */
-    return nt < 1 ? 1 : nt;
+    if (N * (size_t)C < 16384) return 1; /* not worth waking the threads */
+    return (int)nl_parallel_parts(N, BN_MAX_PARTS);
 }
 
 #define BN_BLOCK_ROWS 32 /* rows summed in float before adding to the double sums */
@@ -88,28 +86,35 @@ static inline void block_sums(const float *a, const float *b, const float *shift
 /* Per-channel sums of d and d*d with d = a - shift (b == NULL: shifted data,
  * shift close to the mean keeps the variance free of cancellation), or of a
  * and a*(b - shift)*scale (dy and dy*xhat), over rows [0, N) of C floats, in
- * double: each thread sums a contiguous block of rows (32 rows at a time in
- * float registers), and the thread partials are added in thread order.
- * parts: 2*C doubles per thread. */
-static void channel_sums(const float *a, const float *b, const float *shift, const float *scale,
-                         size_t N, int C, double *s1, double *s2, double *parts) {
-    int nused = 1;
-#pragma omp parallel num_threads(bn_threads(N, C))
-    {
-        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        if (t == 0) nused = nth; /* the team may be smaller than asked for */
-        const size_t lo = N * (size_t)t / (size_t)nth, hi = N * (size_t)(t + 1) / (size_t)nth;
-        double *p1 = parts + (size_t)t * 2 * C, *p2 = p1 + C;
-        for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
-        for (size_t r = lo; r < hi; r += BN_BLOCK_ROWS) {
-            const size_t r1 = hi - r < BN_BLOCK_ROWS ? hi : r + BN_BLOCK_ROWS;
-            for (int c0 = 0; c0 < C; c0 += VL) {
-                const int n = C - c0 < VL ? C - c0 : VL;
-                block_sums(a, b, shift, scale, r, r1, C, c0, n, p1, p2);
-            }
+ * double: each chunk sums a contiguous block of rows (32 rows at a time in
+ * float registers), and the chunk partials are added in chunk order.
+ * parts: 2*C doubles per chunk. */
+typedef struct sums_job {
+    const float *a, *b, *shift, *scale;
+    int C;
+    double *parts;
+} sums_job;
+
+static void sums_chunk(void *ctx, size_t lo, size_t hi, size_t t) {
+    const sums_job *j = ctx;
+    const int C = j->C;
+    double *p1 = j->parts + t * 2 * (size_t)C, *p2 = p1 + C;
+    for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
+    for (size_t r = lo; r < hi; r += BN_BLOCK_ROWS) {
+        const size_t r1 = hi - r < BN_BLOCK_ROWS ? hi : r + BN_BLOCK_ROWS;
+        for (int c0 = 0; c0 < C; c0 += VL) {
+            const int n = C - c0 < VL ? C - c0 : VL;
+            block_sums(j->a, j->b, j->shift, j->scale, r, r1, C, c0, n, p1, p2);
         }
     }
-    bn_add_partials(parts, nused, C, s1, s2);
+}
+
+static void channel_sums(const float *a, const float *b, const float *shift, const float *scale,
+                         size_t N, int C, double *s1, double *s2, double *parts) {
+    const sums_job j = {a, b, shift, scale, C, parts};
+    const size_t grain = nl_parallel_grain(N, (size_t)bn_threads(N, C), 1);
+    nl_parallel_for(N, grain, sums_chunk, (void *)&j);
+    bn_add_partials(parts, (int)nl_parallel_chunks(N, grain), C, s1, s2);
 }
 
 void bn_add_partials(const double *parts, int nparts, int C, double *s1, double *s2) {
@@ -125,12 +130,20 @@ void bn_add_partials(const double *parts, int nparts, int C, double *s1, double 
 
 /* out = k1[c] * a + k2[c] * b + k3[c] over N rows of C channels (b == NULL:
  * no k2 term). Whole rows per thread; 16-channel chunks when C allows. */
-static void channel_affine(float *out, const float *a, const float *b, const float *k1,
-                           const float *k2, const float *k3, size_t N, int C) {
-    const int nt = bn_threads(N, C);
+typedef struct affine_job {
+    float *out;
+    const float *a, *b, *k1, *k2, *k3;
+    int C;
+} affine_job;
+
+static void affine_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const affine_job *j = ctx;
+    float *out = j->out;
+    const float *a = j->a, *b = j->b, *k1 = j->k1, *k2 = j->k2, *k3 = j->k3;
+    const int C = j->C;
+    (void)chunk;
     if (C % VL == 0) {
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (size_t r = 0; r < N; r++) {
+        for (size_t r = lo; r < hi; r++) {
             const size_t o = r * (size_t)C;
             for (int c = 0; c < C; c += VL) {
                 vf v = v_read(k1 + c) * v_read(a + o + c) + v_read(k3 + c);
@@ -140,12 +153,17 @@ static void channel_affine(float *out, const float *a, const float *b, const flo
         }
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t r = 0; r < N; r++) {
+    for (size_t r = lo; r < hi; r++) {
         const size_t o = r * (size_t)C;
         for (int c = 0; c < C; c++)
             out[o + c] = k1[c] * a[o + c] + (b ? k2[c] * b[o + c] : 0.0f) + k3[c];
     }
+}
+
+static void channel_affine(float *out, const float *a, const float *b, const float *k1,
+                           const float *k2, const float *k3, size_t N, int C) {
+    const affine_job j = {out, a, b, k1, k2, k3, C};
+    nl_parallel_for(N, nl_parallel_grain(N, (size_t)bn_threads(N, C), 1), affine_chunk, (void *)&j);
 }
 
 void batchnorm_batch_statistics(const double *s1, const double *s2, const float *shift, size_t N,

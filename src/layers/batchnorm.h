@@ -2,21 +2,21 @@
  * the fused batch norm + max pool of src/layers/batchnorm_maxpool.c.
  *
  * Layer scratch: mean [C] and istd [C] of the last forward (aligned), then the
- * work area: k1, k2, k3 [C] floats (aligned), then s1, s2 [C] and per-thread
+ * work area: k1, k2, k3 [C] floats (aligned), then s1, s2 [C] and per-part
  * partials [BN_MAX_PARTS][2][C] as doubles, then for the fused forward the
- * threads' shifts [BN_MAX_PARTS][C] floats and counts [BN_MAX_PARTS] doubles. */
+ * parts' shifts [BN_MAX_PARTS][C] floats and counts [BN_MAX_PARTS] doubles. */
 #ifndef NNLAB_LAYERS_BATCHNORM_H
 #define NNLAB_LAYERS_BATCHNORM_H
 
 #include <stddef.h>
 
-#define BN_MAX_PARTS 16 /* threads that sum partials (more threads: only this many) */
+#define BN_MAX_PARTS 16 /* parts (chunks) that sum partials */
 
 typedef struct bn_work {
     float *k1, *k2, *k3;     /* [C] each: forward scale, shift; backward dx coefficients */
     double *s1, *s2, *parts; /* [C], [C], [BN_MAX_PARTS][2][C] */
-    float *tshift;           /* [BN_MAX_PARTS][C]: thread t's sums are of x - tshift[t] */
-    double *tcount;          /* [BN_MAX_PARTS]: rows thread t summed */
+    float *tshift;           /* [BN_MAX_PARTS][C]: part t's sums are of x - tshift[t] */
+    double *tcount;          /* [BN_MAX_PARTS]: rows part t summed */
 } bn_work;
 
 static inline size_t bn_align16(size_t n) {
@@ -44,11 +44,12 @@ static inline size_t bn_scratch_floats(int C) {
            2 * BN_MAX_PARTS + BN_MAX_PARTS * c;
 }
 
-/* Threads worth using for N rows of C channels (1 for small inputs). */
+/* Parts (chunks, one partial each) worth cutting N rows of C channels into
+ * (1 for small inputs; nl_parallel_parts). */
 int bn_threads(size_t N, int C);
 
-/* s1, s2 [C] = the sums of the first nparts per-thread partials ([2][C] each,
- * as in bn_work.parts), added in thread order: deterministic. */
+/* s1, s2 [C] = the sums of the first nparts per-part partials ([2][C] each,
+ * as in bn_work.parts), added in part order: deterministic. */
 void bn_add_partials(const double *parts, int nparts, int C, double *s1, double *s2);
 
 /* mean, istd [C] of x [N][C]: training, the batch's (biased variance) and the

@@ -21,8 +21,8 @@
  *   backward: dy is dout at the winners and 0 elsewhere, so
  *               dbeta  = sum over the pooled outputs of dout
  *               dgamma = sum over the pooled outputs of dout * xhat[winner]
- *             (from the kept winners' x, else a gather from x; per-thread
- *             partials in double added in thread order: deterministic), then
+ *             (from the kept winners' x, else a gather from x; per-chunk
+ *             partials in double added in chunk order: deterministic), then
  *             image by image, while the image is in cache,
  *               dx = k2 * x + k3 + (at the winners) k1 * dout
  *             written window by window for disjoint windows (the winner's term
@@ -34,11 +34,11 @@
  *   x, dx  [B][H][W][C]      dout, idx [B][OH][OW][C]  (idx: winner offsets in the image)
  *   scratch: the batch-norm layer's (mean, istd, work: batchnorm.h) and the
  *   pool's (idx, then the winners' x). */
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "layers/batchnorm.h"
 #include "layers/batchnorm_maxpool.h"
 #include "core/simd.h"
@@ -73,10 +73,10 @@ static float *winners_x(const nl_layer *pool, const nl_layer_ctx *cp) {
  * pool), so the pool needs no statistics: it writes the winners' x (in
  * training also a copy for backward, which then reads them instead of
  * gathering from x), and batchnorm_maxpool_finish applies the affine to the
- * small pooled tensor once the statistics are known. In training, thread t sums x - tshift[t]
- * (tshift: the first pixel of its first image) in float over a pooled row and in double across
- * rows; finish moves every thread's sums to thread 0's shift (x[0][c], as batchnorm_statistics) and
- * adds them in thread order: deterministic for a fixed thread count. */
+ * small pooled tensor once the statistics are known. In training, part (chunk) t sums
+ * x - tshift[t] (tshift: the first pixel of its first image) in float over a pooled row and in
+ * double across rows; finish moves every part's sums to part 0's shift (x[0][c], as
+ * batchnorm_statistics) and adds them in part order: deterministic for a fixed thread count. */
 void batchnorm_maxpool_begin(const nl_layer *bn, const nl_layer_ctx *cb) {
     const int C = bn->in.c;
     const float *gamma = cb->params;
@@ -153,6 +153,22 @@ void batchnorm_maxpool_image(void *args, int b, int t, const float *xb) {
     if (training) w.tcount[t] += (double)H * W;
 }
 
+typedef struct finish_job {
+    float *out;
+    const float *k1, *k2;
+    int C;
+} finish_job;
+
+static void finish_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const finish_job *j = ctx;
+    (void)chunk;
+    for (size_t q = lo; q < hi; q++)
+        for (int c = 0; c < j->C; c += VL) {
+            float *y = j->out + q * (size_t)j->C + c;
+            v_write(y, v_read(j->k1 + c) * v_read(y) + v_read(j->k2 + c));
+        }
+}
+
 void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
                               const nl_layer_ctx *cp) {
     const int C = bn->in.c;
@@ -184,13 +200,16 @@ void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl
         batchnorm_affine(gamma, gamma + C, mean, istd, C, w.k1, w.k2);
     }
     /* the winners' x -> y */
-    const int q1 = cb->batch * pool->out.h * pool->out.w;
-#pragma omp parallel for schedule(static) if ((size_t)q1 * C >= 16384)
-    for (int q = 0; q < q1; q++)
-        for (int c = 0; c < C; c += VL) {
-            float *y = out + (size_t)q * C + c;
-            v_write(y, v_read(w.k1 + c) * v_read(y) + v_read(w.k2 + c));
-        }
+    const size_t q1 = (size_t)cb->batch * pool->out.h * pool->out.w;
+    const finish_job j = {out, w.k1, w.k2, C};
+    nl_parallel_for(q1, nl_parallel_grain_even(q1, q1 * C >= 16384), finish_chunk, (void *)&j);
+}
+
+static void images_chunk(void *ctx, size_t lo, size_t hi, size_t t) {
+    const batchnorm_maxpool_args *a = ctx;
+    const size_t img = nl_shape_size(a->bn->in);
+    for (size_t b = lo; b < hi; b++)
+        batchnorm_maxpool_image(ctx, (int)b, (int)t, a->cb->in + b * img);
 }
 
 void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
@@ -199,17 +218,12 @@ void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const n
     const size_t N = (size_t)B * bn->in.h * bn->in.w;
     if (batchnorm_maxpool_tiled(bn, pool)) {
         const batchnorm_maxpool_args args = {bn, pool, cb, cp, 0};
-        const size_t img = nl_shape_size(bn->in);
         int nt = bn_threads(N, C);
         if (nt > B) nt = B;
         batchnorm_maxpool_begin(bn, cb);
-#pragma omp parallel num_threads(nt)
-        {
-            const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-            const int lo = (int)((long)B * t / nth), hi = (int)((long)B * (t + 1) / nth);
-            for (int b = lo; b < hi; b++)
-                batchnorm_maxpool_image((void *)&args, b, t, cb->in + (size_t)b * img);
-        }
+        /* chunk t: images in order, the partials of part t */
+        nl_parallel_for((size_t)B, nl_parallel_grain((size_t)B, (size_t)nt, 1), images_chunk,
+                        (void *)&args);
         batchnorm_maxpool_finish(bn, pool, cb, cp);
         return;
     }
@@ -257,6 +271,30 @@ static inline void pooled_block_sums(const float *dout, const int32_t *idx, cons
     for (int k = 0; k < n; k++) s1[c0 + k] += u[k], s2[c0 + k] += v[k];
 }
 
+typedef struct psums_job {
+    const float *dout;
+    const int32_t *idx;
+    const float *x, *xw;
+    size_t img;
+    int ohw;
+    const float *mean, *istd;
+    int C;
+    double *parts;
+} psums_job;
+
+static void psums_chunk(void *ctx, size_t lo, size_t hi, size_t t) {
+    const psums_job *j = ctx;
+    const int C = j->C;
+    double *p1 = j->parts + t * 2 * (size_t)C, *p2 = p1 + C;
+    for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
+    for (size_t r = lo; r < hi; r += SUM_BLOCK) {
+        const size_t r1 = hi - r < SUM_BLOCK ? hi : r + SUM_BLOCK;
+        for (int c0 = 0; c0 < C; c0 += LANES)
+            pooled_block_sums(j->dout, j->idx, j->x, j->xw, j->img, j->ohw, j->mean, j->istd, r, r1,
+                              C, c0, C - c0 < LANES ? C - c0 : LANES, p1, p2);
+    }
+}
+
 void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
                                        const nl_layer_ctx *cb, const nl_layer_ctx *cp) {
     const int C = bn->in.c, B = cb->batch;
@@ -271,24 +309,14 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     float *mean, *istd;
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
-    int nt = bn_threads(M, C), nused = 1;
+    int nt = bn_threads(M, C);
     if (nt > B) nt = B;
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
-        if (t == 0) nused = nth; /* the team may be smaller than asked for */
-        /* sums over the pooled rows: thread t a contiguous block */
-        const size_t lo = M * (size_t)t / (size_t)nth, hi = M * (size_t)(t + 1) / (size_t)nth;
-        double *p1 = w.parts + (size_t)t * 2 * C, *p2 = p1 + C;
-        for (int c = 0; c < C; c++) p1[c] = p2[c] = 0.0;
-        for (size_t r = lo; r < hi; r += SUM_BLOCK) {
-            const size_t r1 = hi - r < SUM_BLOCK ? hi : r + SUM_BLOCK;
-            for (int c0 = 0; c0 < C; c0 += LANES)
-                pooled_block_sums(dout, idx, x, xw, img, ohw, mean, istd, r, r1, C, c0,
-                                  C - c0 < LANES ? C - c0 : LANES, p1, p2);
-        }
-    }
-    /* partials in thread order, then the coefficients */
+    /* sums over the pooled rows: chunk t a contiguous block, partial t */
+    const psums_job j = {dout, idx, x, xw, img, ohw, mean, istd, C, w.parts};
+    const size_t grain = nl_parallel_grain(M, (size_t)nt, 1);
+    nl_parallel_for(M, grain, psums_chunk, (void *)&j);
+    const int nused = (int)nl_parallel_chunks(M, grain);
+    /* partials in chunk order, then the coefficients */
     bn_add_partials(w.parts, nused, C, w.s1, w.s2);
     batchnorm_backward_coeffs(w.s1, w.s2, gamma, mean, istd, N, C, cb->training, cb->grads,
                               cb->grads + C, w.k1, w.k2, w.k3);
@@ -405,18 +433,23 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *xi, float *di) {
         }
 }
 
+static void dx_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const batchnorm_maxpool_args *a = ctx;
+    const size_t img = nl_shape_size(a->bn->in);
+    (void)chunk;
+    for (size_t b = lo; b < hi; b++)
+        batchnorm_maxpool_dx_image(ctx, (int)b, a->cb->in + b * img, a->cb->din + b * img);
+}
+
 void batchnorm_maxpool_backward(const nl_layer *bn, const nl_layer *pool, const nl_layer_ctx *cb,
                                 const nl_layer_ctx *cp) {
     batchnorm_maxpool_backward_params(bn, pool, cb, cp);
     if (!cb->din) return;
     const batchnorm_maxpool_args a = {bn, pool, cb, cp, 0};
-    const size_t img = nl_shape_size(bn->in);
     int nt = bn_threads((size_t)cb->batch * bn->in.h * bn->in.w, bn->in.c);
     if (nt > cb->batch) nt = cb->batch;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int b = 0; b < cb->batch; b++)
-        batchnorm_maxpool_dx_image((void *)&a, b, cb->in + (size_t)b * img,
-                                   cb->din + (size_t)b * img);
+    nl_parallel_for((size_t)cb->batch, nl_parallel_grain((size_t)cb->batch, (size_t)nt, 1),
+                    dx_chunk, (void *)&a);
 }
 
 int batchnorm_maxpool_fusable(const nl_layer *a, const nl_layer *b) {

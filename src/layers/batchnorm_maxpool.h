@@ -42,7 +42,7 @@ void batchnorm_maxpool_dx_image(void *args, int b, const float *x, float *dx);
  * are whole vectors: then forward runs image by image, in three parts that a
  * convolution before the pair can drive without storing its output:
  *   _begin:  before the images (one thread);
- *   _image:  image b, x [H][W][C], by thread t (t < 16, each thread's images in
+ *   _image:  image b, x [H][W][C], by part t (t < 16, each part's images in
  *            order); args a batchnorm_maxpool_args; a conv2d_image_sink;
  *   _finish: after every image (parallel inside). */
 int batchnorm_maxpool_tiled(const nl_layer *bn, const nl_layer *pool);

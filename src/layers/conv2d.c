@@ -23,9 +23,9 @@
  * copy in scratch for SAME padding).
  *   forward   y = act(cols . W + b)      one implicit GEMM over the batch
  *   backward  dz = dy * act'(y)          (in place in dout)
- *             dW = cols^T . dz           one implicit GEMM: each thread reduces
+ *             dW = cols^T . dz           one implicit GEMM: each part reduces
  *             db = sum_p dz              over its block of images into its own
- *                                        partial, partials summed in thread order
+ *                                        partial, partials summed in part order
  *             dx = col2im(dz . W^T)      one implicit GEMM whose store is the col2im
  *                                        scatter-add, per image (images of a block
  *                                        belong to one thread); skipped when din is
@@ -51,7 +51,6 @@
  *
  * Parameters in the slab: W [KH][KW][C][F] then b [F]. Glorot-uniform W with
  * fan_in = KH*KW*C and fan_out = KH*KW*F (Keras), zero b. */
-#include <omp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +58,7 @@
 
 #include "layers/activation.h"
 #include "layers/conv2d.h"
+#include "core/parallel.h"
 #include "layers/conv2d_internal.h"
 
 /* 3x3 kernels with stride 1 and at least this many channels in and out take
@@ -196,10 +196,20 @@ conv_scratch conv_scratch_layout(const conv_geom *g) {
 /* ---- forward ------------------------------------------------------------------------ */
 
 /* Copies x [B][H][W][C] into the zero-padded xp [B][Hp][Wp][C]. */
-static void pad_input(const conv_geom *g, float *xp, const float *x) {
+typedef struct pad_job {
+    const conv_geom *g;
+    float *xp;
+    const float *x;
+} pad_job;
+
+static void pad_rows(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const pad_job *j = ctx;
+    const conv_geom *g = j->g;
+    float *xp = j->xp;
+    const float *x = j->x;
     const size_t rowp = (size_t)g->Wp * g->C, row = (size_t)g->W * g->C;
-#pragma omp for schedule(static)
-    for (int r = 0; r < g->B * g->Hp; r++) {
+    (void)chunk;
+    for (int r = (int)lo; r < (int)hi; r++) {
         const int b = r / g->Hp, h = r % g->Hp - g->pt;
         float *dst = xp + (size_t)r * rowp;
         if (h < 0 || h >= g->H) {
@@ -211,6 +221,12 @@ static void pad_input(const conv_geom *g, float *xp, const float *x) {
         memcpy(dst + left, x + ((size_t)b * g->H + h) * row, row * sizeof(float));
         memset(dst + left + row, 0, (rowp - left - row) * sizeof(float));
     }
+}
+
+static void pad_input(const conv_geom *g, float *xp, const float *x) {
+    const pad_job j = {g, xp, x};
+    const size_t rows = (size_t)g->B * g->Hp;
+    nl_parallel_for(rows, nl_parallel_grain_even(rows, 1), pad_rows, (void *)&j);
 }
 
 /* ---- backward ----------------------------------------------------------------------- */
@@ -263,10 +279,9 @@ static void mask_and_bias(float *dz, const float *y, int P, int F, int relu, flo
 }
 
 /* wt [KH][KW][F][Cp] = W^T for the input gradient: wt[kh][kw][f][c] =
- * w[kh][kw][c][f], zero for c >= C (omp for, inside a parallel region). */
-static void transpose_weights(const conv_geom *g, const float *w, float *wt) {
-#pragma omp for schedule(static)
-    for (int kk = 0; kk < g->KH * g->KW; kk++) {
+ * w[kh][kw][c][f], zero for c >= C; kernel positions [k0, k1). */
+static void transpose_weights(const conv_geom *g, const float *w, float *wt, int k0, int k1) {
+    for (int kk = k0; kk < k1; kk++) {
         float *o = wt + (size_t)kk * g->F * g->Cp;
         const float *s = w + (size_t)kk * g->C * g->F;
         for (int f = 0; f < g->F; f++) {
@@ -276,11 +291,116 @@ static void transpose_weights(const conv_geom *g, const float *w, float *wt) {
     }
 }
 
-/* Per thread: for each image of its block, dz = dy * act'(y) in place and the
- * db partial (dy == NULL: dz is made by dout_fn into the thread's buffer, in
+/* The backward pass's loops (conv2d_backward). */
+typedef struct bwd_job {
+    const conv_geom *g;
+    const conv_scratch *sl;
+    float *dx, *dw, *db, *dy, *scratch, *dxp;
+    const float *x, *y, *w;
+    int relu, dout_relu;
+    void (*dout_fn)(void *, int, const float *, float *);
+    void *dout_arg;
+    const nl_activation *act; /* an element-wise activation fused into the layer, or NULL */
+    float alpha;
+    int nparts;   /* chunks of the image loop: one partial each */
+    size_t nfin;  /* rows of the tail loop that finish dW (K, or C with Winograd) */
+    size_t ncrop; /* rows of the tail loop that crop dx (0 unless padded) */
+} bwd_job;
+
+static void bwd_transpose(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const bwd_job *j = ctx;
+    (void)chunk;
+    transpose_weights(j->g, j->w, j->scratch + j->sl->wt, (int)lo, (int)hi);
+}
+
+static void bwd_dx_weights(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const bwd_job *j = ctx;
+    (void)chunk;
+    conv_wino_dx_weights(j->g, j->sl, j->scratch, j->scratch + j->sl->wt, (int)lo, (int)hi);
+}
+
+/* Part t: for each image of its block, dz = dy * act'(y) in place and the
+ * db partial (dy == NULL: dz is made by dout_fn into the part's buffer, in
  * cache for what follows, with the ReLU's derivative when dout_relu); the dW
- * partial over the image; dx of the image when wanted, each by its algorithm.
- * Then dW, db = sum of the partials in thread order; dx cropped when padded.
+ * partial over the image; dx of the image when wanted, each by its algorithm. */
+static void bwd_images(void *ctx, size_t lo, size_t hi, size_t t) {
+    const bwd_job *j = ctx;
+    const conv_geom *g = j->g;
+    const conv_scratch sl = *j->sl;
+    float *scratch = j->scratch, *dy = j->dy, *dx = j->dx;
+    const float *wt = scratch + sl.wt;
+    const size_t part_floats = conv_part_floats(g);
+    const int OHW = g->OH * g->OW;
+    const size_t pimg = (size_t)g->Hp * g->Wp * g->C, img = (size_t)g->H * g->W * g->C;
+    const size_t ximg = g->xpadded ? pimg : img, dximg = dx && g->dxpadded ? pimg : img;
+    float *part = scratch + sl.parts + t * part_floats, *dbp = part + (size_t)g->K * g->Fp;
+    memset(part, 0, part_floats * sizeof(float));
+    const conv_wino_work ws = conv_wino_work_of(g, &sl, scratch, (int)t);
+    if (g->wino_dw) memset(ws.dU, 0, (size_t)g->nxid * g->C * g->Fp * sizeof(float));
+    const int b_lo = (int)lo, b_hi = (int)hi;
+    float *dzbuf = scratch + sl.dzbuf + t * align16((size_t)OHW * g->F);
+    for (int b = b_lo; b < b_hi; b++) {
+        const float *yb = j->y + (size_t)b * OHW * g->F;
+        float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
+        if (!dy) j->dout_fn(j->dout_arg, b, yb, dz);
+        if (j->act) /* dz = dy * act'(the pre-activation, y), the element-wise activation's */
+            nl_act_backward_range(j->act, j->alpha, dz, dz,
+                                  g->keep ? scratch + sl.keep + (size_t)b * OHW * g->F : NULL, yb,
+                                  (size_t)OHW * g->F);
+        /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
+        mask_and_bias(dz, yb, OHW, g->F, j->relu && !(j->dout_fn && j->dout_relu), dbp);
+        const float *xb = j->x + (size_t)b * ximg;
+        if (g->wino_dw) { /* WINO_DW_IMAGES images at a time */
+            const int slot = (b - b_lo) % WINO_DW_IMAGES;
+            conv_wino_dw_image(g, &ws, slot, slot == WINO_DW_IMAGES - 1 || b == b_hi - 1, xb, dz);
+        } else {
+            conv_direct_dw_image(g, xb, dz, part);
+        }
+        if (!dx) continue;
+        float *dxb = j->dxp + (size_t)b * dximg;
+        if (g->wino_dx)
+            conv_wino_dx_image(g, &sl, scratch, &ws, dz, dxb);
+        else
+            conv_direct_dx_image(g, wt, dz, dxb);
+    }
+}
+
+/* The tail, one loop: rows [0, nfin) finish dW (the partials in part order),
+ * row nfin sums db (in part order), the rows after it crop the padded dx. */
+static void bwd_tail(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const bwd_job *j = ctx;
+    const conv_geom *g = j->g;
+    const float *parts = j->scratch + j->sl->parts;
+    const size_t part_floats = conv_part_floats(g);
+    (void)chunk;
+    if (lo < j->nfin) {
+        const int f0 = (int)lo, f1 = (int)(hi < j->nfin ? hi : j->nfin);
+        if (g->wino_dw)
+            conv_wino_dw_finish(g, j->sl, j->scratch, j->nparts, j->dw, f0, f1);
+        else
+            conv_direct_dw_finish(g, parts, j->nparts, j->dw, f0, f1);
+    }
+    if (lo <= j->nfin && j->nfin < hi) {
+        for (int f = 0; f < g->F; f++) {
+            const size_t o = (size_t)g->K * g->Fp + f;
+            float s = parts[o];
+            for (int tt = 1; tt < j->nparts; tt++) s += parts[tt * part_floats + o];
+            j->db[f] = s;
+        }
+    }
+    const size_t c0 = lo > j->nfin + 1 ? lo - j->nfin - 1 : 0;
+    const size_t c1 = hi > j->nfin + 1 ? hi - j->nfin - 1 : 0;
+    const size_t row = (size_t)g->W * g->C;
+    for (size_t r = c0; r < c1; r++) {
+        const size_t b = r / (size_t)g->H, h = r % (size_t)g->H;
+        memcpy(j->dx + r * row, j->dxp + ((b * g->Hp + h + g->pt) * g->Wp + g->pl) * g->C,
+               row * sizeof(float));
+    }
+}
+
+/* The image loop (bwd_images), its parts' partials then added in part order
+ * for dW and db, and dx cropped when padded; W^T (and its Winograd transform)
+ * first when dx is wanted.
  *   x   (padded) input [B][Hp][Wp][C]      y, dy  [B][OH][OW][F]
  *   w   [KH][KW][C][F]                     dw [K][F], db [F]
  *   dx  [B][H][W][C] or NULL               scratch: see conv_scratch */
@@ -290,83 +410,42 @@ static void conv2d_backward(const conv_geom *g, float *dx, float *dw, float *db,
                             void (*dout_fn)(void *, int, const float *, float *), void *dout_arg,
                             int dout_relu) {
     const conv_scratch sl = conv_scratch_layout(g);
-    float *wt = scratch + sl.wt, *parts = scratch + sl.parts;
-    float *dxp = dx && g->dxpadded ? scratch + sl.dxpad : dx;
-    const size_t part_floats = conv_part_floats(g);
-    const int OHW = g->OH * g->OW;
-    const size_t pimg = (size_t)g->Hp * g->Wp * g->C, img = (size_t)g->H * g->W * g->C;
-    const size_t ximg = g->xpadded ? pimg : img, dximg = dx && g->dxpadded ? pimg : img;
     const int wino = g->wino_dw || g->wino_dx;
-    int nt = omp_get_max_threads();
-    if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
-    if (wino && nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
-    if (nt > g->B) nt = g->B;
-    if (dx && g->wino_dx) /* the input gradient GEMMs' bias */
-        memset(scratch + sl.wzero, 0, (size_t)(g->Fp > g->Cp ? g->Fp : g->Cp) * sizeof(float));
-#pragma omp parallel num_threads(nt)
-    {
-        const int nth = omp_get_num_threads(), t = omp_get_thread_num();
-        if (dx) {
-            transpose_weights(g, w, wt);
-            if (g->wino_dx) conv_wino_dx_weights(g, &sl, scratch, wt);
-        }
-        float *part = parts + (size_t)t * part_floats, *dbp = part + (size_t)g->K * g->Fp;
-        memset(part, 0, part_floats * sizeof(float));
-        const conv_wino_work ws = conv_wino_work_of(g, &sl, scratch, t);
-        if (g->wino_dw) memset(ws.dU, 0, (size_t)g->nxid * g->C * g->Fp * sizeof(float));
-        int b_lo, b_hi;
-        split_range(g->B, nth, t, &b_lo, &b_hi);
-        float *dzbuf = scratch + sl.dzbuf + (size_t)t * align16((size_t)OHW * g->F);
-        for (int b = b_lo; b < b_hi; b++) {
-            const float *yb = y + (size_t)b * OHW * g->F;
-            float *dz = dy ? dy + (size_t)b * OHW * g->F : dzbuf;
-            if (!dy) dout_fn(dout_arg, b, yb, dz);
-            if (act) /* dz = dy * act'(the pre-activation, y), the element-wise activation's */
-                nl_act_backward_range(act, alpha, dz, dz,
-                                      g->keep ? scratch + sl.keep + (size_t)b * OHW * g->F : NULL,
-                                      yb, (size_t)OHW * g->F);
-            /* dz = dy * relu'(y) (unless dout_fn did it); db partial */
-            mask_and_bias(dz, yb, OHW, g->F, relu && !(dout_fn && dout_relu), dbp);
-            const float *xb = x + (size_t)b * ximg;
-            if (g->wino_dw) { /* WINO_DW_IMAGES images at a time */
-                const int slot = (b - b_lo) % WINO_DW_IMAGES;
-                conv_wino_dw_image(g, &ws, slot, slot == WINO_DW_IMAGES - 1 || b == b_hi - 1, xb,
-                                   dz);
-            } else {
-                conv_direct_dw_image(g, xb, dz, part);
-            }
-            if (!dx) continue;
-            float *dxb = dxp + (size_t)b * dximg;
-            if (g->wino_dx)
-                conv_wino_dx_image(g, &sl, scratch, &ws, dz, dxb);
-            else
-                conv_direct_dx_image(g, wt, dz, dxb);
-        }
-#pragma omp barrier
-        /* dW, db: partial sums in thread order */
-        if (g->wino_dw)
-            conv_wino_dw_finish(g, &sl, scratch, nth, dw);
-        else
-            conv_direct_dw_finish(g, parts, nth, dw);
-#pragma omp single
-        for (int f = 0; f < g->F; f++) {
-            const size_t o = (size_t)g->K * g->Fp + f;
-            float s = parts[o];
-            for (int tt = 1; tt < nth; tt++) s += parts[tt * part_floats + o];
-            db[f] = s;
-        }
-        /* crop the padded input gradient */
-        if (dx && g->dxpadded) {
-            const size_t row = (size_t)g->W * g->C;
-#pragma omp for schedule(static)
-            for (int r = 0; r < g->B * g->H; r++) {
-                const int b = r / g->H, h = r % g->H;
-                memcpy(dx + (size_t)r * row,
-                       dxp + (((size_t)b * g->Hp + h + g->pt) * g->Wp + g->pl) * g->C,
-                       row * sizeof(float));
-            }
-        }
+    bwd_job j = {.g = g,
+                 .sl = &sl,
+                 .dx = dx,
+                 .dw = dw,
+                 .db = db,
+                 .dy = dy,
+                 .scratch = scratch,
+                 .dxp = dx && g->dxpadded ? scratch + sl.dxpad : dx,
+                 .x = x,
+                 .y = y,
+                 .w = w,
+                 .relu = relu,
+                 .dout_relu = dout_relu,
+                 .dout_fn = dout_fn,
+                 .dout_arg = dout_arg,
+                 .act = act,
+                 .alpha = alpha};
+    const size_t maxp =
+        wino && WINO_MAX_THREADS < CONV_MAX_PARTS ? WINO_MAX_THREADS : CONV_MAX_PARTS;
+    const size_t B = (size_t)g->B, grain = nl_parallel_grain(B, nl_parallel_parts(B, maxp), 1);
+    j.nparts = (int)nl_parallel_chunks(B, grain);
+    if (dx) {
+        if (g->wino_dx) /* the input gradient GEMMs' bias */
+            memset(scratch + sl.wzero, 0, (size_t)(g->Fp > g->Cp ? g->Fp : g->Cp) * sizeof(float));
+        const size_t kk = (size_t)g->KH * g->KW;
+        nl_parallel_for(kk, nl_parallel_grain_even(kk, 1), bwd_transpose, &j);
+        if (g->wino_dx)
+            nl_parallel_for((size_t)g->F, nl_parallel_grain_even((size_t)g->F, 1), bwd_dx_weights,
+                            &j);
     }
+    nl_parallel_for(B, grain, bwd_images, &j);
+    j.nfin = g->wino_dw ? (size_t)g->C : (size_t)g->K;
+    j.ncrop = dx && g->dxpadded ? (size_t)g->B * g->H : 0;
+    const size_t tail = j.nfin + 1 + j.ncrop;
+    nl_parallel_for(tail, nl_parallel_grain_even(tail, 1), bwd_tail, &j);
 }
 
 /* ---- ops table ---------------------------------------------------------------------- */
@@ -462,7 +541,6 @@ void conv2d_forward_to(const nl_layer *l, const nl_layer_ctx *c, conv2d_image_si
     const int relu = l->relu;
     if (g.xpadded) {
         float *xp = c->scratch + sl.xpad;
-#pragma omp parallel
         pad_input(&g, xp, c->in);
         x = xp;
     }

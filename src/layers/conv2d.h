@@ -2,9 +2,9 @@
  * after it (src/layers/conv_bn_pool.c); nl_conv2d_ops runs them with neither.
  *
  *   conv2d_forward_to:    as the layer's forward; when sink is not NULL,
- *                         sink(arg, b, t, y) is also called by thread t (< 16)
+ *                         sink(arg, b, t, y) is also called for part t (< 16)
  *                         with image b's output y (stored in c->out) as soon as
- *                         it is made, each thread's images in order, while y is
+ *                         it is made, each part's images in order, while y is
  *                         in cache.
  *   conv2d_backward_from: as the layer's backward; when source is not NULL,
  *                         c->dout is not read: source(arg, b, y, buf) writes

@@ -3,14 +3,14 @@
  * (padded) input, since each row of cols is KH segments of KW*C contiguous
  * floats.
  *   forward  tiles of MR pixels x NV*VL filters, the batch's pixels split into
- *            one contiguous block per thread
+ *            contiguous blocks, about two per thread
  *   dW       per image, tiles of MR rows of dW x NV*VL filters, into the
  *            thread's partial
  *   dx       per image, tiles of MR pixels x NV*VL channels whose store is the
  *            col2im scatter-add */
-#include <omp.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "layers/conv2d_internal.h"
 
 void conv_direct_weights(const conv_geom *g, const float *params, float *wp, const float **w,
@@ -68,33 +68,46 @@ static void forward_pixels(const conv_geom *g, float *y, const float *x, const f
     }
 }
 
+typedef struct direct_fwd_job {
+    const conv_geom *g;
+    float *y;
+    const float *x, *w, *bias;
+    ptrdiff_t ldw;
+    int relu;
+    conv_out_fn *out_fn;
+    void *out_arg;
+} direct_fwd_job;
+
+static void fwd_pixels_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const direct_fwd_job *j = ctx;
+    (void)chunk;
+    forward_pixels(j->g, j->y, j->x, j->w, j->ldw, j->bias, j->relu, (int)lo, (int)(hi - lo));
+}
+
+static void fwd_images_chunk(void *ctx, size_t lo, size_t hi, size_t t) {
+    const direct_fwd_job *j = ctx;
+    const conv_geom *g = j->g;
+    const size_t yimg = (size_t)g->OH * g->OW * g->F;
+    for (int b = (int)lo; b < (int)hi; b++) {
+        forward_pixels(g, j->y, j->x, j->w, j->ldw, j->bias, j->relu, b * (g->OH * g->OW),
+                       g->OH * g->OW);
+        j->out_fn(j->out_arg, b, (int)t, j->y + (size_t)b * yimg);
+    }
+}
+
 void conv_direct_forward(const conv_geom *g, float *y, const float *x, const float *w,
                          ptrdiff_t ldw, const float *bias, int relu, conv_out_fn *out_fn,
                          void *out_arg) {
-    if (!out_fn) {
-        const int P = g->B * g->OH * g->OW;
-#pragma omp parallel
-        {
-            int p_lo, p_hi;
-            split_range(P, omp_get_num_threads(), omp_get_thread_num(), &p_lo, &p_hi);
-            forward_pixels(g, y, x, w, ldw, bias, relu, p_lo, p_hi - p_lo);
-        }
+    const direct_fwd_job j = {g, y, x, w, bias, ldw, relu, out_fn, out_arg};
+    if (!out_fn) { /* every pixel on its own: results do not depend on the split */
+        const size_t P = (size_t)g->B * g->OH * g->OW;
+        nl_parallel_for(P, nl_parallel_grain_even(P, 1), fwd_pixels_chunk, (void *)&j);
         return;
     }
-    const size_t yimg = (size_t)g->OH * g->OW * g->F;
-    int nt = omp_get_max_threads();
-    if (nt > CONV_MAX_PARTS) nt = CONV_MAX_PARTS;
-    if (nt > g->B) nt = g->B;
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = omp_get_thread_num();
-        int b_lo, b_hi;
-        split_range(g->B, omp_get_num_threads(), t, &b_lo, &b_hi);
-        for (int b = b_lo; b < b_hi; b++) {
-            forward_pixels(g, y, x, w, ldw, bias, relu, b * (g->OH * g->OW), g->OH * g->OW);
-            out_fn(out_arg, b, t, y + (size_t)b * yimg);
-        }
-    }
+    /* chunk t: a contiguous block of images, handed to out_fn as part t */
+    const size_t nt = nl_parallel_parts((size_t)g->B, CONV_MAX_PARTS);
+    nl_parallel_for((size_t)g->B, nl_parallel_grain((size_t)g->B, nt, 1), fwd_images_chunk,
+                    (void *)&j);
 }
 
 void conv_direct_dw_image(const conv_geom *g, const float *xb, const float *dz, float *part) {
@@ -157,10 +170,10 @@ void conv_direct_dx_image(const conv_geom *g, const float *wt, const float *dz, 
     }
 }
 
-void conv_direct_dw_finish(const conv_geom *g, const float *parts, int nparts, float *dw) {
+void conv_direct_dw_finish(const conv_geom *g, const float *parts, int nparts, float *dw, int k0,
+                           int k1) {
     const size_t part_floats = conv_part_floats(g);
-#pragma omp for schedule(static)
-    for (int k = 0; k < g->K; k++) {
+    for (int k = k0; k < k1; k++) {
         for (int f = 0; f < g->F; f++) {
             float s = parts[(size_t)k * g->Fp + f];
             for (int tt = 1; tt < nparts; tt++)

@@ -60,8 +60,8 @@ typedef struct conv_geom {
  *   dxpad  [B][Hp][Wp][C]   input gradient before cropping (dxpadded only)
  *   wfwd   [K][Fp] + [Fp]   weights and bias padded to Fp (F % VL != 0 only)
  *   wt     [KH][KW][F][Cp]  weights transposed for dx = dz . W^T
- *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-thread partial dW, db
- *   dzbuf  CONV_MAX_PARTS x [OH][OW][F]      per-thread output gradient of one image,
+ *   parts  CONV_MAX_PARTS x ([K][Fp] + [Fp])  per-part partial dW, db
+ *   dzbuf  CONV_MAX_PARTS x [OH][OW][F]      per-part output gradient of one image,
  *                                            when backward is given dout_fn (touched
  *                                            only then)
  *   keep   [B][OH][OW][F]   the pre-activation of a fused gelu (keep only)
@@ -69,7 +69,7 @@ typedef struct conv_geom {
  *   wu     [nxi][C][Fp]     the forward pass's transformed weights U
  *   wux    [nxix][F][Cp]    the input gradient's (wino_dx only)
  *   wzero  [max(Fp, Cp)]    zeros (the GEMMs' bias)
- *   wwork  WINO_MAX_THREADS x wthread: each thread's work buffers (conv_wino_work),
+ *   wwork  WINO_MAX_THREADS x wthread: each part's work buffers (conv_wino_work),
  *          then at wpad its copy for wino_pad */
 typedef struct conv_scratch {
     size_t xpad, dxpad, wfwd, wt, parts, dzbuf, keep;
@@ -108,7 +108,7 @@ void conv_direct_weights(const conv_geom *g, const float *params, float *wp, con
                          ptrdiff_t *ldw, const float **bias);
 /* y [B][OH][OW][F] = act(conv(x, w) + b), x the (padded) input [B][Hp][Wp][C],
  * w [K][ldw]: the batch's pixels split evenly between the threads, or with
- * out_fn, image by image (each thread a contiguous block of images), handing
+ * out_fn, image by image (each part a contiguous block of images), handing
  * every image's output to out_fn while it is in cache. */
 void conv_direct_forward(const conv_geom *g, float *y, const float *x, const float *w,
                          ptrdiff_t ldw, const float *bias, int relu, conv_out_fn *out_fn,
@@ -119,9 +119,10 @@ void conv_direct_dw_image(const conv_geom *g, const float *xb, const float *dz, 
 /* dxb [Hp][Wp][C] (or [H][W][C] when not padded) = col2im(dz_b . W^T), from
  * wt [KH][KW][F][Cp]. */
 void conv_direct_dx_image(const conv_geom *g, const float *wt, const float *dz, float *dxb);
-/* dw [K][F] = the sum of the nparts partials in thread order (omp for, inside
- * a parallel region). */
-void conv_direct_dw_finish(const conv_geom *g, const float *parts, int nparts, float *dw);
+/* Rows [k0, k1) of dw [K][F] = the sum of the nparts partials in part order
+ * (one chunk of a parallel loop over K). */
+void conv_direct_dw_finish(const conv_geom *g, const float *parts, int nparts, float *dw, int k0,
+                           int k1);
 
 /* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) (conv2d_winograd.c) ---- */
 
@@ -140,10 +141,10 @@ typedef struct conv_wino_work {
 } conv_wino_work;
 conv_wino_work conv_wino_work_of(const conv_geom *g, const conv_scratch *sl, float *scratch, int t);
 
-/* The input gradient's U = the transform of the flipped W^T, from wt
- * [3][3][F][Cp] (omp for, inside a parallel region). */
+/* Rows [r0, r1) (of F) of the input gradient's U = the transform of the
+ * flipped W^T, from wt [3][3][F][Cp] (one chunk of a parallel loop). */
 void conv_wino_dx_weights(const conv_geom *g, const conv_scratch *sl, float *scratch,
-                          const float *wt);
+                          const float *wt, int r0, int r1);
 /* The weight gradient of image b, the slot-th of its group of WINO_DW_IMAGES
  * (xb its image of x as in conv_wino_forward, dz [OH][OW][F]); the group's GEMMs into dU run when
  * flush (its last image, or the thread's last). */
@@ -153,9 +154,9 @@ void conv_wino_dw_image(const conv_geom *g, const conv_wino_work *ws, int slot, 
  * full correlation of dz_b with the flipped W^T. */
 void conv_wino_dx_image(const conv_geom *g, const conv_scratch *sl, const float *scratch,
                         const conv_wino_work *ws, const float *dz, float *dxb);
-/* dw [3][3][C][F] = G^T (the sum of the nparts threads' dU in thread order) G
- * (omp for, inside a parallel region). */
+/* Channels [c0, c1) of dw [3][3][C][F] = G^T (the sum of the nparts parts' dU
+ * in part order) G (one chunk of a parallel loop over C). */
 void conv_wino_dw_finish(const conv_geom *g, const conv_scratch *sl, const float *scratch,
-                         int nparts, float *dw);
+                         int nparts, float *dw, int c0, int c1);
 
 #endif

@@ -7,13 +7,13 @@
  * 2.25 for F(4x4), against 9 for the direct product (before the edge tiles).
  * The weight gradient uses the adjoint transforms:
  *   dM = A dY A^T per tile, dU_xi[C, F] = sum_t V_xi[t, C]^T . dM_xi[t, F],
- *   dW = G^T dU G (per-thread partial dU, summed in thread order), the GEMMs
+ *   dW = G^T dU G (per-part partial dU, summed in part order), the GEMMs
  *   over the tiles of WINO_DW_IMAGES images at once (a longer K, fewer passes
  *   over dU).
  * The input gradient dx is the full correlation of dz (zero-padded by 2) with
  * the kernel flipped and transposed: the same transforms, from the flipped
  * W^T, origin -2.
- * Each thread works image by image in its own L2-sized buffers: no
+ * Each part works image by image in its own L2-sized buffers: no
  * synchronisation inside a pass, results independent of scheduling.
  *
  * Each tile size is one wino_tile table of passes, instantiated from the
@@ -32,9 +32,9 @@
  *         [0  4  0 -5 0 1]          [ 0      0     1  ]
  * Its rounding error is larger (constants up to 8 in A^T); test_conv2d bounds
  * it on cifar10's conv2 shape. */
-#include <omp.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "layers/conv2d_internal.h"
 
 /* ---- 1-D transforms ---------------------------------------------------------------------- */
@@ -202,14 +202,13 @@ FORCE_INLINE void f4_adjoint_tile(const adj_src *s, float *out, size_t xs) {
  * Q..ld are zero (ld a multiple of VL). The forward pass's weights are
  * w [3][3][C][F] (R = C, Q = F); the input gradient's the transposed
  * wt [3][3][F][Cp], flipped (R = F, Q = C). Vectorised along the columns;
- * omp for over the rows (inside a parallel region). */
+ * rows [r0, r1) (one chunk of a parallel loop over the rows). */
 FORCE_INLINE void weights_t(const int m, wino_1d *g1, const float *w, ptrdiff_t ks, ptrdiff_t rs,
-                            int flip, int R, int Q, float *U, size_t ld) {
+                            int flip, int R, int Q, float *U, size_t ld, int r0, int r1) {
     const int n = m + 2;
     const size_t xs = (size_t)R * ld;
     const int nvec = (int)(ld / VL);
-#pragma omp for schedule(static)
-    for (int r = 0; r < R; r++) {
+    for (int r = r0; r < r1; r++) {
         for (int v = 0; v < nvec; v++) {
             const int q = v * VL, lanes = imin(VL, Q - q);
             const vmask msk = v_mask(lanes);
@@ -359,15 +358,14 @@ FORCE_INLINE void output_adjoint_t(const int m, wino_adjoint_tile *tile, const f
 }
 
 /* dw [3][3][C][F] = G^T (the sum of the nparts partial dU [(m+2)^2][C][ldd],
- * part_stride apart, in order) G, vectorised along the filters; omp for over
- * the channels (inside a parallel region). */
+ * part_stride apart, in order) G, vectorised along the filters; channels
+ * [c0, c1) (one chunk of a parallel loop over the channels). */
 FORCE_INLINE void dw_finish_t(const int m, wino_1d *gt, const float *dU, size_t part_stride,
-                              int nparts, int C, int F, size_t ldd, float *dw) {
+                              int nparts, int C, int F, size_t ldd, float *dw, int c0, int c1) {
     const int n = m + 2;
     const size_t xs = (size_t)C * ldd;
     const int nvec = (F + VL - 1) / VL;
-#pragma omp for schedule(static)
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < c1; c++) {
         for (int v = 0; v < nvec; v++) {
             const int f = v * VL, last = F - f < VL;
             const vmask msk = v_mask(last ? F - f : VL);
@@ -400,21 +398,21 @@ FORCE_INLINE void dw_finish_t(const int m, wino_1d *gt, const float *dU, size_t 
 typedef struct wino_tile {
     int m; /* m x m output tiles, (m + 2) x (m + 2) input tiles */
     void (*weights)(const float *w, ptrdiff_t ks, ptrdiff_t rs, int flip, int R, int Q, float *U,
-                    size_t ld);
+                    size_t ld, int r0, int r1);
     void (*input_tiles)(const float *x, int W, int n, int TH, int TW, float *V, int Ts);
     void (*output)(const float *M, int TH, int TW, size_t ldm, int n, float *y, int H, int W,
                    const float *bias, int relu);
     void (*output_adjoint)(const float *dz, int H, int W, int n, int TH, int TW, float *dM,
                            size_t ldm, int Ts);
     void (*dw_finish)(const float *dU, size_t part_stride, int nparts, int C, int F, size_t ldd,
-                      float *dw);
+                      float *dw, int c0, int c1);
 } wino_tile;
 
 /* The passes of F(M x M, 3x3) from the templates, and their table wino_fM. */
 #define DEF_WINO_TILE(M, BT, AT, ADJOINT_TILE, G, GT)                                              \
     static void f##M##_weights(const float *w, ptrdiff_t ks, ptrdiff_t rs, int flip, int R, int Q, \
-                               float *U, size_t ld) {                                              \
-        weights_t(M, G, w, ks, rs, flip, R, Q, U, ld);                                             \
+                               float *U, size_t ld, int r0, int r1) {                              \
+        weights_t(M, G, w, ks, rs, flip, R, Q, U, ld, r0, r1);                                     \
     }                                                                                              \
     static void f##M##_input_tiles(const float *x, int W, int n, int TH, int TW, float *V,         \
                                    int Ts) {                                                       \
@@ -429,8 +427,8 @@ typedef struct wino_tile {
         output_adjoint_t(M, ADJOINT_TILE, dz, H, W, n, TH, TW, dM, ldm, Ts);                       \
     }                                                                                              \
     static void f##M##_dw_finish(const float *dU, size_t part_stride, int nparts, int C, int F,    \
-                                 size_t ldd, float *dw) {                                          \
-        dw_finish_t(M, GT, dU, part_stride, nparts, C, F, ldd, dw);                                \
+                                 size_t ldd, float *dw, int c0, int c1) {                          \
+        dw_finish_t(M, GT, dU, part_stride, nparts, C, F, ldd, dw, c0, c1);                        \
     }                                                                                              \
     static const wino_tile wino_f##M = {M,                                                         \
                                         f##M##_weights,                                            \
@@ -547,34 +545,59 @@ static void wino_dw_gemms(int nxi, const float *V, const float *dM, float *dU, i
 
 /* ---- the passes -------------------------------------------------------------------------- */
 
+typedef struct wino_fwd_job {
+    const conv_geom *g;
+    const conv_scratch *sl;
+    float *scratch, *y;
+    const float *x, *w, *bias;
+    int relu;
+    conv_out_fn *out_fn;
+    void *out_arg;
+    const wino_tile *tt;
+    float *U, *zeros;
+} wino_fwd_job;
+
+static void wino_fwd_weights(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const wino_fwd_job *j = ctx;
+    const conv_geom *g = j->g;
+    (void)chunk;
+    j->tt->weights(j->w, (ptrdiff_t)g->C * g->F, g->F, 0, g->C, g->F, j->U, (size_t)g->Fp, (int)lo,
+                   (int)hi);
+}
+
+static void wino_fwd_images(void *ctx, size_t lo, size_t hi, size_t t) {
+    const wino_fwd_job *j = ctx;
+    const conv_geom *g = j->g;
+    const conv_scratch *sl = j->sl;
+    const wino_tile *tt = j->tt;
+    const int T = g->TH * g->TW;
+    /* wino_same: x is the unpadded input, each image padded in the tile reader */
+    const int xH = g->wino_same ? g->H : g->Hp, xW = g->wino_same ? g->W : g->Wp;
+    const int xo = g->wino_same ? -g->pt : 0;
+    const size_t ximg = (size_t)xH * xW * g->C, yimg = (size_t)g->OH * g->OW * g->F;
+    float *V = j->scratch + sl->wwork + t * sl->wthread, *pad = V + sl->wpad;
+    float *M = V + align16(g->nxi * wino_xs(T, g->C));
+    for (int b = (int)lo; b < (int)hi; b++) {
+        float *yb = j->y + (size_t)b * yimg;
+        wino_input(tt, j->x + (size_t)b * ximg, xH, xW, g->C, g->TH, g->TW, xo, V, T, pad);
+        wino_gemms(g->nxi, V, j->U, M, T, g->C, (size_t)g->Fp, j->zeros);
+        tt->output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, j->bias, j->relu);
+        if (j->out_fn) j->out_fn(j->out_arg, b, (int)t, yb);
+    }
+}
+
 void conv_wino_forward(const conv_geom *g, const conv_scratch *sl, float *scratch, float *y,
                        const float *x, const float *w, const float *bias, int relu,
                        conv_out_fn *out_fn, void *out_arg) {
     const wino_tile *tt = tile_of(g->wino);
     float *U = scratch + sl->wu, *zeros = scratch + sl->wzero;
-    const int T = g->TH * g->TW;
-    const int xH = g->wino_same ? g->H : g->Hp, xW = g->wino_same ? g->W : g->Wp;
-    const int xo = g->wino_same ? -g->pt : 0;
-    const size_t ximg = (size_t)xH * xW * g->C, yimg = (size_t)g->OH * g->OW * g->F;
     memset(zeros, 0, (size_t)g->Fp * sizeof(float));
-    int nt = omp_get_max_threads();
-    if (nt > WINO_MAX_THREADS) nt = WINO_MAX_THREADS;
-#pragma omp parallel num_threads(nt)
-    {
-        tt->weights(w, (ptrdiff_t)g->C * g->F, g->F, 0, g->C, g->F, U, (size_t)g->Fp);
-        const int nth = omp_get_num_threads(), t = omp_get_thread_num();
-        float *V = scratch + sl->wwork + (size_t)t * sl->wthread, *pad = V + sl->wpad;
-        float *M = V + align16(g->nxi * wino_xs(T, g->C));
-        int b_lo, b_hi;
-        split_range(g->B, nth, t, &b_lo, &b_hi);
-        for (int b = b_lo; b < b_hi; b++) {
-            float *yb = y + (size_t)b * yimg;
-            wino_input(tt, x + (size_t)b * ximg, xH, xW, g->C, g->TH, g->TW, xo, V, T, pad);
-            wino_gemms(g->nxi, V, U, M, T, g->C, (size_t)g->Fp, zeros);
-            tt->output(M, g->TH, g->TW, (size_t)g->Fp, g->F, yb, g->OH, g->OW, bias, relu);
-            if (out_fn) out_fn(out_arg, b, t, yb);
-        }
-    }
+    wino_fwd_job j = {g, sl, scratch, y, x, w, bias, relu, out_fn, out_arg, tt, U, zeros};
+    /* the weights' transform, a loop over their rows; then the images, chunk
+       t on work buffers t */
+    nl_parallel_for((size_t)g->C, nl_parallel_grain_even((size_t)g->C, 1), wino_fwd_weights, &j);
+    const size_t nt = nl_parallel_parts((size_t)g->B, WINO_MAX_THREADS);
+    nl_parallel_for((size_t)g->B, nl_parallel_grain((size_t)g->B, nt, 1), wino_fwd_images, &j);
 }
 
 conv_wino_work conv_wino_work_of(const conv_geom *g, const conv_scratch *sl, float *scratch,
@@ -591,10 +614,10 @@ conv_wino_work conv_wino_work_of(const conv_geom *g, const conv_scratch *sl, flo
 }
 
 void conv_wino_dx_weights(const conv_geom *g, const conv_scratch *sl, float *scratch,
-                          const float *wt) {
+                          const float *wt, int r0, int r1) {
     tile_of(g->wino_dx)
         ->weights(wt, (ptrdiff_t)g->F * g->Cp, g->Cp, 1, g->F, g->C, scratch + sl->wux,
-                  (size_t)g->Cp);
+                  (size_t)g->Cp, r0, r1);
 }
 
 void conv_wino_dw_image(const conv_geom *g, const conv_wino_work *ws, int slot, int flush,
@@ -628,7 +651,8 @@ void conv_wino_dx_image(const conv_geom *g, const conv_scratch *sl, const float 
 }
 
 void conv_wino_dw_finish(const conv_geom *g, const conv_scratch *sl, const float *scratch,
-                         int nparts, float *dw) {
+                         int nparts, float *dw, int c0, int c1) {
     tile_of(g->wino_dw)
-        ->dw_finish(scratch + sl->wwork, sl->wthread, nparts, g->C, g->F, (size_t)g->Fp, dw);
+        ->dw_finish(scratch + sl->wwork, sl->wthread, nparts, g->C, g->F, (size_t)g->Fp, dw, c0,
+                    c1);
 }

@@ -23,16 +23,18 @@
  *    The arithmetic is the dense one minus the multiplications by zero; only
  *    the order of the additions differs, so results differ from the dense
  *    path by float rounding.
- * Threads split the inputs I (rows of W) in every product: the forward pass
- * sums each thread's rows into its own partial output and adds the partials in
- * thread order, dW is split by its rows, din by its columns. So each core
- * reads and writes the same rows of W and dW every step, about the slice the
- * optimizer's contiguous split gives it, and results are bit-identical run
- * after run for a fixed thread count. */
-#include <omp.h>
+ * Parts (chunks of the pool's loops) split the inputs I (rows of W) in every
+ * product: the forward pass sums each part's rows into its own partial output
+ * and adds the partials in part order, dW is split by its rows, din by its
+ * columns. While all threads run, the pool gives each thread the same parts
+ * every step, so each core reads and writes the same rows of W and dW, about
+ * the slice the optimizer's contiguous split gives it; results are
+ * bit-identical run after run for a fixed thread count. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/parallel.h"
 #include "layers/activation.h"
 #include "layers/layer.h"
 #include "core/simd.h"
@@ -57,40 +59,51 @@ static void row_range(int I, int nt, int t, int *i0, int *i1) {
 }
 
 /* Fills the masks of in [B][I]; returns 1 when its density is below the
- * threshold. Each thread builds the masks of the inputs it owns in the
- * sparse kernels below. A batch whose first sample is over twice the
+ * threshold. The masks are built in chunks of inputs, as the sparse kernels
+ * below split them. A batch whose first sample is over twice the
  * threshold dense (cifar10's dense layer: all of it) takes the dense path
  * without masks: building them would cost a pass over the batch. */
+typedef struct mask_job {
+    uint64_t *m;
+    const float *in;
+    int B, I, nw;
+    _Atomic size_t nnz;
+} mask_job;
+
+static void mask_rows(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    mask_job *j = ctx;
+    const int B = j->B, I = j->I, nw = j->nw, i0 = (int)lo, i1 = (int)hi;
+    uint64_t *m = j->m;
+    (void)chunk;
+    uint64_t *mi = m + (size_t)i0 * nw;
+    memset(mi, 0, (size_t)(i1 - i0) * nw * sizeof *m);
+    for (int b = 0; b < B; b++) {
+        const float *x = j->in + (size_t)b * I;
+        uint64_t *mw = m + b / 64;
+        const int sh = b % 64;
+        for (int i = i0; i < i1; i++) mw[(size_t)i * nw] |= (uint64_t)(x[i] != 0.0f) << sh;
+    }
+    size_t nnz = 0;
+    for (size_t k = (size_t)i0 * nw; k < (size_t)i1 * nw; k++)
+        nnz += (size_t)__builtin_popcountll(m[k]);
+    atomic_fetch_add_explicit(&j->nnz, nnz, memory_order_relaxed); /* an exact integer sum */
+}
+
 static int build_masks(uint64_t *m, const float *in, int B, int I) {
     size_t nnz0 = 0;
     for (int i = 0; i < I; i++) nnz0 += in[i] != 0.0f;
     if ((double)nnz0 > 2 * NL_DENSE_SPARSE_MAX * I) return 0;
-    const int nw = (B + 63) / 64;
-    size_t nnz = 0;
-#pragma omp parallel if ((size_t)B * I >= 16384) reduction(+ : nnz)
-    {
-        int i0, i1;
-        row_range(I, omp_get_num_threads(), omp_get_thread_num(), &i0, &i1);
-        uint64_t *mi = m + (size_t)i0 * nw;
-        memset(mi, 0, (size_t)(i1 - i0) * nw * sizeof *m);
-        for (int b = 0; b < B; b++) {
-            const float *x = in + (size_t)b * I;
-            uint64_t *mw = m + b / 64;
-            const int sh = b % 64;
-            for (int i = i0; i < i1; i++) mw[(size_t)i * nw] |= (uint64_t)(x[i] != 0.0f) << sh;
-        }
-        for (size_t k = (size_t)i0 * nw; k < (size_t)i1 * nw; k++)
-            nnz += (size_t)__builtin_popcountll(m[k]);
-    }
+    mask_job j = {m, in, B, I, (B + 63) / 64, 0};
+    nl_parallel_for((size_t)I, nl_parallel_grain_even((size_t)I, (size_t)B * I >= 16384), mask_rows,
+                    &j);
+    const size_t nnz = atomic_load(&j.nnz);
     return (double)nnz <= NL_DENSE_SPARSE_MAX * (double)B * I;
 }
 
-/* Thread t of nt (inside the parallel region, after a barrier): rows of out
- * [b0, b1) = act(bias + the nt partials [B][O], added in thread order). */
+/* Rows of out [b0, b1) = act(bias + the nt partials [B][O], added in part order). */
 static void add_partials(float *out, const float *part, const float *bias, int B, int O, int nt,
-                         int t, int relu) {
-    int b0, b1;
-    row_range(B, nt, t, &b0, &b1);
+                         int b0, int b1, int relu) {
+    (void)B;
     for (int b = b0; b < b1; b++) {
         float *restrict y = out + (size_t)b * O;
         for (int o = 0; o < O; o++) y[o] = bias[o];
@@ -103,6 +116,28 @@ static void add_partials(float *out, const float *part, const float *bias, int B
     }
 }
 
+/* The forward passes' loops: parts over the inputs, then the sum of the parts. */
+typedef struct fwd_job {
+    float *out, *part;
+    const float *zeros, *in, *w, *bias;
+    const uint64_t *m;
+    int B, I, O, relu, nparts, uk;
+} fwd_job;
+
+static void sum_parts_rows(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const fwd_job *j = ctx;
+    (void)chunk;
+    add_partials(j->out, j->part, j->bias, j->B, j->O, j->nparts, (int)lo, (int)hi, j->relu);
+}
+
+/* Adds the parts of out, in a loop over its rows when that is enough work to
+ * be worth one more synchronisation (a small batch: on this thread). */
+static void sum_parts(fwd_job *j) {
+    const size_t B = (size_t)j->B, work = B * (size_t)j->O * (size_t)j->nparts;
+    nl_parallel_for(B, nl_parallel_grain_even(B, j->nparts > 1 && work >= 65536), sum_parts_rows,
+                    j);
+}
+
 /* out[b, :] = bias + sum over non-zero x[b,i] of x[b,i] * W[i, :], relu optional.
  *
  * Threads split the inputs (rows of W), not the outputs: each core then reads
@@ -110,69 +145,74 @@ static void add_partials(float *out, const float *part, const float *bias, int B
  * thread), writes the same rows of W, dW and Adam's moments every step, and
  * they stay in its cache. Split by columns instead, two cores write
  * neighbouring cache lines of every row, and the hardware prefetchers keep
- * pulling each other's lines across (2 threads slower than 1). Each thread sums its rows into its
- * own partial [B][O]; the partials are then added in thread order, so results are bit-identical run
- * after run for a fixed thread count. part holds NL_DENSE_MAX_PARTS * B * O
- * floats (only the first nt are touched). */
-static void dense_forward_sparse(float *out, float *part, const float *in, const uint64_t *m,
-                                 const float *w, const float *bias, int B, int I, int O, int relu) {
-    const int nw = (B + 63) / 64;
-    const int maxt = omp_get_max_threads();
-#pragma omp parallel if (B * O >= 4096)                                                            \
-    num_threads(maxt < NL_DENSE_MAX_PARTS ? maxt : NL_DENSE_MAX_PARTS)
-    {
-        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        int i0, i1;
-        row_range(I, nt, t, &i0, &i1);
-        float *restrict y0 = part + (size_t)t * B * O;
-        memset(y0, 0, (size_t)B * O * sizeof(float));
-        for (int i = i0; i < i1; i++) {
-            const float *restrict wi = w + (size_t)i * O;
-            for (int q = 0; q < nw; q++) {
-                for (uint64_t bits = m[(size_t)i * nw + q]; bits; bits &= bits - 1) {
-                    const int b = q * 64 + __builtin_ctzll(bits);
-                    const float x = in[(size_t)b * I + i];
-                    float *restrict y = y0 + (size_t)b * O;
-                    for (int o = 0; o < O; o++) y[o] += x * wi[o];
-                }
+ * pulling each other's lines across (2 threads slower than 1). Each part (a
+ * chunk of rows; the pool gives a thread the same parts loop after loop while
+ * all threads run) sums its rows into its own partial [B][O]; the partials are
+ * then added in part order, so results are bit-identical run after run for a
+ * fixed thread count. part holds NL_DENSE_MAX_PARTS * B * O floats (only the
+ * first parts are touched). */
+static void sparse_part(void *ctx, size_t lo, size_t hi, size_t t) {
+    const fwd_job *j = ctx;
+    const int B = j->B, I = j->I, O = j->O, nw = (B + 63) / 64;
+    const float *in = j->in, *w = j->w;
+    const uint64_t *m = j->m;
+    float *restrict y0 = j->part + t * (size_t)B * O;
+    memset(y0, 0, (size_t)B * O * sizeof(float));
+    for (int i = (int)lo; i < (int)hi; i++) {
+        const float *restrict wi = w + (size_t)i * O;
+        for (int q = 0; q < nw; q++) {
+            for (uint64_t bits = m[(size_t)i * nw + q]; bits; bits &= bits - 1) {
+                const int b = q * 64 + __builtin_ctzll(bits);
+                const float x = in[(size_t)b * I + i];
+                float *restrict y = y0 + (size_t)b * O;
+                for (int o = 0; o < O; o++) y[o] += x * wi[o];
             }
         }
-#pragma omp barrier
-        add_partials(out, part, bias, B, O, nt, t, relu);
     }
+}
+
+static void dense_forward_sparse(float *out, float *part, const float *in, const uint64_t *m,
+                                 const float *w, const float *bias, int B, int I, int O, int relu) {
+    fwd_job j = {out, part, NULL, in, w, bias, m, B, I, O, relu, 1, 0};
+    const size_t parts = B * O >= 4096 ? nl_parallel_parts((size_t)I, NL_DENSE_MAX_PARTS) : 1;
+    const size_t grain = nl_parallel_grain((size_t)I, parts, 1);
+    j.nparts = (int)nl_parallel_chunks((size_t)I, grain);
+    nl_parallel_for((size_t)I, grain, sparse_part, &j);
+    sum_parts(&j);
 }
 
 /* dW[i, :] = sum over samples b with x[b,i] != 0 of x[b,i] * dz[b, :];
- * threads own rows, as in the forward pass. */
-static void dense_dw_sparse(float *dw, const float *in, const uint64_t *m, const float *dz, int I,
-                            int O, int B) {
-    const int nw = (B + 63) / 64;
-#pragma omp parallel if (B * O >= 4096)
-    {
-        int i0, i1;
-        row_range(I, omp_get_num_threads(), omp_get_thread_num(), &i0, &i1);
-        for (int i = i0; i < i1; i++) {
-            float *restrict g = dw + (size_t)i * O;
-            memset(g, 0, (size_t)O * sizeof(float));
-            for (int q = 0; q < nw; q++) {
-                for (uint64_t bits = m[(size_t)i * nw + q]; bits; bits &= bits - 1) {
-                    const int b = q * 64 + __builtin_ctzll(bits);
-                    const float x = in[(size_t)b * I + i];
-                    const float *restrict d = dz + (size_t)b * O;
-                    for (int o = 0; o < O; o++) g[o] += x * d[o];
-                }
+ * chunks of rows, as in the forward pass. */
+typedef struct dw_job {
+    float *dw, *din, *dout, *wt;
+    const float *in, *dz, *w;
+    const uint64_t *m;
+    int B, I, O;
+} dw_job;
+
+static void sparse_dw_rows(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const dw_job *j = ctx;
+    const int B = j->B, I = j->I, O = j->O, nw = (B + 63) / 64;
+    (void)chunk;
+    for (int i = (int)lo; i < (int)hi; i++) {
+        float *restrict g = j->dw + (size_t)i * O;
+        memset(g, 0, (size_t)O * sizeof(float));
+        for (int q = 0; q < nw; q++) {
+            for (uint64_t bits = j->m[(size_t)i * nw + q]; bits; bits &= bits - 1) {
+                const int b = q * 64 + __builtin_ctzll(bits);
+                const float x = j->in[(size_t)b * I + i];
+                const float *restrict d = j->dz + (size_t)b * O;
+                for (int o = 0; o < O; o++) g[o] += x * d[o];
             }
         }
     }
 }
 
-/* Inputs [i0, i1) of thread t of nt in whole vectors: only the last range
- * may end in a partial vector. */
-static void vec_range(int I, int nt, int t, int *i0, int *i1) {
-    const int nvec = (I + VL - 1) / VL;
-    row_range(nvec, nt, t, i0, i1);
-    *i0 *= VL;
-    *i1 = *i1 * VL < I ? *i1 * VL : I;
+static void dense_dw_sparse(float *dw, const float *in, const uint64_t *m, const float *dz, int I,
+                            int O, int B) {
+    const dw_job j = {dw, NULL, NULL, NULL, in, dz, NULL, m, B, I, O};
+    nl_parallel_for((size_t)I, nl_parallel_grain_even((size_t)I, B * O >= 4096), sparse_dw_rows,
+                    (void *)&j);
 }
 
 /* y [B][O] = act(bias + in[:, i0:i1] . W[i0:i1, :]) on the register-tile
@@ -281,17 +321,29 @@ static void uk_dx(float *din, const float *dz, const float *wt, size_t ld, int B
 
 /* out = act(in . W + b) in one GEMM over the whole batch, the dense path.
  * With several threads and enough work, split along the inputs (rows of W) as
- * the sparse kernels do, each thread one GEMM of its rows into its partial
- * [B][O], the partials added in thread order: each core reads only the rows of
+ * the sparse kernels do, each part one GEMM of its rows into its partial
+ * [B][O], the partials added in part order: each core reads only the rows of
  * W it updates in the optimizer step (a split along O would have every core
  * read half of every row, fetching the other core's freshly written lines).
  * part: NL_DENSE_MAX_PARTS * B * O floats. */
+static void dense_part(void *ctx, size_t lo, size_t hi, size_t t) {
+    const fwd_job *j = ctx;
+    const int B = j->B, I = j->I, O = j->O, i0 = (int)lo, i1 = (int)hi;
+    float *y0 = j->part + t * (size_t)B * O;
+    if (j->uk) {
+        uk_forward(y0, j->in, j->w, j->zeros, B, I, O, i0, i1, 0);
+    } else {
+        /* inside a loop's chunk nl_gemm runs on this thread alone */
+        nl_gemm(0, 0, B, O, i1 - i0, 1.0f, j->in + i0, I, j->w + (size_t)i0 * O, O, 0.0f, y0, O);
+    }
+}
+
 static void dense_forward(float *out, float *part, const float *zeros, const float *in,
                           const float *w, const float *bias, int B, int I, int O, int relu) {
     const int uk = O % VL == 0; /* the register-tile kernels, else BLAS */
-    const int maxt = omp_get_max_threads();
+    const int maxt = nl_parallel_threads();
     const int nt = maxt < NL_DENSE_MAX_PARTS ? maxt : NL_DENSE_MAX_PARTS;
-    if (nt < 2 || omp_in_parallel() || (double)B * I * O < 256.0 * 1024 || I < 16 * nt) {
+    if (nt < 2 || nl_parallel_in_loop() || (double)B * I * O < 256.0 * 1024 || I < 16 * nt) {
         if (uk) {
             uk_forward(out, in, w, bias, B, I, O, 0, I, relu);
             return;
@@ -302,21 +354,25 @@ static void dense_forward(float *out, float *part, const float *zeros, const flo
             for (size_t k = 0; k < (size_t)B * O; k++) out[k] = out[k] > 0.0f ? out[k] : 0.0f;
         return;
     }
-#pragma omp parallel num_threads(nt)
-    {
-        const int n = omp_get_num_threads(), t = omp_get_thread_num();
-        int i0, i1;
-        float *y0 = part + (size_t)t * B * O;
-        if (uk) {
-            vec_range(I, n, t, &i0, &i1);
-            uk_forward(y0, in, w, zeros, B, I, O, i0, i1, 0);
-        } else {
-            row_range(I, n, t, &i0, &i1);
-            /* inside a parallel region nl_gemm runs on this thread alone */
-            nl_gemm(0, 0, B, O, i1 - i0, 1.0f, in + i0, I, w + (size_t)i0 * O, O, 0.0f, y0, O);
-        }
-#pragma omp barrier
-        add_partials(out, part, bias, B, O, n, t, relu);
+    fwd_job j = {out, part, zeros, in, w, bias, NULL, B, I, O, relu, 1, uk};
+    const size_t grain =
+        nl_parallel_grain((size_t)I, nl_parallel_parts((size_t)I, NL_DENSE_MAX_PARTS), uk ? VL : 1);
+    j.nparts = (int)nl_parallel_chunks((size_t)I, grain);
+    nl_parallel_for((size_t)I, grain, dense_part, &j);
+    sum_parts(&j);
+}
+
+/* Part t of the backward pass on the register-tile kernels: rows [lo, hi) of
+ * dW, columns [lo, hi) of din (lo a multiple of VL). */
+static void backward_part(void *ctx, size_t lo, size_t hi, size_t t) {
+    const dw_job *j = ctx;
+    const int B = j->B, I = j->I, O = j->O, i0 = (int)lo, i1 = (int)hi;
+    uk_dw(j->dw, j->in, j->dout, B, I, O, i0, i1);
+    if (j->din) {
+        const size_t ld = (size_t)(i1 - i0 + VL - 1) / VL * VL;
+        float *wtt = j->wt + (size_t)O * ((size_t)i0 + t * VL);
+        transpose_rows(wtt, ld, j->w, O, i0, i1);
+        uk_dx(j->din, j->dout, wtt, ld, B, I, O, i0, i1);
     }
 }
 
@@ -344,25 +400,16 @@ static void dense_backward(float *din, float *dw, float *db, float *dout, const 
         if (din) nl_gemm_split(NL_SPLIT_N, 0, 1, B, I, O, 1.0f, dout, O, w, O, 0.0f, din, I);
         return;
     }
-    /* On the register-tile kernels: each thread transposes its own rows of W
-     * into its own part of wt for the input gradient, so no thread waits for
+    /* On the register-tile kernels: each part transposes its own rows of W
+     * into its own part of wt for the input gradient, so no part waits for
      * another. */
-    const int maxt = omp_get_max_threads();
+    const int maxt = nl_parallel_threads();
     const int nt = maxt < NL_DENSE_MAX_PARTS ? maxt : NL_DENSE_MAX_PARTS;
-    const int par = !omp_in_parallel() && (double)B * I * O >= 256.0 * 1024 && I >= 16 * nt;
-#pragma omp parallel num_threads(nt) if (par)
-    {
-        const int t = omp_get_thread_num();
-        int i0, i1;
-        vec_range(I, omp_get_num_threads(), t, &i0, &i1);
-        uk_dw(dw, in, dout, B, I, O, i0, i1);
-        if (din) {
-            const size_t ld = (size_t)(i1 - i0 + VL - 1) / VL * VL;
-            float *wtt = wt + (size_t)O * ((size_t)i0 + (size_t)t * VL);
-            transpose_rows(wtt, ld, w, O, i0, i1);
-            uk_dx(din, dout, wtt, ld, B, I, O, i0, i1);
-        }
-    }
+    const int par =
+        nt >= 2 && !nl_parallel_in_loop() && (double)B * I * O >= 256.0 * 1024 && I >= 16 * nt;
+    const dw_job j = {dw, din, dout, wt, in, NULL, w, NULL, B, I, O};
+    const size_t parts = par ? nl_parallel_parts((size_t)I, NL_DENSE_MAX_PARTS) : 1;
+    nl_parallel_for((size_t)I, nl_parallel_grain((size_t)I, parts, VL), backward_part, (void *)&j);
 }
 
 static nl_status plan(nl_layer *l, nl_error *err) {

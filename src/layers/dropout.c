@@ -7,25 +7,52 @@
  *   forward:  out = in * mask        backward: din = dout * mask */
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/rng.h"
 #include "layers/layer.h"
 
-void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key) {
-    const float scale = 1.0f / (1.0f - rate);
-    /* keep when the top 24 bits are >= rate * 2^24 */
-    const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = (uint32_t)(nl_hash2(key, i) >> 40);
-        float m = u >= threshold ? scale : 0.0f;
-        mask[i] = m;
-        out[i] = in[i] * m;
+/* Elements per chunk; shorter arrays run on one thread. */
+#define DROPOUT_GRAIN 16384
+#define DROPOUT_PAR   65536
+
+typedef struct dropout_job {
+    float *out, *mask;
+    const float *in, *dout, *cmask;
+    float scale;
+    uint32_t threshold;
+    uint64_t key;
+} dropout_job;
+
+static void dropout_fwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const dropout_job *j = ctx;
+    (void)chunk;
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t u = (uint32_t)(nl_hash2(j->key, i) >> 40);
+        float m = u >= j->threshold ? j->scale : 0.0f;
+        j->mask[i] = m;
+        j->out[i] = j->in[i] * m;
     }
 }
 
+static void dropout_bwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const dropout_job *j = ctx;
+    (void)chunk;
+    for (size_t i = lo; i < hi; i++) j->out[i] = j->dout[i] * j->cmask[i];
+}
+
+void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key) {
+    dropout_job j = {0};
+    j.out = out, j.mask = mask, j.in = in, j.key = key;
+    j.scale = 1.0f / (1.0f - rate);
+    /* keep when the top 24 bits are >= rate * 2^24 */
+    j.threshold = (uint32_t)((double)rate * 16777216.0);
+    nl_parallel_for(n, n >= DROPOUT_PAR ? DROPOUT_GRAIN : n, dropout_fwd_chunk, &j);
+}
+
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
+    dropout_job j = {0};
+    j.out = din, j.dout = dout, j.cmask = mask;
+    nl_parallel_for(n, n >= DROPOUT_PAR ? DROPOUT_GRAIN : n, dropout_bwd_chunk, &j);
 }
 
 static nl_status plan(nl_layer *l, nl_error *err) {

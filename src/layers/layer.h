@@ -16,8 +16,9 @@
  * The model runs the layers as steps (layers/step.h): a layer alone, or a few
  * layers as one with their own forward/backward; in and out of a layer inside
  * such a step may be NULL when that step never stores them.
- * Threading: layers parallelise themselves with OpenMP over disjoint outputs
- * (or via BLAS), so results are identical run after run for a fixed thread count. */
+ * Threading: layers parallelise themselves with nl_parallel_for (core/parallel.h)
+ * over disjoint outputs, or over fixed parts whose partials are added in part
+ * order, so results are identical run after run for a fixed thread count. */
 #ifndef NNLAB_LAYER_H
 #define NNLAB_LAYER_H
 

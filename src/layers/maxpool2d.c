@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/simd.h"
 #include "layers/layer.h"
 #include "layers/maxpool2d.h"
@@ -68,11 +69,23 @@ static inline __attribute__((always_inline)) void pool_pixel(const pool_geom *g,
 
 /* in [B][H][W][C] -> out [B][OH][OW][C], idx [B][OH][OW][C] (offsets within the
  * image); sc, sh [C] or NULL: pool sc * in + sh instead of in. */
-static void maxpool2d_forward(const pool_geom *g, float *out, int32_t *idx, const float *in,
-                              const float *sc, const float *sh) {
+typedef struct pool_job {
+    const pool_geom *g;
+    float *out;
+    int32_t *idx;
+    const float *in, *sc, *sh, *dout;
+    const int32_t *cidx;
+} pool_job;
+
+static void forward_rows(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const pool_job *j = ctx;
+    const pool_geom *g = j->g;
+    float *out = j->out;
+    int32_t *idx = j->idx;
+    const float *in = j->in, *sc = j->sc, *sh = j->sh;
     const size_t img = (size_t)g->H * g->W * g->C;
-#pragma omp parallel for schedule(static) if ((size_t)g->B * g->OH * g->OW * g->C >= 8192)
-    for (int r = 0; r < g->B * g->OH; r++) {
+    (void)chunk;
+    for (int r = (int)lo; r < (int)hi; r++) {
         const int b = r / g->OH, oh = r % g->OH;
         for (int ow = 0; ow < g->OW; ow++) {
             const size_t o = ((size_t)r * g->OW + ow) * g->C;
@@ -85,6 +98,14 @@ static void maxpool2d_forward(const pool_geom *g, float *out, int32_t *idx, cons
     }
 }
 
+static void maxpool2d_forward(const pool_geom *g, float *out, int32_t *idx, const float *in,
+                              const float *sc, const float *sh) {
+    const pool_job j = {g, out, idx, in, sc, sh, NULL, NULL};
+    const size_t rows = (size_t)g->B * g->OH;
+    nl_parallel_for(rows, nl_parallel_grain_even(rows, rows * g->OW * g->C >= 8192), forward_rows,
+                    (void *)&j);
+}
+
 void maxpool2d_forward_affine(const nl_layer *l, int batch, float *out, int32_t *idx,
                               const float *in, const float *scale, const float *shift) {
     const pool_geom g = geom(l, batch);
@@ -92,8 +113,13 @@ void maxpool2d_forward_affine(const nl_layer *l, int batch, float *out, int32_t 
 }
 
 /* din [B][H][W][C] from dout [B][OH][OW][C] and the recorded winners. */
-static void maxpool2d_backward(const pool_geom *g, float *din, const float *dout,
-                               const int32_t *idx) {
+static void backward_images(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const pool_job *j = ctx;
+    const pool_geom *g = j->g;
+    float *din = j->out;
+    const float *dout = j->dout;
+    const int32_t *idx = j->cidx;
+    (void)chunk;
     const size_t img = (size_t)g->H * g->W * g->C, oimg = (size_t)g->OH * g->OW * g->C;
     /* Windows that do not overlap (K <= S) are written position by position, so
      * din needs clearing only where no window reaches; overlapping windows
@@ -101,8 +127,7 @@ static void maxpool2d_backward(const pool_geom *g, float *din, const float *dout
     const int disjoint = g->K <= g->S;
     const int covered = disjoint && g->K == g->S && g->OH * g->S == g->H && g->OW * g->S == g->W;
     const int C = g->C;
-#pragma omp parallel for schedule(static) if ((size_t)g->B * img >= 8192)
-    for (int b = 0; b < g->B; b++) {
+    for (int b = (int)lo; b < (int)hi; b++) {
         float *dx = din + (size_t)b * img;
         const float *dy = dout + (size_t)b * oimg;
         const int32_t *ix = idx + (size_t)b * oimg;
@@ -130,6 +155,13 @@ static void maxpool2d_backward(const pool_geom *g, float *din, const float *dout
             }
         }
     }
+}
+
+static void maxpool2d_backward(const pool_geom *g, float *din, const float *dout,
+                               const int32_t *idx) {
+    const pool_job j = {g, din, NULL, NULL, NULL, NULL, dout, idx};
+    const size_t B = (size_t)g->B, img = (size_t)g->H * g->W * g->C;
+    nl_parallel_for(B, nl_parallel_grain_even(B, B * img >= 8192), backward_images, (void *)&j);
 }
 
 static nl_status plan(nl_layer *l, nl_error *err) {

@@ -1,15 +1,37 @@
 /* ReLU as a layer of its own (dense and conv2d can also fuse it).
  *   forward:  out = max(in, 0)        backward: din = dout * (in > 0) */
+#include "core/parallel.h"
 #include "layers/layer.h"
 
+/* Elements per chunk; shorter arrays run on one thread. */
+#define RELU_GRAIN 16384
+#define RELU_PAR   65536
+
+typedef struct relu_job {
+    float *out;
+    const float *in, *dout;
+} relu_job;
+
+static void relu_fwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const relu_job *j = ctx;
+    (void)chunk;
+    for (size_t i = lo; i < hi; i++) j->out[i] = j->in[i] > 0.0f ? j->in[i] : 0.0f;
+}
+
+static void relu_bwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const relu_job *j = ctx;
+    (void)chunk;
+    for (size_t i = lo; i < hi; i++) j->out[i] = j->in[i] > 0.0f ? j->dout[i] : 0.0f;
+}
+
 void relu_forward(float *out, const float *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    relu_job j = {out, in, NULL};
+    nl_parallel_for(n, n >= RELU_PAR ? RELU_GRAIN : n, relu_fwd_chunk, &j);
 }
 
 void relu_backward(float *din, const float *dout, const float *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (size_t i = 0; i < n; i++) din[i] = in[i] > 0.0f ? dout[i] : 0.0f;
+    relu_job j = {din, in, dout};
+    nl_parallel_for(n, n >= RELU_PAR ? RELU_GRAIN : n, relu_bwd_chunk, &j);
 }
 
 static nl_status plan(nl_layer *l, nl_error *err) {

@@ -2,10 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
+#include "core/parallel.h"
 #include "nnlab/optim.h"
 #include "optim/optim_impl.h"
 
@@ -112,17 +109,22 @@ void nl_optim_step(nl_optimizer *o, float *params, const float *grads) {
     nl_optim_step_lr(o, o->cfg.lr, params, grads);
 }
 
+typedef struct range_job {
+    optim_range_fn fn;
+    const void *k;
+} range_job;
+
+static void range_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
+    const range_job *j = ctx;
+    (void)chunk;
+    j->fn(j->k, (long)lo, (long)hi);
+}
+
+/* Contiguous ranges, a multiple of 16 long, about two per thread: the pool
+ * gives thread t the same ones step after step while all threads run. */
 void optim_for_ranges(const nl_optimizer *o, optim_range_fn fn, const void *k) {
-    const long n = (long)o->n;
-#pragma omp parallel if (n >= 65536)
-    {
-        int nt = 1, t = 0;
-#ifdef _OPENMP
-        nt = omp_get_num_threads();
-        t = omp_get_thread_num();
-#endif
-        long chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
-        long lo = t * chunk, hi = lo + chunk > n ? n : lo + chunk;
-        if (lo < hi) fn(k, lo, hi);
-    }
+    const size_t n = o->n;
+    range_job j = {fn, k};
+    const size_t grain = n >= 65536 ? nl_parallel_grain(n, nl_parallel_parts(n, 64), 16) : n;
+    nl_parallel_for(n, grain, range_chunk, &j);
 }

@@ -6,12 +6,12 @@
  * Winograd F(2x2, 3x3) and F(4x4, 3x3)), plus run-to-run determinism and the
  * algorithms plan chooses. */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "gradcheck.h"
+#include "nnlab/core.h"
 
 static nl_layer_spec conv_spec(int filters, int kernel, int stride, int pad, int act) {
     nl_layer_spec s = {.kind = NL_LAYER_CONV2D,
@@ -520,15 +520,15 @@ int main(void) {
                 (nl_shape){7, 9, 19}, 3, 1);
     gc_options.conv_algo = NL_CONV_AUTO;
     /* same results whatever the number of threads, up to the partial sums of dW */
-    int nt = omp_get_max_threads();
-    omp_set_num_threads(1);
+    int nt = nl_get_threads();
+    nl_set_threads(1);
     compare_ref("cifar conv2, 1 thread", conv_spec(64, 3, 1, NL_PAD_VALID, NL_ACT_RELU),
                 (nl_shape){15, 15, 32}, 3, 1);
-    omp_set_num_threads(3);
+    nl_set_threads(3);
     compare_ref("odd filters, 3 threads", conv_spec(37, 3, 1, NL_PAD_SAME, NL_ACT_RELU),
                 (nl_shape){7, 9, 5}, 5, 1);
     compare_ref("winograd, 3 threads", conv_spec(37, 3, 1, NL_PAD_SAME, NL_ACT_RELU),
                 (nl_shape){7, 9, 19}, 5, 1);
-    omp_set_num_threads(nt);
+    nl_set_threads(nt);
     CHECK_DONE();
 }
