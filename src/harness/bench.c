@@ -280,7 +280,8 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
     return NL_OK;
 }
 
-/* The run's samples as design.md CSV, t_s = seconds since run_start. */
+/* The run's samples as design.md CSV, t_s = seconds since run_start (the row
+ * taken after the exit is left out: its CPU time is in the run's figures). */
 static nl_status write_run_csv(const char *path, const bench_child *c, const nl_bench_run *r,
                                nl_error *err) {
     sbuf b;
@@ -291,6 +292,7 @@ static nl_status write_run_csv(const char *path, const bench_child *c, const nl_
     const double off = c->nrows ? r->t[0] - c->rows[0].t_s : 0.0;
     for (size_t i = 0; i < c->nrows; i++) {
         nl_stats_row row = c->rows[i];
+        if (!row.alive) continue; /* taken after the exit: no memory or threads to show */
         row.t_s += off;
         n = nl_stats_format_row(NL_STATS_CSV, &row, &c->info, c->interval_s, line, sizeof line);
         sb_putn(&b, line, n);
@@ -511,7 +513,7 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             } else {
                 st = bench_child_run(&child, err);
                 if (!st) st = read_run(&run, &child, err);
-                if (!st && child.nrows) st = write_run_csv(csv, &child, &run, err);
+                if (!st) st = write_run_csv(csv, &child, &run, err);
                 if (!gpu_probed && child.info_valid) {
                     gpu_probed = 1;
                     const nl_stats_info *in = &child.info;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -186,11 +187,27 @@ static nl_status start(loop *L, int go[2], int ex[2], nl_error *err) {
     return NL_OK;
 }
 
+/* Reaps the command; its rusage (it and the children it waited for) goes into
+ * the summary. */
 static void reap(loop *L) {
     int ws = 0;
-    while (waitpid(L->pid, &ws, 0) < 0 && errno == EINTR) {
+    struct rusage ru;
+    pid_t r;
+    memset(&ru, 0, sizeof ru);
+    while ((r = wait4(L->pid, &ws, 0, &ru)) < 0 && errno == EINTR) {
     }
     L->res->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+    if (r == L->pid) {
+        nl_stats_summary *s = &L->res->summary;
+        s->exit_valid = 1;
+        s->exit_user_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
+        s->exit_system_s = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+        s->exit_maxrss_mib = (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
+        s->exit_minflt = ru.ru_minflt;
+        s->exit_majflt = ru.ru_majflt;
+        s->exit_vcsw = ru.ru_nvcsw;
+        s->exit_ivcsw = ru.ru_nivcsw;
+    }
 }
 
 /* The members of the tree still running, by PID and start time. */
@@ -365,6 +382,14 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
         res->wall_s = nl_now() - L.t_launch;
         end_leftovers(&L, st);
         reap(&L);
+        /* the CPU time counts from the launch (NL_STATS_FROM_START): so does the mean */
+        nl_stats_summary *s = &res->summary;
+        if (isfinite(res->wall_s) && res->wall_s > 0) {
+            s->duration_s = res->wall_s;
+            s->cpu_mean_pct = 100.0 * s->cpu_s / res->wall_s;
+            const double most = 100.0 * (res->info_valid ? res->info.ncpu : 1);
+            if (s->cpu_mean_pct > most) s->cpu_mean_pct = most;
+        }
     } else {
         res->wall_s = nl_now() - L.t_launch;
     }

@@ -517,7 +517,11 @@ static void test_run(void) {
     CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
     CHECK(res.exit_code == 3 && res.exec_errno == 0 && !res.timed_out && !res.stopped);
     CHECK(c.opened == 1 && c.samples == res.samples && c.samples >= 3 && c.last_alive == 0);
-    CHECK(res.info_valid && !strcmp(res.info.comm, "sh") && res.summary.samples == res.samples);
+    /* the summary counts the samples of the live process: not the row after the exit */
+    CHECK(res.info_valid && !strcmp(res.info.comm, "sh") && res.summary.samples == res.samples - 1);
+    /* the kernel's figures at the reaping, and the mean over launch to exit */
+    CHECK(res.summary.exit_valid && res.summary.exit_maxrss_mib > 0 && res.summary.exit_minflt > 0);
+    CHECK_NEAR(res.summary.duration_s, res.wall_s, 1e-9);
     CHECK(res.wall_s >= 0.24 && res.wall_s < 5);
     /* a command that cannot be executed is an outcome */
     char *none[] = {"/nonexistent/nnlab-test", NULL};
