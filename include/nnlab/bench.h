@@ -377,6 +377,38 @@ NL_API nl_status nl_bench_write_report(const char *out_dir, const nl_bench_confi
 
 NL_API void nl_bench_results_free(nl_bench_results *res);
 
+/* ---- ratios and comparisons ------------------------------------------------------------ */
+
+/* b / a (e.g. a contestant's time over the fastest one's) and its sd from the
+ * runs' spread (first-order propagation of the relative sds, as hyperfine
+ * does: sd = r sqrt((sd_a/a)^2 + (sd_b/b)^2)); *sd is NAN when either sd is
+ * unknown (one run). NAN when a or b is not > 0. */
+NL_API double nl_bench_ratio(double a, double sd_a, double b, double sd_b, double *sd);
+
+/* One contestant x workload in two result directories (A: before, B: after). */
+typedef struct nl_bench_compare_row {
+    char workload[64], contestant[64];
+    nl_bench_stat a, b;  /* time-to-train (s); n == 0: not in that directory (or no OK run) */
+    double change_pct;   /* 100 (b - a) / a of the means: positive = slower; NAN unknown */
+    double noise_pct;    /* the change the runs' spread explains: 2 standard errors of the
+                            difference of the means, 2 sqrt(sd_a^2/n_a + sd_b^2/n_b), as a % of
+                            a; NAN when a side has fewer than 2 runs */
+    int beyond_noise;    /* 1: |change| > noise, 0: within it, -1: unknown */
+    int regression;      /* slower by more than the threshold, and not within the noise */
+    double sps_a, sps_b; /* samples/s (means), NAN unknown */
+    double rss_a, rss_b; /* peak RSS (MiB, means), NAN unknown */
+} nl_bench_compare_row;
+
+/* Fills row's change, noise, beyond_noise and regression from row->a and row->b
+ * (threshold_pct < 0: nothing is a regression). */
+NL_API void nl_bench_compare_judge(nl_bench_compare_row *row, double threshold_pct);
+
+/* Reads DIR/table.json of two benches and pairs their rows by contestant and
+ * workload (A's order, then those only in B). *rows is malloc'd. NL_EIO /
+ * NL_EFORMAT (naming the file) when a table cannot be read. */
+NL_API nl_status nl_bench_compare_dirs(const char *dir_a, const char *dir_b, double threshold_pct,
+                                       nl_bench_compare_row **rows, size_t *n, nl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

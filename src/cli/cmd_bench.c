@@ -19,7 +19,8 @@ static const char *CMD = "bench";
 
 static void usage(FILE *f) {
     fprintf(f,
-            "Usage: nnlab bench [OPTIONS]\n\n"
+            "Usage: nnlab bench [OPTIONS]\n"
+            "       nnlab bench compare DIR_A DIR_B [--threshold PCT]\n\n"
             "Runs every contestant (nnlab and the Python peers, plus yours) on every workload\n"
             "N times, interleaved (A B C A B C ...), each run watched by the monitor of\n"
             "'nnlab stats' (0.1 s samples of the whole process tree); aligns the runs on their\n"
@@ -68,7 +69,14 @@ static void usage(FILE *f) {
             "workload _aligned.csv and _mean.csv (the runs on a common 0.1 s grid, and their\n"
             "mean and sd). Progress goes to stderr; Table 1 is printed on stdout.\n\n"
             "Exit status: 0 when some run succeeded, 1 when none did or on errors, 2 usage,\n"
-            "130 when interrupted (the results of the runs done are still written).\n",
+            "130 when interrupted (the results of the runs done are still written).\n\n"
+            "nnlab bench compare DIR_A DIR_B [--threshold PCT]: the same contestant x workload\n"
+            "in two result directories (their table.json; A before, B after), as a Markdown\n"
+            "table on stdout: mean time-to-train +- sd of each, the change (positive: B is\n"
+            "slower), the noise (2 standard errors of the difference of the means, from the\n"
+            "runs' spread: a change within it may be chance; unknown with one run), samples/s\n"
+            "and peak RSS. With --threshold PCT, exit status 1 when some pair got slower by\n"
+            "more than PCT %% and beyond the noise (a regression); else 0.\n",
             sysconf(_SC_NPROCESSORS_ONLN));
 }
 
@@ -184,7 +192,97 @@ static void list_contestants(const nl_bench_contestant *c, size_t n) {
     }
 }
 
+/* "A → B" with "–" for an unknown side. */
+static void pair_text(char *buf, size_t n, double a, double b) {
+    char x[32] = "–", y[32] = "–";
+    if (isfinite(a)) snprintf(x, sizeof x, "%.0f", a);
+    if (isfinite(b)) snprintf(y, sizeof y, "%.0f", b);
+    snprintf(buf, n, "%s → %s", x, y);
+}
+
+/* nnlab bench compare DIR_A DIR_B [--threshold PCT] */
+static int bench_compare(int argc, char **argv) {
+    const char *dirs[2] = {NULL, NULL};
+    double threshold = -1;
+    int nd = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        if ((r = cli_opt_value(CMD, argc, argv, &i, "--threshold", &v)) != 0) {
+            if (r < 0 || cli_parse_double(CMD, "--threshold", v, 0, 1e6, &threshold))
+                return CLI_USAGE;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error(CMD, "compare: unknown option '%s'", argv[i]);
+        } else if (nd < 2) {
+            dirs[nd++] = argv[i];
+        } else {
+            return cli_usage_error(CMD, "compare: unexpected argument '%s' (give two directories)",
+                                   argv[i]);
+        }
+    }
+    if (nd != 2) return cli_usage_error(CMD, "compare needs two result directories: DIR_A DIR_B");
+    nl_error err = {0};
+    nl_bench_compare_row *rows = NULL;
+    size_t n = 0;
+    if (nl_bench_compare_dirs(dirs[0], dirs[1], threshold, &rows, &n, &err)) {
+        cli_error(CMD, "compare: %s", err.msg);
+        return CLI_ERR;
+    }
+    printf("# nnlab bench compare\n\nA: %s\nB: %s\n\n", dirs[0], dirs[1]);
+    printf("| workload | contestant | A: time-to-train (s) | B: time-to-train (s) | change | "
+           "noise | verdict | samples/s A → B | peak RSS (MiB) A → B |\n");
+    printf("|---|---|---:|---:|---:|---:|---|---:|---:|\n");
+    int regressions = 0;
+    for (size_t i = 0; i < n; i++) {
+        const nl_bench_compare_row *x = &rows[i];
+        char a[64], b[64], ch[32], no[32], sps[64], rss[64];
+        const nl_bench_stat *st[2] = {&x->a, &x->b};
+        char *cell[2] = {a, b};
+        for (int k = 0; k < 2; k++) {
+            if (st[k]->n == 0)
+                snprintf(cell[k], 64, "–");
+            else if (st[k]->n > 1 && isfinite(st[k]->sd))
+                snprintf(cell[k], 64, "%.3f ± %.3f (%d)", st[k]->mean, st[k]->sd, st[k]->n);
+            else
+                snprintf(cell[k], 64, "%.3f (%d)", st[k]->mean, st[k]->n);
+        }
+        if (isfinite(x->change_pct))
+            snprintf(ch, sizeof ch, "%+.1f %%", x->change_pct);
+        else
+            snprintf(ch, sizeof ch, "–");
+        if (isfinite(x->noise_pct))
+            snprintf(no, sizeof no, "± %.1f %%", x->noise_pct);
+        else
+            snprintf(no, sizeof no, "unknown");
+        const char *verdict = x->a.n == 0            ? "only in B"
+                              : x->b.n == 0          ? "only in A"
+                              : x->regression        ? "REGRESSION"
+                              : x->beyond_noise == 0 ? "within the noise"
+                              : x->beyond_noise < 0  ? (x->change_pct > 0 ? "slower (noise unknown)"
+                                                                          : "faster (noise unknown)")
+                              : x->change_pct > 0    ? "slower"
+                                                     : "faster";
+        regressions += x->regression;
+        pair_text(sps, sizeof sps, x->sps_a, x->sps_b);
+        pair_text(rss, sizeof rss, x->rss_a, x->rss_b);
+        printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", x->workload, x->contestant, a, b,
+               ch, no, verdict, sps, rss);
+    }
+    free(rows);
+    if (threshold >= 0) {
+        printf("\n%d regression%s beyond %.1f %% and the noise.\n", regressions,
+               regressions == 1 ? "" : "s", threshold);
+        if (regressions) return CLI_ERR;
+    }
+    return CLI_OK;
+}
+
 int cmd_bench(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "compare")) return bench_compare(argc - 1, argv + 1);
     long runs = 5, epochs = 3, threads = 0, warmup = 0;
     double timeout = 0, wait_idle = 0, max_other = 0;
     long retries = 3;

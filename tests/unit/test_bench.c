@@ -376,7 +376,62 @@ static void test_variants_and_limits(void) {
     free(list);
 }
 
+static void test_ratio(void) {
+    double sd = 0;
+    /* hyperfine's propagation: 3.34 x with relative sds 1 % and 1 % */
+    double r = nl_bench_ratio(1.0, 0.01, 3.34, 0.0334, &sd);
+    CHECK_NEAR(r, 3.34, 1e-12);
+    CHECK_NEAR(sd, 3.34 * sqrt(2.0) * 0.01, 1e-12);
+    r = nl_bench_ratio(2.0, NAN, 4.0, 0.1, &sd); /* one run: no spread */
+    CHECK_NEAR(r, 2.0, 1e-12);
+    CHECK(isnan(sd));
+    CHECK(isnan(nl_bench_ratio(0, 0.1, 1, 0.1, &sd)) && isnan(sd));
+    CHECK(isnan(nl_bench_ratio(1, 0.1, NAN, 0.1, NULL)));
+}
+
+static nl_bench_stat stat_of(int n, double mean, double sd) {
+    nl_bench_stat s = {n, mean, sd, mean, mean, mean};
+    return s;
+}
+
+static void test_compare_judge(void) {
+    nl_bench_compare_row x;
+    memset(&x, 0, sizeof x);
+    /* 10 % slower, 5 runs each with sd 0.1 s on 10 s: noise 2 sqrt(2 * 0.01 / 5) / 10 */
+    x.a = stat_of(5, 10.0, 0.1);
+    x.b = stat_of(5, 11.0, 0.1);
+    nl_bench_compare_judge(&x, 5);
+    CHECK_NEAR(x.change_pct, 10.0, 1e-9);
+    CHECK_NEAR(x.noise_pct, 100 * 2 * sqrt(0.02 / 5) / 10, 1e-9);
+    CHECK(x.beyond_noise == 1 && x.regression == 1);
+    nl_bench_compare_judge(&x, 15); /* below the threshold */
+    CHECK(x.regression == 0);
+    nl_bench_compare_judge(&x, -1); /* no threshold: never a regression */
+    CHECK(x.regression == 0 && x.beyond_noise == 1);
+    /* the same change with a wide spread: within the noise, no regression */
+    x.a = stat_of(3, 10.0, 2.0);
+    x.b = stat_of(3, 11.0, 2.0);
+    nl_bench_compare_judge(&x, 5);
+    CHECK(x.beyond_noise == 0 && x.regression == 0);
+    /* faster is never a regression */
+    x.a = stat_of(5, 10.0, 0.1);
+    x.b = stat_of(5, 8.0, 0.1);
+    nl_bench_compare_judge(&x, 0);
+    CHECK(x.change_pct < 0 && x.beyond_noise == 1 && x.regression == 0);
+    /* one run: noise unknown, judged by the threshold alone */
+    x.a = stat_of(1, 10.0, NAN);
+    x.b = stat_of(1, 12.0, NAN);
+    nl_bench_compare_judge(&x, 5);
+    CHECK(isnan(x.noise_pct) && x.beyond_noise == -1 && x.regression == 1);
+    /* only on one side */
+    x.b = stat_of(0, NAN, NAN);
+    nl_bench_compare_judge(&x, 5);
+    CHECK(isnan(x.change_pct) && x.regression == 0);
+}
+
 int main(void) {
+    test_ratio();
+    test_compare_judge();
     test_describe();
     test_pct();
     test_resample();
