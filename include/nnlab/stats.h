@@ -309,7 +309,8 @@ typedef struct nl_stats_run_opts {
                                 the run this process is the subreaper of its tree (orphans,
                                 such as a daemon that forked twice, become its children);
                                 when it exits, its group, every process of its tree still
-                                running and every adopted orphan are ended (counted in
+                                running and every adopted orphan (not the children this
+                                process had before the run) are ended (counted in
                                 leftovers) and reaped */
     int pid;                 /* instead of argv: watch this running process */
     unsigned flags;          /* NL_STATS_* (NL_STATS_FROM_START is added for a command) */

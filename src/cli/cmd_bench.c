@@ -57,6 +57,15 @@ static void usage(FILE *f) {
             "                        than PCT%% of the machine's CPU (--retries times, then\n"
             "                        keep it with a note)\n"
             "  --retries N           repeats for --max-other-load (default 3)\n"
+            "  --load N              speed under load: every measured run is done twice,\n"
+            "                        idle and then with N busy processes alongside (a plain\n"
+            "                        CPU spin each, started by the bench just before the run\n"
+            "                        and ended right after it, the same for every contestant;\n"
+            "                        none outlives the bench). The bench takes about twice as\n"
+            "                        long; Table 1 stays the idle runs, the report adds \"speed\n"
+            "                        under load\" (samples/s idle and under load side by side)\n"
+            "  --load-command CMD    the load processes run 'sh -c CMD' instead of the spin\n"
+            "                        (its output discarded; N defaults to 1)\n"
             "  --paper               the study's setup: Python contestants train its Python\n"
             "                        models (mnist-keras-paper, cifar10-keras-paper), 3 epochs,\n"
             "                        5 runs (unless --epochs/--runs say otherwise)\n"
@@ -101,7 +110,7 @@ static void on_progress(void *user, const nl_bench_progress *p) {
         else
             snprintf(eta, sizeof eta, ", ETA %ld s", s);
     }
-    const char *kind = p->warmup ? "warm-up" : "run";
+    const char *kind = p->warmup ? "warm-up" : p->under_load ? "under load, run" : "run";
     if (!strcmp(p->what, "waiting")) {
         fprintf(stderr, "nnlab bench: waiting for the machine: %.0f%% busy with other work\n",
                 p->other_pct);
@@ -128,7 +137,7 @@ static void on_progress(void *user, const nl_bench_progress *p) {
             fprintf(stderr, ", test accuracy %.4f", r->test_accuracy[r->epochs - 1]);
         fprintf(stderr, " (start-up %.2f s, peak RSS %.0f MiB)%s\n", r->startup_s, r->rss_peak_mib,
                 eta);
-        if (r->background_cpu_pct >= 25)
+        if (r->background_cpu_pct >= 25 && !p->under_load)
             fprintf(stderr,
                     "nnlab bench:   warning: other processes used %.0f%% CPU meanwhile: this "
                     "time may be inflated\n",
@@ -285,7 +294,8 @@ int cmd_bench(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "compare")) return bench_compare(argc - 1, argv + 1);
     long runs = 5, epochs = 3, threads = 0, warmup = 0;
     double timeout = 0, wait_idle = 0, max_other = 0;
-    long retries = 3;
+    long retries = 3, load = 0;
+    const char *load_command = NULL;
     int timeout_set = 0;
     uint64_t limit = 0, seed = 1;
     const char *workloads_opt = NULL, *contestants_opt = NULL, *file_opt = NULL, *out_opt = NULL,
@@ -344,6 +354,12 @@ int cmd_bench(int argc, char **argv) {
                 return CLI_USAGE;
         } else if (OPT("--retries")) {
             if (r < 0 || cli_parse_int(CMD, "--retries", v, 0, 100, &retries)) return CLI_USAGE;
+        } else if (OPT("--load")) {
+            if (r < 0 || cli_parse_int(CMD, "--load", v, 1, 256, &load)) return CLI_USAGE;
+        } else if (OPT("--load-command")) {
+            if (r < 0) return CLI_USAGE;
+            if (!*v) return cli_usage_error(CMD, "--load-command needs a command");
+            load_command = v;
         } else if (!strcmp(argv[i], "--paper")) {
             paper = 1;
         } else if (!strcmp(argv[i], "--list")) {
@@ -355,6 +371,7 @@ int cmd_bench(int argc, char **argv) {
         }
 #undef OPT
     }
+    if (load_command && load == 0) load = 1;
     if (paper) {
         if (!runs_set) runs = 5;
         if (!epochs_set) epochs = 3;
@@ -529,6 +546,8 @@ int cmd_bench(int argc, char **argv) {
                            .wait_idle_pct = wait_idle,
                            .max_other_pct = max_other,
                            .retries = (int)retries,
+                           .load_procs = (int)load,
+                           .load_command = load_command,
                            .command_line = cmdline,
                            .progress = on_progress,
                            .should_stop = should_stop,
@@ -542,6 +561,9 @@ int cmd_bench(int argc, char **argv) {
              "data %s; results in %s",
              nchosen, nchosen == 1 ? "" : "s", nwl, nwl == 1 ? "" : "s", runs, runs == 1 ? "" : "s",
              warmup ? " (+ warm-up)" : "", epochs, epochs == 1 ? "" : "s", threads, data, out);
+    if (load)
+        cli_note(CMD, "each run also under load: %ld busy process%s (%s) alongside", load,
+                 load == 1 ? "" : "es", load_command ? load_command : "a plain CPU spin");
 
     nl_status st = nl_bench_execute(&cfg, &res, &err);
     if (st && st != NL_EINTR) {

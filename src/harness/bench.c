@@ -207,14 +207,18 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
         r->eval_s[e] = ms_since(tl.eval_ms[e], base);
         r->test_accuracy[e] = tl.eval_accuracy[e];
     }
-    r->samples_per_s = r->final_loss = r->reported_rss_peak_mib = NAN;
-    r->framework[0] = r->framework_version[0] = '\0';
+    r->samples_per_s = r->reported_samples_per_s = r->final_loss = r->reported_rss_peak_mib = NAN;
+    r->samples_trained = nl_bench_timeline_samples(&tl);
+    if (r->samples_trained > 0 && r->time_to_train_s > 0)
+        r->samples_per_s = r->samples_trained / r->time_to_train_s;
+    r->framework[0] = r->framework_version[0] = r->python_version[0] = '\0';
     if (res) {
-        r->samples_per_s = jnumber(res, "samples_per_second");
+        r->reported_samples_per_s = jnumber(res, "samples_per_second");
         r->final_loss = jnumber(res, "final_loss");
         r->reported_rss_peak_mib = jnumber(res, "peak_rss_mib");
         jstring(res, "framework", r->framework, sizeof r->framework);
         jstring(res, "framework_version", r->framework_version, sizeof r->framework_version);
+        jstring(res, "python_version", r->python_version, sizeof r->python_version);
         json_t *acc = json_object_get(res, "test_accuracy");
         if (json_is_number(acc) && r->epochs == 0) { /* a single figure */
             r->epochs = 1;
@@ -324,14 +328,20 @@ typedef struct eta_state {
     int *n;
 } eta_state;
 
-static double eta_estimate(const eta_state *es, const nl_bench_results *res, int rounds, int round,
-                           size_t gi) {
+/* Runs of a group in round rd: one, two for a measured round with --load. */
+static int runs_in_round(const nl_bench_config *cfg, int rd) {
+    return 1 + (rd >= cfg->warmup && cfg->load_procs > 0);
+}
+
+static double eta_estimate(const eta_state *es, const nl_bench_config *cfg,
+                           const nl_bench_results *res, int rounds, int round, size_t gi) {
     if (es->n_all == 0) return NAN;
     double left = 0;
     for (int rd = round; rd < rounds; rd++)
         for (size_t g = (rd == round ? gi : 0); g < res->ngroups; g++) {
             if (res->groups[g].status == NL_BENCH_SKIPPED) continue;
-            left += es->n[g] ? es->sum[g] / es->n[g] : es->sum_all / es->n_all;
+            left += runs_in_round(cfg, rd) *
+                    (es->n[g] ? es->sum[g] / es->n[g] : es->sum_all / es->n_all);
         }
     return left;
 }
@@ -417,7 +427,8 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             model_for(cfg, ct, cfg->workloads[w], g->model, sizeof g->model);
             g->pct_vs_baseline = NAN;
             g->runs = calloc((size_t)cfg->runs, sizeof *g->runs);
-            if (!g->runs) {
+            if (cfg->load_procs > 0) g->load_runs = calloc((size_t)cfg->runs, sizeof *g->load_runs);
+            if (!g->runs || (cfg->load_procs > 0 && !g->load_runs)) {
                 free(es.sum);
                 free(es.n);
                 nl_bench_results_free(res);
@@ -441,153 +452,170 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             nl_bench_group *g = &res->groups[gi];
             if (g->status == NL_BENCH_SKIPPED) continue;
             const nl_bench_contestant *ct = &cfg->contestants[gi % cfg->ncontestants];
-            char base[256], events[4096], outp[4096], logp[4096], csv[4096], name[200];
-            bench_group_base(name, sizeof name, g);
-            snprintf(base, sizeof base, "%s_%s%d", name, warm ? "warmup" : "run", k);
+            /* phase 0 idle; with --load, phase 1 the same run under load */
+            const int last_phase = runs_in_round(cfg, round) - 1;
+            for (int loaded = 0; loaded <= last_phase && !st; loaded++) {
+                if (g->status == NL_BENCH_SKIPPED) break;
+                char base[256], events[4096], outp[4096], logp[4096], csv[4096], name[200];
+                bench_group_base(name, sizeof name, g);
+                snprintf(base, sizeof base, "%s_%s%s%d", name, loaded ? "load_" : "",
+                         warm ? "warmup" : "run", k);
 #define PATH(buf, ext)                                                                             \
     do {                                                                                           \
         char f_[300];                                                                              \
         snprintf(f_, sizeof f_, "%s%s", base, ext);                                                \
         if ((st = bench_path(buf, sizeof buf, cfg->out_dir, f_, err))) goto stop;                  \
     } while (0)
-            PATH(events, ".events");
-            PATH(outp, ".out");
-            PATH(logp, ".log");
-            PATH(csv, ".csv");
+                PATH(events, ".events");
+                PATH(outp, ".out");
+                PATH(logp, ".log");
+                PATH(csv, ".csv");
 #undef PATH
-            unlink(events); /* contestants may append */
-            snprintf(s_seed, sizeof s_seed, "%llu",
-                     (unsigned long long)(cfg->seed + (uint64_t)(warm ? 0 : k - 1)));
-            nl_bench_vars vars = {.workload = g->model,
-                                  .data = cfg->data_dir,
-                                  .epochs = s_epochs,
-                                  .seed = s_seed,
-                                  .events = events,
-                                  .threads = ct->threads > 0 || cfg->threads > 0 ? s_threads : NULL,
-                                  .limit = cfg->limit ? s_limit : NULL,
-                                  .batch = "32",
-                                  .nnlab = cfg->nnlab_path ? cfg->nnlab_path : "nnlab",
-                                  .root = root,
-                                  .out = cfg->out_dir};
-            snprintf(s_threads, sizeof s_threads, "%d",
-                     ct->threads > 0 ? ct->threads : cfg->threads);
-            const double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s
-                                     : cfg->timeout_s == 0
-                                         ? nl_bench_default_timeout(g->model, cfg->epochs)
-                                         : 0;
-            int attempt = 0;
-        again:
-            if (cfg->wait_idle_pct > 0) wait_idle(cfg);
-            nl_bench_run run = {0};
-            run.k = k;
-            bench_child child = {.events_path = events,
-                                 .out_path = outp,
-                                 .log_path = logp,
-                                 .interval_s = iv,
-                                 .timeout_s = timeout_s,
-                                 .should_stop = cfg->should_stop,
-                                 .user = cfg->user};
-            nl_bench_progress pr = {.what = "start",
-                                    .index = done + 1,
-                                    .total = 0,
-                                    .contestant = g->contestant,
-                                    .workload = g->workload,
-                                    .k = k,
-                                    .runs = warm ? cfg->warmup : cfg->runs,
-                                    .warmup = warm,
-                                    .eta_s = eta_estimate(&es, res, rounds, round, gi)};
-            { /* runs still planned, this one included */
-                int left = 0;
-                for (int rd = round; rd < rounds; rd++)
-                    for (size_t g2 = (rd == round ? gi : 0); g2 < res->ngroups; g2++)
-                        left += res->groups[g2].status != NL_BENCH_SKIPPED;
-                pr.total = done + left;
-            }
-            if (cfg->progress) cfg->progress(cfg->user, &pr);
-            nl_error e2 = {0};
-            if (nl_bench_expand(ct->command, &vars, &child.argv, &e2)) {
-                run.status = NL_BENCH_FAILED;
-                run.exit_status = -1;
-                bench_strf(run.message, sizeof run.message, "command template: %s", e2.msg);
-                run.time_to_train_s = run.wall_s = run.startup_s = NAN;
-            } else {
-                st = bench_child_run(&child, err);
-                if (!st) st = read_run(&run, &child, err);
-                if (!st) st = write_run_csv(csv, &child, &run, err);
-                if (!gpu_probed && child.info_valid) {
-                    gpu_probed = 1;
-                    const nl_stats_info *in = &child.info;
-                    if (in->gpu_available)
-                        snprintf(res->machine.gpu, sizeof res->machine.gpu, "%s (%d device%s)",
-                                 in->gpu_name, in->gpu_count, in->gpu_count == 1 ? "" : "s");
-                    else
-                        bench_strf(res->machine.gpu, sizeof res->machine.gpu, "none (%s)",
-                                   in->gpu_note[0] ? in->gpu_note : "no NVIDIA GPU seen");
+                unlink(events); /* contestants may append */
+                snprintf(s_seed, sizeof s_seed, "%llu",
+                         (unsigned long long)(cfg->seed + (uint64_t)(warm ? 0 : k - 1)));
+                nl_bench_vars vars = {.workload = g->model,
+                                      .data = cfg->data_dir,
+                                      .epochs = s_epochs,
+                                      .seed = s_seed,
+                                      .events = events,
+                                      .threads =
+                                          ct->threads > 0 || cfg->threads > 0 ? s_threads : NULL,
+                                      .limit = cfg->limit ? s_limit : NULL,
+                                      .batch = "32",
+                                      .nnlab = cfg->nnlab_path ? cfg->nnlab_path : "nnlab",
+                                      .root = root,
+                                      .out = cfg->out_dir};
+                snprintf(s_threads, sizeof s_threads, "%d",
+                         ct->threads > 0 ? ct->threads : cfg->threads);
+                const double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s
+                                         : cfg->timeout_s == 0
+                                             ? nl_bench_default_timeout(g->model, cfg->epochs)
+                                             : 0;
+                int attempt = 0;
+            again:
+                if (cfg->wait_idle_pct > 0) wait_idle(cfg);
+                nl_bench_run run = {0};
+                run.k = k;
+                bench_child child = {.events_path = events,
+                                     .out_path = outp,
+                                     .log_path = logp,
+                                     .interval_s = iv,
+                                     .timeout_s = timeout_s,
+                                     .should_stop = cfg->should_stop,
+                                     .user = cfg->user};
+                nl_bench_progress pr = {.what = "start",
+                                        .index = done + 1,
+                                        .total = 0,
+                                        .contestant = g->contestant,
+                                        .workload = g->workload,
+                                        .k = k,
+                                        .runs = warm ? cfg->warmup : cfg->runs,
+                                        .warmup = warm,
+                                        .under_load = loaded,
+                                        .eta_s = eta_estimate(&es, cfg, res, rounds, round, gi)};
+                { /* runs still planned, this one included */
+                    int left = 0;
+                    for (int rd = round; rd < rounds; rd++)
+                        for (size_t g2 = (rd == round ? gi : 0); g2 < res->ngroups; g2++)
+                            left += (res->groups[g2].status != NL_BENCH_SKIPPED) *
+                                    runs_in_round(cfg, rd);
+                    pr.total = done + left - loaded; /* the idle run of this group is done */
                 }
-                free(child.rows);
-                nl_bench_argv_free(child.argv);
-                if (child.interrupted) res->interrupted = 1;
-            }
-            if (st) {
-                nl_bench_run_free(&run);
-                goto stop;
-            }
-            if (!warm && cfg->max_other_pct > 0 && run.status == NL_BENCH_OK && !res->interrupted) {
-                const double other =
-                    run.background_cpu_pct / (res->machine.cpus > 0 ? res->machine.cpus : 1);
-                if (other > cfg->max_other_pct) {
-                    if (attempt < cfg->retries) {
-                        attempt++;
-                        pr.what = "retry";
-                        pr.run = &run;
-                        pr.other_pct = other;
-                        if (cfg->progress) cfg->progress(cfg->user, &pr);
-                        nl_bench_run_free(&run);
-                        goto again;
+                if (cfg->progress) cfg->progress(cfg->user, &pr);
+                nl_error e2 = {0};
+                if (nl_bench_expand(ct->command, &vars, &child.argv, &e2)) {
+                    run.status = NL_BENCH_FAILED;
+                    run.exit_status = -1;
+                    bench_strf(run.message, sizeof run.message, "command template: %s", e2.msg);
+                    run.time_to_train_s = run.wall_s = run.startup_s = NAN;
+                } else {
+                    bench_load load = {0};
+                    if (loaded)
+                        st = bench_load_start(&load, cfg->load_procs, cfg->load_command, err);
+                    if (!st) st = bench_child_run(&child, err);
+                    bench_load_stop(&load);
+                    if (!st) st = read_run(&run, &child, err);
+                    if (!st) st = write_run_csv(csv, &child, &run, err);
+                    if (!gpu_probed && child.info_valid) {
+                        gpu_probed = 1;
+                        const nl_stats_info *in = &child.info;
+                        if (in->gpu_available)
+                            snprintf(res->machine.gpu, sizeof res->machine.gpu, "%s (%d device%s)",
+                                     in->gpu_name, in->gpu_count, in->gpu_count == 1 ? "" : "s");
+                        else
+                            bench_strf(res->machine.gpu, sizeof res->machine.gpu, "none (%s)",
+                                       in->gpu_note[0] ? in->gpu_note : "no NVIDIA GPU seen");
                     }
-                    size_t ml = strlen(run.message);
-                    bench_strf(
-                        run.message + ml, sizeof run.message - ml,
-                        "%sother processes used %.0f%% of the machine's CPU (above %.0f%%%s)",
-                        ml ? "; " : "", other, cfg->max_other_pct,
-                        cfg->retries ? ", after every retry" : "");
+                    free(child.rows);
+                    nl_bench_argv_free(child.argv);
+                    if (child.interrupted) res->interrupted = 1;
                 }
-            }
-            done++;
-            if (!res->interrupted && isfinite(run.wall_s)) {
-                es.sum[gi] += run.wall_s, es.n[gi]++;
-                es.sum_all += run.wall_s, es.n_all++;
-            }
-            if (run.status == NL_BENCH_SKIPPED) {
-                g->status = NL_BENCH_SKIPPED;
-                const char *why = run.message;
-                if (!strncasecmp(why, "skipped:", 8)) why += 8; /* the hint itself */
-                while (*why == ' ') why++;
-                bench_strf(g->message, sizeof g->message, "%s", why);
-            }
-            pr.what = run.status == NL_BENCH_OK ? "done" : nl_bench_status_name(run.status);
-            pr.run = &run;
-            pr.eta_s = eta_estimate(&es, res, rounds, round, gi + 1);
-            if (cfg->progress) cfg->progress(cfg->user, &pr);
-            if (run.status == NL_BENCH_SKIPPED || res->interrupted) {
-                /* not a run of the group: nothing ran, or the user stopped it */
-                nl_bench_run_free(&run);
-            } else if (warm) {
-                if (run.status == NL_BENCH_OK) { /* a warm-up leaves nothing behind */
-                    unlink(events), unlink(outp), unlink(logp), unlink(csv);
-                } else if (run.status == NL_BENCH_FAILED) {
-                    warn(res, "%s on %s: warm-up run %d failed: %s (files %s.*)", g->contestant,
-                         g->workload, k, run.message, base);
+                if (st) {
+                    nl_bench_run_free(&run);
+                    goto stop;
                 }
-                nl_bench_run_free(&run);
-            } else {
-                g->runs[g->nruns++] = run;
-            }
-            if (res->interrupted) {
-                st = nl_error_set(err, NL_EINTR, "interrupted during %s on %s, run %d",
-                                  g->contestant, g->workload, k);
-                goto stop;
-            }
+                if (!warm && !loaded && cfg->max_other_pct > 0 && run.status == NL_BENCH_OK &&
+                    !res->interrupted) {
+                    const double other =
+                        run.background_cpu_pct / (res->machine.cpus > 0 ? res->machine.cpus : 1);
+                    if (other > cfg->max_other_pct) {
+                        if (attempt < cfg->retries) {
+                            attempt++;
+                            pr.what = "retry";
+                            pr.run = &run;
+                            pr.other_pct = other;
+                            if (cfg->progress) cfg->progress(cfg->user, &pr);
+                            nl_bench_run_free(&run);
+                            goto again;
+                        }
+                        size_t ml = strlen(run.message);
+                        bench_strf(
+                            run.message + ml, sizeof run.message - ml,
+                            "%sother processes used %.0f%% of the machine's CPU (above %.0f%%%s)",
+                            ml ? "; " : "", other, cfg->max_other_pct,
+                            cfg->retries ? ", after every retry" : "");
+                    }
+                }
+                done++;
+                if (!res->interrupted && isfinite(run.wall_s)) {
+                    es.sum[gi] += run.wall_s, es.n[gi]++;
+                    es.sum_all += run.wall_s, es.n_all++;
+                }
+                if (run.status == NL_BENCH_SKIPPED) {
+                    g->status = NL_BENCH_SKIPPED;
+                    const char *why = run.message;
+                    if (!strncasecmp(why, "skipped:", 8)) why += 8; /* the hint itself */
+                    while (*why == ' ') why++;
+                    bench_strf(g->message, sizeof g->message, "%s", why);
+                }
+                pr.what = run.status == NL_BENCH_OK ? "done" : nl_bench_status_name(run.status);
+                pr.run = &run;
+                pr.eta_s =
+                    eta_estimate(&es, cfg, res, rounds, round, gi + 1 - (loaded < last_phase));
+                if (cfg->progress) cfg->progress(cfg->user, &pr);
+                if (run.status == NL_BENCH_SKIPPED || res->interrupted) {
+                    /* not a run of the group: nothing ran, or the user stopped it */
+                    nl_bench_run_free(&run);
+                } else if (warm) {
+                    if (run.status == NL_BENCH_OK) { /* a warm-up leaves nothing behind */
+                        unlink(events), unlink(outp), unlink(logp), unlink(csv);
+                    } else if (run.status == NL_BENCH_FAILED) {
+                        warn(res, "%s on %s: warm-up run %d failed: %s (files %s.*)", g->contestant,
+                             g->workload, k, run.message, base);
+                    }
+                    nl_bench_run_free(&run);
+                } else if (loaded) {
+                    g->load_runs[g->nload_runs++] = run;
+                } else {
+                    g->runs[g->nruns++] = run;
+                }
+                if (res->interrupted) {
+                    st = nl_error_set(err, NL_EINTR, "interrupted during %s on %s, run %d%s",
+                                      g->contestant, g->workload, k, loaded ? " under load" : "");
+                    goto stop;
+                }
+            } /* phases */
         }
     }
 stop:

@@ -38,6 +38,8 @@ typedef struct loop {
     double t_launch, term_at, kill_at;
     int ended[LEFTOVERS_MAX]; /* leftovers killed (counted once) */
     int nended;
+    int before[LEFTOVERS_MAX]; /* this process's children before the start: not orphans */
+    int nbefore;
 } loop;
 
 /* SIGKILL to a leftover; counted in res->leftovers the first time. */
@@ -229,6 +231,12 @@ static void end_members(loop *L, nl_stats *st) {
  * (a daemon that forked twice and left the session) becomes its child. Kills
  * its children other than the command and reaps those that have exited;
  * *left: how many children remain. */
+static int was_child_before(const loop *L, long pid) {
+    for (int i = 0; i < L->nbefore; i++)
+        if (L->before[i] == pid) return 1;
+    return 0;
+}
+
 static void sweep_orphans(loop *L, int *left) {
     *left = 0;
     DIR *d = opendir("/proc");
@@ -238,7 +246,7 @@ static void sweep_orphans(loop *L, int *left) {
     while ((de = readdir(d)) != NULL) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == (long)L->pid) continue;
+        if (*end || pid <= 0 || pid == (long)L->pid || was_child_before(L, pid)) continue;
         char path[64], buf[1024];
         st_pstat ps;
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);
@@ -250,6 +258,26 @@ static void sweep_orphans(loop *L, int *left) {
             end_one(L, (int)pid);
             (*left)++;
         }
+    }
+    closedir(d);
+}
+
+/* Notes this process's children before the command starts (the caller's own,
+ * such as the bench's load processes): they are no orphans of the command. */
+static void note_children(loop *L) {
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    const int self = (int)getpid();
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && L->nbefore < LEFTOVERS_MAX) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        char path[64], buf[1024];
+        st_pstat ps;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        if (st_read_text(path, buf, sizeof buf) < 0 || st_parse_stat(buf, &ps) != 0) continue;
+        if (ps.ppid == self) L->before[L->nbefore++] = (int)pid;
     }
     closedir(d);
 }
@@ -295,6 +323,7 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
     }
     int was_subreaper = 0;
     if (o->argv && o->contain) {
+        note_children(&L);
         prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper);
         prctl(PR_SET_CHILD_SUBREAPER, 1);
     }
