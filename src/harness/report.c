@@ -103,6 +103,24 @@ static void verdict(sbuf *b, const nl_bench_config *cfg, const nl_bench_results 
             }
         }
         if (!first) sb_puts(b, ".");
+        if (cfg->load_procs > 0) { /* speed under load, as kept of the idle speed */
+            int any = 0;
+            for (size_t i = 0; i < n; i++) {
+                double sd = NAN;
+                const double kept =
+                    nl_bench_ratio(r[i]->samples_per_s.mean, r[i]->samples_per_s.sd,
+                                   r[i]->load_samples_per_s.mean, r[i]->load_samples_per_s.sd, &sd);
+                if (!isfinite(kept)) continue;
+                if (!any++)
+                    sb_printf(b, " Under load (%d busy process%s): ", cfg->load_procs,
+                              cfg->load_procs == 1 ? "" : "es");
+                else
+                    sb_puts(b, ", ");
+                sb_printf(b, "%s keeps %.0f%%", r[i]->contestant, 100 * kept);
+                if (isfinite(sd)) sb_printf(b, " ± %.0f", 100 * sd);
+            }
+            if (any) sb_puts(b, " of its idle samples/s.");
+        }
         sb_puts(b, html ? "</li>\n" : "\n");
     }
 }
@@ -691,7 +709,9 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
             "since run_start, negative before it), <code>.events</code>, <code>.out</code> "
             "(stdout) and <code>.log</code> (stderr); per contestant and workload "
             "<code>_aligned.csv</code> (runs on the common grid) and <code>_mean.csv</code> "
-            "(mean and sd); figures/ (PNG, SVG and the gnuplot script of every figure).</p>\n");
+            "(mean and sd); figures/ (PNG, SVG and the gnuplot script of every figure). "
+            "With --load, the runs under load as <code>CONTESTANT_WORKLOAD_load_runK.*</code>."
+            "</p>\n");
     /* marks figures that fail to decode (and lets a headless browser count them) */
     sb_puts(&b, "<script>\nwindow.addEventListener('load', function () {\n"
                 "  var ok = 0, imgs = document.querySelectorAll('img.figure');\n"
