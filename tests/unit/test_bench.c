@@ -429,8 +429,41 @@ static void test_compare_judge(void) {
     CHECK(isnan(x.change_pct) && x.regression == 0);
 }
 
+/* The runs under load are aggregated apart from the idle ones. */
+static void test_group_load(void) {
+    nl_bench_group g;
+    memset(&g, 0, sizeof g);
+    snprintf(g.contestant, sizeof g.contestant, "c");
+    snprintf(g.workload, sizeof g.workload, "mnist");
+    g.nruns = 2;
+    g.runs = calloc(2, sizeof *g.runs);
+    g.nload_runs = 3;
+    g.load_runs = calloc(3, sizeof *g.load_runs);
+    CHECK(g.runs && g.load_runs);
+    if (!g.runs || !g.load_runs) return;
+    make_run(&g.runs[0], 1, NL_BENCH_OK, 1.0, 100, 0.9);
+    make_run(&g.runs[1], 2, NL_BENCH_OK, 1.0, 100, 0.9);
+    make_run(&g.load_runs[0], 1, NL_BENCH_OK, 2.0, 50, 0.9);
+    make_run(&g.load_runs[1], 2, NL_BENCH_OK, 4.0, 50, 0.9);
+    make_run(&g.load_runs[2], 3, NL_BENCH_FAILED, 9.0, 50, 0.9);
+    nl_error err = {0};
+    CHECK(nl_bench_group_aggregate(&g, 0.1, &err) == NL_OK);
+    CHECK(g.runs_ok == 2 && g.load_runs_ok == 2 && g.load_runs_failed == 1);
+    CHECK_NEAR(g.time_to_train.mean, 1.0, 1e-12); /* idle figures untouched */
+    CHECK_NEAR(g.load_time_to_train.mean, 3.0, 1e-12);
+    CHECK_NEAR(g.load_samples_per_s.mean, (500.0 + 250.0) / 2, 1e-9);
+    CHECK_NEAR(g.load_background_cpu.mean, 15.0, 1e-12); /* 10 k for runs 1 and 2 */
+    double sd = 0;
+    const double kept = nl_bench_ratio(g.samples_per_s.mean, g.samples_per_s.sd,
+                                       g.load_samples_per_s.mean, g.load_samples_per_s.sd, &sd);
+    CHECK_NEAR(kept, 375.0 / 1000.0, 1e-12);
+    nl_bench_group_free(&g);
+    CHECK(g.load_runs == NULL && g.nload_runs == 0);
+}
+
 int main(void) {
     test_ratio();
+    test_group_load();
     test_compare_judge();
     test_describe();
     test_pct();
