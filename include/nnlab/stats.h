@@ -40,6 +40,11 @@
  *   /proc/PID/io, children included as they are reaped), cumulative since
  *   nl_stats_open. NAN when /proc/PID/io may not be read (another user's
  *   process and no privilege): see nl_stats_info.io_note.
+ * - As pidstat shows them: user and system CPU% (the kernel's clock ticks of
+ *   /proc/PID/stat), minor and major page faults, and voluntary and
+ *   involuntary context switches (/proc/PID/status: each process's main
+ *   thread), as rates over the interval; faults and ticks of children reaped
+ *   between two samples are recovered as the CPU time is. I/O rates in MiB/s.
  * - The machine: CPU% (of all cores, 0-100, /proc/stat) and RAM% in use
  *   ((MemTotal - MemAvailable) / MemTotal, /proc/meminfo).
  * - GPU (NVIDIA, through libnvidia-ml.so.1 loaded with dlopen at open time;
