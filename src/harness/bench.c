@@ -452,170 +452,167 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             nl_bench_group *g = &res->groups[gi];
             if (g->status == NL_BENCH_SKIPPED) continue;
             const nl_bench_contestant *ct = &cfg->contestants[gi % cfg->ncontestants];
-            /* phase 0 idle; with --load, phase 1 the same run under load */
+            /* phase 0 idle; with --load, phase 1 the same run under load (back to phase:) */
             const int last_phase = runs_in_round(cfg, round) - 1;
-            for (int loaded = 0; loaded <= last_phase && !st; loaded++) {
-                if (g->status == NL_BENCH_SKIPPED) break;
-                char base[256], events[4096], outp[4096], logp[4096], csv[4096], name[200];
-                bench_group_base(name, sizeof name, g);
-                snprintf(base, sizeof base, "%s_%s%s%d", name, loaded ? "load_" : "",
-                         warm ? "warmup" : "run", k);
+            int loaded = 0;
+        phase:;
+            char base[256], events[4096], outp[4096], logp[4096], csv[4096], name[200];
+            bench_group_base(name, sizeof name, g);
+            snprintf(base, sizeof base, "%s_%s%s%d", name, loaded ? "load_" : "",
+                     warm ? "warmup" : "run", k);
 #define PATH(buf, ext)                                                                             \
     do {                                                                                           \
         char f_[300];                                                                              \
         snprintf(f_, sizeof f_, "%s%s", base, ext);                                                \
         if ((st = bench_path(buf, sizeof buf, cfg->out_dir, f_, err))) goto stop;                  \
     } while (0)
-                PATH(events, ".events");
-                PATH(outp, ".out");
-                PATH(logp, ".log");
-                PATH(csv, ".csv");
+            PATH(events, ".events");
+            PATH(outp, ".out");
+            PATH(logp, ".log");
+            PATH(csv, ".csv");
 #undef PATH
-                unlink(events); /* contestants may append */
-                snprintf(s_seed, sizeof s_seed, "%llu",
-                         (unsigned long long)(cfg->seed + (uint64_t)(warm ? 0 : k - 1)));
-                nl_bench_vars vars = {.workload = g->model,
-                                      .data = cfg->data_dir,
-                                      .epochs = s_epochs,
-                                      .seed = s_seed,
-                                      .events = events,
-                                      .threads =
-                                          ct->threads > 0 || cfg->threads > 0 ? s_threads : NULL,
-                                      .limit = cfg->limit ? s_limit : NULL,
-                                      .batch = "32",
-                                      .nnlab = cfg->nnlab_path ? cfg->nnlab_path : "nnlab",
-                                      .root = root,
-                                      .out = cfg->out_dir};
-                snprintf(s_threads, sizeof s_threads, "%d",
-                         ct->threads > 0 ? ct->threads : cfg->threads);
-                const double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s
-                                         : cfg->timeout_s == 0
-                                             ? nl_bench_default_timeout(g->model, cfg->epochs)
-                                             : 0;
-                int attempt = 0;
-            again:
-                if (cfg->wait_idle_pct > 0) wait_idle(cfg);
-                nl_bench_run run = {0};
-                run.k = k;
-                bench_child child = {.events_path = events,
-                                     .out_path = outp,
-                                     .log_path = logp,
-                                     .interval_s = iv,
-                                     .timeout_s = timeout_s,
-                                     .should_stop = cfg->should_stop,
-                                     .user = cfg->user};
-                nl_bench_progress pr = {.what = "start",
-                                        .index = done + 1,
-                                        .total = 0,
-                                        .contestant = g->contestant,
-                                        .workload = g->workload,
-                                        .k = k,
-                                        .runs = warm ? cfg->warmup : cfg->runs,
-                                        .warmup = warm,
-                                        .under_load = loaded,
-                                        .eta_s = eta_estimate(&es, cfg, res, rounds, round, gi)};
-                { /* runs still planned, this one included */
-                    int left = 0;
-                    for (int rd = round; rd < rounds; rd++)
-                        for (size_t g2 = (rd == round ? gi : 0); g2 < res->ngroups; g2++)
-                            left += (res->groups[g2].status != NL_BENCH_SKIPPED) *
-                                    runs_in_round(cfg, rd);
-                    pr.total = done + left - loaded; /* the idle run of this group is done */
+            unlink(events); /* contestants may append */
+            snprintf(s_seed, sizeof s_seed, "%llu",
+                     (unsigned long long)(cfg->seed + (uint64_t)(warm ? 0 : k - 1)));
+            nl_bench_vars vars = {.workload = g->model,
+                                  .data = cfg->data_dir,
+                                  .epochs = s_epochs,
+                                  .seed = s_seed,
+                                  .events = events,
+                                  .threads = ct->threads > 0 || cfg->threads > 0 ? s_threads : NULL,
+                                  .limit = cfg->limit ? s_limit : NULL,
+                                  .batch = "32",
+                                  .nnlab = cfg->nnlab_path ? cfg->nnlab_path : "nnlab",
+                                  .root = root,
+                                  .out = cfg->out_dir};
+            snprintf(s_threads, sizeof s_threads, "%d",
+                     ct->threads > 0 ? ct->threads : cfg->threads);
+            const double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s
+                                     : cfg->timeout_s == 0
+                                         ? nl_bench_default_timeout(g->model, cfg->epochs)
+                                         : 0;
+            int attempt = 0;
+        again:
+            if (cfg->wait_idle_pct > 0) wait_idle(cfg);
+            nl_bench_run run = {0};
+            run.k = k;
+            bench_child child = {.events_path = events,
+                                 .out_path = outp,
+                                 .log_path = logp,
+                                 .interval_s = iv,
+                                 .timeout_s = timeout_s,
+                                 .should_stop = cfg->should_stop,
+                                 .user = cfg->user};
+            nl_bench_progress pr = {.what = "start",
+                                    .index = done + 1,
+                                    .total = 0,
+                                    .contestant = g->contestant,
+                                    .workload = g->workload,
+                                    .k = k,
+                                    .runs = warm ? cfg->warmup : cfg->runs,
+                                    .warmup = warm,
+                                    .under_load = loaded,
+                                    .eta_s = eta_estimate(&es, cfg, res, rounds, round, gi)};
+            { /* runs still planned, this one included */
+                int left = 0;
+                for (int rd = round; rd < rounds; rd++)
+                    for (size_t g2 = (rd == round ? gi : 0); g2 < res->ngroups; g2++)
+                        left +=
+                            (res->groups[g2].status != NL_BENCH_SKIPPED) * runs_in_round(cfg, rd);
+                pr.total = done + left - loaded; /* the idle run of this group is done */
+            }
+            if (cfg->progress) cfg->progress(cfg->user, &pr);
+            nl_error e2 = {0};
+            if (nl_bench_expand(ct->command, &vars, &child.argv, &e2)) {
+                run.status = NL_BENCH_FAILED;
+                run.exit_status = -1;
+                bench_strf(run.message, sizeof run.message, "command template: %s", e2.msg);
+                run.time_to_train_s = run.wall_s = run.startup_s = NAN;
+            } else {
+                bench_load load = {0};
+                if (loaded) st = bench_load_start(&load, cfg->load_procs, cfg->load_command, err);
+                if (!st) st = bench_child_run(&child, err);
+                bench_load_stop(&load);
+                if (!st) st = read_run(&run, &child, err);
+                if (!st) st = write_run_csv(csv, &child, &run, err);
+                if (!gpu_probed && child.info_valid) {
+                    gpu_probed = 1;
+                    const nl_stats_info *in = &child.info;
+                    if (in->gpu_available)
+                        snprintf(res->machine.gpu, sizeof res->machine.gpu, "%s (%d device%s)",
+                                 in->gpu_name, in->gpu_count, in->gpu_count == 1 ? "" : "s");
+                    else
+                        bench_strf(res->machine.gpu, sizeof res->machine.gpu, "none (%s)",
+                                   in->gpu_note[0] ? in->gpu_note : "no NVIDIA GPU seen");
                 }
-                if (cfg->progress) cfg->progress(cfg->user, &pr);
-                nl_error e2 = {0};
-                if (nl_bench_expand(ct->command, &vars, &child.argv, &e2)) {
-                    run.status = NL_BENCH_FAILED;
-                    run.exit_status = -1;
-                    bench_strf(run.message, sizeof run.message, "command template: %s", e2.msg);
-                    run.time_to_train_s = run.wall_s = run.startup_s = NAN;
-                } else {
-                    bench_load load = {0};
-                    if (loaded)
-                        st = bench_load_start(&load, cfg->load_procs, cfg->load_command, err);
-                    if (!st) st = bench_child_run(&child, err);
-                    bench_load_stop(&load);
-                    if (!st) st = read_run(&run, &child, err);
-                    if (!st) st = write_run_csv(csv, &child, &run, err);
-                    if (!gpu_probed && child.info_valid) {
-                        gpu_probed = 1;
-                        const nl_stats_info *in = &child.info;
-                        if (in->gpu_available)
-                            snprintf(res->machine.gpu, sizeof res->machine.gpu, "%s (%d device%s)",
-                                     in->gpu_name, in->gpu_count, in->gpu_count == 1 ? "" : "s");
-                        else
-                            bench_strf(res->machine.gpu, sizeof res->machine.gpu, "none (%s)",
-                                       in->gpu_note[0] ? in->gpu_note : "no NVIDIA GPU seen");
+                free(child.rows);
+                nl_bench_argv_free(child.argv);
+                if (child.interrupted) res->interrupted = 1;
+            }
+            if (st) {
+                nl_bench_run_free(&run);
+                goto stop;
+            }
+            if (!warm && !loaded && cfg->max_other_pct > 0 && run.status == NL_BENCH_OK &&
+                !res->interrupted) {
+                const double other =
+                    run.background_cpu_pct / (res->machine.cpus > 0 ? res->machine.cpus : 1);
+                if (other > cfg->max_other_pct) {
+                    if (attempt < cfg->retries) {
+                        attempt++;
+                        pr.what = "retry";
+                        pr.run = &run;
+                        pr.other_pct = other;
+                        if (cfg->progress) cfg->progress(cfg->user, &pr);
+                        nl_bench_run_free(&run);
+                        goto again;
                     }
-                    free(child.rows);
-                    nl_bench_argv_free(child.argv);
-                    if (child.interrupted) res->interrupted = 1;
+                    size_t ml = strlen(run.message);
+                    bench_strf(
+                        run.message + ml, sizeof run.message - ml,
+                        "%sother processes used %.0f%% of the machine's CPU (above %.0f%%%s)",
+                        ml ? "; " : "", other, cfg->max_other_pct,
+                        cfg->retries ? ", after every retry" : "");
                 }
-                if (st) {
-                    nl_bench_run_free(&run);
-                    goto stop;
+            }
+            done++;
+            if (!res->interrupted && isfinite(run.wall_s)) {
+                es.sum[gi] += run.wall_s, es.n[gi]++;
+                es.sum_all += run.wall_s, es.n_all++;
+            }
+            if (run.status == NL_BENCH_SKIPPED) {
+                g->status = NL_BENCH_SKIPPED;
+                const char *why = run.message;
+                if (!strncasecmp(why, "skipped:", 8)) why += 8; /* the hint itself */
+                while (*why == ' ') why++;
+                bench_strf(g->message, sizeof g->message, "%s", why);
+            }
+            pr.what = run.status == NL_BENCH_OK ? "done" : nl_bench_status_name(run.status);
+            pr.run = &run;
+            pr.eta_s = eta_estimate(&es, cfg, res, rounds, round, gi + 1 - (loaded < last_phase));
+            if (cfg->progress) cfg->progress(cfg->user, &pr);
+            if (run.status == NL_BENCH_SKIPPED || res->interrupted) {
+                /* not a run of the group: nothing ran, or the user stopped it */
+                nl_bench_run_free(&run);
+            } else if (warm) {
+                if (run.status == NL_BENCH_OK) { /* a warm-up leaves nothing behind */
+                    unlink(events), unlink(outp), unlink(logp), unlink(csv);
+                } else if (run.status == NL_BENCH_FAILED) {
+                    warn(res, "%s on %s: warm-up run %d failed: %s (files %s.*)", g->contestant,
+                         g->workload, k, run.message, base);
                 }
-                if (!warm && !loaded && cfg->max_other_pct > 0 && run.status == NL_BENCH_OK &&
-                    !res->interrupted) {
-                    const double other =
-                        run.background_cpu_pct / (res->machine.cpus > 0 ? res->machine.cpus : 1);
-                    if (other > cfg->max_other_pct) {
-                        if (attempt < cfg->retries) {
-                            attempt++;
-                            pr.what = "retry";
-                            pr.run = &run;
-                            pr.other_pct = other;
-                            if (cfg->progress) cfg->progress(cfg->user, &pr);
-                            nl_bench_run_free(&run);
-                            goto again;
-                        }
-                        size_t ml = strlen(run.message);
-                        bench_strf(
-                            run.message + ml, sizeof run.message - ml,
-                            "%sother processes used %.0f%% of the machine's CPU (above %.0f%%%s)",
-                            ml ? "; " : "", other, cfg->max_other_pct,
-                            cfg->retries ? ", after every retry" : "");
-                    }
-                }
-                done++;
-                if (!res->interrupted && isfinite(run.wall_s)) {
-                    es.sum[gi] += run.wall_s, es.n[gi]++;
-                    es.sum_all += run.wall_s, es.n_all++;
-                }
-                if (run.status == NL_BENCH_SKIPPED) {
-                    g->status = NL_BENCH_SKIPPED;
-                    const char *why = run.message;
-                    if (!strncasecmp(why, "skipped:", 8)) why += 8; /* the hint itself */
-                    while (*why == ' ') why++;
-                    bench_strf(g->message, sizeof g->message, "%s", why);
-                }
-                pr.what = run.status == NL_BENCH_OK ? "done" : nl_bench_status_name(run.status);
-                pr.run = &run;
-                pr.eta_s =
-                    eta_estimate(&es, cfg, res, rounds, round, gi + 1 - (loaded < last_phase));
-                if (cfg->progress) cfg->progress(cfg->user, &pr);
-                if (run.status == NL_BENCH_SKIPPED || res->interrupted) {
-                    /* not a run of the group: nothing ran, or the user stopped it */
-                    nl_bench_run_free(&run);
-                } else if (warm) {
-                    if (run.status == NL_BENCH_OK) { /* a warm-up leaves nothing behind */
-                        unlink(events), unlink(outp), unlink(logp), unlink(csv);
-                    } else if (run.status == NL_BENCH_FAILED) {
-                        warn(res, "%s on %s: warm-up run %d failed: %s (files %s.*)", g->contestant,
-                             g->workload, k, run.message, base);
-                    }
-                    nl_bench_run_free(&run);
-                } else if (loaded) {
-                    g->load_runs[g->nload_runs++] = run;
-                } else {
-                    g->runs[g->nruns++] = run;
-                }
-                if (res->interrupted) {
-                    st = nl_error_set(err, NL_EINTR, "interrupted during %s on %s, run %d%s",
-                                      g->contestant, g->workload, k, loaded ? " under load" : "");
-                    goto stop;
-                }
-            } /* phases */
+                nl_bench_run_free(&run);
+            } else if (loaded) {
+                g->load_runs[g->nload_runs++] = run;
+            } else {
+                g->runs[g->nruns++] = run;
+            }
+            if (res->interrupted) {
+                st = nl_error_set(err, NL_EINTR, "interrupted during %s on %s, run %d%s",
+                                  g->contestant, g->workload, k, loaded ? " under load" : "");
+                goto stop;
+            }
+            if (g->status != NL_BENCH_SKIPPED && loaded++ < last_phase) goto phase;
         }
     }
 stop:
