@@ -34,3 +34,11 @@ target_sources(nnlab_tools_obj PRIVATE ${_nnlab_bench_gen})
 
 # pkg-config module for nnlab-tools.pc (Requires.private)
 list(APPEND NNLAB_TOOLS_PC_REQUIRES jansson)
+
+# The compiler and flags nnlab was built with, recorded in the bench report.
+string(TOUPPER "${CMAKE_BUILD_TYPE}" _nnlab_bt)
+string(JOIN " " _nnlab_flags ${CMAKE_C_FLAGS} ${CMAKE_C_FLAGS_${_nnlab_bt}} ${NNLAB_OPT})
+string(STRIP "${_nnlab_flags}" _nnlab_flags)
+set_property(SOURCE ${PROJECT_SOURCE_DIR}/src/harness/machine.c APPEND PROPERTY
+  COMPILE_DEFINITIONS NNLAB_BUILD_COMPILER="${CMAKE_C_COMPILER_ID} ${CMAKE_C_COMPILER_VERSION}"
+  NNLAB_BUILD_FLAGS="${_nnlab_flags}" NNLAB_BUILD_TYPE="${CMAKE_BUILD_TYPE}")

@@ -115,12 +115,17 @@ typedef struct nl_bench_run {
     double epoch_stop_s[NL_BENCH_MAX_EPOCHS];
     double eval_s[NL_BENCH_MAX_EPOCHS]; /* eval_accuracy logged (end of evaluation) */
     double test_accuracy[NL_BENCH_MAX_EPOCHS];
-    /* from the contestant's result JSON (NAN / "" when absent) */
+    /* samples trained (epoch_stop events) / time_to_train_s: the rate the table
+       shows, consistent with its time (NAN when the events give no samples) */
     double samples_per_s;
+    double samples_trained;
+    /* from the contestant's result JSON (NAN / "" when absent) */
+    double reported_samples_per_s; /* its own figure (typically the training steps alone) */
     double final_loss;
     double reported_rss_peak_mib; /* its own peak RSS; used when no sample saw the tree */
     char framework[64];
     char framework_version[96];
+    char python_version[32]; /* the result's "python_version" (a Python contestant's own) */
     /* monitor samples, t = seconds since run_start (negative: before it) */
     size_t nsamples;
     double *t;
@@ -164,6 +169,13 @@ typedef struct nl_bench_group {
     double epoch_start_mean[NL_BENCH_MAX_EPOCHS], epoch_stop_mean[NL_BENCH_MAX_EPOCHS],
         eval_mean[NL_BENCH_MAX_EPOCHS];
     char framework_version[96];
+    char python_version[32]; /* the first OK run's */
+    /* under load (nl_bench_config.load_procs > 0): the same runs with the load alongside,
+       aggregated like the idle ones (the statistics only) */
+    nl_bench_run *load_runs; /* owned */
+    size_t nload_runs;
+    int load_runs_ok, load_runs_failed;
+    nl_bench_stat load_time_to_train, load_samples_per_s, load_background_cpu;
     /* filled by nl_bench_apply_baseline */
     double pct_vs_baseline; /* time-to-train mean vs the baseline's, NAN when unknown */
     int is_baseline;
@@ -196,6 +208,7 @@ typedef struct nl_bench_timeline {
     int64_t epoch_start_ms[NL_BENCH_MAX_EPOCHS], epoch_stop_ms[NL_BENCH_MAX_EPOCHS],
         eval_ms[NL_BENCH_MAX_EPOCHS];
     double eval_accuracy[NL_BENCH_MAX_EPOCHS]; /* NAN when absent */
+    double epoch_samples[NL_BENCH_MAX_EPOCHS]; /* epoch_stop's metadata "samples", NAN absent */
     long events;                               /* lines understood */
     long ignored;                              /* other lines (program output, malformed) */
     long malformed;           /* of those: ":::MLLOG" lines that are no event, '{' lines that
@@ -204,6 +217,10 @@ typedef struct nl_bench_timeline {
 } nl_bench_timeline;
 
 NL_API void nl_bench_timeline_init(nl_bench_timeline *tl);
+
+/* The training samples the run logged (sum of epoch_stop's "samples"), NAN when
+ * no epoch_stop said. */
+NL_API double nl_bench_timeline_samples(const nl_bench_timeline *tl);
 
 /* Adds the event lines of text (len bytes): one JSON object per line, with or
  * without the ":::MLLOG " prefix; other lines are counted in tl->ignored.
@@ -285,6 +302,9 @@ typedef struct nl_bench_machine {
     char date[40]; /* start of the bench, local time, ISO 8601 */
     char nnlab_version[32];
     char blas[160];
+    char compiler[128]; /* nnlab's compiler, e.g. "GNU 12.2.0" */
+    char cflags[256];   /* and its flags, e.g. "-O3 -DNDEBUG -O3 -fno-math-errno (Release)" */
+    char python[64];    /* `python3 --version` on PATH ("Python 3.11.2"), "" when none */
 } nl_bench_machine;
 
 NL_API void nl_bench_machine_probe(nl_bench_machine *m);
@@ -300,6 +320,7 @@ typedef struct nl_bench_progress {
     const char *contestant, *workload;
     int k, runs;             /* run k of runs (of this group) */
     int warmup;              /* 1 for a warm-up run (not measured) */
+    int under_load;          /* 1 for the run with the load alongside (--load) */
     double eta_s;            /* estimated time left, NAN when unknown */
     const nl_bench_run *run; /* the run just finished ("done", "failed", "skipped") */
 } nl_bench_progress;
@@ -329,6 +350,11 @@ typedef struct nl_bench_config {
     double max_other_pct;     /* > 0: a measured run during which other processes used
                                  more than this % of the machine's CPU is repeated... */
     int retries;              /* ...up to this many times (then kept, with a note) */
+    int load_procs;           /* > 0: every measured run is done twice, idle and then with
+                                 this many busy processes alongside (started just before it,
+                                 ended right after it) */
+    const char *load_command; /* NULL: the load is a plain CPU spin; else each load process
+                                 runs `sh -c load_command` */
     const char *command_line; /* shown in the report */
     void (*progress)(void *user, const nl_bench_progress *p);
     int (*should_stop)(void *user); /* non-zero: stop the current run and the bench */
@@ -376,6 +402,38 @@ NL_API nl_status nl_bench_write_report(const char *out_dir, const nl_bench_confi
                                        const nl_bench_results *res, nl_error *err);
 
 NL_API void nl_bench_results_free(nl_bench_results *res);
+
+/* ---- ratios and comparisons ------------------------------------------------------------ */
+
+/* b / a (e.g. a contestant's time over the fastest one's) and its sd from the
+ * runs' spread (first-order propagation of the relative sds, as hyperfine
+ * does: sd = r sqrt((sd_a/a)^2 + (sd_b/b)^2)); *sd is NAN when either sd is
+ * unknown (one run). NAN when a or b is not > 0. */
+NL_API double nl_bench_ratio(double a, double sd_a, double b, double sd_b, double *sd);
+
+/* One contestant x workload in two result directories (A: before, B: after). */
+typedef struct nl_bench_compare_row {
+    char workload[64], contestant[64];
+    nl_bench_stat a, b;  /* time-to-train (s); n == 0: not in that directory (or no OK run) */
+    double change_pct;   /* 100 (b - a) / a of the means: positive = slower; NAN unknown */
+    double noise_pct;    /* the change the runs' spread explains: 2 standard errors of the
+                            difference of the means, 2 sqrt(sd_a^2/n_a + sd_b^2/n_b), as a % of
+                            a; NAN when a side has fewer than 2 runs */
+    int beyond_noise;    /* 1: |change| > noise, 0: within it, -1: unknown */
+    int regression;      /* slower by more than the threshold, and not within the noise */
+    double sps_a, sps_b; /* samples/s (means), NAN unknown */
+    double rss_a, rss_b; /* peak RSS (MiB, means), NAN unknown */
+} nl_bench_compare_row;
+
+/* Fills row's change, noise, beyond_noise and regression from row->a and row->b
+ * (threshold_pct < 0: nothing is a regression). */
+NL_API void nl_bench_compare_judge(nl_bench_compare_row *row, double threshold_pct);
+
+/* Reads DIR/table.json of two benches and pairs their rows by contestant and
+ * workload (A's order, then those only in B). *rows is malloc'd. NL_EIO /
+ * NL_EFORMAT (naming the file) when a table cannot be read. */
+NL_API nl_status nl_bench_compare_dirs(const char *dir_a, const char *dir_b, double threshold_pct,
+                                       nl_bench_compare_row **rows, size_t *n, nl_error *err);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,11 @@
  *   /proc/PID/io, children included as they are reaped), cumulative since
  *   nl_stats_open. NAN when /proc/PID/io may not be read (another user's
  *   process and no privilege): see nl_stats_info.io_note.
+ * - As pidstat shows them: user and system CPU% (the kernel's clock ticks of
+ *   /proc/PID/stat), minor and major page faults, and voluntary and
+ *   involuntary context switches (/proc/PID/status: each process's main
+ *   thread), as rates over the interval; faults and ticks of children reaped
+ *   between two samples are recovered as the CPU time is. I/O rates in MiB/s.
  * - The machine: CPU% (of all cores, 0-100, /proc/stat) and RAM% in use
  *   ((MemTotal - MemAvailable) / MemTotal, /proc/meminfo).
  * - GPU (NVIDIA, through libnvidia-ml.so.1 loaded with dlopen at open time;
@@ -142,6 +147,16 @@ typedef struct nl_stats_row {
     double gpu_pct;         /* GPU utilisation %, NAN without GPU */
     double vram_mib;        /* GPU memory used by the tree, MiB, NAN without GPU */
     double vram_pct;        /* vram_mib as a % of the memory of the devices used */
+    /* pidstat's figures, over the interval (rates per second):
+     * user/system CPU from the kernel's clock ticks (10 ms: coarse; their sum can
+     * differ from cpu_pct, which comes from the nanosecond CPU clock), page faults
+     * (minor: no I/O; major: read from storage), context switches (voluntary: it
+     * waited; involuntary: it was preempted; each process's main thread, as
+     * pidstat -w counts them), storage I/O (NAN: unknown). */
+    double user_pct, system_pct;    /* 100 = one core */
+    double minflt_s, majflt_s;      /* page faults per second */
+    double vcsw_s, ivcsw_s;         /* context switches per second */
+    double read_mib_s, write_mib_s; /* storage I/O, MiB/s */
 } nl_stats_row;
 
 /* Starts watching opts->pid: checks that it exists and can be read, finds its
@@ -202,16 +217,20 @@ NL_API const char *nl_stats_format_help(nl_stats_format fmt); /* one line, for -
 #define NL_STATS_CSV              nl_stats_format_named("csv")
 #define NL_STATS_PRETTY           nl_stats_format_named("pretty")
 #define NL_STATS_JSONL            nl_stats_format_named("jsonl")
+#define NL_STATS_JSON             nl_stats_format_named("json")
 #define NL_STATS_UNIXSTATS_PRETTY nl_stats_format_named("unixstats-pretty")
 #define NL_STATS_UNIXSTATS_CSV    nl_stats_format_named("unixstats-csv")
 
 /* The header line of a format, '\n' included, into buf (NUL-terminated).
  * Returns its length: 0 for formats without header. CSV:
- * t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,read_mib,write_mib
- * UnixStats CSV: time(s);cpu;ram;gpu;graphic ram */
+ * t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,read_mib,write_mib,
+ * user_pct,system_pct,minflt_s,majflt_s,vcsw_s,ivcsw_s,read_mib_s,write_mib_s
+ * UnixStats CSV: time(s);cpu;ram;gpu;graphic ram
+ * json ("one document"): its header opens the document, each row is an element
+ * of its "samples" array, nl_stats_format_footer closes it. */
 NL_API size_t nl_stats_format_header(nl_stats_format fmt, char *buf, size_t n);
 
-/* One row as one line, '\n' included, into buf (NUL-terminated; 512 bytes
+/* One row as one line, '\n' included, into buf (NUL-terminated; 1024 bytes
  * always suffice). Returns its length, or 0 when buf is too small. Numbers use
  * '.' whatever the locale; missing values are empty cells (CSV) or null
  * (JSONL). info (may be NULL) labels RSS/PSS in the pretty format.
@@ -226,15 +245,26 @@ NL_API size_t nl_stats_format_row(nl_stats_format fmt, const nl_stats_row *row,
                                   const nl_stats_info *info, double interval_s, char *buf,
                                   size_t n);
 
+struct nl_stats_summary;
+/* What ends the output of a format, '\n' included, into buf (NUL-terminated;
+ * 4096 bytes always suffice): for json the summary and the session's facts
+ * and the closing brackets; 0 for formats without footer. info may be NULL. */
+NL_API size_t nl_stats_format_footer(nl_stats_format fmt, const struct nl_stats_summary *s,
+                                     const nl_stats_info *info, double interval_s, char *buf,
+                                     size_t n);
+
 /* ---- summary --------------------------------------------------------------- */
 
+/* The rows of a live process are the samples; the row taken once it has exited
+ * (alive == 0) adds the CPU time, I/O and counts up to the exit, but is no
+ * sample: a process that has exited has no memory or threads to read. */
 typedef struct nl_stats_summary {
-    long samples;        /* rows added */
-    double duration_s;   /* t_s of the last row */
+    long samples;        /* rows added with alive == 1 (the rows a program prints) */
+    double duration_s;   /* t_s of the last row; nl_stats_run: a command's launch to exit */
     double cpu_s;        /* CPU seconds of the tree (last row's cpu_s) */
-    double cpu_mean_pct; /* 100 * cpu_s / duration_s */
-    double cpu_peak_pct; /* highest row cpu_pct */
-    double mem_peak_mib; /* highest row mem_mib */
+    double cpu_mean_pct; /* 100 * cpu_s / duration_s, at most 100 * the cores */
+    double cpu_peak_pct; /* highest cpu_pct of the samples, NAN without samples */
+    double mem_peak_mib; /* highest mem_mib of the samples, NAN without samples */
     int procs_peak;
     int threads_peak;
     double read_mib; /* last known, NAN if unknown */
@@ -247,13 +277,26 @@ typedef struct nl_stats_summary {
     long gpu_samples;        /* accumulators behind the means */
     double gpu_sum_pct;
     double sys_cpu_sum_pct;
+    /* totals over every row, the last (the process exited) included */
+    double user_s, system_s; /* CPU seconds from the ticks */
+    double minflt, majflt;   /* page faults */
+    double vcsw, ivcsw;      /* context switches */
+    /* A command's own figures from the kernel when it was reaped (wait4; it and
+     * the children it waited for, all threads): exact where sampling is not,
+     * and all there is for a run over before the first sample. */
+    int exit_valid;
+    double exit_user_s, exit_system_s;
+    double exit_maxrss_mib; /* the largest process's peak RSS (not the tree's sum) */
+    long exit_minflt, exit_majflt, exit_vcsw, exit_ivcsw;
 } nl_stats_summary;
 
 NL_API void nl_stats_summary_init(nl_stats_summary *s);
 NL_API void nl_stats_summary_add(nl_stats_summary *s, const nl_stats_row *row);
 
 /* Multi-line human-readable summary (duration, mean and peak CPU%, peak
- * memory, peak GPU memory, I/O), '\n'-terminated, into buf. Returns length. */
+ * memory, peak GPU memory, I/O, faults and context switches), '\n'-terminated,
+ * into buf. Without samples it says "no sample: the process ended after N ms"
+ * and gives the figures there are (the kernel's at exit). Returns length. */
 NL_API size_t nl_stats_summary_format(const nl_stats_summary *s, const nl_stats_info *info,
                                       char *buf, size_t n);
 
@@ -271,7 +314,8 @@ typedef struct nl_stats_run_opts {
                                 the run this process is the subreaper of its tree (orphans,
                                 such as a daemon that forked twice, become its children);
                                 when it exits, its group, every process of its tree still
-                                running and every adopted orphan are ended (counted in
+                                running and every adopted orphan (not the children this
+                                process had before the run) are ended (counted in
                                 leftovers) and reaped */
     int pid;                 /* instead of argv: watch this running process */
     unsigned flags;          /* NL_STATS_* (NL_STATS_FROM_START is added for a command) */

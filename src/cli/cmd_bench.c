@@ -19,7 +19,8 @@ static const char *CMD = "bench";
 
 static void usage(FILE *f) {
     fprintf(f,
-            "Usage: nnlab bench [OPTIONS]\n\n"
+            "Usage: nnlab bench [OPTIONS]\n"
+            "       nnlab bench compare DIR_A DIR_B [--threshold PCT]\n\n"
             "Runs every contestant (nnlab and the Python peers, plus yours) on every workload\n"
             "N times, interleaved (A B C A B C ...), each run watched by the monitor of\n"
             "'nnlab stats' (0.1 s samples of the whole process tree); aligns the runs on their\n"
@@ -56,6 +57,15 @@ static void usage(FILE *f) {
             "                        than PCT%% of the machine's CPU (--retries times, then\n"
             "                        keep it with a note)\n"
             "  --retries N           repeats for --max-other-load (default 3)\n"
+            "  --load N              speed under load: every measured run is done twice,\n"
+            "                        idle and then with N busy processes alongside (a plain\n"
+            "                        CPU spin each, started by the bench just before the run\n"
+            "                        and ended right after it, the same for every contestant;\n"
+            "                        none outlives the bench). The bench takes about twice as\n"
+            "                        long; Table 1 stays the idle runs, the report adds \"speed\n"
+            "                        under load\" (samples/s idle and under load side by side)\n"
+            "  --load-command CMD    the load processes run 'sh -c CMD' instead of the spin\n"
+            "                        (its output discarded; N defaults to 1)\n"
             "  --paper               the study's setup: Python contestants train its Python\n"
             "                        models (mnist-keras-paper, cifar10-keras-paper), 3 epochs,\n"
             "                        5 runs (unless --epochs/--runs say otherwise)\n"
@@ -66,9 +76,20 @@ static void usage(FILE *f) {
             "figures/ (PNG + SVG, gnuplot); per run CONTESTANT_WORKLOAD_runK.csv (monitor\n"
             "samples, t_s = seconds since run_start), .events, .out, .log; per contestant and\n"
             "workload _aligned.csv and _mean.csv (the runs on a common 0.1 s grid, and their\n"
-            "mean and sd). Progress goes to stderr; Table 1 is printed on stdout.\n\n"
+            "mean and sd); with --load also CONTESTANT_WORKLOAD_load_runK.* and the\n"
+            "\"Speed under load\" table (table.md, table.csv load_* columns, table.json\n"
+            "config.load and rows[].under_load). samples/s = the training samples a run\n"
+            "logged (epoch_stop events) / its time-to-train. Progress goes to stderr;\n"
+            "Table 1 is printed on stdout.\n\n"
             "Exit status: 0 when some run succeeded, 1 when none did or on errors, 2 usage,\n"
-            "130 when interrupted (the results of the runs done are still written).\n",
+            "130 when interrupted (the results of the runs done are still written).\n\n"
+            "nnlab bench compare DIR_A DIR_B [--threshold PCT]: the same contestant x workload\n"
+            "in two result directories (their table.json; A before, B after), as a Markdown\n"
+            "table on stdout: mean time-to-train +- sd of each, the change (positive: B is\n"
+            "slower), the noise (2 standard errors of the difference of the means, from the\n"
+            "runs' spread: a change within it may be chance; unknown with one run), samples/s\n"
+            "and peak RSS. With --threshold PCT, exit status 1 when some pair got slower by\n"
+            "more than PCT %% and beyond the noise (a regression); else 0.\n",
             sysconf(_SC_NPROCESSORS_ONLN));
 }
 
@@ -93,7 +114,7 @@ static void on_progress(void *user, const nl_bench_progress *p) {
         else
             snprintf(eta, sizeof eta, ", ETA %ld s", s);
     }
-    const char *kind = p->warmup ? "warm-up" : "run";
+    const char *kind = p->warmup ? "warm-up" : p->under_load ? "under load, run" : "run";
     if (!strcmp(p->what, "waiting")) {
         fprintf(stderr, "nnlab bench: waiting for the machine: %.0f%% busy with other work\n",
                 p->other_pct);
@@ -120,7 +141,7 @@ static void on_progress(void *user, const nl_bench_progress *p) {
             fprintf(stderr, ", test accuracy %.4f", r->test_accuracy[r->epochs - 1]);
         fprintf(stderr, " (start-up %.2f s, peak RSS %.0f MiB)%s\n", r->startup_s, r->rss_peak_mib,
                 eta);
-        if (r->background_cpu_pct >= 25)
+        if (r->background_cpu_pct >= 25 && !p->under_load)
             fprintf(stderr,
                     "nnlab bench:   warning: other processes used %.0f%% CPU meanwhile: this "
                     "time may be inflated\n",
@@ -184,10 +205,101 @@ static void list_contestants(const nl_bench_contestant *c, size_t n) {
     }
 }
 
+/* "A → B" with "–" for an unknown side. */
+static void pair_text(char *buf, size_t n, double a, double b) {
+    char x[32] = "–", y[32] = "–";
+    if (isfinite(a)) snprintf(x, sizeof x, "%.0f", a);
+    if (isfinite(b)) snprintf(y, sizeof y, "%.0f", b);
+    snprintf(buf, n, "%s → %s", x, y);
+}
+
+/* nnlab bench compare DIR_A DIR_B [--threshold PCT] */
+static int bench_compare(int argc, char **argv) {
+    const char *dirs[2] = {NULL, NULL};
+    double threshold = -1;
+    int nd = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        if ((r = cli_opt_value(CMD, argc, argv, &i, "--threshold", &v)) != 0) {
+            if (r < 0 || cli_parse_double(CMD, "--threshold", v, 0, 1e6, &threshold))
+                return CLI_USAGE;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error(CMD, "compare: unknown option '%s'", argv[i]);
+        } else if (nd < 2) {
+            dirs[nd++] = argv[i];
+        } else {
+            return cli_usage_error(CMD, "compare: unexpected argument '%s' (give two directories)",
+                                   argv[i]);
+        }
+    }
+    if (nd != 2) return cli_usage_error(CMD, "compare needs two result directories: DIR_A DIR_B");
+    nl_error err = {0};
+    nl_bench_compare_row *rows = NULL;
+    size_t n = 0;
+    if (nl_bench_compare_dirs(dirs[0], dirs[1], threshold, &rows, &n, &err)) {
+        cli_error(CMD, "compare: %s", err.msg);
+        return CLI_ERR;
+    }
+    printf("# nnlab bench compare\n\nA: %s\nB: %s\n\n", dirs[0], dirs[1]);
+    printf("| workload | contestant | A: time-to-train (s) | B: time-to-train (s) | change | "
+           "noise | verdict | samples/s A → B | peak RSS (MiB) A → B |\n");
+    printf("|---|---|---:|---:|---:|---:|---|---:|---:|\n");
+    int regressions = 0;
+    for (size_t i = 0; i < n; i++) {
+        const nl_bench_compare_row *x = &rows[i];
+        char a[64], b[64], ch[32], no[32], sps[64], rss[64];
+        const nl_bench_stat *st[2] = {&x->a, &x->b};
+        char *cell[2] = {a, b};
+        for (int k = 0; k < 2; k++) {
+            if (st[k]->n == 0)
+                snprintf(cell[k], 64, "–");
+            else if (st[k]->n > 1 && isfinite(st[k]->sd))
+                snprintf(cell[k], 64, "%.3f ± %.3f (%d)", st[k]->mean, st[k]->sd, st[k]->n);
+            else
+                snprintf(cell[k], 64, "%.3f (%d)", st[k]->mean, st[k]->n);
+        }
+        if (isfinite(x->change_pct))
+            snprintf(ch, sizeof ch, "%+.1f %%", x->change_pct);
+        else
+            snprintf(ch, sizeof ch, "–");
+        if (isfinite(x->noise_pct))
+            snprintf(no, sizeof no, "± %.1f %%", x->noise_pct);
+        else
+            snprintf(no, sizeof no, "unknown");
+        const char *verdict = x->a.n == 0            ? "only in B"
+                              : x->b.n == 0          ? "only in A"
+                              : x->regression        ? "REGRESSION"
+                              : x->beyond_noise == 0 ? "within the noise"
+                              : x->beyond_noise < 0  ? (x->change_pct > 0 ? "slower (noise unknown)"
+                                                                          : "faster (noise unknown)")
+                              : x->change_pct > 0    ? "slower"
+                                                     : "faster";
+        regressions += x->regression;
+        pair_text(sps, sizeof sps, x->sps_a, x->sps_b);
+        pair_text(rss, sizeof rss, x->rss_a, x->rss_b);
+        printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", x->workload, x->contestant, a, b,
+               ch, no, verdict, sps, rss);
+    }
+    free(rows);
+    if (threshold >= 0) {
+        printf("\n%d regression%s beyond %.1f %% and the noise.\n", regressions,
+               regressions == 1 ? "" : "s", threshold);
+        if (regressions) return CLI_ERR;
+    }
+    return CLI_OK;
+}
+
 int cmd_bench(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "compare")) return bench_compare(argc - 1, argv + 1);
     long runs = 5, epochs = 3, threads = 0, warmup = 0;
     double timeout = 0, wait_idle = 0, max_other = 0;
-    long retries = 3;
+    long retries = 3, load = 0;
+    const char *load_command = NULL;
     int timeout_set = 0;
     uint64_t limit = 0, seed = 1;
     const char *workloads_opt = NULL, *contestants_opt = NULL, *file_opt = NULL, *out_opt = NULL,
@@ -246,6 +358,12 @@ int cmd_bench(int argc, char **argv) {
                 return CLI_USAGE;
         } else if (OPT("--retries")) {
             if (r < 0 || cli_parse_int(CMD, "--retries", v, 0, 100, &retries)) return CLI_USAGE;
+        } else if (OPT("--load")) {
+            if (r < 0 || cli_parse_int(CMD, "--load", v, 1, 256, &load)) return CLI_USAGE;
+        } else if (OPT("--load-command")) {
+            if (r < 0) return CLI_USAGE;
+            if (!*v) return cli_usage_error(CMD, "--load-command needs a command");
+            load_command = v;
         } else if (!strcmp(argv[i], "--paper")) {
             paper = 1;
         } else if (!strcmp(argv[i], "--list")) {
@@ -257,6 +375,7 @@ int cmd_bench(int argc, char **argv) {
         }
 #undef OPT
     }
+    if (load_command && load == 0) load = 1;
     if (paper) {
         if (!runs_set) runs = 5;
         if (!epochs_set) epochs = 3;
@@ -431,6 +550,8 @@ int cmd_bench(int argc, char **argv) {
                            .wait_idle_pct = wait_idle,
                            .max_other_pct = max_other,
                            .retries = (int)retries,
+                           .load_procs = (int)load,
+                           .load_command = load_command,
                            .command_line = cmdline,
                            .progress = on_progress,
                            .should_stop = should_stop,
@@ -444,6 +565,9 @@ int cmd_bench(int argc, char **argv) {
              "data %s; results in %s",
              nchosen, nchosen == 1 ? "" : "s", nwl, nwl == 1 ? "" : "s", runs, runs == 1 ? "" : "s",
              warmup ? " (+ warm-up)" : "", epochs, epochs == 1 ? "" : "s", threads, data, out);
+    if (load)
+        cli_note(CMD, "each run also under load: %ld busy process%s (%s) alongside", load,
+                 load == 1 ? "" : "es", load_command ? load_command : "a plain CPU spin");
 
     nl_status st = nl_bench_execute(&cfg, &res, &err);
     if (st && st != NL_EINTR) {

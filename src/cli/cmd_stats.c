@@ -1,6 +1,7 @@
 /* nnlab stats: the study's UnixStats monitor, per process tree. Starts or
  * finds the process, samples it on an absolute schedule, writes one whole
- * line per sample, and ends with a summary on stderr. */
+ * line per sample (to --output, else stderr: the command's own stdout and
+ * stderr pass through untouched), and ends with a summary on stderr. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -26,7 +27,9 @@ static void help(FILE *f) {
             "       nnlab stats [OPTIONS] --name NAME [--wait]\n"
             "\n"
             "Watches a process and its children (CPU, memory, threads, storage I/O, GPU) every\n"
-            "interval, with the machine's CPU and RAM alongside, and prints one line per sample.\n"
+            "interval, with the machine's CPU and RAM alongside, and writes one line per sample\n"
+            "to --output FILE, else to standard error (as time and perf stat do: the command's\n"
+            "own standard output and error pass through untouched).\n"
             "With a COMMAND it starts it, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to the\n"
             "monitor, stops when it ends and exits with its exit status (127: it could not be\n"
             "started). With --pid or --name it stops when that process ends, or on Ctrl-C\n"
@@ -55,9 +58,11 @@ static void help(FILE *f) {
             "Output:\n"
             "  --format FORMAT    how samples are written (default csv; see Formats)\n"
             "  --output FILE      write the samples to FILE as they come (whole lines) instead\n"
-            "                     of standard output\n"
+            "                     of standard error\n"
             "  --plot FILE        draw the run with gnuplot at the end (.png or .svg): CPU%% and\n"
-            "                     memory on two axes, a GPU panel when there is a GPU\n"
+            "                     memory on two axes from t = 0, a GPU panel when there is a\n"
+            "                     GPU (a run over before the first sample: an empty figure\n"
+            "                     that says so)\n"
             "  -q, --quiet        no summary and no notices on stderr\n"
             "  -h, --help         show this help\n"
             "\n"
@@ -68,11 +73,22 @@ static void help(FILE *f) {
     fprintf(
         f, "\n"
            "Columns (csv): t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,\n"
-           "threads,read_mib,write_mib. cpu_pct is the watched tree (100 = one core busy);\n"
+           "threads,read_mib,write_mib,user_pct,system_pct,minflt_s,majflt_s,vcsw_s,ivcsw_s,\n"
+           "read_mib_s,write_mib_s. cpu_pct is the watched tree (100 = one core busy);\n"
            "rss_mib its memory (PSS with --pss); sys_* the whole machine (CPU%% of all cores);\n"
            "gpu_pct the utilisation of the GPUs the tree uses; vram_* the GPU memory of the\n"
-           "tree; read/write_mib storage I/O since the start. Empty cell: no such value (no\n"
-           "GPU, or /proc/PID/io not readable). jsonl adds wall_ms, dt_s, cpu_s, procs.\n"
+           "tree; read/write_mib storage I/O since the start; then, as pidstat shows them,\n"
+           "user/system CPU (from the kernel's 10 ms ticks), page faults per second (minor,\n"
+           "major), context switches per second (voluntary, involuntary; main threads) and\n"
+           "the I/O rates in MiB/s. Empty cell: no such value (no GPU, or /proc/PID/io not\n"
+           "readable). jsonl and json add wall_ms, dt_s, cpu_s, procs; json is one document\n"
+           "with the samples, the session and the summary (without --output, add -q for\n"
+           "standard error to hold the document alone).\n"
+           "\n"
+           "A run shorter than one interval has no sample: the summary says \"no sample: the\n"
+           "process ended after N ms\" and gives what the kernel counted at its exit (CPU\n"
+           "time, peak RSS of its largest process, faults, switches). The row taken after\n"
+           "the exit is never printed; the summary counts the rows printed.\n"
            "\n"
            "The unixstats formats reproduce the layout of the study's UnixStats monitor\n"
            "(';' separated, decimal comma, time = sample number x interval):\n"
@@ -304,7 +320,7 @@ int cmd_stats(int argc, char **argv) {
     nl_error err = {0};
     /* the output first: a file that cannot be created stops us before the
      * command is started */
-    out ou = {STDOUT_FILENO, 0, "standard output"};
+    out ou = {STDERR_FILENO, 0, "standard error"};
     if (o.output) {
         ou.fd = open(o.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         ou.name = o.output;
@@ -366,6 +382,12 @@ int cmd_stats(int argc, char **argv) {
         result = CLI_ERR;
     } else if (res.exec_errno) {
         cli_error(CMD, "cannot run '%s': %s", o.command[0], strerror(res.exec_errno));
+    }
+    if (res.info_valid) { /* what closes the format (json) */
+        char foot[4096];
+        out_write(&ou, foot,
+                  nl_stats_format_footer(o.format, &res.summary, &res.info, o.interval, foot,
+                                         sizeof foot));
     }
     if (o.output) {
         if (fsync(ou.fd) != 0 && errno != EINVAL && !ou.failed)

@@ -202,8 +202,35 @@ static double nan_mean(const double *x, size_t n) {
     return c ? s / c : NAN;
 }
 
+/* The runs under load: their time, speed and background, over the OK ones. */
+static nl_status aggregate_load(nl_bench_group *g, nl_error *err) {
+    const size_t n = g->nload_runs;
+    g->load_runs_ok = g->load_runs_failed = 0;
+    double *col = calloc(3 * (n ? n : 1), sizeof *col);
+    if (!col) return nl_error_set(err, NL_ENOMEM, "out of memory aggregating %s", g->contestant);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        nl_bench_run *r = &g->load_runs[i];
+        if (r->status == NL_BENCH_FAILED) g->load_runs_failed++;
+        if (r->status != NL_BENCH_OK) continue;
+        g->load_runs_ok++;
+        nl_bench_run_summarize(r);
+        col[m] = r->time_to_train_s;
+        col[n + m] = r->samples_per_s;
+        col[2 * n + m] = r->background_cpu_pct;
+        m++;
+    }
+    nl_bench_describe(col, m, &g->load_time_to_train);
+    nl_bench_describe(col + n, m, &g->load_samples_per_s);
+    nl_bench_describe(col + 2 * n, m, &g->load_background_cpu);
+    free(col);
+    return NL_OK;
+}
+
 nl_status nl_bench_group_aggregate(nl_bench_group *g, double dt, nl_error *err) {
     if (!(dt > 0)) return nl_error_set(err, NL_EINVAL, "grid step must be > 0 (got %g)", dt);
+    nl_status lst = aggregate_load(g, err);
+    if (lst) return lst;
     group_free_series(g);
     g->dt = dt;
     g->runs_ok = g->runs_failed = 0;
@@ -216,7 +243,7 @@ nl_status nl_bench_group_aggregate(nl_bench_group *g, double dt, nl_error *err) 
            *tmp = col + 9 * n, *bg = col + 10 * n;
     size_t m = 0; /* OK runs */
     int found_version = 0;
-    g->framework_version[0] = '\0';
+    g->framework_version[0] = g->python_version[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         nl_bench_run *r = &g->runs[i];
         if (r->status == NL_BENCH_FAILED) g->runs_failed++;
@@ -234,6 +261,8 @@ nl_status nl_bench_group_aggregate(nl_bench_group *g, double dt, nl_error *err) 
         wall[m] = r->wall_s;
         bg[m] = r->background_cpu_pct;
         if (r->epochs > g->epochs) g->epochs = r->epochs;
+        if (!g->python_version[0] && r->python_version[0])
+            snprintf(g->python_version, sizeof g->python_version, "%s", r->python_version);
         if (!found_version && r->framework_version[0]) {
             snprintf(g->framework_version, sizeof g->framework_version, "%s", r->framework_version);
             found_version = 1;
@@ -340,5 +369,9 @@ void nl_bench_group_free(nl_bench_group *g) {
     free(g->runs);
     g->runs = NULL;
     g->nruns = 0;
+    for (size_t i = 0; i < g->nload_runs; i++) nl_bench_run_free(&g->load_runs[i]);
+    free(g->load_runs);
+    g->load_runs = NULL;
+    g->nload_runs = 0;
     group_free_series(g);
 }

@@ -207,14 +207,18 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
         r->eval_s[e] = ms_since(tl.eval_ms[e], base);
         r->test_accuracy[e] = tl.eval_accuracy[e];
     }
-    r->samples_per_s = r->final_loss = r->reported_rss_peak_mib = NAN;
-    r->framework[0] = r->framework_version[0] = '\0';
+    r->samples_per_s = r->reported_samples_per_s = r->final_loss = r->reported_rss_peak_mib = NAN;
+    r->samples_trained = nl_bench_timeline_samples(&tl);
+    if (r->samples_trained > 0 && r->time_to_train_s > 0)
+        r->samples_per_s = r->samples_trained / r->time_to_train_s;
+    r->framework[0] = r->framework_version[0] = r->python_version[0] = '\0';
     if (res) {
-        r->samples_per_s = jnumber(res, "samples_per_second");
+        r->reported_samples_per_s = jnumber(res, "samples_per_second");
         r->final_loss = jnumber(res, "final_loss");
         r->reported_rss_peak_mib = jnumber(res, "peak_rss_mib");
         jstring(res, "framework", r->framework, sizeof r->framework);
         jstring(res, "framework_version", r->framework_version, sizeof r->framework_version);
+        jstring(res, "python_version", r->python_version, sizeof r->python_version);
         json_t *acc = json_object_get(res, "test_accuracy");
         if (json_is_number(acc) && r->epochs == 0) { /* a single figure */
             r->epochs = 1;
@@ -280,7 +284,8 @@ static nl_status read_run(nl_bench_run *r, const bench_child *c, nl_error *err) 
     return NL_OK;
 }
 
-/* The run's samples as design.md CSV, t_s = seconds since run_start. */
+/* The run's samples as design.md CSV, t_s = seconds since run_start (the row
+ * taken after the exit is left out: its CPU time is in the run's figures). */
 static nl_status write_run_csv(const char *path, const bench_child *c, const nl_bench_run *r,
                                nl_error *err) {
     sbuf b;
@@ -291,6 +296,7 @@ static nl_status write_run_csv(const char *path, const bench_child *c, const nl_
     const double off = c->nrows ? r->t[0] - c->rows[0].t_s : 0.0;
     for (size_t i = 0; i < c->nrows; i++) {
         nl_stats_row row = c->rows[i];
+        if (!row.alive) continue; /* taken after the exit: no memory or threads to show */
         row.t_s += off;
         n = nl_stats_format_row(NL_STATS_CSV, &row, &c->info, c->interval_s, line, sizeof line);
         sb_putn(&b, line, n);
@@ -322,14 +328,20 @@ typedef struct eta_state {
     int *n;
 } eta_state;
 
-static double eta_estimate(const eta_state *es, const nl_bench_results *res, int rounds, int round,
-                           size_t gi) {
+/* Runs of a group in round rd: one, two for a measured round with --load. */
+static int runs_in_round(const nl_bench_config *cfg, int rd) {
+    return 1 + (rd >= cfg->warmup && cfg->load_procs > 0);
+}
+
+static double eta_estimate(const eta_state *es, const nl_bench_config *cfg,
+                           const nl_bench_results *res, int rounds, int round, size_t gi) {
     if (es->n_all == 0) return NAN;
     double left = 0;
     for (int rd = round; rd < rounds; rd++)
         for (size_t g = (rd == round ? gi : 0); g < res->ngroups; g++) {
             if (res->groups[g].status == NL_BENCH_SKIPPED) continue;
-            left += es->n[g] ? es->sum[g] / es->n[g] : es->sum_all / es->n_all;
+            left += runs_in_round(cfg, rd) *
+                    (es->n[g] ? es->sum[g] / es->n[g] : es->sum_all / es->n_all);
         }
     return left;
 }
@@ -415,7 +427,8 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             model_for(cfg, ct, cfg->workloads[w], g->model, sizeof g->model);
             g->pct_vs_baseline = NAN;
             g->runs = calloc((size_t)cfg->runs, sizeof *g->runs);
-            if (!g->runs) {
+            if (cfg->load_procs > 0) g->load_runs = calloc((size_t)cfg->runs, sizeof *g->load_runs);
+            if (!g->runs || (cfg->load_procs > 0 && !g->load_runs)) {
                 free(es.sum);
                 free(es.n);
                 nl_bench_results_free(res);
@@ -439,9 +452,14 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             nl_bench_group *g = &res->groups[gi];
             if (g->status == NL_BENCH_SKIPPED) continue;
             const nl_bench_contestant *ct = &cfg->contestants[gi % cfg->ncontestants];
+            /* phase 0 idle; with --load, phase 1 the same run under load (back to phase:) */
+            const int last_phase = runs_in_round(cfg, round) - 1;
+            int loaded = 0;
+        phase:;
             char base[256], events[4096], outp[4096], logp[4096], csv[4096], name[200];
             bench_group_base(name, sizeof name, g);
-            snprintf(base, sizeof base, "%s_%s%d", name, warm ? "warmup" : "run", k);
+            snprintf(base, sizeof base, "%s_%s%s%d", name, loaded ? "load_" : "",
+                     warm ? "warmup" : "run", k);
 #define PATH(buf, ext)                                                                             \
     do {                                                                                           \
         char f_[300];                                                                              \
@@ -493,13 +511,15 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
                                     .k = k,
                                     .runs = warm ? cfg->warmup : cfg->runs,
                                     .warmup = warm,
-                                    .eta_s = eta_estimate(&es, res, rounds, round, gi)};
+                                    .under_load = loaded,
+                                    .eta_s = eta_estimate(&es, cfg, res, rounds, round, gi)};
             { /* runs still planned, this one included */
                 int left = 0;
                 for (int rd = round; rd < rounds; rd++)
                     for (size_t g2 = (rd == round ? gi : 0); g2 < res->ngroups; g2++)
-                        left += res->groups[g2].status != NL_BENCH_SKIPPED;
-                pr.total = done + left;
+                        left +=
+                            (res->groups[g2].status != NL_BENCH_SKIPPED) * runs_in_round(cfg, rd);
+                pr.total = done + left - loaded; /* the idle run of this group is done */
             }
             if (cfg->progress) cfg->progress(cfg->user, &pr);
             nl_error e2 = {0};
@@ -509,9 +529,12 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
                 bench_strf(run.message, sizeof run.message, "command template: %s", e2.msg);
                 run.time_to_train_s = run.wall_s = run.startup_s = NAN;
             } else {
-                st = bench_child_run(&child, err);
+                bench_load load = {0};
+                if (loaded) st = bench_load_start(&load, cfg->load_procs, cfg->load_command, err);
+                if (!st) st = bench_child_run(&child, err);
+                bench_load_stop(&load);
                 if (!st) st = read_run(&run, &child, err);
-                if (!st && child.nrows) st = write_run_csv(csv, &child, &run, err);
+                if (!st) st = write_run_csv(csv, &child, &run, err);
                 if (!gpu_probed && child.info_valid) {
                     gpu_probed = 1;
                     const nl_stats_info *in = &child.info;
@@ -530,7 +553,8 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
                 nl_bench_run_free(&run);
                 goto stop;
             }
-            if (!warm && cfg->max_other_pct > 0 && run.status == NL_BENCH_OK && !res->interrupted) {
+            if (!warm && !loaded && cfg->max_other_pct > 0 && run.status == NL_BENCH_OK &&
+                !res->interrupted) {
                 const double other =
                     run.background_cpu_pct / (res->machine.cpus > 0 ? res->machine.cpus : 1);
                 if (other > cfg->max_other_pct) {
@@ -565,7 +589,7 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             }
             pr.what = run.status == NL_BENCH_OK ? "done" : nl_bench_status_name(run.status);
             pr.run = &run;
-            pr.eta_s = eta_estimate(&es, res, rounds, round, gi + 1);
+            pr.eta_s = eta_estimate(&es, cfg, res, rounds, round, gi + 1 - (loaded < last_phase));
             if (cfg->progress) cfg->progress(cfg->user, &pr);
             if (run.status == NL_BENCH_SKIPPED || res->interrupted) {
                 /* not a run of the group: nothing ran, or the user stopped it */
@@ -578,14 +602,17 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
                          g->workload, k, run.message, base);
                 }
                 nl_bench_run_free(&run);
+            } else if (loaded) {
+                g->load_runs[g->nload_runs++] = run;
             } else {
                 g->runs[g->nruns++] = run;
             }
             if (res->interrupted) {
-                st = nl_error_set(err, NL_EINTR, "interrupted during %s on %s, run %d",
-                                  g->contestant, g->workload, k);
+                st = nl_error_set(err, NL_EINTR, "interrupted during %s on %s, run %d%s",
+                                  g->contestant, g->workload, k, loaded ? " under load" : "");
                 goto stop;
             }
+            if (g->status != NL_BENCH_SKIPPED && loaded++ < last_phase) goto phase;
         }
     }
 stop:

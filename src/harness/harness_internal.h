@@ -80,6 +80,18 @@ typedef struct bench_child {
  * Errors only when it could not be started or watched at all. */
 nl_status bench_child_run(bench_child *c, nl_error *err);
 
+/* Background load (--load): N busy processes around each run. */
+enum { BENCH_LOAD_MAX = 256 };
+typedef struct bench_load {
+    int n;
+    int pid[BENCH_LOAD_MAX];
+} bench_load;
+/* Starts n processes: a plain CPU spin, or `sh -c command` (its output to
+ * /dev/null). Each in its own process group, SIGKILLed if the bench dies. */
+nl_status bench_load_start(bench_load *l, int n, const char *command, nl_error *err);
+/* Ends them (SIGKILL to each group) and reaps them. */
+void bench_load_stop(bench_load *l);
+
 /* The figures' and report's shared naming: <slug(contestant)>_<slug(workload)>. */
 void bench_group_base(char *out, size_t n, const nl_bench_group *g);
 
@@ -119,5 +131,9 @@ void bench_col_cell(sbuf *b, const bench_col *c, const nl_bench_group *g, int ht
 const char *bench_baseline_name(const nl_bench_config *cfg);
 void bench_table_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res);
 void bench_problems_md(sbuf *b, const nl_bench_results *res);
+/* "N busy processes (a plain CPU spin each)" or "N processes running `CMD`". */
+void bench_load_text(char *out, size_t n, const nl_bench_config *cfg);
+/* The "Speed under load" section (table.md, report.md). */
+void bench_load_table_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res);
 
 #endif

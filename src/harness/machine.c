@@ -2,8 +2,12 @@
 #include "harness/harness_internal.h"
 #include "nnlab/core.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +40,54 @@ static int proc_field(const char *path, const char *key, char *out, size_t n) {
     }
     fclose(f);
     return found;
+}
+
+#ifndef NNLAB_BUILD_COMPILER
+#ifdef __clang__
+#define NNLAB_BUILD_COMPILER "Clang " __clang_version__
+#else
+#define NNLAB_BUILD_COMPILER "GNU " __VERSION__
+#endif
+#endif
+#ifndef NNLAB_BUILD_FLAGS
+#define NNLAB_BUILD_FLAGS "unknown"
+#endif
+#ifndef NNLAB_BUILD_TYPE
+#define NNLAB_BUILD_TYPE ""
+#endif
+
+/* The first line `python3 --version` prints (run without a shell; 5 s at most). */
+static void probe_python(char *out, size_t n) {
+    out[0] = '\0';
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0) dup2(null, 0);
+        alarm(5);
+        execlp("python3", "python3", "--version", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char buf[256];
+    size_t got = 0;
+    ssize_t r;
+    while (pid > 0 && got + 1 < sizeof buf &&
+           ((r = read(p[0], buf + got, sizeof buf - 1 - got)) > 0 || (r < 0 && errno == EINTR)))
+        if (r > 0) got += (size_t)r;
+    close(p[0]);
+    buf[got] = '\0';
+    int ws = 0;
+    if (pid > 0)
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+        }
+    if (pid > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && !strncmp(buf, "Python ", 7)) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+        bench_strf(out, n, "%s", buf);
+    }
 }
 
 void nl_bench_machine_probe(nl_bench_machine *m) {
@@ -79,4 +131,8 @@ void nl_bench_machine_probe(nl_bench_machine *m) {
     strftime(m->date, sizeof m->date, "%Y-%m-%d %H:%M:%S %z", &tm);
     snprintf(m->nnlab_version, sizeof m->nnlab_version, "%s", nl_version());
     snprintf(m->blas, sizeof m->blas, "%s", nl_blas_info());
+    snprintf(m->compiler, sizeof m->compiler, "%s", NNLAB_BUILD_COMPILER);
+    bench_strf(m->cflags, sizeof m->cflags, "%s%s%s%s", NNLAB_BUILD_FLAGS,
+               *NNLAB_BUILD_TYPE ? " (" : "", NNLAB_BUILD_TYPE, *NNLAB_BUILD_TYPE ? ")" : "");
+    probe_python(m->python, sizeof m->python);
 }

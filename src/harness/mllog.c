@@ -12,7 +12,16 @@ void nl_bench_timeline_init(nl_bench_timeline *tl) {
     for (int e = 0; e < NL_BENCH_MAX_EPOCHS; e++) {
         tl->epoch_start_ms[e] = tl->epoch_stop_ms[e] = tl->eval_ms[e] = -1;
         tl->eval_accuracy[e] = NAN;
+        tl->epoch_samples[e] = NAN;
     }
+}
+
+double nl_bench_timeline_samples(const nl_bench_timeline *tl) {
+    double sum = 0;
+    int any = 0;
+    for (int e = 0; e < tl->epochs && e < NL_BENCH_MAX_EPOCHS; e++)
+        if (!isnan(tl->epoch_samples[e])) sum += tl->epoch_samples[e], any = 1;
+    return any ? sum : NAN;
 }
 
 /* epoch_num from metadata (1-based), or the last epoch seen; -1 when out of range. */
@@ -87,6 +96,10 @@ static void parse_line(nl_bench_timeline *tl, const char *p, size_t n) {
             else
                 tl->epoch_stop_ms[e] = t;
             if (e + 1 > tl->epochs) tl->epochs = e + 1;
+            json_t *ns = json_is_object(meta) ? json_object_get(meta, "samples") : NULL;
+            if (!strcmp(k, "epoch_stop") && json_is_number(ns) && json_number_value(ns) >= 0 &&
+                isfinite(json_number_value(ns)))
+                tl->epoch_samples[e] = json_number_value(ns);
         }
     } else if (!strcmp(k, "eval_accuracy")) {
         int e = epoch_index(tl, meta);

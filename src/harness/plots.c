@@ -282,32 +282,85 @@ static void fig_usage(plotter *pl, const nl_bench_config *cfg, const nl_bench_gr
     sb_free(&c);
 }
 
+/* The figure a group's runs give for metric m when its curve has fewer than two
+   points (a run shorter than two samples): the CPU mean or the peak of its runs
+   (for RSS its own report when no sample caught it). NAN when none. */
+static double group_summary_value(const nl_bench_group *g, nl_bench_metric m) {
+    switch (m) {
+    case NL_BM_CPU:
+        return g->cpu_mean.mean;
+    case NL_BM_RSS:
+        return g->rss_peak.mean;
+    case NL_BM_GPU:
+        return g->gpu_mean.mean;
+    default:
+        return g->vram_peak.mean;
+    }
+}
+
+/* 0: no curve, else how many points of the mean curve have a value. */
+static size_t curve_points(const nl_bench_group *g, nl_bench_metric m) {
+    size_t n = 0;
+    for (size_t k = 0; k < g->ngrid; k++) n += !isnan(g->mean[m][k]);
+    return n;
+}
+
+/* 1 when no sample of the group's OK runs saw a value of metric m. */
+static int never_sampled(const nl_bench_group *g, nl_bench_metric m) {
+    for (size_t r = 0; r < g->nruns; r++) {
+        const nl_bench_run *x = &g->runs[r];
+        if (x->status != NL_BENCH_OK) continue;
+        for (size_t i = 0; i < x->nsamples; i++)
+            if (!isnan(x->v[m][i])) return 0;
+    }
+    return 1;
+}
+
 static void fig_compare(plotter *pl, const nl_bench_config *cfg, const nl_bench_results *res,
                         const char *workload, nl_bench_metric m) {
     sbuf b;
     sb_init(&b);
-    int n = 0;
+    int n = 0, curves = 0;
     double xmax = 0;
+    /* 0: not drawn, 1: its mean curve, 2: a flat line at its runs' figure */
+    int *how = calloc(res->ngroups ? res->ngroups : 1, sizeof *how);
+    if (!how) {
+        sb_free(&b);
+        return;
+    }
     for (size_t i = 0; i < res->ngroups; i++) {
         const nl_bench_group *g = &res->groups[i];
-        if (strcmp(g->workload, workload) || g->runs_ok == 0 || g->ngrid == 0) continue;
-        int any = 0;
-        for (size_t k = 0; k < g->ngrid && !any; k++) any = !isnan(g->mean[m][k]);
-        if (!any) continue;
-        sb_printf(&b, "$g%zu << EOD\n", i);
-        for (size_t k = 0; k < g->ngrid; k++) {
-            double sd = isnan(g->sd[m][k]) ? 0 : g->sd[m][k];
-            gp_num(&b, (double)k * g->dt);
-            gp_num(&b, g->mean[m][k]);
-            gp_num(&b, isnan(g->mean[m][k]) ? NAN : sd);
-            sb_puts(&b, "\n");
+        if (strcmp(g->workload, workload) || g->runs_ok == 0) continue;
+        const size_t pts = g->ngrid ? curve_points(g, m) : 0;
+        const double flat = group_summary_value(g, m);
+        if (pts >= 2) {
+            how[i] = 1;
+            sb_printf(&b, "$g%zu << EOD\n", i);
+            for (size_t k = 0; k < g->ngrid; k++) {
+                double sd = isnan(g->sd[m][k]) ? 0 : g->sd[m][k];
+                gp_num(&b, (double)k * g->dt);
+                gp_num(&b, g->mean[m][k]);
+                gp_num(&b, isnan(g->mean[m][k]) ? NAN : sd);
+                sb_puts(&b, "\n");
+            }
+            sb_puts(&b, "EOD\n");
+            curves++;
+        } else if (isfinite(flat)) { /* every contestant appears: its runs' own figure */
+            how[i] = 2;
+            sb_printf(&b, "$g%zu << EOD\n", i);
+            gp_num(&b, 0), gp_num(&b, flat), gp_num(&b, 0), sb_puts(&b, "\n");
+            gp_num(&b, group_xmax(g)), gp_num(&b, flat), gp_num(&b, 0), sb_puts(&b, "\n");
+            sb_puts(&b, "EOD\n");
+        } else {
+            continue;
         }
-        sb_puts(&b, "EOD\n");
         const double end = group_xmax(g);
         if (end > xmax) xmax = end;
         n++;
     }
-    if (n == 0) {
+    /* GPU figures only where some contestant has GPU values */
+    if (n == 0 || (curves == 0 && (m == NL_BM_GPU || m == NL_BM_VRAM))) {
+        free(how);
         sb_free(&b);
         return;
     }
@@ -325,35 +378,54 @@ static void fig_compare(plotter *pl, const nl_bench_config *cfg, const nl_bench_
     fig_line(&c, "set xrange [0:%.4f]", xmax > 0 ? xmax : 1.0);
     fig_line(&c, "set yrange [0:*]\nset offsets 0, 0, graph 0.08, 0");
     fig_line(&c, "set key outside right top");
+    /* the band never goes below 0, nor CPU above what the machine's cores can do */
+    const double top = 100.0 * (res->machine.cpus > 0 ? res->machine.cpus : 1);
+    char hi[96];
+    if (m == NL_BM_CPU)
+        snprintf(hi, sizeof hi, "($2+$3>%.0f?%.0f:$2+$3)", top, top);
+    else
+        snprintf(hi, sizeof hi, "($2+$3)");
     sbuf p;
     sb_init(&p);
     sb_puts(&p, "plot ");
-    int first = 1;
+    int first = 1, flats = 0;
     for (size_t i = 0; i < res->ngroups; i++) {
         const nl_bench_group *g = &res->groups[i];
-        if (strcmp(g->workload, workload) || g->runs_ok == 0 || g->ngrid == 0) continue;
-        int any = 0;
-        for (size_t k = 0; k < g->ngrid && !any; k++) any = !isnan(g->mean[m][k]);
-        if (!any) continue;
+        if (!how[i]) continue;
         size_t ci = contestant_index(cfg, g->contestant);
-        sb_printf(&p,
-                  "%s$g%zu using 1:($2-$3):($2+$3) with filledcurves fc rgb '%s' fs transparent "
-                  "solid 0.18 noborder notitle, $g%zu using 1:2 with %s lw 2.2 lc rgb '%s' "
-                  "title '%s'",
-                  first ? "" : ", ", i, bench_color(ci), i, mean_style(g), bench_color(ci),
-                  g->contestant);
+        if (how[i] == 1) {
+            sb_printf(&p,
+                      "%s$g%zu using 1:($2-$3<0?0:$2-$3):%s with filledcurves fc rgb '%s' fs "
+                      "transparent solid 0.18 noborder notitle, $g%zu using 1:2 with %s lw 2.2 lc "
+                      "rgb '%s' title '%s'",
+                      first ? "" : ", ", i, hi, bench_color(ci), i, mean_style(g), bench_color(ci),
+                      g->contestant);
+        } else {
+            const char *why =
+                m == NL_BM_RSS && never_sampled(g, m) ? "its own peak RSS: no sample caught it"
+                : m == NL_BM_CPU || m == NL_BM_GPU    ? "mean of its runs: too short for a curve"
+                                                      : "peak of its runs: too short for a curve";
+            sb_printf(&p, "%s$g%zu using 1:2 with lines dt 2 lw 2.2 lc rgb '%s' title '%s (%s)'",
+                      first ? "" : ", ", i, bench_color(ci), g->contestant, why);
+            flats++;
+        }
         first = 0;
     }
     fig_line(&c, "%s", p.s);
     sb_free(&p);
+    free(how);
     char name[256], slug[64], caption[512];
     bench_slug(slug, sizeof slug, workload);
     snprintf(name, sizeof name, "compare_%s_%s", slug, nl_bench_metric_name(m));
     snprintf(caption, sizeof caption,
              "%s, %s: every contestant's mean over its runs (t = 0 at run_start), shaded ± 1 "
-             "standard deviation across the runs. A line ends where the contestant's longest "
-             "run ended.",
-             workload, nl_bench_metric_label(m));
+             "standard deviation across the runs%s. A line ends where the contestant's longest "
+             "run ended.%s",
+             workload, nl_bench_metric_label(m),
+             m == NL_BM_CPU ? " (clipped at the machine's cores)" : "",
+             flats ? " Dashed: a contestant whose runs were too short for a curve, drawn at the "
+                     "figure of its runs (marked in the key)."
+                   : "");
     draw(pl, name, &b, &c, 1000, 440, "compare", title, caption);
     sb_free(&b);
     sb_free(&c);
@@ -454,7 +526,110 @@ static void fig_time(plotter *pl, const nl_bench_config *cfg, const nl_bench_res
     sb_free(&c);
 }
 
+static double acc_value(const nl_bench_group *g, double *sd) {
+    *sd = g->accuracy.sd;
+    return g->accuracy.mean;
+}
+
+static double acc_run(const nl_bench_run *r) {
+    return r->epochs > 0 ? r->test_accuracy[r->epochs - 1] : NAN;
+}
+
+/* With one epoch: test accuracy as bars (mean, ± 1 sd, each run a dot). */
+static void fig_accuracy_bars(plotter *pl, const nl_bench_config *cfg,
+                              const nl_bench_results *res) {
+    sbuf b;
+    sb_init(&b);
+    int panels = 0;
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        int x = 0, pts = 0;
+        sb_printf(&b, "$t%zu << EOD\n", w);
+        for (size_t i = 0; i < res->ngroups; i++) {
+            const nl_bench_group *g = &res->groups[i];
+            if (strcmp(g->workload, cfg->workloads[w]) || g->runs_ok == 0 || g->epochs == 0)
+                continue;
+            double sd = NAN, v = acc_value(g, &sd);
+            char label[64];
+            snprintf(label, sizeof label, "%.4f", v);
+            sb_printf(&b, "%d ", x);
+            gp_str(&b, g->contestant);
+            gp_num(&b, v);
+            gp_num(&b, sd > 0 ? sd : NAN);
+            sb_printf(
+                &b, " %u ",
+                (unsigned)strtoul(bench_color(contestant_index(cfg, g->contestant)) + 1, NULL, 16));
+            gp_str(&b, label);
+            gp_num(&b, v + (sd > 0 ? sd : 0));
+            sb_puts(&b, "\n");
+            x++;
+        }
+        if (x == 0) sb_puts(&b, "0 \"\" NaN NaN 0 \"\" NaN\n");
+        sb_puts(&b, "EOD\n");
+        sb_printf(&b, "$p%zu << EOD\n", w);
+        x = 0;
+        for (size_t i = 0; i < res->ngroups; i++) {
+            const nl_bench_group *g = &res->groups[i];
+            if (strcmp(g->workload, cfg->workloads[w]) || g->runs_ok == 0 || g->epochs == 0)
+                continue;
+            for (size_t r = 0; r < g->nruns; r++)
+                if (g->runs[r].status == NL_BENCH_OK && isfinite(acc_run(&g->runs[r]))) {
+                    sb_printf(&b, "%d", x);
+                    gp_num(&b, acc_run(&g->runs[r]));
+                    sb_puts(&b, "\n");
+                    pts++;
+                }
+            x++;
+        }
+        if (!pts) sb_puts(&b, "0 NaN\n");
+        sb_puts(&b, "EOD\n");
+        if (x > 0) panels++;
+    }
+    if (panels == 0) {
+        sb_free(&b);
+        return;
+    }
+    sbuf c;
+    sb_init(&c);
+    fig_line(&c,
+             "set multiplot layout 1,%zu title 'Test accuracy after the epoch: mean, ± 1 sd, "
+             "and each run (dots)' font ',12'",
+             cfg->nworkloads);
+    fig_line(&c, "set style fill solid 0.85 noborder");
+    fig_line(&c, "set boxwidth 0.6");
+    fig_line(&c, "set grid ytics lc rgb '#dddddd'");
+    fig_line(&c, "set border 3");
+    fig_line(&c, "set tics nomirror");
+    fig_line(&c, "set ylabel 'test accuracy'");
+    fig_line(&c, "set yrange [0:1.08]");
+    fig_line(&c, "set offsets 0.5, 0.5, 0, 0");
+    fig_line(&c, "unset key");
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        fig_line(&c, "set title '%s'", cfg->workloads[w]);
+        fig_line(&c,
+                 "plot $t%zu using 1:3:(0.6):5:xtic(2) with boxes lc rgb variable, $t%zu using "
+                 "1:($3-$4):(0):(2*$4) with vectors heads size screen 0.012,90 lc rgb '#333333' "
+                 "lw 1.5, $p%zu using 1:2 with points pt 7 ps 0.5 lc rgb '#222222', $t%zu using "
+                 "1:7:6 with labels offset 0,0.9 font ',9'",
+                 w, w, w, w);
+    }
+    fig_line(&c, "unset multiplot");
+    int wpx = 120 + 380 * (int)cfg->nworkloads;
+    draw(pl, "accuracy", &b, &c, wpx < 700 ? 700 : wpx, 420, "summary", "Test accuracy",
+         "Test accuracy on the test set after the one epoch, from the eval_accuracy events: "
+         "bars are the means over the runs, error bars ± 1 standard deviation, dots the single "
+         "runs.");
+    sb_free(&b);
+    sb_free(&c);
+}
+
 static void fig_accuracy(plotter *pl, const nl_bench_config *cfg, const nl_bench_results *res) {
+    int most = 0;
+    for (size_t i = 0; i < res->ngroups; i++)
+        if (res->groups[i].runs_ok && res->groups[i].epochs > most) most = res->groups[i].epochs;
+    if (most == 1) { /* one point per contestant: bars, not stacked error bars */
+        fig_accuracy_bars(pl, cfg, res);
+        return;
+    }
     sbuf b;
     sb_init(&b);
     int any = 0, maxep = 1;
@@ -517,6 +692,94 @@ static void fig_accuracy(plotter *pl, const nl_bench_config *cfg, const nl_bench
     sb_free(&c);
 }
 
+/* --load: each contestant's samples/s idle and under load, side by side. */
+static void fig_load(plotter *pl, const nl_bench_config *cfg, const nl_bench_results *res) {
+    if (cfg->load_procs <= 0) return;
+    sbuf b;
+    sb_init(&b);
+    int panels = 0;
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        int x = 0;
+        sb_printf(&b, "$l%zu << EOD\n", w);
+        for (size_t i = 0; i < res->ngroups; i++) {
+            const nl_bench_group *g = &res->groups[i];
+            if (strcmp(g->workload, cfg->workloads[w]) || g->status == NL_BENCH_SKIPPED) continue;
+            if (g->runs_ok == 0 && g->load_runs_ok == 0) continue;
+            double ksd = NAN;
+            const double kept =
+                nl_bench_ratio(g->samples_per_s.mean, g->samples_per_s.sd,
+                               g->load_samples_per_s.mean, g->load_samples_per_s.sd, &ksd);
+            char label[64] = "";
+            if (isfinite(kept)) snprintf(label, sizeof label, "kept %.0f%%", 100 * kept);
+            const double top = isfinite(g->samples_per_s.mean) &&
+                                       !(g->samples_per_s.mean < g->load_samples_per_s.mean)
+                                   ? g->samples_per_s.mean
+                                   : g->load_samples_per_s.mean;
+            sb_printf(&b, "%d ", x);
+            gp_str(&b, g->contestant);
+            gp_num(&b, g->samples_per_s.mean);
+            gp_num(&b, g->samples_per_s.sd > 0 ? g->samples_per_s.sd : NAN);
+            gp_num(&b, g->load_samples_per_s.mean);
+            gp_num(&b, g->load_samples_per_s.sd > 0 ? g->load_samples_per_s.sd : NAN);
+            sb_printf(
+                &b, " %u ",
+                (unsigned)strtoul(bench_color(contestant_index(cfg, g->contestant)) + 1, NULL, 16));
+            gp_str(&b, label);
+            gp_num(&b, top);
+            sb_puts(&b, "\n");
+            x++;
+        }
+        if (x == 0) sb_puts(&b, "0 \"\" NaN NaN NaN NaN 0 \"\" NaN\n");
+        sb_puts(&b, "EOD\n");
+        if (x > 0) panels++;
+    }
+    if (panels == 0) {
+        sb_free(&b);
+        return;
+    }
+    char what[400], title[512];
+    bench_load_text(what, sizeof what, cfg);
+    bench_strf(title, sizeof title,
+               "Speed under load: samples/s idle (solid) and with %d load process%s (hatched)",
+               cfg->load_procs, cfg->load_procs == 1 ? "" : "es");
+    sbuf c;
+    sb_init(&c);
+    fig_line(&c, "set multiplot layout 1,%zu title '%s' font ',12'", cfg->nworkloads, title);
+    fig_line(&c, "set boxwidth 0.38");
+    fig_line(&c, "set grid ytics lc rgb '#dddddd'");
+    fig_line(&c, "set border 3");
+    fig_line(&c, "set tics nomirror");
+    fig_line(&c, "set ylabel 'samples/s (samples trained / time-to-train)'");
+    fig_line(&c, "set yrange [0:*]");
+    fig_line(&c, "set offsets 0.5, 0.5, graph 0.12, 0");
+    fig_line(&c, "unset key");
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        fig_line(&c, "set title '%s'", cfg->workloads[w]);
+        fig_line(
+            &c,
+            "plot $l%zu using ($1-0.2):3:(0.38):7:xtic(2) with boxes lc rgb variable fs "
+            "solid 0.85 noborder, $l%zu using ($1+0.2):5:(0.38):7 with boxes lc rgb variable "
+            "fs pattern 4 border, $l%zu using ($1-0.2):($3-$4):(0):(2*$4) with vectors heads size "
+            "screen 0.01,90 lc rgb '#333333', $l%zu using ($1+0.2):($5-$6):(0):(2*$6) with "
+            "vectors heads size screen 0.01,90 lc rgb '#333333', $l%zu using 1:9:8 with "
+            "labels offset 0,1 font ',9'",
+            w, w, w, w, w);
+    }
+    fig_line(&c, "unset multiplot");
+    char caption[600];
+    bench_strf(caption, sizeof caption,
+               "Each contestant's samples/s (training samples ÷ time-to-train) on an idle machine "
+               "(solid) and with %s alongside every run (hatched), mean of the runs ± 1 sd; "
+               "\"kept\" is the ratio.",
+               what);
+    for (char *q = caption; *q; q++)
+        if (*q == '`') *q = '\'';
+    int wpx = 120 + 420 * (int)cfg->nworkloads;
+    draw(pl, "load_speed", &b, &c, wpx < 700 ? 700 : wpx, 460, "load", "Speed under load", caption);
+    sb_free(&b);
+    sb_free(&c);
+}
+
 /* ---- entry point ----------------------------------------------------------------------- */
 
 static int probe_cairo(void) {
@@ -542,6 +805,7 @@ nl_status nl_bench_write_figures(const char *out_dir, const nl_bench_config *cfg
 
     fig_time(&pl, cfg, res);
     fig_accuracy(&pl, cfg, res);
+    fig_load(&pl, cfg, res);
     for (size_t w = 0; w < cfg->nworkloads; w++)
         for (int m = 0; m < NL_BM_COUNT; m++) fig_compare(&pl, cfg, res, cfg->workloads[w], m);
     for (size_t i = 0; i < res->ngroups; i++) fig_usage(&pl, cfg, &res->groups[i]);

@@ -27,6 +27,26 @@ static int tdec(double v) {
     return fabs(v) < 10 ? 3 : fabs(v) < 100 ? 2 : 1;
 }
 
+/* Markdown inline text as HTML: escaped, `code` spans as <code>. */
+static void md_inline_html(sbuf *b, const char *s, size_t n) {
+    char *tmp = malloc(n + 1);
+    if (!tmp) return;
+    int code = 0;
+    size_t k = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '`') {
+            tmp[k] = '\0';
+            sb_html(b, tmp);
+            k = 0;
+            if (i < n) sb_puts(b, (code = !code) ? "<code>" : "</code>");
+            continue;
+        }
+        tmp[k++] = s[i];
+    }
+    if (code) sb_puts(b, "</code>");
+    free(tmp);
+}
+
 /* The ten-second answer, one sentence per workload (html: with markup). */
 static void verdict(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res, int html) {
     for (size_t w = 0; w < cfg->nworkloads; w++) {
@@ -46,16 +66,27 @@ static void verdict(sbuf *b, const nl_bench_config *cfg, const nl_bench_results 
             if (f->time_to_train.n > 1 && isfinite(f->time_to_train.sd))
                 sb_printf(b, " ± %.*f", tdec(f->time_to_train.mean), f->time_to_train.sd);
             sb_puts(b, " to train");
-            for (size_t i = 1; i < n; i++)
-                sb_printf(b, "; %s takes %.2f× as long (%.*f s)", r[i]->contestant,
-                          r[i]->time_to_train.mean / f->time_to_train.mean,
-                          tdec(r[i]->time_to_train.mean), r[i]->time_to_train.mean);
+            for (size_t i = 1; i < n; i++) {
+                double sd = NAN;
+                const double ratio =
+                    nl_bench_ratio(f->time_to_train.mean, f->time_to_train.sd,
+                                   r[i]->time_to_train.mean, r[i]->time_to_train.sd, &sd);
+                sb_printf(b, "; %s takes %.2f×", r[i]->contestant, ratio);
+                if (isfinite(sd)) sb_printf(b, " ± %.2f", sd);
+                sb_printf(b, " as long (%.*f s)", tdec(r[i]->time_to_train.mean),
+                          r[i]->time_to_train.mean);
+            }
             sb_puts(b, ". Test accuracy: ");
-            for (size_t i = 0; i < n; i++)
-                sb_printf(b, "%s%s %.4f", i ? ", " : "", r[i]->contestant, r[i]->accuracy.mean);
+            for (size_t i = 0; i < n; i++) {
+                sb_printf(b, "%s%s ", i ? ", " : "", r[i]->contestant);
+                sb_num(b, r[i]->accuracy.mean, 4, "–");
+            }
             sb_puts(b, ". Peak memory: ");
-            for (size_t i = 0; i < n; i++)
-                sb_printf(b, "%s%s %.0f MiB", i ? ", " : "", r[i]->contestant, r[i]->rss_peak.mean);
+            for (size_t i = 0; i < n; i++) {
+                sb_printf(b, "%s%s ", i ? ", " : "", r[i]->contestant);
+                sb_num(b, r[i]->rss_peak.mean, 0, "–");
+                sb_puts(b, " MiB");
+            }
             sb_puts(b, ".");
         }
         int first = 1;
@@ -72,9 +103,44 @@ static void verdict(sbuf *b, const nl_bench_config *cfg, const nl_bench_results 
             }
         }
         if (!first) sb_puts(b, ".");
+        if (cfg->load_procs > 0) { /* speed under load, as kept of the idle speed */
+            int any = 0;
+            for (size_t i = 0; i < n; i++) {
+                double sd = NAN;
+                const double kept =
+                    nl_bench_ratio(r[i]->samples_per_s.mean, r[i]->samples_per_s.sd,
+                                   r[i]->load_samples_per_s.mean, r[i]->load_samples_per_s.sd, &sd);
+                if (!isfinite(kept)) continue;
+                if (!any++)
+                    sb_printf(b, " Under load (%d busy process%s): ", cfg->load_procs,
+                              cfg->load_procs == 1 ? "" : "es");
+                else
+                    sb_puts(b, ", ");
+                sb_printf(b, "%s keeps %.0f%%", r[i]->contestant, 100 * kept);
+                if (isfinite(sd)) sb_printf(b, " ± %.0f", 100 * sd);
+            }
+            if (any) sb_puts(b, " of its idle samples/s.");
+        }
         sb_puts(b, html ? "</li>\n" : "\n");
     }
 }
+
+/* 1 when the groups of a workload train different models (--paper). */
+static int different_models(const nl_bench_results *res) {
+    for (size_t i = 0; i < res->ngroups; i++)
+        for (size_t j = 0; j < res->ngroups; j++)
+            if (!strcmp(res->groups[i].workload, res->groups[j].workload) &&
+                strcmp(res->groups[i].model, res->groups[j].model) &&
+                res->groups[i].status != NL_BENCH_SKIPPED &&
+                res->groups[j].status != NL_BENCH_SKIPPED)
+                return 1;
+    return 0;
+}
+
+static const char paper_note[] =
+    "different models: under --paper the Python contestants train the study's Python "
+    "models (*-keras-paper) and the others the Elixir/Axon ones, so the times compare "
+    "different models, not only different frameworks";
 
 /* "a, b vs c": the contestants that ran (skipped ones are listed elsewhere). */
 static void title_names(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
@@ -188,6 +254,52 @@ static void html_figure(sbuf *b, const char *out_dir, const bench_figure *f) {
     free(data);
 }
 
+/* The "Speed under load" table (HTML). */
+static void html_load_table(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
+    char what[400];
+    bench_load_text(what, sizeof what, cfg);
+    sb_puts(b, "<p class=\"note\">Every measured run was repeated with ");
+    md_inline_html(b, what, strlen(what));
+    sb_puts(b, " alongside, started just before the run and ended right after it. Kept = "
+               "samples/s under load ÷ idle, ± its spread from the runs.</p>\n");
+    sb_puts(b, "<table>\n<thead><tr><th>workload</th><th>contestant</th><th>runs ok under load</th>"
+               "<th>samples/s idle</th><th>samples/s under load</th><th>kept</th>"
+               "<th>time-to-train idle (s)</th><th>under load (s)</th>"
+               "<th>others' CPU under load (%)</th></tr></thead>\n<tbody>\n");
+    for (size_t i = 0; i < res->ngroups; i++) {
+        const nl_bench_group *g = &res->groups[i];
+        if (g->status == NL_BENCH_SKIPPED) continue;
+        double ksd = NAN;
+        const double kept =
+            nl_bench_ratio(g->samples_per_s.mean, g->samples_per_s.sd, g->load_samples_per_s.mean,
+                           g->load_samples_per_s.sd, &ksd);
+        sb_puts(b, "<tr><td>");
+        sb_html(b, g->workload);
+        sb_puts(b, "</td><td class=\"name\">");
+        sb_html(b, g->contestant);
+        sb_printf(b, "</td><td class=\"num\">%d/%zu</td><td class=\"num\">", g->load_runs_ok,
+                  g->nload_runs);
+        sb_num(b, g->samples_per_s.mean, 0, "–");
+        sb_puts(b, "</td><td class=\"num\">");
+        sb_num(b, g->load_samples_per_s.mean, 0, "–");
+        sb_puts(b, "</td><td class=\"num main\">");
+        if (isfinite(kept)) {
+            sb_printf(b, "%.0f%%", 100 * kept);
+            if (isfinite(ksd)) sb_printf(b, "<span class=\"sd\"> ± %.0f</span>", 100 * ksd);
+        } else {
+            sb_puts(b, "–");
+        }
+        sb_puts(b, "</td><td class=\"num\">");
+        sb_num(b, g->time_to_train.mean, tdec(g->time_to_train.mean), "–");
+        sb_puts(b, "</td><td class=\"num\">");
+        sb_num(b, g->load_time_to_train.mean, tdec(g->load_time_to_train.mean), "–");
+        sb_puts(b, "</td><td class=\"num\">");
+        sb_num(b, g->load_background_cpu.mean, 0, "–");
+        sb_puts(b, "</td></tr>\n");
+    }
+    sb_puts(b, "</tbody>\n</table>\n");
+}
+
 static const char css[] =
     "body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
     "color:#1d232a;margin:0;background:#f6f7f9}"
@@ -217,7 +329,7 @@ static const char css[] =
     "border-radius:3px}code{padding:1px 4px}pre{padding:8px 10px;overflow-x:auto;"
     "white-space:pre-wrap;word-break:break-all}"
     ".note{color:#5b6673;font-size:13.5px}ul.problems li{color:#8a3300}"
-    "img.broken{outline:3px solid #d00}"
+    "img.broken{outline:3px solid #d00}.w{white-space:nowrap}"
     ".busy{background:#fff4e5;border-left:5px solid #D55E00;padding:8px 14px;margin:8px 0}";
 
 static void html_kv(sbuf *b, const char *k, const char *v) {
@@ -233,6 +345,57 @@ static const char *group_version(const nl_bench_results *res, const char *contes
         if (!strcmp(res->groups[i].contestant, contestant) && res->groups[i].framework_version[0])
             return res->groups[i].framework_version;
     return "";
+}
+
+static const char *group_python(const nl_bench_results *res, const char *contestant) {
+    for (size_t i = 0; i < res->ngroups; i++)
+        if (!strcmp(res->groups[i].contestant, contestant) && res->groups[i].python_version[0])
+            return res->groups[i].python_version;
+    return "";
+}
+
+/* Every run: its time, speed and the other processes' CPU meanwhile (html or md). */
+static void runs_table(sbuf *b, const nl_bench_results *res, int html) {
+    if (html)
+        sb_puts(b, "<table>\n<thead><tr><th>workload</th><th>contestant</th><th>run</th>"
+                   "<th>status</th><th>time-to-train (s)</th><th>samples/s</th><th>peak RSS "
+                   "(MiB)</th><th>background CPU (%, 100 = one core)</th></tr></thead>\n<tbody>\n");
+    else
+        sb_puts(b, "| workload | contestant | run | status | time-to-train (s) | samples/s | peak "
+                   "RSS (MiB) | background CPU (%) |\n|---|---|---:|---|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < res->ngroups; i++) {
+        const nl_bench_group *g = &res->groups[i];
+        for (int load = 0; load < 2; load++) {
+            const nl_bench_run *runs = load ? g->load_runs : g->runs;
+            const size_t n = load ? g->nload_runs : g->nruns;
+            for (size_t r = 0; r < n; r++) {
+                const nl_bench_run *x = &runs[r];
+                char k[32];
+                snprintf(k, sizeof k, "%d%s", x->k, load ? " (under load)" : "");
+                const char *cells[4] = {g->workload, g->contestant, k,
+                                        nl_bench_status_name(x->status)};
+                sb_puts(b, html ? "<tr>" : "|");
+                for (int c = 0; c < 4; c++) {
+                    sb_puts(b, html ? "<td>" : " ");
+                    if (html)
+                        sb_html(b, cells[c]);
+                    else
+                        sb_puts(b, cells[c]);
+                    sb_puts(b, html ? "</td>" : " |");
+                }
+                const double v[4] = {x->time_to_train_s, x->samples_per_s, x->rss_peak_mib,
+                                     x->background_cpu_pct};
+                const int dec[4] = {3, 0, 0, 0};
+                for (int c = 0; c < 4; c++) {
+                    sb_puts(b, html ? "<td class=\"num\">" : " ");
+                    sb_num(b, v[c], dec[c], "–");
+                    sb_puts(b, html ? "</td>" : " |");
+                }
+                sb_puts(b, html ? "</tr>\n" : "\n");
+            }
+        }
+    }
+    if (html) sb_puts(b, "</tbody>\n</table>\n");
 }
 
 static const char *contestant_status(const nl_bench_results *res, const char *contestant, char *buf,
@@ -252,9 +415,9 @@ static const char *contestant_status(const nl_bench_results *res, const char *co
     return buf;
 }
 
-static void method_text(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res,
-                        int html) {
-    const char *li = html ? "<li>" : "- ", *end = html ? "</li>\n" : "\n";
+/* The Method section as Markdown bullets (one a line). */
+static void method_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
+    const char *li = "- ", *end = "\n";
     char threads[96];
     bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(b,
@@ -295,8 +458,75 @@ static void method_text(sbuf *b, const nl_bench_config *cfg, const nl_bench_resu
               li, res->dt, end);
     sb_printf(b,
               "%s\"vs %s\" is the %% difference of the mean time-to-train against that "
-              "contestant on the same workload (positive = slower).%s",
+              "contestant on the same workload (positive = slower). A ratio \"r× ± s\" is the "
+              "ratio of the mean times, s its spread from the runs' sds (relative sds added in "
+              "quadrature, as hyperfine does).%s",
               li, bench_baseline_name(cfg), end);
+    sb_printf(b,
+              "%ssamples/s = the training samples a run logged (its `epoch_stop` events) ÷ its "
+              "time-to-train, so it agrees with the time column; the contestant's own figure "
+              "(usually over its training steps alone) is kept in table.json as "
+              "reported_samples_per_second.%s",
+              li, end);
+    sb_printf(b,
+              "%sBackground CPU: the machine's CPU minus the contestant's own while it trained "
+              "(100 = one core), every run's in the Runs table below and in table.json; above "
+              "%.0f%% the page warns that times may be inflated.%s",
+              li, BENCH_BUSY_PCT, end);
+    if (cfg->load_procs > 0) {
+        char what[400];
+        bench_load_text(what, sizeof what, cfg);
+        sb_printf(b,
+                  "%s--load: every measured run was done twice, idle and then with %s "
+                  "alongside, started by the bench just before the run and ended (SIGKILL, "
+                  "reaped) right after it; Table 1 shows the idle runs, \"Speed under load\" "
+                  "both.%s",
+                  li, what, end);
+    }
+}
+
+static void method_text(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res,
+                        int html) {
+    if (!html) {
+        method_md(b, cfg, res);
+        return;
+    }
+    sbuf m;
+    sb_init(&m);
+    method_md(&m, cfg, res);
+    for (const char *line = m.s; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len > 2 && !strncmp(line, "- ", 2)) {
+            sb_puts(b, "<li>");
+            md_inline_html(b, line + 2, len - 2);
+            sb_puts(b, "</li>\n");
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    sb_free(&m);
+}
+
+/* A command template as HTML: each word kept whole (no break inside "--quiet"). */
+static void html_command(sbuf *b, const char *cmd) {
+    const char *p = cmd;
+    while (*p) {
+        size_t sp = strspn(p, " \t");
+        if (sp) {
+            sb_puts(b, " ");
+            p += sp;
+            continue;
+        }
+        size_t w = strcspn(p, " \t");
+        char *word = strndup(p, w);
+        if (word) {
+            sb_puts(b, "<span class=\"w\">");
+            sb_html(b, word);
+            sb_puts(b, "</span>");
+            free(word);
+        }
+        p += w;
+    }
 }
 
 static nl_status write_html(const char *path, const char *out_dir, const nl_bench_config *cfg,
@@ -324,7 +554,14 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
         if (w) sb_puts(&b, " and ");
         sb_html(&b, cfg->workloads[w]);
     }
-    sb_puts(&b, "</h1>\n<p class=\"sub\">");
+    if (different_models(res)) sb_puts(&b, " (different models)");
+    sb_puts(&b, "</h1>\n");
+    if (different_models(res)) {
+        sb_puts(&b, "<p class=\"busy\">&#9888; ");
+        sb_html(&b, paper_note);
+        sb_puts(&b, ".</p>\n");
+    }
+    sb_puts(&b, "<p class=\"sub\">");
     char threads[96];
     bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(&b, "%d run%s each · %d epoch%s · ", cfg->runs, cfg->runs == 1 ? "" : "s",
@@ -348,7 +585,9 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
     html_table(&b, cfg, res);
     sb_puts(&b, "<p class=\"note\">Mean ± sd over the successful runs. Time-to-train is "
                 "run_stop − run_start from each run's events; test accuracy after the last "
-                "epoch; peak RSS, mean CPU (100 = one core, during training) and GPU memory "
+                "epoch; samples/s = the training samples of a run (its epoch_stop events) ÷ "
+                "its time-to-train, so the two agree; peak RSS, mean CPU (100 = one core, during "
+                "training) and GPU memory "
                 "from the monitor. Also as table.md, table.csv and table.json.</p>\n");
     sbuf p;
     sb_init(&p);
@@ -381,12 +620,20 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
     sb_free(&p);
 
     static const char *const sections[][2] = {{"summary", "Time and accuracy"},
+                                              {"load", "Speed under load"},
                                               {"compare", "Resource use, contestants side by side"},
                                               {"usage", "Each contestant's runs"}};
-    for (size_t s = 0; s < 3; s++) {
+    for (size_t s = 0; s < 4; s++) {
         int any = 0;
         for (size_t i = 0; i < nfigs; i++) any |= !strcmp(figs[i].section, sections[s][0]);
-        if (!any) continue;
+        if (s == 1 && cfg->load_procs > 0) { /* the table, with or without its figure */
+            sb_puts(&b, "<h2 id=\"load\">Speed under load</h2>\n");
+            html_load_table(&b, cfg, res);
+            for (size_t i = 0; i < nfigs; i++)
+                if (!strcmp(figs[i].section, "load")) html_figure(&b, out_dir, &figs[i]);
+            continue;
+        }
+        if (!any || s == 1) continue;
         sb_printf(&b, "<h2 id=\"%s\">%s</h2>\n", sections[s][0], sections[s][1]);
         if (s == 0) sb_puts(&b, "<div class=\"grid\">\n");
         for (size_t i = 0; i < nfigs; i++)
@@ -412,7 +659,14 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
     html_kv(&b, "started", m->date);
     bench_fmt_duration(tmp, sizeof tmp, res->elapsed_s);
     html_kv(&b, "bench took", tmp);
-    if (cfg->command_line) html_kv(&b, "command", cfg->command_line);
+    html_kv(&b, "compiler", m->compiler);
+    html_kv(&b, "flags", m->cflags);
+    html_kv(&b, "Python", m->python[0] ? m->python : "none on PATH");
+    if (cfg->command_line) {
+        sb_puts(&b, "<tr><th>command</th><td><code>");
+        html_command(&b, cfg->command_line);
+        sb_puts(&b, "</code></td></tr>\n");
+    }
     sb_puts(&b, "</table>\n");
 
     sb_puts(
@@ -430,14 +684,22 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
         sb_puts(&b, "</td><td>");
         const char *v = group_version(res, c->name);
         sb_html(&b, *v ? v : "–");
+        const char *py = group_python(res, c->name);
+        if (*py) {
+            sb_puts(&b, " <small>(Python ");
+            sb_html(&b, py);
+            sb_puts(&b, ")</small>");
+        }
         sb_puts(&b, "</td><td>");
         sb_html(&b, contestant_status(res, c->name, tmp, sizeof tmp));
         sb_puts(&b, "</td><td><code>");
-        sb_html(&b, c->command);
+        html_command(&b, c->command);
         sb_puts(&b, "</code></td></tr>\n");
     }
     sb_puts(&b, "</tbody>\n</table>\n");
 
+    sb_puts(&b, "<h2 id=\"runs\">Runs</h2>\n");
+    runs_table(&b, res, 1);
     sb_puts(&b, "<h2 id=\"method\">Method</h2>\n<ul>\n");
     method_text(&b, cfg, res, 1);
     sb_puts(&b,
@@ -447,7 +709,9 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
             "since run_start, negative before it), <code>.events</code>, <code>.out</code> "
             "(stdout) and <code>.log</code> (stderr); per contestant and workload "
             "<code>_aligned.csv</code> (runs on the common grid) and <code>_mean.csv</code> "
-            "(mean and sd); figures/ (PNG, SVG and the gnuplot script of every figure).</p>\n");
+            "(mean and sd); figures/ (PNG, SVG and the gnuplot script of every figure). "
+            "With --load, the runs under load as <code>CONTESTANT_WORKLOAD_load_runK.*</code>."
+            "</p>\n");
     /* marks figures that fail to decode (and lets a headless browser count them) */
     sb_puts(&b, "<script>\nwindow.addEventListener('load', function () {\n"
                 "  var ok = 0, imgs = document.querySelectorAll('img.figure');\n"
@@ -474,6 +738,7 @@ static nl_status write_md(const char *path, const nl_bench_config *cfg, const nl
     sb_puts(&b, " on ");
     for (size_t w = 0; w < cfg->nworkloads; w++)
         sb_printf(&b, "%s%s", w ? " and " : "", cfg->workloads[w]);
+    if (different_models(res)) sb_printf(&b, " (different models)\n\n> **Note:** %s.", paper_note);
     char threads[96];
     bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(&b, "\n\n%d run%s each, %d epoch%s, %s", cfg->runs, cfg->runs == 1 ? "" : "s",
@@ -493,22 +758,31 @@ static nl_status write_md(const char *path, const nl_bench_config *cfg, const nl
     bench_problems_md(&p, res);
     if (p.len) sb_printf(&b, "\n### Skipped contestants and failed runs\n\n%s", p.s);
     sb_free(&p);
+    if (cfg->load_procs > 0) {
+        sb_puts(&b, "\n");
+        bench_load_table_md(&b, cfg, res);
+    }
     for (size_t i = 0; i < nfigs; i++)
         sb_printf(&b, "\n### %s\n\n![%s](figures/%s.png)\n\n%s\n", figs[i].title, figs[i].title,
                   figs[i].name, figs[i].caption);
     sb_puts(&b, "\n## Machine\n\n");
     sb_printf(&b,
               "- CPU: %s (%d logical CPUs)\n- memory: %.1f GiB\n- GPU: %s\n- system: %s\n"
-              "- nnlab %s, BLAS %s\n",
-              m->cpu_model, m->cpus, m->mem_gib, m->gpu, m->os, m->nnlab_version, m->blas);
+              "- nnlab %s, BLAS %s\n- compiler: %s, flags: %s\n- Python: %s\n",
+              m->cpu_model, m->cpus, m->mem_gib, m->gpu, m->os, m->nnlab_version, m->blas,
+              m->compiler, m->cflags, m->python[0] ? m->python : "none on PATH");
     if (cfg->command_line) sb_printf(&b, "- command: `%s`\n", cfg->command_line);
     sb_puts(&b, "\n## Contestants\n\n| name | language | framework version | status | command "
                 "template |\n|---|---|---|---|---|\n");
     for (size_t i = 0; i < cfg->ncontestants; i++) {
         char tmp[128];
         const char *v = group_version(res, cfg->contestants[i].name);
+        const char *py = group_python(res, cfg->contestants[i].name);
+        char ver[160];
+        bench_strf(ver, sizeof ver, "%s%s%s%s", *v ? v : "–", *py ? " (Python " : "", py,
+                   *py ? ")" : "");
         sb_printf(&b, "| %s | %s | %s | %s | `", cfg->contestants[i].name,
-                  cfg->contestants[i].language, *v ? v : "–",
+                  cfg->contestants[i].language, ver,
                   contestant_status(res, cfg->contestants[i].name, tmp, sizeof tmp));
         for (const char *s = cfg->contestants[i].command; *s; s++) {
             if (*s == '|') sb_puts(&b, "\\");
@@ -516,6 +790,8 @@ static nl_status write_md(const char *path, const nl_bench_config *cfg, const nl
         }
         sb_puts(&b, "` |\n");
     }
+    sb_puts(&b, "\n## Runs\n\n");
+    runs_table(&b, res, 0);
     sb_puts(&b, "\n## Method\n\n");
     method_text(&b, cfg, res, 0);
     nl_status st = b.oom ? nl_error_set(err, NL_ENOMEM, "out of memory writing report.md")

@@ -28,7 +28,7 @@ const bench_col bench_table1[] = {
     {"max", NULL, CELL_MAX, offsetof(nl_bench_group, time_to_train), -1},
     {"vs ", NULL, CELL_PCT, 0, 1}, /* + the baseline's name */
     {"test accuracy", NULL, CELL_MEAN_SD, offsetof(nl_bench_group, accuracy), 4},
-    {"samples/s", NULL, CELL_MEAN, offsetof(nl_bench_group, samples_per_s), 0},
+    {"samples/s", "trained ÷ time-to-train", CELL_MEAN, offsetof(nl_bench_group, samples_per_s), 0},
     {"peak RSS (MiB)", NULL, CELL_MEAN, offsetof(nl_bench_group, rss_peak), 0},
     {"mean CPU (%)", NULL, CELL_MEAN, offsetof(nl_bench_group, cpu_mean), 0},
     {"peak GPU mem (MiB)", NULL, CELL_MEAN, offsetof(nl_bench_group, vram_peak), 0},
@@ -136,17 +136,75 @@ static void table_md_file(sbuf *b, const nl_bench_config *cfg, const nl_bench_re
               "%d run%s per contestant and workload (interleaved), %d epoch%s, batch 32, "
               "%s. Time-to-train = `run_stop` − `run_start` from each run's events, "
               "mean ± sd over the successful runs; \"vs %s\" = %% difference of the mean "
-              "(positive: slower). Test accuracy after the last epoch. Peak RSS, mean CPU "
+              "(positive: slower). Test accuracy after the last epoch. samples/s = the "
+              "training samples of the run (its `epoch_stop` events) ÷ its time-to-train, so "
+              "the two agree (the contestant's own figure, usually over the training steps "
+              "alone, is in table.json as reported_samples_per_second). Peak RSS, mean CPU "
               "(100 = one core, between run_start and run_stop) and GPU memory from the "
               "monitor (0.1 s samples, whole process tree).\n\n",
               cfg->runs, cfg->runs == 1 ? "" : "s", cfg->epochs, cfg->epochs == 1 ? "" : "s",
               threads, bench_baseline_name(cfg));
     bench_table_md(b, cfg, res);
+    if (cfg->load_procs > 0) {
+        sb_puts(b, "\n");
+        bench_load_table_md(b, cfg, res);
+    }
     sbuf p;
     sb_init(&p);
     bench_problems_md(&p, res);
     if (p.len) sb_printf(b, "\n%s", p.s);
     sb_free(&p);
+}
+
+void bench_load_text(char *out, size_t n, const nl_bench_config *cfg) {
+    if (cfg->load_command)
+        bench_strf(out, n, "%d process%s running `%s`", cfg->load_procs,
+                   cfg->load_procs == 1 ? "" : "es", cfg->load_command);
+    else
+        bench_strf(out, n, "%d busy process%s (a plain CPU spin each)", cfg->load_procs,
+                   cfg->load_procs == 1 ? "" : "es");
+}
+
+/* The idle and loaded runs side by side (table.md, report.md). */
+void bench_load_table_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
+    char what[400];
+    bench_load_text(what, sizeof what, cfg);
+    sb_printf(b,
+              "## Speed under load\n\nEvery measured run was repeated with %s alongside, "
+              "started just before the run and ended right after it. Kept = samples/s under "
+              "load ÷ idle.\n\n",
+              what);
+    sb_puts(b,
+            "| workload | contestant | runs ok under load | samples/s idle | samples/s under load "
+            "| kept | time-to-train idle (s) | under load (s) | others' CPU under load (%) |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < res->ngroups; i++) {
+        const nl_bench_group *g = &res->groups[i];
+        if (g->status == NL_BENCH_SKIPPED) continue;
+        double ksd = NAN;
+        const double kept =
+            nl_bench_ratio(g->samples_per_s.mean, g->samples_per_s.sd, g->load_samples_per_s.mean,
+                           g->load_samples_per_s.sd, &ksd);
+        sb_printf(b, "| %s | %s | %d/%zu | ", g->workload, g->contestant, g->load_runs_ok,
+                  g->nload_runs);
+        sb_num(b, g->samples_per_s.mean, 0, "–");
+        sb_puts(b, " | ");
+        sb_num(b, g->load_samples_per_s.mean, 0, "–");
+        sb_puts(b, " | ");
+        if (isfinite(kept)) {
+            sb_printf(b, "%.0f %%", 100 * kept);
+            if (isfinite(ksd)) sb_printf(b, " ± %.0f", 100 * ksd);
+        } else {
+            sb_puts(b, "–");
+        }
+        sb_puts(b, " | ");
+        sb_num(b, g->time_to_train.mean, time_dec(g->time_to_train.mean), "–");
+        sb_puts(b, " | ");
+        sb_num(b, g->load_time_to_train.mean, time_dec(g->load_time_to_train.mean), "–");
+        sb_puts(b, " | ");
+        sb_num(b, g->load_background_cpu.mean, 0, "–");
+        sb_puts(b, " |\n");
+    }
 }
 
 static void csv_num(sbuf *b, double v, int dec) {
@@ -160,7 +218,8 @@ static void table_csv(sbuf *b, const nl_bench_config *cfg, const nl_bench_result
                "time_to_train_min_s,time_to_train_max_s,baseline,pct_vs_baseline,"
                "test_accuracy_mean,test_accuracy_sd,samples_per_s_mean,peak_rss_mib_mean,"
                "cpu_mean_pct,peak_vram_mib_mean,gpu_mean_pct,startup_mean_s,wall_mean_s,"
-               "background_cpu_pct\n");
+               "background_cpu_pct,load_processes,load_runs_ok,load_time_to_train_mean_s,"
+               "load_samples_per_s_mean,load_background_cpu_pct\n");
     const char *base = bench_baseline_name(cfg);
     for (size_t i = 0; i < res->ngroups; i++) {
         const nl_bench_group *g = &res->groups[i];
@@ -189,6 +248,11 @@ static void table_csv(sbuf *b, const nl_bench_config *cfg, const nl_bench_result
         csv_num(b, g->startup.mean, 3);
         csv_num(b, g->wall.mean, 3);
         csv_num(b, g->background_cpu.mean, 1);
+        sb_printf(b, ",%d,", cfg->load_procs);
+        if (cfg->load_procs > 0) sb_printf(b, "%d", g->load_runs_ok);
+        csv_num(b, g->load_time_to_train.mean, 4);
+        csv_num(b, g->load_samples_per_s.mean, 1);
+        csv_num(b, g->load_background_cpu.mean, 1);
         sb_puts(b, "\n");
     }
 }
@@ -243,6 +307,16 @@ static json_t *table_json(const nl_bench_config *cfg, const nl_bench_results *re
     json_object_set_new(c, "data", json_string(cfg->data_dir));
     json_object_set_new(c, "baseline", json_string(bench_baseline_name(cfg)));
     json_object_set_new(c, "interval_s", jnum(res->dt));
+    if (cfg->load_procs > 0) {
+        json_t *ld = json_object();
+        json_object_set_new(ld, "processes", json_integer(cfg->load_procs));
+        json_object_set_new(ld, "kind", json_string(cfg->load_command ? "command" : "spin"));
+        json_object_set_new(ld, "command",
+                            cfg->load_command ? json_string(cfg->load_command) : json_null());
+        json_object_set_new(c, "load", ld);
+    } else {
+        json_object_set_new(c, "load", json_null());
+    }
     json_object_set_new(c, "command_line",
                         cfg->command_line ? json_string(cfg->command_line) : json_null());
     json_t *cs = json_array();
@@ -313,6 +387,8 @@ static json_t *table_json(const nl_bench_config *cfg, const nl_bench_results *re
             json_object_set_new(ro, "aligned_on_events", json_boolean(x->aligned_on_events));
             json_object_set_new(ro, "test_accuracy", jarr(x->test_accuracy, x->epochs));
             json_object_set_new(ro, "samples_per_second", jnum(x->samples_per_s));
+            json_object_set_new(ro, "samples_trained", jnum(x->samples_trained));
+            json_object_set_new(ro, "reported_samples_per_second", jnum(x->reported_samples_per_s));
             json_object_set_new(ro, "final_loss", jnum(x->final_loss));
             json_object_set_new(ro, "peak_rss_mib", jnum(x->rss_peak_mib));
             json_object_set_new(ro, "cpu_mean_pct", jnum(x->cpu_mean_pct));
@@ -322,6 +398,35 @@ static json_t *table_json(const nl_bench_config *cfg, const nl_bench_results *re
             json_array_append_new(runs, ro);
         }
         json_object_set_new(o, "runs", runs);
+        if (cfg->load_procs > 0) {
+            json_t *ul = json_object();
+            json_object_set_new(ul, "runs_ok", json_integer(g->load_runs_ok));
+            json_object_set_new(ul, "runs_failed", json_integer(g->load_runs_failed));
+            json_object_set_new(ul, "time_to_train_s", jstat(&g->load_time_to_train));
+            json_object_set_new(ul, "samples_per_second", jstat(&g->load_samples_per_s));
+            json_object_set_new(ul, "background_cpu_pct", jstat(&g->load_background_cpu));
+            double ksd = NAN;
+            double kept =
+                nl_bench_ratio(g->samples_per_s.mean, g->samples_per_s.sd,
+                               g->load_samples_per_s.mean, g->load_samples_per_s.sd, &ksd);
+            json_object_set_new(ul, "kept", jnum(kept));
+            json_object_set_new(ul, "kept_sd", jnum(ksd));
+            json_t *lr = json_array();
+            for (size_t r = 0; r < g->nload_runs; r++) {
+                const nl_bench_run *x = &g->load_runs[r];
+                json_t *ro = json_object();
+                json_object_set_new(ro, "run", json_integer(x->k));
+                json_object_set_new(ro, "status", json_string(nl_bench_status_name(x->status)));
+                json_object_set_new(ro, "exit_status", json_integer(x->exit_status));
+                if (x->message[0]) json_object_set_new(ro, "message", json_string(x->message));
+                json_object_set_new(ro, "time_to_train_s", jnum(x->time_to_train_s));
+                json_object_set_new(ro, "samples_per_second", jnum(x->samples_per_s));
+                json_object_set_new(ro, "background_cpu_pct", jnum(x->background_cpu_pct));
+                json_array_append_new(lr, ro);
+            }
+            json_object_set_new(ul, "runs", lr);
+            json_object_set_new(o, "under_load", ul);
+        }
         json_array_append_new(rows, o);
     }
     json_object_set_new(root, "rows", rows);

@@ -48,11 +48,6 @@ nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows
     else if (!ends_with(path, ".png"))
         return nl_error_set(err, NL_EINVAL,
                             "plot file '%s': expected a name ending in .png or .svg", path);
-    if (nrows == 0)
-        return nl_error_set(err, NL_EINVAL,
-                            "plot '%s': no samples to draw (the run was "
-                            "shorter than one interval)",
-                            path);
     int gpu = 0;
     for (size_t i = 0; i < nrows; i++)
         if (isfinite(rows[i].gpu_pct) || isfinite(rows[i].vram_mib)) gpu = 1;
@@ -83,7 +78,10 @@ nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows
     fputs("set output ", g);
     gp_quote(g, tmp);
     fputs("\n$d << EOD\n", g);
+    double xmax = 0;
+    if (nrows == 0) fputs(" 0 NaN NaN NaN NaN\n", g); /* an empty figure that says why */
     for (size_t i = 0; i < nrows; i++) {
+        if (rows[i].t_s > xmax) xmax = rows[i].t_s;
         col(g, rows[i].t_s, 3);
         col(g, rows[i].cpu_pct, 2);
         col(g, rows[i].mem_mib, 2);
@@ -99,10 +97,21 @@ nl_status nl_stats_plot(const char *path, const nl_stats_row *rows, size_t nrows
     else
         snprintf(title, sizeof title, "nnlab stats");
     const char *mem = info && info->pss ? "PSS" : "RSS";
+    /* the time axis starts at the start, and a short run still gets a range */
+    fprintf(g, "set xrange [0:%.4f]\n", xmax > 0 ? xmax * 1.02 : 1.0);
     fputs("set grid\nset xlabel 'time (s)'\nset key below horizontal\nset ytics nomirror\nset "
-          "y2tics\n"
-          "set yrange [0:*]\nset y2range [0:*]\nset style data lines\n",
+          "y2tics\n",
           g);
+    fputs(nrows == 0 ? "set yrange [0:100]\nset y2range [0:1]\n"
+                     : "set yrange [0:*]\nset y2range [0:*]\n",
+          g);
+    /* lines need two points: mark each sample of a short run */
+    fputs(nrows < 3 ? "set style data linespoints\nset pointsize 1.2\n" : "set style data lines\n",
+          g);
+    if (nrows == 0)
+        fputs("set label 1 'no sample: the run was shorter than one sampling interval' at graph "
+              "0.5, graph 0.5 center\n",
+              g);
     if (gpu) fputs("set multiplot layout 2,1\n", g);
     fputs("set title ", g);
     gp_quote(g, title);

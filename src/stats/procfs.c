@@ -50,6 +50,10 @@ int st_parse_stat(const char *buf, st_pstat *out) {
     out->stime = f[15];
     out->cutime = (unsigned long long)((long long)f[16] < 0 ? 0 : f[16]);
     out->cstime = (unsigned long long)((long long)f[17] < 0 ? 0 : f[17]);
+    out->minflt = f[10];
+    out->cminflt = f[11];
+    out->majflt = f[12];
+    out->cmajflt = f[13];
     out->num_threads = (long)f[20];
     out->start = f[22];
     out->rss_pages = (long long)f[24];
@@ -79,6 +83,13 @@ static int field_u64(const char *buf, const char *key, uint64_t *out) {
 
 int st_parse_io(const char *buf, uint64_t *read_bytes, uint64_t *write_bytes) {
     if (field_u64(buf, "read_bytes:", read_bytes) || field_u64(buf, "write_bytes:", write_bytes))
+        return -1;
+    return 0;
+}
+
+int st_parse_ctxt(const char *buf, uint64_t *voluntary, uint64_t *involuntary) {
+    if (field_u64(buf, "voluntary_ctxt_switches:", voluntary) ||
+        field_u64(buf, "nonvoluntary_ctxt_switches:", involuntary))
         return -1;
     return 0;
 }

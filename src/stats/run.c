@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -37,6 +38,8 @@ typedef struct loop {
     double t_launch, term_at, kill_at;
     int ended[LEFTOVERS_MAX]; /* leftovers killed (counted once) */
     int nended;
+    int before[LEFTOVERS_MAX]; /* this process's children before the start: not orphans */
+    int nbefore;
 } loop;
 
 /* SIGKILL to a leftover; counted in res->leftovers the first time. */
@@ -186,11 +189,27 @@ static nl_status start(loop *L, int go[2], int ex[2], nl_error *err) {
     return NL_OK;
 }
 
+/* Reaps the command; its rusage (it and the children it waited for) goes into
+ * the summary. */
 static void reap(loop *L) {
     int ws = 0;
-    while (waitpid(L->pid, &ws, 0) < 0 && errno == EINTR) {
+    struct rusage ru;
+    pid_t r;
+    memset(&ru, 0, sizeof ru);
+    while ((r = wait4(L->pid, &ws, 0, &ru)) < 0 && errno == EINTR) {
     }
     L->res->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
+    if (r == L->pid) {
+        nl_stats_summary *s = &L->res->summary;
+        s->exit_valid = 1;
+        s->exit_user_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
+        s->exit_system_s = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+        s->exit_maxrss_mib = (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
+        s->exit_minflt = ru.ru_minflt;
+        s->exit_majflt = ru.ru_majflt;
+        s->exit_vcsw = ru.ru_nvcsw;
+        s->exit_ivcsw = ru.ru_nivcsw;
+    }
 }
 
 /* The members of the tree still running, by PID and start time. */
@@ -212,6 +231,12 @@ static void end_members(loop *L, nl_stats *st) {
  * (a daemon that forked twice and left the session) becomes its child. Kills
  * its children other than the command and reaps those that have exited;
  * *left: how many children remain. */
+static int was_child_before(const loop *L, long pid) {
+    for (int i = 0; i < L->nbefore; i++)
+        if (L->before[i] == pid) return 1;
+    return 0;
+}
+
 static void sweep_orphans(loop *L, int *left) {
     *left = 0;
     DIR *d = opendir("/proc");
@@ -221,7 +246,7 @@ static void sweep_orphans(loop *L, int *left) {
     while ((de = readdir(d)) != NULL) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == (long)L->pid) continue;
+        if (*end || pid <= 0 || pid == (long)L->pid || was_child_before(L, pid)) continue;
         char path[64], buf[1024];
         st_pstat ps;
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);
@@ -233,6 +258,26 @@ static void sweep_orphans(loop *L, int *left) {
             end_one(L, (int)pid);
             (*left)++;
         }
+    }
+    closedir(d);
+}
+
+/* Notes this process's children before the command starts (the caller's own,
+ * such as the bench's load processes): they are no orphans of the command. */
+static void note_children(loop *L) {
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    const int self = (int)getpid();
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && L->nbefore < LEFTOVERS_MAX) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        char path[64], buf[1024];
+        st_pstat ps;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        if (st_read_text(path, buf, sizeof buf) < 0 || st_parse_stat(buf, &ps) != 0) continue;
+        if (ps.ppid == self) L->before[L->nbefore++] = (int)pid;
     }
     closedir(d);
 }
@@ -278,6 +323,7 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
     }
     int was_subreaper = 0;
     if (o->argv && o->contain) {
+        note_children(&L);
         prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper);
         prctl(PR_SET_CHILD_SUBREAPER, 1);
     }
@@ -365,6 +411,14 @@ nl_status nl_stats_run(const nl_stats_run_opts *o, nl_stats_run_result *res, nl_
         res->wall_s = nl_now() - L.t_launch;
         end_leftovers(&L, st);
         reap(&L);
+        /* the CPU time counts from the launch (NL_STATS_FROM_START): so does the mean */
+        nl_stats_summary *s = &res->summary;
+        if (isfinite(res->wall_s) && res->wall_s > 0) {
+            s->duration_s = res->wall_s;
+            s->cpu_mean_pct = 100.0 * s->cpu_s / res->wall_s;
+            const double most = 100.0 * (res->info_valid ? res->info.ncpu : 1);
+            if (s->cpu_mean_pct > most) s->cpu_mean_pct = most;
+        }
     } else {
         res->wall_s = nl_now() - L.t_launch;
     }

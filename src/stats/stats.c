@@ -38,12 +38,15 @@ void st_force_cpu_source(int src) {
 }
 
 enum { DEBT_MAX_AGE = 3, FULL_SCAN_EVERY = 50 };
+/* Counters of /proc/PID/stat kept like the CPU time: own + reaped children's,
+ * a vanished member's last reading owed by its parent. */
+enum { X_UTIME, X_STIME, X_MINFLT, X_MAJFLT, X_N };
 #define MIB (1024.0 * 1024.0)
 
 typedef struct proc {
     int pid, ppid;
     unsigned long long start;
-    int fd_stat, fd_io, fd_smaps;
+    int fd_stat, fd_io, fd_smaps, fd_status;
     int src;
     clockid_t clk;
     int io_ok;
@@ -57,6 +60,9 @@ typedef struct proc {
     /* left by children that disappeared */
     uint64_t debt_reaped, debt_io[2];
     int debt_age;
+    /* the other counters: counted so far, this sample's reading, owed */
+    uint64_t x_self[X_N], x_reaped[X_N], xc_self[X_N], xc_reaped[X_N], x_debt[X_N];
+    uint64_t cs[2], c_cs[2]; /* context switches (voluntary, involuntary) */
 } proc;
 
 /* pid -> value, open addressing; pid 0 marks an empty slot; no deletion. */
@@ -143,7 +149,8 @@ static void proc_close(proc *p) {
     if (p->fd_stat >= 0) close(p->fd_stat);
     if (p->fd_io >= 0) close(p->fd_io);
     if (p->fd_smaps >= 0) close(p->fd_smaps);
-    p->fd_stat = p->fd_io = p->fd_smaps = -1;
+    if (p->fd_status >= 0) close(p->fd_status);
+    p->fd_stat = p->fd_io = p->fd_smaps = p->fd_status = -1;
 }
 
 /* Reads one member. Returns 0, or -1 when it has gone. The CPU clock is read
@@ -177,6 +184,17 @@ static int proc_read(nl_stats *st, proc *p) {
     }
     p->c_self = self;
     p->c_reaped = (uint64_t)((double)(ps.cutime + ps.cstime) * st->ns_per_tick);
+    p->xc_self[X_UTIME] = ps.utime, p->xc_reaped[X_UTIME] = ps.cutime;
+    p->xc_self[X_STIME] = ps.stime, p->xc_reaped[X_STIME] = ps.cstime;
+    p->xc_self[X_MINFLT] = ps.minflt, p->xc_reaped[X_MINFLT] = ps.cminflt;
+    p->xc_self[X_MAJFLT] = ps.majflt, p->xc_reaped[X_MAJFLT] = ps.cmajflt;
+    p->c_cs[0] = p->cs[0], p->c_cs[1] = p->cs[1];
+    if (p->fd_status >= 0 && !p->zombie) {
+        char sb[4096];
+        uint64_t v, iv;
+        if (st_pread_text(p->fd_status, sb, sizeof sb) >= 0 && st_parse_ctxt(sb, &v, &iv) == 0)
+            p->c_cs[0] = v, p->c_cs[1] = iv;
+    }
     p->mem_bytes = p->zombie ? 0 : (uint64_t)ps.rss_pages * (uint64_t)st->page_size;
     if (p->fd_smaps >= 0 && !p->zombie) {
         char sb[2048];
@@ -213,11 +231,17 @@ static void set_baseline(proc *p, int from_zero) {
     if (from_zero) {
         p->self_ns = p->reaped_ns = 0;
         p->io[0] = p->io[1] = 0;
+        memset(p->x_self, 0, sizeof p->x_self);
+        memset(p->x_reaped, 0, sizeof p->x_reaped);
+        p->cs[0] = p->cs[1] = 0;
     } else {
         p->self_ns = p->c_self;
         p->reaped_ns = p->c_reaped;
         p->io[0] = p->c_io[0];
         p->io[1] = p->c_io[1];
+        memcpy(p->x_self, p->xc_self, sizeof p->x_self);
+        memcpy(p->x_reaped, p->xc_reaped, sizeof p->x_reaped);
+        p->cs[0] = p->c_cs[0], p->cs[1] = p->c_cs[1];
     }
 }
 
@@ -237,7 +261,7 @@ static int proc_add(nl_stats *st, int pid, unsigned long long start, int is_root
     p->pid = pid;
     p->start = start;
     p->root = is_root;
-    p->fd_io = p->fd_smaps = -1;
+    p->fd_io = p->fd_smaps = p->fd_status = -1;
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     p->fd_stat = open(path, O_RDONLY | O_CLOEXEC);
@@ -267,6 +291,8 @@ static int proc_add(nl_stats *st, int pid, unsigned long long start, int is_root
         src = SRC_TICKS;
     }
     p->src = src;
+    snprintf(path, sizeof path, "/proc/%d/status", pid); /* context switches (optional) */
+    p->fd_status = open(path, O_RDONLY | O_CLOEXEC);
     /* I/O counters: need ptrace-read permission (own processes, or root) */
     if (st_test_before_io_open && !is_root) st_test_before_io_open(pid);
     snprintf(path, sizeof path, "/proc/%d/io", pid);
@@ -632,6 +658,8 @@ nl_status nl_stats_sample(nl_stats *st, nl_stats_row *row, nl_error *err) {
             q->debt_reaped += y->self_ns + y->reaped_ns + y->debt_reaped;
             q->debt_io[0] += y->io[0] + y->debt_io[0];
             q->debt_io[1] += y->io[1] + y->debt_io[1];
+            for (int k = 0; k < X_N; k++)
+                q->x_debt[k] += y->x_self[k] + y->x_reaped[k] + y->x_debt[k];
             q->debt_age = 0;
             break;
         }
@@ -655,7 +683,7 @@ nl_status nl_stats_sample(nl_stats *st, nl_stats_row *row, nl_error *err) {
     }
 
     /* 4. growth of every counter */
-    double cpu_ns = 0, io_d[2] = {0, 0};
+    double cpu_ns = 0, io_d[2] = {0, 0}, x_d[X_N] = {0}, cs_d[2] = {0, 0};
     uint64_t mem = 0;
     for (size_t i = 0; i < st->np; i++) {
         proc *p = &st->p[i];
@@ -667,8 +695,19 @@ nl_status nl_stats_sample(nl_stats *st, nl_stats_row *row, nl_error *err) {
             for (int k = 0; k < 2; k++)
                 io_d[k] += (double)pay(&p->debt_io[k], grow(&p->io[k], p->c_io[k]));
         }
-        if (p->debt_reaped || p->debt_io[0] || p->debt_io[1]) {
-            if (++p->debt_age > DEBT_MAX_AGE) p->debt_reaped = p->debt_io[0] = p->debt_io[1] = 0;
+        int owes = 0;
+        for (int k = 0; k < X_N; k++) {
+            uint64_t xs = grow(&p->x_self[k], p->xc_self[k]);
+            uint64_t xr = pay(&p->x_debt[k], grow(&p->x_reaped[k], p->xc_reaped[k]));
+            x_d[k] += (double)(xs + (st->info.children ? xr : 0));
+            owes |= p->x_debt[k] != 0;
+        }
+        for (int k = 0; k < 2; k++) cs_d[k] += (double)grow(&p->cs[k], p->c_cs[k]);
+        if (p->debt_reaped || p->debt_io[0] || p->debt_io[1] || owes) {
+            if (++p->debt_age > DEBT_MAX_AGE) {
+                p->debt_reaped = p->debt_io[0] = p->debt_io[1] = 0;
+                memset(p->x_debt, 0, sizeof p->x_debt);
+            }
         }
         if (p->root && p->zombie) st->root_alive = 0;
         if (!p->zombie) {
@@ -700,6 +739,19 @@ nl_status nl_stats_sample(nl_stats *st, nl_stats_row *row, nl_error *err) {
     row->mem_mib = (double)mem / MIB;
     row->read_mib = st->info.io_available ? st->io_total[0] / MIB : NAN;
     row->write_mib = st->info.io_available ? st->io_total[1] / MIB : NAN;
+    row->read_mib_s = st->info.io_available ? io_d[0] / MIB / dt : NAN;
+    row->write_mib_s = st->info.io_available ? io_d[1] / MIB / dt : NAN;
+    {
+        const double tick_s = st->ns_per_tick / 1e9, most = 100.0 * st->info.ncpu;
+        row->user_pct = 100.0 * x_d[X_UTIME] * tick_s / dt;
+        row->system_pct = 100.0 * x_d[X_STIME] * tick_s / dt;
+        if (row->user_pct > most) row->user_pct = most;
+        if (row->system_pct > most) row->system_pct = most;
+        row->minflt_s = x_d[X_MINFLT] / dt;
+        row->majflt_s = x_d[X_MAJFLT] / dt;
+        row->vcsw_s = cs_d[0] / dt;
+        row->ivcsw_s = cs_d[1] / dt;
+    }
 
     uint64_t busy = 0, total = 0;
     double ram = NAN;

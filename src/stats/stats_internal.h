@@ -21,6 +21,8 @@ typedef struct st_pstat {
     unsigned long long stime;
     unsigned long long cutime; /* reaped children, clock ticks */
     unsigned long long cstime;
+    unsigned long long minflt, cminflt; /* page faults (own, reaped children's) */
+    unsigned long long majflt, cmajflt;
     long num_threads;
     unsigned long long start; /* start time, clock ticks after boot */
     long long rss_pages;
@@ -32,6 +34,10 @@ int st_parse_stat(const char *buf, st_pstat *out);
 
 /* /proc/PID/io: read_bytes and write_bytes. Returns 0, or -1 when missing. */
 int st_parse_io(const char *buf, uint64_t *read_bytes, uint64_t *write_bytes);
+
+/* /proc/PID/status: voluntary_ctxt_switches and nonvoluntary_ctxt_switches
+ * (of the main thread, as pidstat -w reports them). Returns 0 or -1. */
+int st_parse_ctxt(const char *buf, uint64_t *voluntary, uint64_t *involuntary);
 
 /* /proc/PID/smaps_rollup: the Pss line, in KiB. Returns 0 or -1. */
 int st_parse_pss(const char *buf, uint64_t *kib);

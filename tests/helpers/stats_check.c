@@ -182,7 +182,8 @@ static int check_csv(const char *path, int min_rows) {
     }
     char line[4096];
     const char *hdr = "t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,"
-                      "threads,read_mib,write_mib\n";
+                      "threads,read_mib,write_mib,user_pct,system_pct,minflt_s,majflt_s,vcsw_s,"
+                      "ivcsw_s,read_mib_s,write_mib_s\n";
     if (!fgets(line, sizeof line, f) || strcmp(line, hdr)) FAIL("%s: header is '%s'", path, line);
     int rows = 0;
     double prev_t = -1;
@@ -202,7 +203,7 @@ static int check_csv(const char *path, int min_rows) {
             cells++;
             if (cl > 0 && !is_number(p, cl))
                 FAIL("%s: row %d cell %d '%.*s' is not a number", path, rows, cells, (int)cl, p);
-            if (cl == 0 && (cells <= 5 || cells == 9))
+            if (cl == 0 && (cells <= 5 || cells == 9 || (cells >= 12 && cells <= 17)))
                 FAIL("%s: row %d cell %d is empty", path, rows, cells);
             if (cells == 1) {
                 double t = atof(p);
@@ -212,7 +213,7 @@ static int check_csv(const char *path, int min_rows) {
             if (!c) break;
             p = c + 1;
         }
-        if (cells != 11) FAIL("%s: row %d has %d cells, expected 11", path, rows, cells);
+        if (cells != 19) FAIL("%s: row %d has %d cells, expected 19", path, rows, cells);
     }
     fclose(f);
     if (rows < min_rows) FAIL("%s: %d rows, expected at least %d", path, rows, min_rows);

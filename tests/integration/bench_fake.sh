@@ -17,6 +17,7 @@ broken   Shell  bash $FAKE broken {events} {seed} \\
 absent   Shell  bash $FAKE absent {events} {seed} {epochs}
 plain    Shell  bash $FAKE plain {events} {seed} {epochs} [--limit {limit}]
 blink    Shell  bash $FAKE blink {events} {seed} {epochs}
+pyfake   Python bash $FAKE fast {events} {seed} {epochs} --quiet
 EOF2
 
 # a bad contestants file is a usage error naming the line
@@ -68,6 +69,43 @@ fm = list(csv.DictReader(open(os.path.join(out, "fast_mnist_mean.csv"))))
 assert fm[0]["runs"] == "2" and fm[0]["cpu_pct_sd"] != "", fm[0]
 PY
 
+# the report (issue 16): ratios with their spread, samples/s consistent with the time,
+# the CPU band clipped at the machine's cores, every run's background CPU, the
+# compiler, flags and Python version, a Method section without Markdown backticks
+expect_grep '(plain|fast) takes [0-9.]+× ± [0-9.]+ as long' "$OUT/report.md"
+expect_grep '(plain|fast) takes [0-9.]+× ± [0-9.]+ as long' "$OUT/report.html"
+grep -q 'Test accuracy: .*nan' "$OUT/report.md" && bad "an unknown accuracy printed as nan" || ok
+expect_grep '\(\$2\+\$3>'"$(( $(nproc) * 100 ))"'\?'"$(( $(nproc) * 100 ))"':\$2\+\$3\)' "$OUT/figures/compare_mnist_cpu_pct.gp"
+expect_grep '<h2 id="runs">Runs</h2>' "$OUT/report.html"
+expect_grep '^\| mnist \| fast \| 2 \| ok \| [0-9.]+ \| [0-9]+ \| [0-9]+ \| [0-9]+ \|$' "$OUT/report.md"
+expect_grep '<tr><th>compiler</th><td>[^<]+</td></tr>' "$OUT/report.html"
+expect_grep '<tr><th>flags</th><td>[^<]+</td></tr>' "$OUT/report.html"
+expect_grep '<tr><th>Python</th><td>(Python [0-9.]+|none on PATH)</td></tr>' "$OUT/report.html"
+expect_grep 'samples/s<br><small>trained ÷ time-to-train</small>' "$OUT/report.html"
+sed -n '/<h2 id="method">/,/<h2 id="files">/p' "$OUT/report.html" > "$TMP/method.html"
+expect_grep '<code>run_start</code>' "$TMP/method.html"
+grep -q '`' "$TMP/method.html" && bad "raw Markdown backticks in the Method section" || ok
+expect_grep '<span class="w">\[--limit</span> <span class="w">\{limit\}\]</span>' "$OUT/report.html"
+python3 - "$OUT" <<'PY' && ok || bad "samples/s is not samples trained / time-to-train"
+import json, os, sys
+j = json.load(open(os.path.join(sys.argv[1], "table.json")))
+f = next(r for r in j["rows"] if r["contestant"] == "fast")
+for x in f["runs"]:
+    assert x["samples_trained"] == 200, x  # two epochs of 100
+    assert abs(x["samples_per_second"] * x["time_to_train_s"] - 200) < 1e-6, x
+    assert x["reported_samples_per_second"] == 400, x
+assert abs(f["samples_per_second"]["mean"] - sum(200 / x["time_to_train_s"] for x in f["runs"]) / 2) < 1e-6
+PY
+
+# --paper: the Python contestant trains another model; the headline says so, and a
+# command word such as --quiet is never broken inside
+OUTP=$TMP/out-paper
+expect_status 0 "$NNLAB" bench --contestants-file "$TMP/contestants.txt" --contestants fast,pyfake \
+  --workloads mnist --runs 1 --epochs 1 --threads 1 --data "$DATA" --out "$OUTP" --paper
+expect_grep '^<h1>nnlab bench: .* on mnist \(different models\)</h1>' "$OUTP/report.html"
+expect_grep '^# nnlab bench: .* on mnist \(different models\)' "$OUTP/report.md"
+expect_grep '<span class="w">--quiet</span>' "$OUTP/report.html"
+
 # a run shorter than one monitor interval still gets its usage figure (its time axis
 # is the run, not an empty range) and a peak RSS: sampled, else its own figure
 OUT2=$TMP/out-blink
@@ -88,5 +126,14 @@ assert 0 < ttt < 1, row
 samples = list(csv.DictReader(open(os.path.join(out, "blink_mnist_run1.csv"))))
 seen = [float(s["rss_mib"]) for s in samples if s["rss_mib"] and float(s["rss_mib"]) > 0]
 assert rss == (max(seen) if seen else 12.5), (rss, seen)
+# it appears in the side-by-side figures too (a flat line at its runs' figure, marked),
+# and with one epoch its accuracy is a bar, not stacked error bars
+assert "compare_mnist_rss_mib" in figs and "compare_mnist_cpu_pct" in figs, figs
+gp = open(os.path.join(out, "figures", "compare_mnist_rss_mib.gp")).read()
+assert "title 'blink (" in gp, gp[-600:]
+acc = open(os.path.join(out, "figures", "accuracy.gp")).read()
+assert "with boxes" in acc and "yerrorlines" not in acc, acc[-600:]
+# no row after the exit in the run's CSV (no memory, no threads)
+assert all(s["threads"] != "0" for s in samples), samples
 PY
 finish

@@ -69,7 +69,8 @@ for r in j["rows"]:
 md = [l for l in open(os.path.join(out, "table.md")) if l.startswith("|")]
 assert len(md) == 4 and len({l.count("|") for l in md}) == 1, md
 
-hdr = "t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,read_mib,write_mib"
+hdr = ("t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,threads,read_mib,write_mib,"
+       "user_pct,system_pct,minflt_s,majflt_s,vcsw_s,ivcsw_s,read_mib_s,write_mib_s")
 for c in ["nnlab", "pytorch"]:
     # per run: the monitor's CSV, t_s on the run_start clock
     lines = open(os.path.join(out, c + "_mnist_run1.csv")).read().splitlines()

@@ -37,25 +37,59 @@ expect_status 1 S --name "nlst-none-$$";           expect_grep "no process named
 # ---- the command's exit status is the monitor's ---------------------------------------
 expect_status 3 S -q --output "$TMP/o.csv" -- sh -c 'exit 3'
 expect_status 143 S -q --output "$TMP/o.csv" -- sh -c 'kill -TERM $$'
-# a command that is over before the first sample still gets its summary
+# a command that is over before the first sample: "no sample", a sane summary (no
+# mean CPU beyond the cores, no 0 MiB peak, no "processes peak 0"), only the header
 expect_status 0 S --output "$TMP/o.csv" -- true
 expect_grep 'CPU +mean [0-9.]+ %' "$TMP/err"
+expect_grep '^  no sample +the process ended after [0-9]+ ms' "$TMP/err"
+expect_grep '^  memory +peak [0-9.]+ MiB RSS of its largest process' "$TMP/err"
+grep -qE 'peak 0\.0 MiB|processes +peak 0|mean [0-9]{4,}\.' "$TMP/err" && bad "absurd summary of a short run: $(cat "$TMP/err")" || ok
+mean=$(sed -nE 's/^  CPU +mean ([0-9.]+) %.*/\1/p' "$TMP/err")
+awk -v m="$mean" 'BEGIN { exit !(m >= 0 && m <= 100 * '"$(nproc)"') }' && ok || bad "mean CPU $mean % of a short run"
+[ "$(wc -l < "$TMP/o.csv")" = 1 ] && ok || bad "a run without samples wrote rows: $(cat "$TMP/o.csv")"
+# the summary's sample count is the number of rows printed (the row after the exit is not one)
+expect_status 0 S --interval 0.05 --output "$TMP/c.csv" -- sh -c 'sleep 0.33'
+rows=$(( $(wc -l < "$TMP/c.csv") - 1 ))
+expect_grep "^  duration +[0-9.]+ s, $rows samples?\$" "$TMP/err"
+grep -q ',0\.0,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*,0,' "$TMP/c.csv" && bad "a row with no memory and no threads (after the exit) was printed" || ok
 expect_status 0 S --output "$TMP/o.csv" -- sh -c 'sleep 0.35'
 expect_grep '^  duration +[0-9]+\.[0-9]+ s, [0-9]+ samples' "$TMP/err"
 expect_grep 'mean .* peak .*one core' "$TMP/err"
 expect_grep 'memory +peak [0-9.]+ MiB RSS' "$TMP/err"
 expect_grep 'GPU +none' "$TMP/err"
 [ "$(grep -c 'GPU cells are empty' "$TMP/err")" = 1 ] && ok || bad "the no-GPU notice is not printed exactly once"
-# without --output the samples go to standard output, the command's output too
-expect_status 0 S --interval 0.05 -- sh -c 'echo from-the-command; sleep 0.3'
-expect_grep '^from-the-command$' "$TMP/out"
-expect_grep '^t_s,cpu_pct,rss_mib,' "$TMP/out"
+# without --output the samples go to standard error: the command's stdout and stderr
+# pass through untouched
+expect_status 0 S -- echo hi
+[ "$(cat "$TMP/out")" = hi ] && ok || bad "stdout of 'nnlab stats -- echo hi' is not exactly hi: $(head -3 "$TMP/out")"
+expect_status 0 S --interval 0.05 -- sh -c 'echo from-the-command; echo to-stderr >&2; sleep 0.3'
+[ "$(cat "$TMP/out")" = from-the-command ] && ok || bad "the command's stdout was changed: $(head -3 "$TMP/out")"
+expect_grep '^to-stderr$' "$TMP/err"
+expect_grep '^t_s,cpu_pct,rss_mib,' "$TMP/err"
+expect_grep '^0\.[0-9]{3},[0-9.]+,[0-9.]+,' "$TMP/err"
 
 # ---- formats, parsed back --------------------------------------------------------------
 expect_status 0 S --interval 0.05 --output "$TMP/f.csv" -- sh -c 'sleep 0.5'
 expect_status 0 "$H/stats_check" csv "$TMP/f.csv" 5
 expect_status 0 S --interval 0.05 --format jsonl --output "$TMP/f.jsonl" -- sh -c 'sleep 0.5'
 expect_status 0 "$H/stats_check" jsonl "$TMP/f.jsonl" 5
+# json: one document (samples, session, summary), pidstat's figures in every sample
+expect_status 0 S --interval 0.05 --format json --output "$TMP/f.json" -- sh -c 'sleep 0.3; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'
+python3 - "$TMP/f.json" <<'PY' && ok || bad "--format json is not one document with the samples and the summary"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s, sm = d["samples"], d["summary"]
+assert len(s) >= 4 and sm["samples"] == len(s), (len(s), sm)
+assert all(x["alive"] for x in s), "a row after the exit"
+for k in ("user_pct", "system_pct", "minflt_s", "majflt_s", "vcsw_s", "ivcsw_s", "read_mib_s", "write_mib_s"):
+    assert all(isinstance(x[k], (int, float)) and x[k] >= 0 for x in s), k
+assert sum(x["vcsw_s"] for x in s) > 0, "no voluntary context switch while sleeping"
+assert sum(x["minflt_s"] for x in s) > 0, "no page fault at all"
+assert sm["at_exit"]["maxrss_mib"] > 0 and sm["at_exit"]["minflt"] > 0, sm
+assert d["info"]["pid"] > 0 and d["interval_s"] == 0.05
+PY
+expect_status 0 S --format json --output "$TMP/t.json" -- true
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["samples"] == [] and d["summary"]["samples"] == 0' "$TMP/t.json" && ok || bad "--format json of a run without samples"
 expect_status 0 S --interval 0.05 --format pretty --output "$TMP/f.txt" -- sh -c 'sleep 0.3'
 expect_grep '^ +0\.[0-9]+ s  CPU +[0-9.]+ %  RSS +[0-9.]+ MiB  threads +[0-9]+  \| machine CPU' "$TMP/f.txt"
 expect_status 0 S --format unixstats-csv --output "$TMP/u.csv" -- sh -c 'sleep 0.45'
@@ -168,6 +202,13 @@ if command -v gnuplot >/dev/null; then
         expect_status 0 S --pid "$g" --duration 0.4 --interval 0.05 --output "$TMP/pg.csv" --plot "$TMP/run.svg"
     expect_grep '<svg' "$TMP/run.svg"
     expect_grep 'GPU memory' "$TMP/run.svg"
+    # a short run: always drawn, its time axis from 0 (not 0.099-0.101)
+    expect_status 0 S --output "$TMP/ps.csv" --plot "$TMP/short.svg" -- sh -c 'sleep 0.15'
+    expect_grep '<svg' "$TMP/short.svg"
+    grep -q '>0\.099<\|>0\.1005<' "$TMP/short.svg" && bad "short run plot axis is not from 0" || ok
+    expect_grep '> ?0(\.0+)? ?<' "$TMP/short.svg"
+    expect_status 0 S --output "$TMP/pt.csv" --plot "$TMP/none.svg" -- true
+    expect_grep 'no sample' "$TMP/none.svg"
     expect_status 1 S --output "$TMP/pl.csv" --plot "$TMP/no/such/dir/x.png" -- sh -c 'sleep 0.25'
     expect_grep 'plot: gnuplot failed' "$TMP/err"
 else
@@ -182,7 +223,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
     expect_grep "cannot read /proc/$g/smaps_rollup for --pss: Permission denied \(another user's process" "$TMP/err"
     expect_status 0 NB "$NNLAB" stats --pid "$g" --duration 0.25
     expect_grep "cannot read /proc/$g/io: Permission denied" "$TMP/err"
-    expect_grep '^0\.[0-9]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,,,,1,,$' "$TMP/out"
+    expect_grep '^0\.[0-9]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,,,,1,,,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,,$' "$TMP/err"
 else
     echo "note: not root or $NNLAB not reachable by nobody: permission test skipped"
 fi

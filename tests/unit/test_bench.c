@@ -376,7 +376,95 @@ static void test_variants_and_limits(void) {
     free(list);
 }
 
+static void test_ratio(void) {
+    double sd = 0;
+    /* hyperfine's propagation: 3.34 x with relative sds 1 % and 1 % */
+    double r = nl_bench_ratio(1.0, 0.01, 3.34, 0.0334, &sd);
+    CHECK_NEAR(r, 3.34, 1e-12);
+    CHECK_NEAR(sd, 3.34 * sqrt(2.0) * 0.01, 1e-12);
+    r = nl_bench_ratio(2.0, NAN, 4.0, 0.1, &sd); /* one run: no spread */
+    CHECK_NEAR(r, 2.0, 1e-12);
+    CHECK(isnan(sd));
+    CHECK(isnan(nl_bench_ratio(0, 0.1, 1, 0.1, &sd)) && isnan(sd));
+    CHECK(isnan(nl_bench_ratio(1, 0.1, NAN, 0.1, NULL)));
+}
+
+static nl_bench_stat stat_of(int n, double mean, double sd) {
+    nl_bench_stat s = {n, mean, sd, mean, mean, mean};
+    return s;
+}
+
+static void test_compare_judge(void) {
+    nl_bench_compare_row x;
+    memset(&x, 0, sizeof x);
+    /* 10 % slower, 5 runs each with sd 0.1 s on 10 s: noise 2 sqrt(2 * 0.01 / 5) / 10 */
+    x.a = stat_of(5, 10.0, 0.1);
+    x.b = stat_of(5, 11.0, 0.1);
+    nl_bench_compare_judge(&x, 5);
+    CHECK_NEAR(x.change_pct, 10.0, 1e-9);
+    CHECK_NEAR(x.noise_pct, 100 * 2 * sqrt(0.02 / 5) / 10, 1e-9);
+    CHECK(x.beyond_noise == 1 && x.regression == 1);
+    nl_bench_compare_judge(&x, 15); /* below the threshold */
+    CHECK(x.regression == 0);
+    nl_bench_compare_judge(&x, -1); /* no threshold: never a regression */
+    CHECK(x.regression == 0 && x.beyond_noise == 1);
+    /* the same change with a wide spread: within the noise, no regression */
+    x.a = stat_of(3, 10.0, 2.0);
+    x.b = stat_of(3, 11.0, 2.0);
+    nl_bench_compare_judge(&x, 5);
+    CHECK(x.beyond_noise == 0 && x.regression == 0);
+    /* faster is never a regression */
+    x.a = stat_of(5, 10.0, 0.1);
+    x.b = stat_of(5, 8.0, 0.1);
+    nl_bench_compare_judge(&x, 0);
+    CHECK(x.change_pct < 0 && x.beyond_noise == 1 && x.regression == 0);
+    /* one run: noise unknown, judged by the threshold alone */
+    x.a = stat_of(1, 10.0, NAN);
+    x.b = stat_of(1, 12.0, NAN);
+    nl_bench_compare_judge(&x, 5);
+    CHECK(isnan(x.noise_pct) && x.beyond_noise == -1 && x.regression == 1);
+    /* only on one side */
+    x.b = stat_of(0, NAN, NAN);
+    nl_bench_compare_judge(&x, 5);
+    CHECK(isnan(x.change_pct) && x.regression == 0);
+}
+
+/* The runs under load are aggregated apart from the idle ones. */
+static void test_group_load(void) {
+    nl_bench_group g;
+    memset(&g, 0, sizeof g);
+    snprintf(g.contestant, sizeof g.contestant, "c");
+    snprintf(g.workload, sizeof g.workload, "mnist");
+    g.nruns = 2;
+    g.runs = calloc(2, sizeof *g.runs);
+    g.nload_runs = 3;
+    g.load_runs = calloc(3, sizeof *g.load_runs);
+    CHECK(g.runs && g.load_runs);
+    if (!g.runs || !g.load_runs) return;
+    make_run(&g.runs[0], 1, NL_BENCH_OK, 1.0, 100, 0.9);
+    make_run(&g.runs[1], 2, NL_BENCH_OK, 1.0, 100, 0.9);
+    make_run(&g.load_runs[0], 1, NL_BENCH_OK, 2.0, 50, 0.9);
+    make_run(&g.load_runs[1], 2, NL_BENCH_OK, 4.0, 50, 0.9);
+    make_run(&g.load_runs[2], 3, NL_BENCH_FAILED, 9.0, 50, 0.9);
+    nl_error err = {0};
+    CHECK(nl_bench_group_aggregate(&g, 0.1, &err) == NL_OK);
+    CHECK(g.runs_ok == 2 && g.load_runs_ok == 2 && g.load_runs_failed == 1);
+    CHECK_NEAR(g.time_to_train.mean, 1.0, 1e-12); /* idle figures untouched */
+    CHECK_NEAR(g.load_time_to_train.mean, 3.0, 1e-12);
+    CHECK_NEAR(g.load_samples_per_s.mean, (500.0 + 250.0) / 2, 1e-9);
+    CHECK_NEAR(g.load_background_cpu.mean, 15.0, 1e-12); /* 10 k for runs 1 and 2 */
+    double sd = 0;
+    const double kept = nl_bench_ratio(g.samples_per_s.mean, g.samples_per_s.sd,
+                                       g.load_samples_per_s.mean, g.load_samples_per_s.sd, &sd);
+    CHECK_NEAR(kept, 375.0 / 1000.0, 1e-12);
+    nl_bench_group_free(&g);
+    CHECK(g.load_runs == NULL && g.nload_runs == 0);
+}
+
 int main(void) {
+    test_ratio();
+    test_group_load();
+    test_compare_judge();
     test_describe();
     test_pct();
     test_resample();

@@ -32,6 +32,14 @@ static nl_stats_row sample_row(void) {
     r.gpu_pct = NAN;
     r.vram_mib = NAN;
     r.vram_pct = NAN;
+    r.user_pct = 150.2;
+    r.system_pct = 30.1;
+    r.minflt_s = 1234.5;
+    r.majflt_s = 2;
+    r.vcsw_s = 40;
+    r.ivcsw_s = 7.5;
+    r.read_mib_s = 4.997;
+    r.write_mib_s = 122.375;
     return r;
 }
 
@@ -135,14 +143,15 @@ static void test_csv_back(void) {
     char hdr[512], buf[512];
     nl_stats_format_header(NL_STATS_CSV, hdr, sizeof hdr);
     CHECK(!strcmp(hdr, "t_s,cpu_pct,rss_mib,sys_cpu_pct,sys_ram_pct,gpu_pct,vram_mib,vram_pct,"
-                       "threads,read_mib,write_mib\n"));
+                       "threads,read_mib,write_mib,user_pct,system_pct,minflt_s,majflt_s,vcsw_s,"
+                       "ivcsw_s,read_mib_s,write_mib_s\n"));
     nl_stats_row r = sample_row();
     nl_stats_format_row(NL_STATS_CSV, &r, NULL, 0.1, buf, sizeof buf);
     CHECK(buf[strlen(buf) - 1] == '\n');
-    char *c[16];
-    int n = split(buf, ',', c, 16);
-    CHECK(n == 11);
-    if (n != 11) return;
+    char *c[24];
+    int n = split(buf, ',', c, 24);
+    CHECK(n == 19);
+    if (n != 19) return;
     CHECK_NEAR(cell(c[0]), r.t_s, 0.0005);
     CHECK_NEAR(cell(c[1]), r.cpu_pct, 0.05);
     CHECK_NEAR(cell(c[2]), r.mem_mib, 0.05);
@@ -152,15 +161,23 @@ static void test_csv_back(void) {
     CHECK(!strcmp(c[8], "9"));
     CHECK_NEAR(cell(c[9]), r.read_mib, 0.0005);
     CHECK_NEAR(cell(c[10]), r.write_mib, 0.0005);
+    CHECK_NEAR(cell(c[11]), r.user_pct, 0.05);
+    CHECK_NEAR(cell(c[12]), r.system_pct, 0.05);
+    CHECK_NEAR(cell(c[13]), r.minflt_s, 0.05);
+    CHECK_NEAR(cell(c[14]), r.majflt_s, 0.05);
+    CHECK_NEAR(cell(c[15]), r.vcsw_s, 0.05);
+    CHECK_NEAR(cell(c[16]), r.ivcsw_s, 0.05);
+    CHECK_NEAR(cell(c[17]), r.read_mib_s, 0.0005);
+    CHECK_NEAR(cell(c[18]), r.write_mib_s, 0.0005);
 
     r.gpu_pct = 57;
     r.vram_mib = 1021.04;
     r.vram_pct = 12.46;
     r.read_mib = NAN;
     nl_stats_format_row(NL_STATS_CSV, &r, NULL, 0.1, buf, sizeof buf);
-    n = split(buf, ',', c, 16);
-    CHECK(n == 11);
-    if (n != 11) return;
+    n = split(buf, ',', c, 24);
+    CHECK(n == 19);
+    if (n != 19) return;
     CHECK_NEAR(cell(c[5]), 57, 0.05);
     CHECK_NEAR(cell(c[6]), 1021.04, 0.05);
     CHECK_NEAR(cell(c[7]), 12.46, 0.05);
@@ -269,7 +286,7 @@ static void test_pretty_and_errors(void) {
         CHECK(f == g);
         CHECK(nl_stats_format_help(g)[0] != '\0');
     }
-    CHECK(nf == 5);
+    CHECK(nf == 6);
     CHECK(nl_stats_format_named("xml") == NULL);
     CHECK(nl_stats_format_header(NULL, buf, sizeof buf) == 0);
 }
@@ -328,6 +345,97 @@ static void test_summary(void) {
     CHECK_CONTAINS(buf, "GPU           none");
 }
 
+/* The row taken after the exit adds CPU time and counts but is no sample; a
+ * run over before the first sample says so, with the kernel's figures. */
+static void test_summary_exit_row(void) {
+    nl_stats_summary s;
+    nl_stats_summary_init(&s);
+    nl_stats_row r = sample_row();
+    r.t_s = 0.1, r.dt_s = 0.1, r.cpu_s = 0.05, r.cpu_pct = 50, r.mem_mib = 10, r.threads = 2;
+    r.minflt_s = 100;
+    nl_stats_summary_add(&s, &r);
+    r.t_s = 0.15, r.dt_s = 0.05, r.cpu_s = 0.1, r.cpu_pct = 100, r.mem_mib = 0, r.threads = 0;
+    r.alive = 0;
+    nl_stats_summary_add(&s, &r);
+    CHECK(s.samples == 1);                  /* the rows a program prints */
+    CHECK_NEAR(s.cpu_s, 0.1, 1e-12);        /* the last interval's CPU counted */
+    CHECK_NEAR(s.cpu_peak_pct, 50.0, 1e-9); /* from the samples only */
+    CHECK_NEAR(s.mem_peak_mib, 10.0, 1e-9);
+    CHECK(s.threads_peak == 2);
+    CHECK_NEAR(s.minflt, 100 * 0.1 + 100 * 0.05, 1e-9);
+
+    nl_stats_summary_init(&s);
+    r.t_s = 0.004, r.dt_s = 0.004, r.cpu_s = 0.002;
+    nl_stats_summary_add(&s, &r);
+    s.duration_s = 0.0042;
+    s.cpu_mean_pct = 100 * 0.002 / 0.0042;
+    s.exit_valid = 1;
+    s.exit_user_s = 0.001, s.exit_system_s = 0.001, s.exit_maxrss_mib = 2.5;
+    s.exit_minflt = 90, s.exit_vcsw = 1;
+    CHECK(s.samples == 0 && isnan(s.cpu_peak_pct) && isnan(s.mem_peak_mib));
+    nl_stats_info info;
+    memset(&info, 0, sizeof info);
+    info.ncpu = 2;
+    char buf[2048];
+    nl_stats_summary_format(&s, &info, buf, sizeof buf);
+    CHECK_CONTAINS(buf, "no sample     the process ended after 4 ms");
+    CHECK_CONTAINS(buf, "CPU           mean 47.6 % (100 % = one core, 2 cores)");
+    CHECK_CONTAINS(buf, "peak 2.5 MiB RSS of its largest process (the kernel's, at exit)");
+    CHECK_CONTAINS(buf, "90 minor, 0 major");
+    CHECK(!strstr(buf, "peak 0.0 MiB") && !strstr(buf, "processes     peak 0"));
+}
+
+/* json: header + rows + footer make one document. */
+static void test_json_document(void) {
+    char doc[16384] = "", buf[4096];
+    nl_stats_format f = NL_STATS_JSON;
+    CHECK(f != NULL);
+    if (!f) return;
+    CHECK(nl_stats_format_header(f, buf, sizeof buf) > 0);
+    strcat(doc, buf);
+    nl_stats_summary s;
+    nl_stats_summary_init(&s);
+    for (int i = 1; i <= 3; i++) {
+        nl_stats_row r = sample_row();
+        r.index = i;
+        r.t_s = 0.1 * i;
+        nl_stats_summary_add(&s, &r);
+        CHECK(nl_stats_format_row(f, &r, NULL, 0.1, buf, sizeof buf) > 0);
+        strcat(doc, buf);
+    }
+    nl_stats_info info;
+    memset(&info, 0, sizeof info);
+    info.pid = 42;
+    snprintf(info.comm, sizeof info.comm, "a\"b\\c");
+    info.ncpu = 2;
+    size_t n = nl_stats_format_footer(f, &s, &info, 0.1, buf, sizeof buf);
+    CHECK(n > 0 && buf[n - 1] == '\n');
+    strcat(doc, buf);
+    /* structure: one object, three samples separated by commas, closed */
+    CHECK(!strncmp(doc, "{\"format\":\"nnlab-stats\",\"samples\":[\n{\"i\":1,", 40));
+    CHECK_CONTAINS(doc, "}\n,{\"i\":2,");
+    CHECK_CONTAINS(doc, "}\n,{\"i\":3,");
+    CHECK_CONTAINS(doc, "],\"interval_s\":0.100,\"info\":{\"pid\":42,\"comm\":\"a\\\"b\\\\c\"");
+    CHECK_CONTAINS(doc, "\"summary\":{\"samples\":3,");
+    CHECK_CONTAINS(doc, "\"minflt_s\":1234.5");
+    CHECK(!strcmp(doc + strlen(doc) - 3, "}}\n"));
+    int depth = 0, ok = 1;
+    for (const char *p = doc; *p; p++) {
+        if (*p == '"') { /* skip strings */
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\') p++;
+            continue;
+        }
+        if (*p == '{' || *p == '[') depth++;
+        if (*p == '}' || *p == ']') depth--;
+        if (depth < 0) ok = 0;
+    }
+    CHECK(ok && depth == 0);
+    /* the other formats have no footer */
+    CHECK(nl_stats_format_footer(NL_STATS_CSV, &s, &info, 0.1, buf, sizeof buf) == 0);
+    CHECK(nl_stats_format_footer(NL_STATS_JSONL, &s, &info, 0.1, buf, sizeof buf) == 0);
+}
+
 int main(void) {
     test_numbers();
     test_unixstats();
@@ -336,5 +444,7 @@ int main(void) {
     test_pretty_and_errors();
     test_locale();
     test_summary();
+    test_summary_exit_row();
+    test_json_document();
     CHECK_DONE();
 }

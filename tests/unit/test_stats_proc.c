@@ -94,6 +94,13 @@ static void test_parsers(void) {
     CHECK(ps.num_threads == 5);
     CHECK(ps.start == 123456);
     CHECK(ps.rss_pages == 2560);
+    CHECK(ps.minflt == 100 && ps.cminflt == 0 && ps.majflt == 0 && ps.cmajflt == 0);
+    uint64_t vcs = 0, ivcs = 0;
+    CHECK(st_parse_ctxt("Name:\tx\nThreads:\t1\nvoluntary_ctxt_switches:\t42\n"
+                        "nonvoluntary_ctxt_switches:\t7\n",
+                        &vcs, &ivcs) == 0);
+    CHECK(vcs == 42 && ivcs == 7);
+    CHECK(st_parse_ctxt("Name:\tx\n", &vcs, &ivcs) == -1);
     CHECK(st_parse_stat("", &ps) == -1);
     CHECK(st_parse_stat("12 (x) S 1 2 3", &ps) == -1);          /* truncated */
     CHECK(st_parse_stat("abc (x) S 1 2 3 4 5 6 7", &ps) == -1); /* not a pid */
@@ -517,7 +524,11 @@ static void test_run(void) {
     CHECK(nl_stats_run(&o, &res, &err) == NL_OK);
     CHECK(res.exit_code == 3 && res.exec_errno == 0 && !res.timed_out && !res.stopped);
     CHECK(c.opened == 1 && c.samples == res.samples && c.samples >= 3 && c.last_alive == 0);
-    CHECK(res.info_valid && !strcmp(res.info.comm, "sh") && res.summary.samples == res.samples);
+    /* the summary counts the samples of the live process: not the row after the exit */
+    CHECK(res.info_valid && !strcmp(res.info.comm, "sh") && res.summary.samples == res.samples - 1);
+    /* the kernel's figures at the reaping, and the mean over launch to exit */
+    CHECK(res.summary.exit_valid && res.summary.exit_maxrss_mib > 0 && res.summary.exit_minflt > 0);
+    CHECK_NEAR(res.summary.duration_s, res.wall_s, 1e-9);
     CHECK(res.wall_s >= 0.24 && res.wall_s < 5);
     /* a command that cannot be executed is an outcome */
     char *none[] = {"/nonexistent/nnlab-test", NULL};
@@ -597,6 +608,43 @@ static void test_run(void) {
     CHECK(nl_stats_run(&po, &res, &err) == NL_EINVAL);
 }
 
+/* pidstat's figures summed over the rows: page faults and context switches. */
+typedef struct totals {
+    double minflt, vcsw, user_s;
+} totals;
+
+static int add_totals(void *user, const nl_stats_row *r, const nl_stats_info *info) {
+    (void)info;
+    totals *t = user;
+    t->minflt += r->minflt_s * r->dt_s;
+    t->vcsw += r->vcsw_s * r->dt_s;
+    t->user_s += r->user_pct / 100 * r->dt_s;
+    return 0;
+}
+
+/* Faults of children that lived between two samples are counted when their
+ * parent reaps them (like their CPU time): 4 children touching 8 MiB each. */
+static void test_faults_and_switches(void) {
+    char *argv[] = {"sh", "-c",
+                    "for i in 1 2 3 4; do dd if=/dev/zero of=/dev/null bs=8M count=1 2>/dev/null; "
+                    "done; sleep 0.3",
+                    NULL};
+    totals t = {0};
+    nl_stats_run_opts o = {.argv = argv,
+                           .flags = NL_STATS_NO_GPU,
+                           .interval_s = 0.05,
+                           .on_sample = add_totals,
+                           .user = &t};
+    nl_stats_run_result res;
+    nl_error err = {0};
+    CHECK(nl_stats_run(&o, &res, &err) == NL_OK && res.exit_code == 0);
+    /* dd fills an 8 MiB buffer: at least 2048 pages of faults each */
+    CHECK_MSG(t.minflt >= 4 * 2048 * 0.9, "minor faults counted: %.0f", t.minflt);
+    CHECK_MSG(t.vcsw >= 1, "voluntary switches counted: %.0f", t.vcsw);
+    CHECK_NEAR(t.minflt, res.summary.minflt, 1e-6 * t.minflt + 1e-9);
+    CHECK(res.summary.exit_valid && (double)res.summary.exit_minflt >= 4 * 2048 * 0.9);
+}
+
 int main(void) {
     test_parsers();
     test_open_errors();
@@ -610,6 +658,7 @@ int main(void) {
     test_pid_reuse();
     test_find_name();
     test_run();
+    test_faults_and_switches();
     test_vanished_io();
     CHECK_DONE();
 }
