@@ -19,6 +19,31 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnlab_peer as P  # noqa: E402
 
 INSTALL_HINT = "apt-get install python3-torch (Debian's PyTorch, for /usr/bin/python3)"
+TORCH2_VENV = os.path.join(P.REPO_DIR, ".venv-peers", "torch2")
+TORCH2_HINT = ("/usr/bin/python3 -m venv .venv-peers/torch2 && .venv-peers/torch2/bin/pip install "
+               "-r peers/requirements-torch2.txt (CPU wheels: see peers/README.md)")
+# layer kinds this peer cannot build (skipped: exit status 3); PyTorch builds them all
+UNSUPPORTED = ()
+
+
+def framework_args(p):
+    p.add_argument("--torch2", action="store_true",
+                   help="train with PyTorch 2 from the virtual environment .venv-peers/torch2 "
+                        "(peers/requirements-torch2.txt) instead of Debian's PyTorch 1.13")
+
+
+def torch_major():
+    """The major version of the torch this interpreter would import, 0 without one."""
+    if importlib.util.find_spec("torch") is None:
+        return 0
+    try:
+        from importlib import metadata
+
+        return int(metadata.version("torch").split(".")[0])
+    except Exception:  # no distribution metadata (a source build): import it to see
+        import torch
+
+        return int(torch.__version__.split(".")[0])
 
 
 def build_model(nn, m, dropout=None, flatten_nhwc=True, flat_input=None):
@@ -144,12 +169,19 @@ def NHWCFlatten(nn):
 
 
 def main():
-    parser = P.make_parser("torch_train.py", "Train an nnlab model file with PyTorch.")
+    parser = P.make_parser("torch_train.py", "Train an nnlab model file with PyTorch.",
+                           framework_args)
     args = P.parse_args(parser)
 
-    if importlib.util.find_spec("torch") is None:
-        P.reexec_with("/usr/bin/python3", [os.path.abspath(__file__)] + sys.argv[1:])
+    me = [os.path.abspath(__file__)] + sys.argv[1:]
+    if args.torch2:
+        if torch_major() < 2:
+            P.reexec_with(os.path.join(TORCH2_VENV, "bin", "python"), me)
+            P.skip("PyTorch 2 (module torch 2.x in .venv-peers/torch2)", TORCH2_HINT)
+    elif importlib.util.find_spec("torch") is None:
+        P.reexec_with("/usr/bin/python3", me)
         P.skip("PyTorch (module torch)", INSTALL_HINT)
+    P.unsupported("PyTorch", UNSUPPORTED, args.nnm)
 
     P.check_data(args)
     run = P.Run(args, "pytorch")
