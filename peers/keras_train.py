@@ -183,8 +183,8 @@ def train(args, run):
             os.environ.setdefault("JAX_PLATFORMS", "cpu")
         else:
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    import numpy as np
     import keras
+    import numpy as np
 
     if args.backend == "tensorflow":
         import tensorflow as tf
