@@ -149,6 +149,10 @@ def Pad(nn, F, pads):
     """Zero padding (left, right, top, bottom), as F.pad takes it."""
 
     class _Pad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pads = pads
+
         def forward(self, x):
             return F.pad(x, pads)
 
