@@ -437,8 +437,12 @@ int cmd_bench(int argc, char **argv) {
     }
     char data[PATH_MAX];
     if (nl_data_dir(data_opt, data, sizeof data, &err)) {
-        cli_error(CMD, "%s", err.msg);
-        goto done;
+        if (!train_opt) {
+            cli_error(CMD, "%s", err.msg);
+            goto done;
+        }
+        /* own data: no data directory is read, {data} is only passed on */
+        snprintf(data, sizeof data, "%s", data_opt ? data_opt : ".");
     }
     for (size_t i = 0; i < nwl && !train_opt; i++) {
         const nl_workload_info *wi = nl_workload_find(wl[i]);

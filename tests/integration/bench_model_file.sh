@@ -25,7 +25,7 @@ optimizer adam lr=0.002
 NNM
 # argv: records its arguments; nogelu: cannot build gelu (a grep of the model file)
 cat >"$TMP/contestants.txt" <<EOF2
-argv    Shell  sh -c 'printf "%s\\n" "\$@" >>"{out}/argv-{workload}.txt"; exec bash $FAKE fast {events} {seed} {epochs}' argv --model {model} [--dataset {dataset}] [--device {device}] [--train-data {train_data}]
+argv    Shell  sh -c 'printf "%s\\n" "\$@" >>"{out}/argv-{workload}.txt"; exec bash $FAKE fast {events} {seed} {epochs}' argv --model {model} [--dataset {dataset}] [--device {device}] [--train-data {train_data}] [--test-data {test_data}] [--label {label}]
 nogelu  Shell  sh -c 'if grep -qw gelu "\$1" 2>/dev/null; then echo "skipped: FakeFW has no gelu" >&2; exit 3; fi; exec bash $FAKE fast {events} {seed} {epochs}' nogelu {model}
 EOF2
 OUT=$TMP/fake
@@ -49,6 +49,15 @@ assert rows[("argv", "tiny")]["runs_ok"] == "1", rows[("argv", "tiny")]
 PY
 expect_grep 'nogelu.*tiny.*FakeFW has no gelu' "$OUT/report.md"
 [ -e "$OUT/argv_tiny_run1.events" ] && ok || bad "no argv_tiny_run1.events"
+
+# own data: the files and the label column reach the contestants; no data directory needed
+printf 'a,y\n1,0\n' >"$TMP/train.csv"
+cp "$TMP/train.csv" "$TMP/test.csv"
+expect_status 0 "$NNLAB" bench --contestants-file "$TMP/contestants.txt" --contestants argv \
+  --workloads "$TMP/tiny.nnm" --train-data "$TMP/train.csv" --test-data "$TMP/test.csv" --label y \
+  --runs 1 --epochs 1 --threads 1 --data "$TMP/nodata" --out "$TMP/own"
+tr '\n' ' ' <"$TMP/own/argv-tiny.txt" | grep -q -- "^--model $TMP/tiny.nnm --train-data $TMP/train.csv --test-data $TMP/test.csv --label y \$" &&
+  ok || bad "own data options: $(cat "$TMP/own/argv-tiny.txt")"
 
 # the options' errors
 expect_status 1 "$NNLAB" bench --workloads "$TMP/missing.nnm" --data "$DATA" --out "$TMP/x"
