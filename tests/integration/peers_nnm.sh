@@ -53,6 +53,19 @@ assert (d["epochs"], d["batch"], d["seed"], d["train_samples"]) == (3, 16, 3, 64
 assert len(h["accuracy"])==3 and len(h["test_accuracy"])==3 and len(h["test_loss"])==3, h' "$TMP/out" && ok || bad "crossentropy JSON (the CLI overrides the file)"
   expect_status 0 $PY "$T" --model cls.nnm --train-data cls.npz --events /dev/null --quiet
 fi
+# Keras, where a venv of peers/README.md has it (not in CI): the same files
+for b in jax tensorflow; do
+  v=keras-$([ $b = jax ] && echo jax || echo tf)
+  "$SRC/.venv-peers/$v/bin/python" -c "import keras, $b" 2>/dev/null || { echo "note: no .venv-peers/$v: Keras on $b not run"; continue; }
+  K="$SRC/peers/keras_train.py"
+  expect_status 0 $PY "$K" --backend $b --model reg.nnm --train-data reg.npz --test-data reg.npz --json --events ev --quiet
+  $PY -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[-1]); h=d["history"]
+assert d["loss"]=="mse" and d["framework"].startswith("keras") and len(h["test_loss"])==2 and h["accuracy"]==[], d' "$TMP/out" && ok || bad "keras $b mse JSON"
+  expect_status 0 $PY "$K" --backend $b --model cls.nnm --train-data cls.csv --label target --test-data cls.csv --json --events /dev/null --quiet
+  $PY -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[-1]); h=d["history"]
+assert len(h["accuracy"])==2 and len(h["test_accuracy"])==2 and d["batch"]==8, d' "$TMP/out" && ok || bad "keras $b crossentropy JSON"
+done
+
 # errors come before the framework is imported or the data is trained on
 expect_status 1 $PY "$T" --model cls.nnm --train-data cls.csv --events /dev/null
 expect_grep "cls.csv: no column 'label' for the target \(columns: a, target, b, c" "$TMP/err"
