@@ -818,8 +818,9 @@ def lr_at(args, step, n):
 
 
 def unsupported(framework, layer_kinds, m):
-    """skipped (exit 3) when the model has a layer kind this framework cannot build."""
+    """skipped (exit 3) when the model has a layer kind or an activation (a layer's or
+    one of its own) named in layer_kinds: what this framework cannot build."""
     for L in m.layers:
-        what = L.options.get("act") if L.kind == "activation" else L.kind
-        if what in layer_kinds:
-            skip_reason("%s has no %s (%s line %d)" % (framework, what, m.path, L.line))
+        for what in (L.kind, L.options.get("act")):
+            if what in layer_kinds:
+                skip_reason("%s has no %s (%s line %d)" % (framework, what, m.path, L.line))

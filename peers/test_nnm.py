@@ -224,6 +224,25 @@ class Errors(unittest.TestCase):
             self.assertEqual(nnm.load(p).path, p)
 
 
+class Unsupported(unittest.TestCase):
+    def test_skip_line_and_status(self):
+        import io
+
+        import nnlab_peer as P
+
+        m = nnm.parse("input 4\ndense 8 gelu\ndense 3 softmax\n", "g.nnm")
+        P.unsupported("FW", ("avgpool2d",), m)  # nothing it lacks: returns
+        err, sys.stderr = sys.stderr, io.StringIO()
+        try:
+            with self.assertRaises(SystemExit) as cm:
+                P.unsupported("FW", ("gelu",), m)
+            said = sys.stderr.getvalue()
+        finally:
+            sys.stderr = err
+        self.assertEqual(cm.exception.code, 3)
+        self.assertEqual(said, "skipped: FW has no gelu (g.nnm line 2)\n")
+
+
 class Shipped(unittest.TestCase):
     """The shipped models/*.nnm, when the source tree has them, are the workloads
     of shared/design.md as the peers' fallback definitions write them."""
