@@ -14,7 +14,8 @@
 #
 #     scripts/gpu-check.sh [OUT_DIR]      (default: gpu-check-DATE-TIME)
 #
-# Environment: NNLAB_DATA (the datasets: mnist/ is needed), GPU_CHECK_WORKLOADS
+# Environment: NNLAB_DATA (the datasets: mnist/ is needed; default ../shared/datasets
+# beside the source tree when it has them, else nnlab's cache), GPU_CHECK_WORKLOADS
 # (default mnist), GPU_CHECK_LIMIT (training samples per run, default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -51,6 +52,19 @@ cuda_python "$ROOT/.venv-peers/keras-jax/bin/python" 'import jax; jax.devices("g
 [ ${#PEERS[@]} -gt 0 ] ||
   die "no peer here sees the GPU: Debian's python3-torch is CPU-only; make .venv-peers/torch2 with /usr/bin/python3 -m venv .venv-peers/torch2 && .venv-peers/torch2/bin/pip install -r peers/requirements-torch2.txt (from the default index that is PyTorch's CUDA build)"
 say "peers on CUDA: ${PEERS[*]}"
+
+if [ -z "${NNLAB_DATA:-}" ] && [ -d "$ROOT/../shared/datasets/mnist" ]; then
+  export NNLAB_DATA=$ROOT/../shared/datasets
+fi
+DATA=${NNLAB_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/nnlab}
+for w in ${WORKLOADS//,/ }; do
+  case $w in
+    cifar10*) f=cifar-10-batches-bin/data_batch_1.bin ;;
+    *) f=mnist/train-images-idx3-ubyte ;;
+  esac
+  [ -e "$DATA/$f" ] || [ -e "$DATA/$f.gz" ] ||
+    die "no $f in $DATA (set NNLAB_DATA, or fetch it with nnlab data fetch)"
+done
 
 # ---- 2. build
 say "building nnlab (build-gpu/)"
