@@ -193,8 +193,6 @@ def _split_args(ln, words, allowed_keys):
                 ln.error(col + len(key) + 1, "missing value after '%s='" % key)
             opts[key] = (col + len(key) + 1, val)
         else:
-            if opts:
-                ln.error(col, "'%s': positional words go before the key=value options" % w)
             pos.append((col, w))
     return pos, opts
 
@@ -222,6 +220,13 @@ def _opt(ln, opts, key, default, integer, lo=None, hi=None):
         return default
     col, val = opts[key]
     return _number(ln, col, val, key, integer, lo, hi)
+
+
+def _alpha(ln, opts, act):
+    """alpha= of a dense or conv2d layer: only with its leakyrelu activation."""
+    if "alpha" in opts and act != "leakyrelu":
+        ln.error(opts["alpha"][0] - len("alpha="), "alpha= needs the activation leakyrelu")
+    return float(_opt(ln, opts, "alpha", LEAKY_ALPHA, False, 0, 1e6))
 
 
 def _pool_out(ln, col, kind, k, s, shape):
@@ -351,13 +356,14 @@ def _once(ln, seen, d, col):
 
 def _layer(ln, d, dcol, rest):
     if d == "dense":
-        pos, _ = _split_args(ln, rest, ())
+        pos, opts = _split_args(ln, rest, ("alpha",))
         _want(ln, pos, 1, 2, "dense UNITS [ACTIVATION]")
         units = _number(ln, pos[0][0], pos[0][1], "units", True, 1, MAX_DIM)
-        return Layer("dense", ln.lineno, dcol, units=units, act=_act(ln, pos, 1, ""),
-                     alpha=LEAKY_ALPHA)
+        act = _act(ln, pos, 1, "")
+        return Layer("dense", ln.lineno, dcol, units=units, act=act,
+                     alpha=_alpha(ln, opts, act))
     if d == "conv2d":
-        pos, opts = _split_args(ln, rest, ("stride", "padding"))
+        pos, opts = _split_args(ln, rest, ("stride", "padding", "alpha"))
         _want(ln, pos, 2, 3, "conv2d FILTERS KERNEL [ACTIVATION] [stride=1] [padding=valid|same]")
         filters = _number(ln, pos[0][0], pos[0][1], "filters", True, 1, 65536)
         kernel = _number(ln, pos[1][0], pos[1][1], "kernel size", True, 1, 1024)
@@ -367,8 +373,9 @@ def _layer(ln, d, dcol, rest):
             col, padding = opts["padding"]
             if padding not in ("valid", "same"):
                 ln.error(col, "'%s': expected padding=valid or padding=same" % padding)
+        act = _act(ln, pos, 2, "")
         return Layer("conv2d", ln.lineno, dcol, filters=filters, kernel=kernel, stride=stride,
-                     padding=padding, act=_act(ln, pos, 2, ""), alpha=LEAKY_ALPHA)
+                     padding=padding, act=act, alpha=_alpha(ln, opts, act))
     if d in ("maxpool2d", "avgpool2d"):
         pos, opts = _split_args(ln, rest, ("stride",))
         _want(ln, pos, 1, 1, "%s K [stride=K]" % d)

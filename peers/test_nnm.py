@@ -74,7 +74,7 @@ relu
 gelu
 leakyrelu alpha=0.2
 globalavgpool2d
-dense 5 leakyrelu
+dense 5 leakyrelu alpha=0.3
 batchnorm eps=0.001 momentum=0.2
 tanh
 sigmoid
@@ -97,7 +97,8 @@ dataset mnist
         self.assertEqual(m.layers[1].pads, (0, 1, 0, 1))  # even kernel: the extra one after
         self.assertEqual(m.layers[6].alpha, 0.2)
         self.assertEqual(m.layers[8].act, "leakyrelu")
-        self.assertEqual(m.layers[8].alpha, 0.01)
+        self.assertEqual(m.layers[8].alpha, 0.3)
+        self.assertEqual(m.layers[0].alpha, 0.01)
         self.assertEqual((m.layers[9].eps, m.layers[9].momentum), (0.001, 0.2))
         self.assertEqual(m.layers[9].in_shape, (5,))
         self.assertEqual(m.optimizer, {"name": "adamw", "lr": 0.01, "beta1": 0.8, "beta2": 0.99,
@@ -162,6 +163,8 @@ class Errors(unittest.TestCase):
         self.check("input 8 8 1\nconv2d 2 3 padding=full\n", "2:20", "'full'", "padding=same")
         self.check("input 4\ndense 3 softmax\nepochs 2 3\n", "3:10", "unexpected word '3'")
         self.check("input 4\nflatten x\n", "2:9", "unexpected word 'x'")
+        self.check("input 4\ndense 3 relu alpha=0.2\n", "2:14", "alpha= needs the activation "
+                   "leakyrelu")
 
     def test_bad_number(self):
         self.check("input 4\ndense three softmax\n", "2:7", "'three'", "an integer", "units")
