@@ -56,7 +56,7 @@ fi
 # Keras, where a venv of peers/README.md has it (not in CI): the same files
 for b in jax tensorflow; do
   v=keras-$([ $b = jax ] && echo jax || echo tf)
-  "$SRC/.venv-peers/$v/bin/python" -c "import keras, $b" 2>/dev/null || { echo "note: no .venv-peers/$v: Keras on $b not run"; continue; }
+  KERAS_BACKEND=$b "$SRC/.venv-peers/$v/bin/python" -c "import keras, $b" 2>/dev/null || { echo "note: no .venv-peers/$v: Keras on $b not run"; continue; }
   K="$SRC/peers/keras_train.py"
   expect_status 0 $PY "$K" --backend $b --model reg.nnm --train-data reg.npz --test-data reg.npz --json --events ev --quiet
   $PY -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().splitlines()[-1]); h=d["history"]
