@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Keras 3 peer contestant: the workloads of shared/design.md, on TensorFlow or JAX.
+"""Keras 3 peer contestant: any nnlab model file (.nnm), on TensorFlow or JAX.
 
     .venv-peers/keras-tf/bin/python  peers/keras_train.py --backend tensorflow --workload mnist
     .venv-peers/keras-jax/bin/python peers/keras_train.py --backend jax --workload mnist
@@ -25,6 +25,10 @@ BACKENDS = {
     "tensorflow": ("tensorflow", "keras-tf", "requirements-keras-tf.txt"),
     "jax": ("jax", "keras-jax", "requirements-keras-jax.txt"),
 }
+
+
+# layer kinds this peer cannot build (skipped: exit status 3); Keras builds them all
+UNSUPPORTED = ()
 
 
 def framework_args(p):
@@ -60,39 +64,98 @@ def limit_threads(args):
         os.sched_setaffinity(0, set(cpus[:n]))
 
 
-def build_model(keras, workload):
+def build_model(keras, m, name="model"):
+    """The model of model file m (nnm.Model) as a keras.Sequential, channels last as
+    nnlab. Every layer is linear with its activation as a layer of its own (the
+    same function as Keras' activation= argument; gelu needs approximate=True).
+    Weights glorot-uniform, biases zero, batch norm gamma 1 beta 0."""
     L = keras.layers
-    dense = dict(kernel_initializer="glorot_uniform", bias_initializer="zeros")
-    conv = dict(kernel_size=3, strides=1, padding="valid", **dense)
-    bn = dict(epsilon=P.BN_EPS, momentum=P.BN_MOMENTUM_KERAS)
-    if workload == "mnist":
-        layers = [keras.Input((784,)), L.Dense(128, activation="relu", **dense),
-                  L.Dropout(P.DROPOUT), L.Dense(10, activation="softmax", **dense)]
-    elif workload == "mnist-keras-paper":
-        layers = [keras.Input((784,)), L.Dense(128, activation="relu", **dense),
-                  L.Dense(128, activation="relu", **dense), L.Dropout(P.DROPOUT),
-                  L.Dense(10, activation="softmax", **dense)]
-    elif workload == "cifar10":
-        layers = [keras.Input((32, 32, 3)),
-                  L.Conv2D(32, activation="relu", **conv), L.BatchNormalization(**bn),
-                  L.MaxPooling2D(2, 2),
-                  L.Conv2D(64, activation="relu", **conv), L.BatchNormalization(**bn),
-                  L.MaxPooling2D(2, 2), L.Flatten(),
-                  L.Dense(64, activation="relu", **dense), L.Dropout(P.DROPOUT),
-                  L.Dense(10, activation="softmax", **dense)]
-    elif workload == "cifar10-keras-paper":
-        layers = [keras.Input((32, 32, 3)),
-                  L.Conv2D(32, activation="relu", **conv), L.MaxPooling2D(2, 2),
-                  L.Conv2D(64, activation="relu", **conv), L.MaxPooling2D(2, 2), L.Flatten(),
-                  L.Dense(64, activation="relu", **dense),
-                  L.Dense(10, activation="softmax", **dense)]
-    else:
-        raise P.PeerError("unknown workload %s" % workload)
-    return keras.Sequential(layers, name=workload.replace("-", "_"))
+    init = dict(kernel_initializer="glorot_uniform", bias_initializer="zeros")
+    layers = [keras.Input(m.input_shape)]
+    shape = m.input_shape
+
+    def act(a, alpha):
+        if a in (None, "linear"):
+            return
+        if a == "gelu":
+            layers.append(L.Activation(lambda x: keras.activations.gelu(x, approximate=True),
+                                       name=None))
+        elif a == "leakyrelu":
+            layers.append(L.LeakyReLU(negative_slope=alpha))
+        else:
+            layers.append(L.Activation(a))
+
+    for ly in m.layers:
+        k = ly.kind
+        if k == "dense":
+            if len(shape) == 3:  # nnlab's dense reads a feature map as a vector
+                layers.append(L.Flatten())
+            layers.append(L.Dense(ly.units, **init))
+        elif k == "conv2d":
+            layers.append(L.Conv2D(ly.filters, ly.kernel, strides=ly.stride,
+                                   padding=ly.padding, **init))
+        elif k == "maxpool2d":
+            layers.append(L.MaxPooling2D(ly.kernel, ly.stride, padding="valid"))
+        elif k == "avgpool2d":
+            layers.append(L.AveragePooling2D(ly.kernel, ly.stride, padding="valid"))
+        elif k == "globalavgpool2d":
+            layers.append(L.GlobalAveragePooling2D(keepdims=True))
+        elif k == "batchnorm":
+            # Keras' momentum is the weight of the old value: 1 - nnlab's
+            layers.append(L.BatchNormalization(epsilon=ly.eps, momentum=1.0 - ly.momentum))
+        elif k == "dropout":
+            layers.append(L.Dropout(ly.rate))
+        elif k == "flatten":
+            if len(shape) == 3:
+                layers.append(L.Flatten())
+        elif k != "activation":
+            raise P.PeerError("Keras peer: no layer %s" % k)
+        act(ly.options.get("act"), ly.options.get("alpha"))
+        shape = ly.out_shape
+    return keras.Sequential(layers, name=name.replace("-", "_").replace(".", "_"))
+
+
+def schedule(keras, args):
+    """The model's learning-rate schedule (include/nnlab/optim.h) per optimizer step, or
+    the plain rate when it is constant without warm-up. The steps per epoch are set
+    once the data is loaded (set_samples), before the first step."""
+    sch = args.nnm.schedule
+    if sch["name"] == "constant" and sch["warmup"] == 0:
+        return float(args.lr)
+    ops = keras.ops
+    lr = args.lr
+
+    class NnlabSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        spe = total = 1
+
+        def set_samples(self, n):
+            self.spe = P.steps_per_epoch(n, args.batch)
+            self.total = self.spe * args.epochs
+
+        def __call__(self, step):
+            spe, total = self.spe, self.total
+            s = ops.cast(step, "float32")
+            w = float(sch["warmup"])
+            if sch["name"] == "step":
+                e = ops.floor(s / spe)
+                out = lr * ops.power(float(sch["gamma"]), ops.floor(e / sch["step_size"]))
+            elif sch["name"] == "cosine":
+                out = lr * 0.5 * (1.0 + ops.cos(3.141592653589793 * ops.maximum(s - w, 0.0)
+                                                / max(total - w, 1.0)))
+            else:
+                out = lr + 0.0 * s
+            if w > 0:
+                out = ops.where(s < w, out * (s + 1.0) / w, out)
+            return out
+
+        def get_config(self):
+            return {}
+
+    return NnlabSchedule()
 
 
 def main():
-    parser = P.make_parser("keras_train.py", "Train an nnlab workload with Keras 3.",
+    parser = P.make_parser("keras_train.py", "Train an nnlab model file with Keras 3.",
                            framework_args)
     args = P.parse_args(parser)
     module, venv, _ = BACKENDS[args.backend]
@@ -102,6 +165,7 @@ def main():
                       [os.path.abspath(__file__)] + sys.argv[1:])
         P.skip("Keras 3 with %s" % args.backend, install_hint(args.backend))
 
+    P.unsupported("Keras", UNSUPPORTED, args.nnm)
     P.check_data(args)
     run = P.Run(args, "keras-" + args.backend)
     try:
@@ -114,8 +178,13 @@ def main():
 def train(args, run):
     limit_threads(args)
     os.environ["KERAS_BACKEND"] = args.backend
-    import numpy as np
+    if args.device == "cpu":  # every CPU comparison stays on the CPU
+        if args.backend == "jax":
+            os.environ.setdefault("JAX_PLATFORMS", "cpu")
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
     import keras
+    import numpy as np
 
     if args.backend == "tensorflow":
         import tensorflow as tf
@@ -124,46 +193,66 @@ def train(args, run):
             tf.config.threading.set_intra_op_parallelism_threads(args.threads)
             tf.config.threading.set_inter_op_parallelism_threads(args.threads)
         backend_version = tf.__version__
+        if args.device == "cuda" and not tf.config.list_physical_devices("GPU"):
+            P.skip_reason("no CUDA device (TensorFlow %s sees no GPU)" % backend_version)
     else:
         import jax
 
         backend_version = jax.__version__
+        if args.device == "cuda":
+            try:
+                jax.devices("gpu")
+            except RuntimeError:
+                P.skip_reason("no CUDA device (JAX %s has no GPU backend)" % backend_version)
     if keras.backend.backend() != args.backend:
         raise P.PeerError("Keras runs on %s, not %s (is KERAS_BACKEND set in keras.json?)"
                           % (keras.backend.backend(), args.backend))
     threads = args.threads if args.threads > 0 else len(os.sched_getaffinity(0))
 
     keras.utils.set_random_seed(args.seed)
-    model = build_model(keras, args.workload)
-    if args.optimizer == "adam":
-        opt = keras.optimizers.Adam(learning_rate=args.lr, beta_1=P.ADAM_BETA1,
-                                    beta_2=P.ADAM_BETA2, epsilon=P.ADAM_EPS)
+    m = args.nnm
+    ce = m.loss == "crossentropy"
+    model = build_model(keras, m, args.workload)
+    o = m.optimizer
+    lr = schedule(keras, args)
+    if o["name"] == "adam":
+        opt = keras.optimizers.Adam(learning_rate=lr, beta_1=o["beta1"], beta_2=o["beta2"],
+                                    epsilon=o["eps"])
+    elif o["name"] == "adamw":
+        opt = keras.optimizers.AdamW(learning_rate=lr, beta_1=o["beta1"], beta_2=o["beta2"],
+                                     epsilon=o["eps"], weight_decay=o["weight_decay"])
     else:
-        opt = keras.optimizers.SGD(learning_rate=args.lr)
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=o["momentum"])
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
-    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=jit)
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy" if ce else "mse",
+                  metrics=["accuracy"] if ce else [], jit_compile=jit)
     run.init_stop("%s (%s %s)" % (keras.__version__, args.backend, backend_version), threads)
 
     run.run_start()
-    xtr_u8, ytr, xte_u8, yte = P.load_dataset(args)
+    data = P.load_data(args)
 
     def scaled(x):
-        # Keras trains on float arrays: scale once, as the study's script did.
-        if args.dataset == "mnist":
-            x = x.reshape(x.shape[0], 784)
-        else:
-            x = x.transpose(0, 2, 3, 1)  # CHW records -> NHWC, Keras' channels_last
+        # Keras trains on float arrays in channels_last: built-in images are scaled
+        # once, as the study's script did; the user's data is taken as it is.
+        if data.layout == "nchw":
+            x = x.transpose(0, 2, 3, 1)  # CIFAR-10's CHW records -> NHWC
+        x = x.reshape((x.shape[0],) + m.input_shape)
         out = x.astype(np.float32)
-        np.divide(out, 255.0, out=out)
+        if data.scale is not None:
+            np.divide(out, 255.0, out=out)
         return out
 
-    xtr, xte = scaled(xtr_u8), scaled(xte_u8)
-    ytr, yte = ytr.astype(np.int32), yte.astype(np.int32)
-    del xtr_u8, xte_u8
+    xtr, xte = scaled(data.x_train), scaled(data.x_test)
+    if ce:
+        ytr, yte = data.y_train.astype(np.int32), data.y_test.astype(np.int32)
+    else:
+        ytr, yte = data.y_train, data.y_test
+    del data
     n = xtr.shape[0]
     if n == 0:
         raise P.PeerError("no training samples")
+    if not isinstance(lr, float):
+        lr.set_samples(n)  # the schedule counts epochs in steps of this many samples
     run.data_loaded(n, xte.shape[0])
 
     class Timeline(keras.callbacks.Callback):
@@ -177,10 +266,14 @@ def train(args, run):
             seconds = time.perf_counter() - self.t0
             logs = logs or {}
             run.epoch_stop(epoch + 1, n, seconds, float(logs.get("loss", float("nan"))),
-                           float(logs.get("accuracy", float("nan"))))
+                           float(logs.get("accuracy", float("nan"))) if ce else None)
+            if xte.shape[0] == 0:
+                run.eval_accuracy(epoch + 1, None, None)
+                return
             res = self.model.evaluate(xte, yte, batch_size=P.EVAL_BATCH, verbose=0,
                                       return_dict=True)
-            run.eval_accuracy(epoch + 1, float(res["accuracy"]))
+            run.eval_accuracy(epoch + 1, float(res["accuracy"]) if ce else None,
+                              float(res["loss"]))
 
     model.fit(xtr, ytr, batch_size=args.batch, epochs=args.epochs, shuffle=True, verbose=0,
               callbacks=[Timeline()])

@@ -5,8 +5,13 @@ same files, takes the same options and reports the same way as `nnlab train`:
 
 * the data: MNIST IDX files (raw or .gz) and the CIFAR-10 binary version, read
   straight from the data directory (no downloads, ever);
-* the command line: --workload --data --epochs --batch --seed --threads --limit
-  --events --json --quiet;
+* the model: a model file (--model FILE, read by nnm.py) or a shipped one
+  (--workload NAME: models/NAME.nnm), and its data: the built-in datasets
+  (--dataset NAME, --data DIR) or the user's own .csv / .npz files
+  (--train-data, --test-data, --label);
+* the command line: --model/--workload --data --dataset --train-data
+  --test-data --label --epochs --batch --seed --threads --limit --device
+  --events --json --quiet (the CLI's options override the file's lines);
 * the MLPerf-style event lines of shared/design.md ("Events"), each
   ':::MLLOG ' and one JSON object, written as nnlab writes them to the file named
   by --events or $NNLAB_EVENTS ('-': stdout), else to stdout;
@@ -26,19 +31,66 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnm  # noqa: E402
+
 T_PROCESS_START = time.time()  # as early as the interpreter lets us
 
 EXIT_SKIPPED = 3  # the framework is not installed: the bench reports "skipped"
 EXIT_USAGE = 2
 EXIT_ERROR = 1
 
-# The workloads of shared/design.md: dataset, optimizer, learning rate.
-WORKLOADS = {
-    "mnist": {"dataset": "mnist", "optimizer": "adam", "lr": 1e-3},
-    "cifar10": {"dataset": "cifar10", "optimizer": "adam", "lr": 1e-3},
-    "mnist-keras-paper": {"dataset": "mnist", "optimizer": "adam", "lr": 1e-3},
-    "cifar10-keras-paper": {"dataset": "cifar10", "optimizer": "sgd", "lr": 1e-2},
+# The workloads of shared/design.md as model files: used only when the shipped
+# models/NAME.nnm is not in the source tree (it is the one that is read).
+BUILTIN_MODELS = {
+    "mnist": """dataset mnist
+input 28 28 1
+dense 128 relu
+dropout 0.5
+dense 10 softmax
+loss crossentropy
+optimizer adam lr=0.001
+""",
+    "mnist-keras-paper": """dataset mnist
+input 28 28 1
+dense 128 relu
+dense 128 relu
+dropout 0.5
+dense 10 softmax
+loss crossentropy
+optimizer adam lr=0.001
+""",
+    "cifar10": """dataset cifar10
+input 32 32 3
+conv2d 32 3 relu
+batchnorm
+maxpool2d 2
+conv2d 64 3 relu
+batchnorm
+maxpool2d 2
+flatten
+dense 64 relu
+dropout 0.5
+dense 10 softmax
+loss crossentropy
+optimizer adam lr=0.001
+""",
+    "cifar10-keras-paper": """dataset cifar10
+input 32 32 3
+conv2d 32 3 relu
+maxpool2d 2
+conv2d 64 3 relu
+maxpool2d 2
+flatten
+dense 64 relu
+dense 10 softmax
+loss crossentropy
+optimizer sgd lr=0.01
+""",
 }
+WORKLOADS = sorted(BUILTIN_MODELS)
+DATASETS = ("mnist", "cifar10")
+DEFAULT_SEED = 42  # the peers' seed when neither --seed nor the file's `seed` line gives one
 
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
@@ -89,18 +141,36 @@ def default_data_dir():
 
 def make_parser(prog, description, framework_args=None):
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("--workload", required=True, choices=sorted(WORKLOADS),
-                   help="model and optimizer, as in shared/design.md")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", metavar="FILE",
+                   help="the model file (.nnm) to train (a shipped model's name also works)")
+    g.add_argument("--workload", choices=WORKLOADS,
+                   help="a shipped model: models/NAME.nnm (shared/design.md)")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="data directory holding mnist/ and cifar-10-batches-bin/ "
                         "(default: $NNLAB_DATA, else $XDG_CACHE_HOME/nnlab or ~/.cache/nnlab)")
-    p.add_argument("--epochs", type=positive_int, default=3, metavar="N", help="default 3")
-    p.add_argument("--batch", type=positive_int, default=32, metavar="N", help="default 32")
-    p.add_argument("--seed", type=non_negative_int, default=42, metavar="N", help="default 42")
+    p.add_argument("--dataset", choices=DATASETS, default=None,
+                   help="built-in dataset to train on (default: the model file's `dataset`)")
+    p.add_argument("--train-data", default=None, metavar="PATH",
+                   help="your own training data: .csv (a header row; the column `label` or "
+                        "--label holds the target) or .npz (arrays x and y); values as they are")
+    p.add_argument("--test-data", default=None, metavar="PATH",
+                   help="your own test data, as --train-data (evaluated after every epoch)")
+    p.add_argument("--label", default=None, metavar="COL",
+                   help="the target column of .csv data (default: label)")
+    p.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                   help="default: the model file's `epochs` (3)")
+    p.add_argument("--batch", type=positive_int, default=None, metavar="N",
+                   help="default: the model file's `batch` (32)")
+    p.add_argument("--seed", type=non_negative_int, default=None, metavar="N",
+                   help="default: the model file's `seed`, else %d" % DEFAULT_SEED)
     p.add_argument("--threads", type=non_negative_int, default=0, metavar="N",
                    help="CPU threads for the framework (0: the framework's default)")
     p.add_argument("--limit", type=non_negative_int, default=0, metavar="N",
                    help="train on the first N training samples only (0: all)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the framework trains (default cpu; cuda without a GPU: "
+                        "exit status 3, skipped)")
     p.add_argument("--events", default=None, metavar="FILE",
                    help="write the event lines to FILE ('-': stdout; default: $NNLAB_EVENTS, "
                         "else stdout)")
@@ -112,14 +182,75 @@ def make_parser(prog, description, framework_args=None):
     return p
 
 
+def resolve_model(args):
+    """args.model / args.workload -> the parsed model (nnm.Model); sets args.workload
+    (the name in events and JSON) and args.model_path."""
+    name = args.workload
+    path = None
+    if args.model is not None:
+        if os.path.isfile(args.model) or nnm.looks_like_path(args.model):
+            path = args.model
+        elif args.model in BUILTIN_MODELS:
+            name = args.model
+        else:
+            raise PeerError("%s: no such model file (and not a shipped model: %s)"
+                            % (args.model, ", ".join(WORKLOADS)))
+    if path is None:
+        path = nnm.shipped_path(name, REPO_DIR)
+    if path is not None:
+        model = nnm.load(path)
+        args.model_path = path
+        if name is None:
+            base = os.path.basename(path)
+            name = base[:-4] if base.endswith(".nnm") else base
+    else:  # before the shipped files exist: the same models, from this file
+        model = nnm.parse(BUILTIN_MODELS[name], "(built-in %s)" % name)
+        args.model_path = ""
+    args.workload = name
+    return model
+
+
 def parse_args(parser, argv=None):
+    """Parses the options and the model file; the CLI's options override the file's lines."""
     args = parser.parse_args(argv)
     if args.data is None:
         args.data = default_data_dir()
-    args.dataset = WORKLOADS[args.workload]["dataset"]
-    args.optimizer = WORKLOADS[args.workload]["optimizer"]
-    args.lr = WORKLOADS[args.workload]["lr"]
+    if args.test_data and not args.train_data:
+        parser.error("--test-data needs --train-data")
+    if args.label and not args.train_data:
+        parser.error("--label needs --train-data (it names a column of your .csv data)")
+    if args.dataset and args.train_data:
+        parser.error("--dataset and --train-data exclude each other")
+    m = resolve_model(args)
+    args.nnm = m
+    args.epochs = args.epochs or m.epochs
+    args.batch = args.batch or m.batch
+    if args.seed is None:
+        args.seed = m.seed if "seed" in m.given else DEFAULT_SEED
+    args.optimizer = m.optimizer["name"]
+    args.lr = m.optimizer["lr"]
+    args.loss = m.loss
+    if args.train_data:
+        args.dataset = os.path.basename(args.train_data)
+        args.own_data = True
+    else:
+        args.own_data = False
+        args.dataset = args.dataset or m.dataset
+        if not args.dataset:
+            raise PeerError("%s names no dataset: give --dataset NAME or --train-data FILE"
+                            % (args.model_path or args.workload))
+        if args.dataset not in DATASETS:
+            raise PeerError("%s: unknown dataset '%s' (built in: %s; or give --train-data FILE)"
+                            % (args.model_path or args.workload, args.dataset,
+                               ", ".join(DATASETS)))
     return args
+
+
+def skip_reason(what):
+    """A model or device this framework cannot run: 'skipped: WHAT', exit status 3."""
+    sys.stderr.write("skipped: %s\n" % what)
+    sys.stderr.flush()
+    sys.exit(EXIT_SKIPPED)
 
 
 def skip(what, hint):
@@ -137,8 +268,13 @@ def reexec_with(python, script_argv):
         return
     if not python or not os.path.isfile(python) or not os.access(python, os.X_OK):
         return
+    # A virtual environment's bin/python is often a symlink to the very
+    # interpreter running now (/usr/bin/python3): the same file, but started
+    # through the venv's path it gets the venv's sys.prefix and packages. So
+    # compare prefixes (the target's is the folder above its bin/), not files.
+    target_prefix = os.path.dirname(os.path.dirname(os.path.abspath(python)))
     try:
-        if os.path.samefile(python, sys.executable):
+        if os.path.samefile(target_prefix, sys.prefix):
             return
     except OSError:
         return
@@ -290,6 +426,13 @@ def load_cifar10(data_dir, split, limit=0):
 
 def check_data(args):
     """Fails early (before the framework's slow import) when a data file is missing."""
+    if args.own_data:
+        for p in (args.train_data, args.test_data):
+            if p and not os.path.isfile(p):
+                raise PeerError("%s: no such data file" % p)
+            if p and not p.endswith((".csv", ".npz")):
+                raise PeerError("%s: expected a .csv or .npz file" % p)
+        return
     if not os.path.isdir(args.data):
         raise PeerError("data directory %s does not exist" % args.data)
     if args.dataset == "mnist":
@@ -306,7 +449,7 @@ def check_data(args):
 
 
 def load_dataset(args):
-    """Training and test sets as u8 numpy arrays, training set cut to --limit."""
+    """The built-in training and test sets as u8 numpy arrays, training set cut to --limit."""
     if not os.path.isdir(args.data):
         raise PeerError("data directory %s does not exist" % args.data)
     load = load_mnist if args.dataset == "mnist" else load_cifar10
@@ -315,6 +458,190 @@ def load_dataset(args):
     if args.limit:
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
     return xtr, ytr, xte, yte
+
+
+# ---- the user's own data: .csv and .npz --------------------------------------------
+
+
+def read_csv(path, label):
+    """A .csv file with a header row -> (x float32 [n, features], y float64 [n]); the
+    column named `label` holds the target, every other column is a numeric feature."""
+    import csv
+
+    import numpy as np
+
+    try:
+        f = open(path, newline="", encoding="utf-8")
+    except OSError as e:
+        raise PeerError("%s: cannot open: %s" % (path, e.strerror))
+    with f:
+        reader = csv.reader(f)
+        try:
+            header = next(reader, None)
+            if not header:
+                raise PeerError("%s: empty: expected a header row" % path)
+            header = [h.strip() for h in header]
+            if label not in header:
+                raise PeerError("%s: no column '%s' for the target (columns: %s; pick one with "
+                                "--label COL)" % (path, label, ", ".join(header[:20])))
+            li = header.index(label)
+            if len(header) < 2:
+                raise PeerError("%s: only the target column '%s', no feature" % (path, label))
+            rows = []
+            for row in reader:
+                r = reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != len(header):
+                    raise PeerError("%s: row %d has %d cells, the header has %d"
+                                    % (path, r, len(row), len(header)))
+                vals = []
+                for c, cell in enumerate(row):
+                    try:
+                        v = float(cell)
+                    except ValueError:
+                        v = None
+                    if v is None or v != v or v in (float("inf"), float("-inf")):
+                        raise PeerError("%s: row %d, column %d (%s): '%s' is not a finite number"
+                                        % (path, r, c + 1, header[c], cell.strip()[:40]))
+                    vals.append(v)
+                rows.append(vals)
+        except csv.Error as e:
+            raise PeerError("%s: row %d: %s" % (path, reader.line_num, e))
+        except UnicodeDecodeError as e:
+            raise PeerError("%s: not UTF-8 text (byte offset %d)" % (path, e.start))
+    if not rows:
+        raise PeerError("%s: no data rows after the header" % path)
+    a = np.array(rows, dtype=np.float64)
+    y = a[:, li]
+    x = np.delete(a, li, axis=1).astype(np.float32)
+    return x, y
+
+
+NPZ_DTYPES = ("float32", "float64", "uint8", "int64")
+
+
+def read_npz(path):
+    """A .npz file (numpy.savez) holding arrays x [n, ...] and y [n] or [n, k]."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise PeerError("%s: not a readable .npz file (%s)" % (path, e))
+    try:
+        if not hasattr(z, "files"):
+            raise PeerError("%s: a single array, not an .npz archive with x and y" % path)
+        out = []
+        for key in ("x", "y"):
+            if key not in z.files:
+                raise PeerError("%s: no array '%s' (arrays: %s)" % (path, key,
+                                                                   ", ".join(z.files) or "none"))
+            try:
+                a = z[key]
+            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+                raise PeerError("%s: array %s: %s" % (path, key, e))
+            if a.dtype.name not in NPZ_DTYPES:
+                raise PeerError("%s: array %s has dtype %s (expected %s)"
+                                % (path, key, a.dtype.name, ", ".join(NPZ_DTYPES)))
+            if a.ndim == 0:
+                raise PeerError("%s: array %s is a scalar" % (path, key))
+            out.append(a)
+    finally:
+        z.close()
+    x, y = out
+    if x.shape[0] != y.shape[0]:
+        raise PeerError("%s: x has %d samples, y has %d" % (path, x.shape[0], y.shape[0]))
+    if y.ndim > 2:
+        raise PeerError("%s: y has shape %s (expected [n] or [n, k])" % (path, y.shape))
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise PeerError("%s: x holds NaN or infinite values" % path)
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise PeerError("%s: y holds NaN or infinite values" % path)
+    return x, y
+
+
+def _own_split(args, m, path):
+    import numpy as np
+
+    x, y = read_csv(path, args.label or "label") if path.endswith(".csv") else read_npz(path)
+    want = m.input_shape
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    shape = tuple(x.shape[1:])
+    if (x.ndim == 4 and len(want) == 3 and shape != want) or nnm._size(shape) != m.input_size:
+        raise PeerError("%s: %s values per sample (%s), the model's input is %s (%d values)"
+                        % (path, nnm._size(shape), "x".join(map(str, shape)),
+                           "x".join(map(str, want)), m.input_size))
+    x = np.ascontiguousarray(x.reshape((x.shape[0],) + want), dtype=np.float32)
+    k = m.num_outputs
+    if m.loss == "crossentropy":
+        if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
+            raise PeerError("%s: crossentropy needs one class index per sample, y has shape %s"
+                            % (path, y.shape))
+        y = y.reshape(-1)
+        bad = np.nonzero((y != np.floor(y)) | (y < 0) | (y >= k))[0]
+        if bad.size:
+            i = int(bad[0])
+            raise PeerError("%s: sample %d has label %s (expected a class index 0..%d: the model "
+                            "has %d outputs)" % (path, i + 1, y[i], k - 1, k))
+        y = y.astype(np.int64)
+    else:
+        y = y.reshape(y.shape[0], -1)
+        if y.shape[1] != k:
+            raise PeerError("%s: %d targets per sample, the model has %d outputs"
+                            % (path, y.shape[1], k))
+        y = np.ascontiguousarray(y, dtype=np.float32)
+    return x, y
+
+
+class Data:
+    """Training and test data for a peer.
+
+    x arrays: [n, H, W, C] or [n, N] ("nhwc", the model's input shape), except the
+    built-in CIFAR-10, kept as its [n, C, H, W] records ("nchw"). scale: 1/255 for
+    the built-in (u8) images, scaled per batch or once; None: floats as they are.
+    y: int64 class indices (crossentropy) or float32 [n, k] targets (mse)."""
+
+    def __init__(self, xtr, ytr, xte, yte, layout, scale):
+        self.x_train, self.y_train, self.x_test, self.y_test = xtr, ytr, xte, yte
+        self.layout, self.scale = layout, scale
+
+
+def load_data(args):
+    """The data of the run (built-in dataset or own files), checked against the model."""
+    import numpy as np
+
+    m = args.nnm
+    if args.own_data:
+        xtr, ytr = _own_split(args, m, args.train_data)
+        if args.test_data:
+            xte, yte = _own_split(args, m, args.test_data)
+        else:
+            xte, yte = xtr[:0], ytr[:0]
+        if args.limit:
+            xtr, ytr = xtr[:args.limit], ytr[:args.limit]
+        return Data(xtr, ytr, xte, yte, "nhwc", None)
+    xtr, ytr, xte, yte = load_dataset(args)
+    nat = (28, 28, 1) if args.dataset == "mnist" else (32, 32, 3)
+    want = m.input_shape
+    if nnm._size(nat) != m.input_size or (len(want) == 3 and want != nat):
+        raise PeerError("%s: the model's input is %s (%d values), %s images are %s"
+                        % (args.model_path or args.workload, "x".join(map(str, want)),
+                           m.input_size, args.dataset, "x".join(map(str, nat))))
+    if m.loss != "crossentropy":
+        raise PeerError("%s: loss %s on %s: the built-in datasets have class labels (use loss "
+                        "crossentropy)" % (args.model_path or args.workload, m.loss, args.dataset))
+    if m.num_outputs < 10:
+        raise PeerError("%s: the model has %d outputs, %s has 10 classes"
+                        % (args.model_path or args.workload, m.num_outputs, args.dataset))
+    if args.dataset == "mnist":
+        xtr, xte, layout = xtr.reshape(-1, 28, 28, 1), xte.reshape(-1, 28, 28, 1), "nhwc"
+    else:
+        layout = "nchw"
+    return Data(xtr, ytr.astype(np.int64), xte, yte.astype(np.int64), layout, 1.0 / 255.0)
 
 
 # ---- reporting ----------------------------------------------------------------
@@ -330,13 +657,18 @@ class Progress:
     def __init__(self, quiet):
         self.quiet = quiet
 
-    def epoch(self, epoch, epochs, samples, seconds, loss, acc, test_acc):
+    def epoch(self, epoch, epochs, samples, seconds, loss, acc, test_acc, test_loss=None):
         if self.quiet:
             return
-        sys.stderr.write("epoch %d/%d: %d samples in %.2f s (%.0f samples/s) loss %.4f "
-                         "accuracy %.4f test accuracy %.4f\n"
-                         % (epoch, epochs, samples, seconds, samples / max(seconds, 1e-9),
-                            loss, acc, test_acc))
+        line = ("epoch %d/%d: %d samples in %.2f s (%.0f samples/s) loss %.4f"
+                % (epoch, epochs, samples, seconds, samples / max(seconds, 1e-9), loss))
+        if acc is not None:
+            line += " accuracy %.4f" % acc
+        if test_loss is not None:
+            line += " test loss %.4f" % test_loss
+        if test_acc is not None:
+            line += " test accuracy %.4f" % test_acc
+        sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
 
@@ -351,7 +683,9 @@ class Run:
         self.progress = Progress(args.quiet)
         self.epoch_seconds = []
         self.test_accuracy = []
+        self.test_losses = []
         self.losses = []
+        self.accuracies = []
         self.samples = 0
         self.t_run_start = None
         self.init_started = False
@@ -417,6 +751,7 @@ class Run:
     def epoch_stop(self, epoch, samples, seconds, loss, accuracy):
         self.epoch_seconds.append(seconds)
         self.losses.append(loss)
+        self.accuracies.append(accuracy)
         self.samples += samples
         self.events.stop("epoch_stop", {"epoch_num": epoch, "samples": samples,
                                         "loss": loss, "accuracy": accuracy})
@@ -424,14 +759,22 @@ class Run:
         # every peer evaluates the test set right after the epoch's last step
         self.events.start("eval_start", {"epoch_num": epoch})
 
-    def eval_accuracy(self, epoch, accuracy):
-        accuracy = round(accuracy, 6)
-        self.test_accuracy.append(accuracy)
+    def eval_accuracy(self, epoch, accuracy, test_loss=None):
+        """The evaluation after an epoch: accuracy None for mse (no classes), both None
+        without test data."""
         self.events.stop("eval_stop", {"epoch_num": epoch})
-        self.events.point("eval_accuracy", accuracy, {"epoch_num": epoch})
+        if test_loss is not None:
+            self.test_losses.append(test_loss)
+        if accuracy is not None:
+            accuracy = round(accuracy, 6)
+            self.test_accuracy.append(accuracy)
+            self.events.point("eval_accuracy", accuracy, {"epoch_num": epoch})
+        elif test_loss is not None:
+            self.events.point("eval_loss", test_loss, {"epoch_num": epoch})
         self.events.stop("block_stop", {"first_epoch_num": epoch, "epoch_count": 1})
         samples, seconds, loss, acc = self._last
-        self.progress.epoch(epoch, self.args.epochs, samples, seconds, loss, acc, accuracy)
+        self.progress.epoch(epoch, self.args.epochs, samples, seconds, loss, acc, accuracy,
+                            test_loss)
 
     def finish(self):
         threads = self.threads
@@ -459,6 +802,16 @@ class Run:
             "test_accuracy": self.test_accuracy,
             "peak_rss_mib": round(peak_rss_mib(), 3),
             "epoch_seconds": [round(s, 6) for s in self.epoch_seconds],
+            "model": self.args.model_path,
+            "loss": self.args.loss,
+            "device": self.args.device,
+            "history": {
+                "loss": self.losses,
+                "accuracy": self.accuracies if self.args.loss == "crossentropy" else [],
+                "test_loss": self.test_losses,
+                "test_accuracy": self.test_accuracy,
+                "epoch_seconds": [round(s, 6) for s in self.epoch_seconds],
+            },
         }
         if self.args.json:
             sys.stdout.write(json.dumps(result) + "\n")
@@ -478,8 +831,31 @@ def main_guard(fn):
     """Runs fn(); turns PeerError into 'PROG: message' with exit status 1."""
     try:
         fn()
-    except PeerError as e:
+    except (PeerError, nnm.NnmError) as e:
         sys.stderr.write("%s: %s\n" % (os.path.basename(sys.argv[0]), e))
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+# ---- training helpers shared by the peers --------------------------------------------
+
+
+def steps_per_epoch(n, batch):
+    """Optimizer steps in an epoch of n samples: the last batch may be partial."""
+    return -(-n // batch)
+
+
+def lr_at(args, step, n):
+    """The learning rate of step `step` (0-based) under the model's schedule."""
+    spe = steps_per_epoch(n, args.batch)
+    return nnm.schedule_lr(args.nnm.schedule, args.lr, step, spe, spe * args.epochs)
+
+
+def unsupported(framework, layer_kinds, m):
+    """skipped (exit 3) when the model has a layer kind or an activation (a layer's or
+    one of its own) named in layer_kinds: what this framework cannot build."""
+    for L in m.layers:
+        for what in (L.kind, L.options.get("act")):
+            if what in layer_kinds:
+                skip_reason("%s has no %s (%s line %d)" % (framework, what, m.path, L.line))

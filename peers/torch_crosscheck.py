@@ -41,7 +41,9 @@ stays NCHW; weights are permuted on the way in and out, and the flatten before
 the first dense layer numbers its inputs in h, w, c order as nnlab does.
 
 --mutate NAME changes one thing on the PyTorch side so that the comparison
-must fail (the test checks that it does): scale-256 (images / 256),
+must fail (the test checks that it does): same-pad-before (padding=same's
+extra row and column before, not after; only where a padding=same convolution
+pads unevenly), scale-256 (images / 256),
 nchw-flatten (PyTorch's flatten order; invisible with one channel, as MNIST),
 dense-no-transpose (dense weights read as [O][I]), no-bias-correction (Adam
 without the 1 - b^t factors), epsilon-hat (Keras' Adam: eps added to sqrt(v)
@@ -64,13 +66,19 @@ import torch_train as T  # noqa: E402
 LOSS_TOL = 1e-4
 PARAM_TOL = 1e-3
 MUTATIONS = ("scale-256", "nchw-flatten", "dense-no-transpose", "no-bias-correction",
-             "epsilon-hat")
+             "epsilon-hat", "same-pad-before")
 
 # include/nnlab/model.h
 DENSE, RELU, DROPOUT, FLATTEN, CONV2D, BATCHNORM, MAXPOOL2D = 1, 2, 3, 4, 5, 6, 7
+AVGPOOL2D, GLOBALAVGPOOL2D, ACTIVATION = 8, 9, 10
 KIND_NAMES = {DENSE: "dense", RELU: "relu", DROPOUT: "dropout", FLATTEN: "flatten",
-              CONV2D: "conv2d", BATCHNORM: "batchnorm", MAXPOOL2D: "maxpool2d"}
+              CONV2D: "conv2d", BATCHNORM: "batchnorm", MAXPOOL2D: "maxpool2d",
+              AVGPOOL2D: "avgpool2d", GLOBALAVGPOOL2D: "globalavgpool2d",
+              ACTIVATION: "activation"}
+KIND_CODES = {v: k for k, v in KIND_NAMES.items()}
 ACT_NONE, ACT_RELU, ACT_SOFTMAX = 0, 1, 2
+ACT_CODES = {"linear": 0, "relu": 1, "softmax": 2, "tanh": 3, "sigmoid": 4, "gelu": 5,
+             "leakyrelu": 6}
 PAD_VALID, PAD_SAME = 0, 1
 OPT_NAMES = {0: "adam", 1: "adamw", 2: "sgd"}  # include/nnlab/optim.h
 
@@ -81,11 +89,50 @@ MODEL_VERSIONS = (1, 2)  # NL_MODEL_FILE_VERSION is 2; version 1 is still read
 # ---- nnlab's model file (layout: the top of src/model/model_file.c) ------------
 
 
+def nnm_layers(m):
+    """The layers of a model file (nnm.Model) as ModelFile describes them: nnlab's
+    kind and activation codes, shapes as (h, w, c) (a vector of N: 1 x 1 x N), and
+    the parameter and state counts of nnlab's layers."""
+    def hwc(shape):
+        return tuple(shape) if len(shape) == 3 else (1, 1, shape[0])
+
+    out = []
+    for i, L in enumerate(m.layers):
+        o = L.options
+        kind = KIND_CODES[L.kind]
+        if L.kind == "activation" and o["act"] == "relu":
+            kind = RELU
+        spec = {"kind": kind, "units": o.get("units", o.get("filters", 0)),
+                "act": ACT_CODES.get(o.get("act", "linear"), 0), "kernel": o.get("kernel", 0),
+                "stride": o.get("stride", 0),
+                "padding": PAD_SAME if o.get("padding") == "same" else PAD_VALID,
+                "rate": o.get("rate", 0.0), "eps": o.get("eps", 0.0),
+                "momentum": o.get("momentum", 0.0), "alpha": o.get("alpha", 0.0),
+                "name": L.kind if L.kind != "activation" else o["act"]}
+        h, w, c = hwc(L.in_shape)
+        d = {"index": i, "spec": spec, "in": (h, w, c), "out": hwc(L.out_shape),
+             "nparams": 0, "nstate": 0}
+        if L.kind == "dense":
+            d["nparams"] = h * w * c * L.units + L.units
+        elif L.kind == "conv2d":
+            d["nparams"] = L.kernel * L.kernel * c * L.filters + L.filters
+        elif L.kind == "batchnorm":
+            d["nparams"] = d["nstate"] = 2 * c
+        out.append(d)
+    return out
+
+
 class ModelFile:
     """The parsed file: input shape, layers (spec, shapes, their parameter and
-    state arrays as float32 numpy vectors), workload, optimizer."""
+    state arrays as float32 numpy vectors), workload, optimizer.
 
-    def __init__(self, path):
+    Format version 1 is read whole. Another version is read with the model file
+    (.nnm) it was trained from (model): magic, CRC-32, the header size at offset
+    12, then the tensors (parameters, state, moments) whose sizes the model's
+    layers give; the optimizer's settings are then the model file's and the
+    step is unknown (None)."""
+
+    def __init__(self, path, model=None):
         import numpy as np
 
         self.path = path
@@ -101,9 +148,12 @@ class ModelFile:
         self.off = 8
         self.data = data
         version = self._u32("format version")
+        if model is not None:  # a .nnm model: its tensors, sized from the file (any version)
+            self._read_tensors_only(model, np)
+            return
         if version not in MODEL_VERSIONS:
-            raise P.PeerError("%s: format version %d at offset 8, this script reads 1 and 2"
-                              % (path, version))
+            raise P.PeerError("%s: format version %d at offset 8, this script reads 1 and 2 "
+                              "(or give the model file: --model)" % (path, version))
         header = self._u32("header size")
         h, w, c = (self._i32("input shape") for _ in range(3))
         self.input = (h, w, c)
@@ -173,6 +223,39 @@ class ModelFile:
         for _ in range(moments):
             self.moments.append([floats(L["nparams"]) for L in self.layers])
 
+    def _read_tensors_only(self, model, np):
+        header = self._u32("header size")
+        self.layers = nnm_layers(model)
+        self.workload = None
+        o = model.optimizer
+        self.opt = {"kind": o["name"], "lr": o["lr"], "beta1": o.get("beta1", 0.0),
+                    "beta2": o.get("beta2", 0.0), "eps": o.get("eps", 0.0),
+                    "weight_decay": o.get("weight_decay", 0.0),
+                    "momentum": o.get("momentum", 0.0)}
+        self.step = None
+        nparams = sum(L["nparams"] for L in self.layers)
+        nstate = sum(L["nstate"] for L in self.layers)
+        start = 16 + header
+        rest = len(self.data) - 4 - start - 4 * (nparams + nstate)
+        if rest < 0 or rest % (4 * max(nparams, 1)) or rest // (4 * max(nparams, 1)) > 2:
+            raise P.PeerError("%s: %d bytes after a header of %d do not hold the %d parameters "
+                              "and %d state values of %s (and 0..2 moments)"
+                              % (self.path, len(self.data) - 4 - start, header, nparams, nstate,
+                                 model.path))
+        self.off = start
+
+        def floats(n):
+            a = np.frombuffer(self.data, dtype="<f4", count=n, offset=self.off).astype(np.float32)
+            self.off += 4 * n
+            return a
+
+        for L in self.layers:
+            L["params"] = floats(L["nparams"])
+        for L in self.layers:
+            L["state"] = floats(L["nstate"])
+        self.moments = [[floats(L["nparams"]) for L in self.layers]
+                        for _ in range(rest // (4 * max(nparams, 1)))]
+
     def _take(self, n, field):
         if len(self.data) - 4 - self.off < n:
             raise P.PeerError("%s: truncated at offset %d reading %s" % (self.path, self.off, field))
@@ -213,19 +296,21 @@ class ModelFile:
                 c = s["units"]
             elif k == BATCHNORM:
                 L["nparams"] = L["nstate"] = 2 * c
-            elif k == MAXPOOL2D:
+            elif k in (MAXPOOL2D, AVGPOOL2D):
                 K, S = s["kernel"], s["stride"]
                 h, w = (h - K) // S + 1, (w - K) // S + 1
+            elif k == GLOBALAVGPOOL2D:
+                h, w = 1, 1
             elif k == FLATTEN:
                 h, w, c = 1, 1, h * w * c
-            elif k not in (RELU, DROPOUT):
+            elif k not in (RELU, DROPOUT, ACTIVATION):
                 raise P.PeerError("%s: layer %d has unknown kind %d" % (self.path, L["index"], k))
             L["out"] = (h, w, c)
 
 
 def describe(L):
     s = L["spec"]
-    name = KIND_NAMES[s["kind"]]
+    name = s.get("name") or KIND_NAMES[s["kind"]]
     if s["kind"] == DENSE:
         name += " %d" % s["units"]
     elif s["kind"] == CONV2D:
@@ -316,6 +401,27 @@ def pair_layers(nn, mf, model):
     return pairs
 
 
+def pair_by_order(nn, mf, model):
+    """For any model file: nnlab's layers with parameters (dense, conv2d, batchnorm)
+    and PyTorch's modules with parameters, in order; sizes checked."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    mods = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, _BatchNorm))]
+    layers = [L for L in mf.layers if L["spec"]["kind"] in (DENSE, CONV2D, BATCHNORM)]
+    if len(mods) != len(layers):
+        raise P.PeerError("%s: %d layers with parameters, PyTorch's model has %d modules with "
+                          "parameters" % (mf.path, len(layers), len(mods)))
+    pairs = []
+    for L, mod in zip(layers, mods):
+        k, what = L["spec"]["kind"], "layer %d (%s)" % (L["index"], describe(L))
+        want = {DENSE: nn.Linear, CONV2D: nn.Conv2d, BATCHNORM: _BatchNorm}[k]
+        if not isinstance(mod, want) or mod.weight.numel() + mod.bias.numel() != L["nparams"]:
+            raise P.PeerError("%s: %s (%d parameters) does not match PyTorch's %s"
+                              % (mf.path, what, L["nparams"], mod))
+        pairs.append((L, mod))
+    return pairs
+
+
 def to_torch(torch, L, flat, mutate):
     """nnlab's parameter vector of layer L -> PyTorch tensors (weight, bias)."""
     s, k = L["spec"], L["spec"]["kind"]
@@ -382,7 +488,7 @@ def check_init(mf):
                 bad.append("%s: initial gamma/beta not 1/0" % what)
             if np.any(L["state"][:C] != 0) or np.any(L["state"][C:] != 1):
                 bad.append("%s: initial running mean/variance not 0/1" % what)
-    if mf.step != 0:
+    if mf.step not in (0, None):
         bad.append("optimizer step %d in the initial model (want 0)" % mf.step)
     for mom in mf.moments:
         if any(np.any(m != 0) for m in mom):
@@ -394,15 +500,21 @@ def check_init(mf):
 
 
 def load_samples(args):
-    """The first --limit training samples in file order: u8 images and labels.
-    MNIST [n, 28, 28]; CIFAR-10 NCHW [n, 3, 32, 32] (the record's planes)."""
+    """The first --limit training samples in file order: u8 images and labels, as
+    the PyTorch model takes them: flat (h, w, c order) when it starts with a dense
+    layer, else NCHW (MNIST [n, 1, 28, 28]; CIFAR-10 [n, 3, 32, 32], the record's
+    planes)."""
     if args.dataset == "mnist":
         x, y = P.load_mnist(args.data, "train")
+        x = x.reshape(-1, 1, 28, 28)
     else:
         x, y = P.load_cifar10(args.data, "train", limit=args.limit)
     if len(x) < args.limit:
         raise P.PeerError("the training set has %d samples, --limit is %d" % (len(x), args.limit))
-    return x[:args.limit], y[:args.limit]
+    x, y = x[:args.limit], y[:args.limit]
+    if args.flat:
+        x = x.transpose(0, 2, 3, 1).reshape(len(x), -1)
+    return x, y
 
 
 def read_step_log(path):
@@ -425,23 +537,44 @@ def read_step_log(path):
     return losses
 
 
+def mutate_layers(nn, model, mutate):
+    """same-pad-before: TensorFlow's SAME with the extra row and column before
+    instead of after."""
+    for i, mod in enumerate(model):
+        if mutate == "same-pad-before" and type(mod).__name__ == "_Pad":
+            import torch.nn.functional as F
+
+            pl, pr, pt, pb = mod.pads
+            model[i] = T.Pad(nn, F, (pr, pl, pb, pt))
+
+
 class TorchModel:
     """PyTorch's model of the workload, its Adam state, and the way to and from
     nnlab's model files. Batch norm in training mode; dropout 0."""
 
     def __init__(self, torch, nn, F, args, init):
+        from torch.nn.modules.batchnorm import _BatchNorm
+
         self.torch, self.nn, self.F, self.args = torch, nn, F, args
-        self.model = T.build_model(nn, args.workload, dropout=0.0,
-                                   flatten_nhwc=args.mutate != "nchw-flatten")
+        self.BN = _BatchNorm
+        self.model = T.build_model(nn, args.nnm, dropout=0.0,
+                                   flatten_nhwc=args.mutate != "nchw-flatten",
+                                   flat_input=args.flat)
+        mutate_layers(nn, self.model, args.mutate)
         self.model.train()
-        self.pairs = [(L, mod) for L, mod in pair_layers(nn, init, self.model) if mod is not None]
+        if args.model is None:  # a shipped workload: every module matched, strictly
+            self.pairs = [(L, mod) for L, mod in pair_layers(nn, init, self.model)
+                          if mod is not None]
+        else:
+            self.pairs = pair_by_order(nn, init, self.model)
         o = init.opt
         self.lr, self.b1, self.b2, self.eps = o["lr"], o["beta1"], o["beta2"], o["eps"]
         self.t = 0
         self.m = self.v = None
 
-    def load(self, mf):
-        """Parameters, batch-norm running statistics, Adam moments and step of mf."""
+    def load(self, mf, step):
+        """Parameters, batch-norm running statistics, Adam moments and step of mf (the
+        file's, else `step`: the steps the file is known to be after)."""
         torch = self.torch
         self.m, self.v = [], []
         by_index = {L["index"]: L for L in mf.layers}
@@ -451,7 +584,7 @@ class TorchModel:
                 w, b = to_torch(torch, L, L["params"], self.args.mutate)
                 mod.weight.copy_(w)
                 mod.bias.copy_(b)
-                if isinstance(mod, self.nn.BatchNorm2d):
+                if isinstance(mod, self.BN):
                     C = L["in"][2]
                     st = torch.from_numpy(L["state"].copy())
                     mod.running_mean.copy_(st[:C])
@@ -462,7 +595,7 @@ class TorchModel:
                     else:
                         mom = [torch.zeros_like(mod.weight), torch.zeros_like(mod.bias)]
                     dst.extend(mom)
-        self.t = mf.step
+        self.t = mf.step if mf.step is not None else step
 
     def params(self):
         return [p for _, mod in self.pairs for p in (mod.weight, mod.bias)]
@@ -502,7 +635,7 @@ class TorchModel:
         out = {}
         for L, mod in self.pairs:
             st = None
-            if isinstance(mod, self.nn.BatchNorm2d):
+            if isinstance(mod, self.BN):
                 st = np.concatenate([mod.running_mean.numpy(), mod.running_var.numpy()])
             out[L["index"]] = (from_torch(L, [mod.weight, mod.bias]), st)
         return out
@@ -551,7 +684,7 @@ def batches(args, x_all, y_all):
 def run_free(tm, args, init, final, x_all, y_all):
     """PyTorch alone from nnlab's initial state: its losses, and its final
     layers compared with nnlab's final model."""
-    tm.load(init)
+    tm.load(init, 0)
     losses = [tm.step(x, y)[0] for x, y in batches(args, x_all, y_all)]
     pw, sw = {}, {}
     compare_layers(tm, final, pw, sw, len(losses))
@@ -568,11 +701,11 @@ def run_sync(tm, args, init, step_files, x_all, y_all):
     losses, pw, sw, gw = [], {}, {}, {}
     prev = init
     for k, (x, y) in enumerate(batches(args, x_all, y_all), start=1):
-        cur = ModelFile(step_files(k))
-        if cur.step != k or len(cur.moments) != 2 or len(prev.moments) != 2:
+        cur = ModelFile(step_files(k), args.nnm)
+        if cur.step not in (k, None) or len(cur.moments) != 2 or len(prev.moments) != 2:
             raise P.PeerError("%s: optimizer step %d with %d moments; want step %d with Adam's 2"
                               % (cur.path, cur.step, len(cur.moments), k))
-        tm.load(prev)
+        tm.load(prev, k - 1)
         loss, grads = tm.step(x, y)
         losses.append(loss)
         for i, g in grads.items():
@@ -635,7 +768,10 @@ def parse_args(argv=None):
         prog="torch_crosscheck.py",
         description="Trains nnlab's initial model with PyTorch on the same batches and compares "
                     "every step's loss and the parameters with nnlab's.")
-    p.add_argument("--workload", required=True, choices=sorted(P.WORKLOADS))
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--workload", choices=P.WORKLOADS, help="a shipped model (models/NAME.nnm)")
+    g.add_argument("--model", metavar="FILE", help="the model file (.nnm) nnlab trained: "
+                   "any layers; nnlab's model files of any format version")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="data directory (default: $NNLAB_DATA, else the cache directory)")
     p.add_argument("--limit", type=P.positive_int, required=True, metavar="N",
@@ -662,7 +798,17 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.data is None:
         args.data = P.default_data_dir()
-    args.dataset = P.WORKLOADS[args.workload]["dataset"]
+    m = P.resolve_model(args)
+    args.nnm = m
+    args.dataset = m.dataset
+    if args.dataset not in P.DATASETS:
+        p.error("%s: the cross-check trains on the model file's `dataset` line (%s), got %s"
+                % (args.model or args.workload, ", ".join(P.DATASETS), args.dataset))
+    if m.loss != "crossentropy" or m.optimizer["name"] != "adam":
+        p.error("%s: the cross-check writes out nnlab's Adam with crossentropy, the file has "
+                "optimizer %s, loss %s" % (args.model or args.workload, m.optimizer["name"],
+                                          m.loss))
+    args.flat = T.input_is_flat(m)
     if args.free_running != "check" and not args.steps:
         p.error("--free-running %s needs --steps (else nothing would be checked)"
                 % args.free_running)
@@ -672,22 +818,22 @@ def parse_args(argv=None):
 def check_files(args, init, final, nnlab_losses):
     problems = []
     for mf in (init, final):
-        if mf.workload != args.workload:
+        if mf.workload is not None and args.model is None and mf.workload != args.workload:
             problems.append("%s holds workload '%s', not '%s'"
                             % (mf.path, mf.workload, args.workload))
         if not mf.opt or mf.opt["kind"] != "adam" or len(mf.moments) != 2:
             problems.append("%s: the cross-check needs Adam's state in the file" % mf.path)
     if problems:
         raise P.PeerError("; ".join(problems))
-    want, o = P.WORKLOADS[args.workload], init.opt
-    if o["kind"] != want["optimizer"] or not all(
+    want, o = args.nnm.optimizer, init.opt
+    if o["kind"] != want["name"] or not all(
             math.isclose(a, b, rel_tol=1e-6) for a, b in
-            zip((want["lr"], P.ADAM_BETA1, P.ADAM_BETA2, P.ADAM_EPS),
+            zip((want["lr"], want["beta1"], want["beta2"], want["eps"]),
                 (o["lr"], o["beta1"], o["beta2"], o["eps"]))):
-        raise P.PeerError("%s: Adam lr %g, betas %g %g, eps %g: not the workload's (design.md)"
+        raise P.PeerError("%s: Adam lr %g, betas %g %g, eps %g: not the model file's"
                           % (init.path, o["lr"], o["beta1"], o["beta2"], o["eps"]))
     steps = -(-args.limit // args.batch)
-    if len(nnlab_losses) != steps or final.step != steps:
+    if len(nnlab_losses) != steps or final.step not in (steps, None):
         raise P.PeerError("nnlab took %d steps (step log) and its final model %d; %d samples in "
                           "batches of %d are %d steps" % (len(nnlab_losses), final.step,
                                                           args.limit, args.batch, steps))
@@ -706,7 +852,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     torch.set_flush_denormal(True)  # nnlab trains with denormals flushed to zero
 
-    init, final = ModelFile(args.init), ModelFile(args.final)
+    init, final = ModelFile(args.init, args.nnm), ModelFile(args.final, args.nnm)
     nnlab_losses = read_step_log(args.step_log)
     check_files(args, init, final, nnlab_losses)
     fails = ["initial model: " + b for b in check_init(init)]

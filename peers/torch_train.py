@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""PyTorch peer contestant: the workloads of shared/design.md, trained with PyTorch.
+"""PyTorch peer contestant: any nnlab model file (.nnm), trained with PyTorch.
 
     python3 peers/torch_train.py --workload mnist --data ../shared/datasets --json
+    python3 peers/torch_train.py --model my.nnm --train-data train.csv --test-data test.csv
 
 Needs Debian's python3-torch (PyTorch 1.13; `apt-get install python3-torch`). When
 the running interpreter has no torch but /usr/bin/python3 has, the script re-runs
@@ -18,40 +19,147 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nnlab_peer as P  # noqa: E402
 
 INSTALL_HINT = "apt-get install python3-torch (Debian's PyTorch, for /usr/bin/python3)"
+TORCH2_VENV = os.path.join(P.REPO_DIR, ".venv-peers", "torch2")
+TORCH2_HINT = ("/usr/bin/python3 -m venv .venv-peers/torch2 && .venv-peers/torch2/bin/pip install "
+               "-r peers/requirements-torch2.txt (CPU wheels: see peers/README.md)")
+# layer kinds this peer cannot build (skipped: exit status 3); PyTorch builds them all
+UNSUPPORTED = ()
 
 
-def build_model(nn, workload, dropout=P.DROPOUT, flatten_nhwc=False):
-    """The model of the workload; the last layer gives logits (softmax is in the loss).
+def framework_args(p):
+    p.add_argument("--torch2", action="store_true",
+                   help="train with PyTorch 2 from the virtual environment .venv-peers/torch2 "
+                        "(peers/requirements-torch2.txt) instead of Debian's PyTorch 1.13")
 
-    Images come in as [n, 28, 28] (MNIST) or NCHW [n, 3, 32, 32] (CIFAR-10).
-    dropout: the rate of the dropout layer. flatten_nhwc: flatten feature maps
-    in nnlab's (and Keras') h, w, c order instead of PyTorch's c, h, w, so that
-    a dense layer's inputs are numbered as in nnlab (torch_crosscheck.py)."""
-    flatten = NHWCFlatten(nn) if flatten_nhwc else nn.Flatten()
-    if workload == "mnist":
-        layers = [flatten, nn.Linear(784, 128), nn.ReLU(), nn.Dropout(dropout),
-                  nn.Linear(128, 10)]
-    elif workload == "mnist-keras-paper":
-        layers = [flatten, nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                  nn.Dropout(dropout), nn.Linear(128, 10)]
-    elif workload == "cifar10":
-        bn = dict(eps=P.BN_EPS, momentum=P.BN_MOMENTUM_TORCH)
-        layers = [nn.Conv2d(3, 32, 3), nn.ReLU(), nn.BatchNorm2d(32, **bn), nn.MaxPool2d(2, 2),
-                  nn.Conv2d(32, 64, 3), nn.ReLU(), nn.BatchNorm2d(64, **bn), nn.MaxPool2d(2, 2),
-                  flatten, nn.Linear(2304, 64), nn.ReLU(), nn.Dropout(dropout),
-                  nn.Linear(64, 10)]
-    elif workload == "cifar10-keras-paper":
-        layers = [nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
-                  nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
-                  flatten, nn.Linear(2304, 64), nn.ReLU(), nn.Linear(64, 10)]
-    else:
-        raise P.PeerError("unknown workload %s" % workload)
+
+def torch_major():
+    """The major version of the torch this interpreter would import, 0 without one."""
+    if importlib.util.find_spec("torch") is None:
+        return 0
+    try:
+        from importlib import metadata
+
+        return int(metadata.version("torch").split(".")[0])
+    except Exception:  # no distribution metadata (a source build): import it to see
+        import torch
+
+        return int(torch.__version__.split(".")[0])
+
+
+def build_model(nn, m, dropout=None, flatten_nhwc=True, flat_input=None):
+    """The model of model file m (nnm.Model) as an nn.Sequential.
+
+    Feature maps are NCHW inside PyTorch; the input comes in NCHW when the model
+    starts with a convolution or pooling, else flat (flat_input; default: decided
+    from m). A flatten, and a dense layer on a feature map, number the elements
+    in nnlab's h, w, c order (flatten_nhwc=False: PyTorch's c, h, w, a mutation of
+    torch_crosscheck.py), so the model is the same function as nnlab's. With
+    crossentropy the final softmax is left out: F.cross_entropy applies it.
+    dropout: overrides every dropout rate (None: the file's). Weights
+    glorot-uniform, biases zero, batch norm gamma 1 beta 0 (as nnlab and Keras)."""
+    import torch.nn.functional as F
+
+    flatten = (lambda: NHWCFlatten(nn)) if flatten_nhwc else nn.Flatten
+    if flat_input is None:
+        flat_input = input_is_flat(m)
+    layers = []
+    shape = (P.nnm._size(m.input_shape),) if flat_input else m.input_shape
+    last = len(m.layers) - 1
+
+    def act(name, alpha, final):
+        if name in (None, "linear"):
+            return
+        if name == "softmax":
+            if m.loss == "crossentropy" and final:
+                return  # fused into F.cross_entropy
+            layers.append(nn.Softmax(dim=1))
+        elif name == "relu":
+            layers.append(nn.ReLU())
+        elif name == "tanh":
+            layers.append(nn.Tanh())
+        elif name == "sigmoid":
+            layers.append(nn.Sigmoid())
+        elif name == "gelu":
+            layers.append(nn.GELU(approximate="tanh"))
+        elif name == "leakyrelu":
+            layers.append(nn.LeakyReLU(alpha))
+        else:
+            raise P.PeerError("PyTorch peer: no activation %s" % name)
+
+    for i, L in enumerate(m.layers):
+        k = L.kind
+        if k == "dense":
+            if len(shape) == 3:
+                layers.append(flatten())
+                shape = (P.nnm._size(shape),)
+            layers.append(nn.Linear(shape[0], L.units))
+            shape = (L.units,)
+        elif k == "conv2d":
+            pt, pb, pl, pr = L.pads
+            if pt == pb and pl == pr and pt == pl:
+                layers.append(nn.Conv2d(shape[2], L.filters, L.kernel, stride=L.stride,
+                                        padding=pt))
+            else:  # TensorFlow's SAME: the extra row / column after
+                layers.append(Pad(nn, F, (pl, pr, pt, pb)))
+                layers.append(nn.Conv2d(shape[2], L.filters, L.kernel, stride=L.stride))
+            shape = L.out_shape
+        elif k == "maxpool2d":
+            layers.append(nn.MaxPool2d(L.kernel, L.stride))
+            shape = L.out_shape
+        elif k == "avgpool2d":
+            layers.append(nn.AvgPool2d(L.kernel, L.stride))
+            shape = L.out_shape
+        elif k == "globalavgpool2d":
+            layers.append(nn.AdaptiveAvgPool2d(1))
+            shape = L.out_shape
+        elif k == "batchnorm":
+            bn = dict(eps=L.eps, momentum=L.momentum)
+            layers.append(nn.BatchNorm2d(shape[2], **bn) if len(shape) == 3
+                          else nn.BatchNorm1d(shape[0], **bn))
+        elif k == "dropout":
+            layers.append(nn.Dropout(L.rate if dropout is None else dropout))
+        elif k == "flatten":
+            if len(shape) == 3:
+                layers.append(flatten())
+                shape = (P.nnm._size(shape),)
+        elif k != "activation":
+            raise P.PeerError("PyTorch peer: no layer %s" % k)
+        act(L.options.get("act"), L.options.get("alpha"), i == last)
     model = nn.Sequential(*layers)
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(m.weight)  # glorot-uniform, as Keras and nnlab
-            nn.init.zeros_(m.bias)
+    for mod in model.modules():
+        if isinstance(mod, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(mod.weight)  # glorot-uniform, as Keras and nnlab
+            nn.init.zeros_(mod.bias)
     return model
+
+
+def input_is_flat(m):
+    """True when no layer needs the input's H x W x C before it is flattened."""
+    if len(m.input_shape) != 3:
+        return True
+    for L in m.layers:
+        if L.kind in ("dense", "flatten"):
+            return True
+        if L.kind in ("conv2d", "maxpool2d", "avgpool2d", "globalavgpool2d", "batchnorm"):
+            return False
+    return False
+
+
+def Pad(nn, F, pads):
+    """Zero padding (left, right, top, bottom), as F.pad takes it."""
+
+    class _Pad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pads = pads
+
+        def forward(self, x):
+            return F.pad(x, pads)
+
+        def extra_repr(self):
+            return "pads=%s" % (pads,)
+
+    return _Pad()
 
 
 def NHWCFlatten(nn):
@@ -65,12 +173,19 @@ def NHWCFlatten(nn):
 
 
 def main():
-    parser = P.make_parser("torch_train.py", "Train an nnlab workload with PyTorch.")
+    parser = P.make_parser("torch_train.py", "Train an nnlab model file with PyTorch.",
+                           framework_args)
     args = P.parse_args(parser)
 
-    if importlib.util.find_spec("torch") is None:
-        P.reexec_with("/usr/bin/python3", [os.path.abspath(__file__)] + sys.argv[1:])
+    me = [os.path.abspath(__file__)] + sys.argv[1:]
+    if args.torch2:
+        if torch_major() < 2:
+            P.reexec_with(os.path.join(TORCH2_VENV, "bin", "python"), me)
+            P.skip("PyTorch 2 (module torch 2.x in .venv-peers/torch2)", TORCH2_HINT)
+    elif importlib.util.find_spec("torch") is None:
+        P.reexec_with("/usr/bin/python3", me)
         P.skip("PyTorch (module torch)", INSTALL_HINT)
+    P.unsupported("PyTorch", UNSUPPORTED, args.nnm)
 
     P.check_data(args)
     run = P.Run(args, "pytorch")
@@ -81,67 +196,117 @@ def main():
         raise
 
 
+def to_input(torch, x, data, flat, device):
+    """A batch of the data as the model's input: float, scaled as nnlab scales it,
+    NCHW for a model that starts on feature maps, else flat (h, w, c order)."""
+    x = x.to(device, non_blocking=True)
+    x = x.float()
+    if data.scale is not None:
+        x = x.div_(255.0)
+    if flat:
+        if data.layout == "nchw":
+            x = x.permute(0, 2, 3, 1)
+        return x.reshape(x.shape[0], -1)
+    if data.layout == "nhwc":
+        x = x.permute(0, 3, 1, 2)
+    return x
+
+
 def train(args, run):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
 
+    if args.device == "cuda" and not torch.cuda.is_available():
+        P.skip_reason("no CUDA device (PyTorch %s sees none)" % torch.__version__)
+    device = torch.device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
         torch.set_num_interop_threads(args.threads)
     torch.manual_seed(args.seed)
-    model = build_model(nn, args.workload)
-    if args.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr,
-                               betas=(P.ADAM_BETA1, P.ADAM_BETA2), eps=P.ADAM_EPS, foreach=True)
+    m = args.nnm
+    flat = input_is_flat(m)
+    model = build_model(nn, m, flat_input=flat).to(device)
+    o = m.optimizer
+    if o["name"] == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=o["lr"], betas=(o["beta1"], o["beta2"]),
+                               eps=o["eps"], foreach=True)
+    elif o["name"] == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=o["lr"], betas=(o["beta1"], o["beta2"]),
+                                eps=o["eps"], weight_decay=o["weight_decay"], foreach=True)
     else:
-        opt = torch.optim.SGD(model.parameters(), lr=args.lr, foreach=True)
+        opt = torch.optim.SGD(model.parameters(), lr=o["lr"], momentum=o["momentum"],
+                              foreach=True)
+    scheduled = m.schedule["name"] != "constant" or m.schedule["warmup"] > 0
     run.init_stop(torch.__version__, torch.get_num_threads())
 
     run.run_start()
-    xtr_np, ytr_np, xte_np, yte_np = P.load_dataset(args)
-    # Images stay u8 in memory and are scaled per batch (as nnlab does).
-    xtr = torch.from_numpy(xtr_np.copy())
-    ytr = torch.from_numpy(ytr_np.astype("int64"))
-    xte = torch.from_numpy(xte_np.copy())
-    yte = torch.from_numpy(yte_np.astype("int64"))
+    data = P.load_data(args)
+    # Built-in images stay u8 in memory and are scaled per batch (as nnlab does).
+    xtr = torch.from_numpy(data.x_train.copy())
+    ytr = torch.from_numpy(data.y_train)
+    xte = torch.from_numpy(data.x_test.copy())
+    yte = torch.from_numpy(data.y_test)
     n = xtr.shape[0]
     if n == 0:
         raise P.PeerError("no training samples")
     run.data_loaded(n, xte.shape[0])
+    ce = m.loss == "crossentropy"
+
+    def loss_of(out, y):
+        return F.cross_entropy(out, y) if ce else F.mse_loss(out, y)
 
     gen = torch.Generator()
     gen.manual_seed(args.seed)
     bs = args.batch
+    step = 0
     for epoch in range(1, args.epochs + 1):
         run.epoch_start(epoch)
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=gen)
-        loss_sum = torch.zeros((), dtype=torch.float64)
-        correct = torch.zeros((), dtype=torch.int64)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
-            x = xtr[idx].float().div_(255.0)
-            y = ytr[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            x = to_input(torch, xtr[idx], data, flat, device)
+            y = ytr[idx].to(device, non_blocking=True)
+            if scheduled:
+                for g in opt.param_groups:
+                    g["lr"] = P.lr_at(args, step, n)
+            out = model(x)
+            loss = loss_of(out, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            step += 1
             with torch.no_grad():
                 loss_sum += loss * y.shape[0]
-                correct += (logits.argmax(1) == y).sum()
+                if ce:
+                    correct += (out.argmax(1) == y).sum()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        run.epoch_stop(epoch, n, seconds, float(loss_sum) / n, int(correct) / n)
+        run.epoch_stop(epoch, n, seconds, float(loss_sum) / n, int(correct) / n if ce else None)
 
         model.eval()
+        nt = xte.shape[0]
+        if nt == 0:
+            run.eval_accuracy(epoch, None, None)
+            continue
         right = 0
+        tloss = 0.0
         with torch.inference_mode():
-            for i in range(0, xte.shape[0], P.EVAL_BATCH):
-                x = xte[i:i + P.EVAL_BATCH].float().div_(255.0)
-                right += int((model(x).argmax(1) == yte[i:i + P.EVAL_BATCH]).sum())
-        run.eval_accuracy(epoch, right / xte.shape[0])
+            for i in range(0, nt, P.EVAL_BATCH):
+                x = to_input(torch, xte[i:i + P.EVAL_BATCH], data, flat, device)
+                y = yte[i:i + P.EVAL_BATCH].to(device)
+                out = model(x)
+                if ce:
+                    right += int((out.argmax(1) == y).sum())
+                    tloss += float(F.cross_entropy(out, y, reduction="sum"))
+                else:
+                    tloss += float(F.mse_loss(out, y, reduction="sum")) / out.shape[1]
+        run.eval_accuracy(epoch, right / nt if ce else None, tloss / nt)
 
     run.finish()
 

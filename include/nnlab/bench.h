@@ -243,7 +243,8 @@ NL_API int nl_bench_timeline_check(const nl_bench_timeline *tl, int64_t from_ms,
  * The template is split into words like a shell would ('single', "double"
  * quotes, backslash) but is never run by a shell; placeholders {workload}
  * {data} {epochs} {seed} {events} {threads} {limit} {batch} {nnlab} (this
- * nnlab program) {root} (nnlab's source tree: peers/ is there) {out} are
+ * nnlab program) {root} (nnlab's source tree: peers/ is there) {out} {model}
+ * {dataset} {train_data} {test_data} {label} {device} (nl_bench_vars) are
  * replaced everywhere, quotes included, and values are never split. An
  * unknown {lowercase} word is an error; other braces are literal text. A
  * bracketed group of words "[--limit {limit}]" is dropped when a placeholder
@@ -281,6 +282,11 @@ NL_API nl_status nl_bench_contestants_load(const char *path, nl_bench_contestant
 typedef struct nl_bench_vars {
     const char *workload, *data, *epochs, *seed, *events, *threads, *limit, *batch, *nnlab, *root,
         *out;
+    /* the model file and the data options: {model} (the .nnm path; a built-in
+       workload's name when its shipped file is absent), {dataset} {train_data}
+       {test_data} {label} (the bench's options, passed through), {device}
+       (--peer-device) */
+    const char *model, *dataset, *train_data, *test_data, *label, *device;
 } nl_bench_vars;
 
 /* Expands a template into a NULL-terminated argv (free with
@@ -341,7 +347,13 @@ typedef struct nl_bench_config {
     const char *out_dir;  /* must exist */
     const char *baseline; /* contestant name; NULL: the first one */
     const char *nnlab_path;
-    const char *root_dir;     /* {root}; NULL: nnlab's source tree as built */
+    const char *root_dir; /* {root}; NULL: nnlab's source tree as built */
+    /* A workload that ends in ".nnm" or holds a '/' is a model file: {model} is
+       its path, its table name the file's name without ".nnm". A built-in
+       workload's {model} is MODELS_DIR/NAME.nnm when that file exists, else NAME. */
+    const char *models_dir;                               /* NULL: {root}/models */
+    const char *dataset, *train_data, *test_data, *label; /* passed on; NULL: none */
+    const char *peer_device;  /* {device}: "cpu" or "cuda" for the peers; NULL: none */
     double interval_s;        /* monitor period, 0.1 */
     double timeout_s;         /* per run: > 0 seconds; 0: the workload's default
                                  (nl_bench_default_timeout); < 0: none */
@@ -375,6 +387,11 @@ typedef struct nl_bench_results {
  * per epoch 5 minutes on MNIST workloads and 20 minutes on the others (about
  * ten times the slowest contestant seen: a single-threaded Python peer). */
 NL_API double nl_bench_default_timeout(const char *workload, int epochs);
+
+/* 1 when a workload names a model file (ends in ".nnm" or holds a '/'). */
+NL_API int nl_bench_is_model_file(const char *workload);
+/* Its name in tables and file names: the file's name without ".nnm". */
+NL_API void nl_bench_model_file_name(const char *path, char *out, size_t n);
 
 /* Runs the experiment and aggregates it; writes the per-run files
  * (<contestant>_<workload>_run<k>.csv/.events/.out/.log) in cfg->out_dir.

@@ -27,7 +27,10 @@ static void usage(FILE *f) {
             "run_start event, averages them, and writes Table 1, figures and a report.\n\n"
             "Options:\n"
             "  --runs N              measured runs per contestant and workload (default 5)\n"
-            "  --workloads LIST      comma-separated (default mnist,cifar10)\n"
+            "  --workloads LIST      comma-separated (default mnist,cifar10); a name ending\n"
+            "                        in .nnm or holding a '/' is your model file, trained by\n"
+            "                        every contestant ({model}); one that cannot build a\n"
+            "                        layer is reported as skipped\n"
             "  --contestants LIST    comma-separated names (default: all; a contestant whose\n"
             "                        framework is missing is reported as skipped); NAME@T is\n"
             "                        NAME at T threads, reported as NAME-tT (nnlab,nnlab@1,\n"
@@ -40,6 +43,13 @@ static void usage(FILE *f) {
             "  --limit N             train on the first N training samples only (smoke tests)\n"
             "  --data DIR            data directory (default: $NNLAB_DATA, else the cache);\n"
             "                        nothing is downloaded during the bench\n"
+            "  --dataset NAME        train every workload on this built-in dataset\n"
+            "  --train-data PATH     your own training data (.csv or .npz), for every\n"
+            "                        contestant (no data directory needed)\n"
+            "  --test-data PATH      your own test data, evaluated after every epoch\n"
+            "  --label COL           the target column of .csv data (default: label)\n"
+            "  --peer-device DEV     cpu or cuda: the peers' --device (nnlab stays on the\n"
+            "                        CPU; without it the peers are not told, and use the CPU)\n"
             "  --out DIR             results directory (default nnlab-bench-DATE-TIME)\n"
             "  --warmup N            unmeasured runs per contestant and workload first\n"
             "                        (default 0)\n"
@@ -294,6 +304,42 @@ static int bench_compare(int argc, char **argv) {
     return CLI_OK;
 }
 
+/* The data options: --dataset or --train-data, not both; the files must exist. */
+static int check_data_options(const char *dataset, const char *train, const char *test,
+                              const char *label) {
+    if (dataset && train)
+        return cli_usage_error(CMD, "--dataset and --train-data exclude each other");
+    if (test && !train) return cli_usage_error(CMD, "--test-data needs --train-data");
+    if (label && !train) return cli_usage_error(CMD, "--label needs --train-data");
+    if (dataset && strcmp(dataset, "mnist") && strcmp(dataset, "cifar10"))
+        return cli_usage_error(CMD, "--dataset: unknown dataset '%s' (built in: mnist, cifar10)",
+                               dataset);
+    const char *files[2] = {train, test};
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        if (files[i] && (stat(files[i], &st) != 0 || !S_ISREG(st.st_mode))) {
+            cli_error(CMD, "%s: %s", files[i], errno ? strerror(errno) : "not a regular file");
+            return CLI_ERR;
+        }
+    }
+    return CLI_OK;
+}
+
+/* A model file given as a workload: it must be a readable regular file (each
+ * contestant reads and checks it). */
+static int check_model_file(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        cli_error(CMD, "model file %s: %s", path, strerror(errno));
+        return CLI_ERR;
+    }
+    if (!S_ISREG(st.st_mode) || access(path, R_OK) != 0) {
+        cli_error(CMD, "model file %s: not a readable regular file", path);
+        return CLI_ERR;
+    }
+    return CLI_OK;
+}
+
 int cmd_bench(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "compare")) return bench_compare(argc - 1, argv + 1);
     long runs = 5, epochs = 3, threads = 0, warmup = 0;
@@ -304,6 +350,8 @@ int cmd_bench(int argc, char **argv) {
     uint64_t limit = 0, seed = 1;
     const char *workloads_opt = NULL, *contestants_opt = NULL, *file_opt = NULL, *out_opt = NULL,
                *data_opt = NULL, *baseline = NULL;
+    const char *dataset_opt = NULL, *train_opt = NULL, *test_opt = NULL, *label_opt = NULL,
+               *device_opt = NULL;
     int paper = 0, list = 0, runs_set = 0, epochs_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -337,6 +385,23 @@ int cmd_bench(int argc, char **argv) {
         } else if (OPT("--data")) {
             if (r < 0) return CLI_USAGE;
             data_opt = v;
+        } else if (OPT("--dataset")) {
+            if (r < 0) return CLI_USAGE;
+            dataset_opt = v;
+        } else if (OPT("--train-data")) {
+            if (r < 0) return CLI_USAGE;
+            train_opt = v;
+        } else if (OPT("--test-data")) {
+            if (r < 0) return CLI_USAGE;
+            test_opt = v;
+        } else if (OPT("--label")) {
+            if (r < 0) return CLI_USAGE;
+            label_opt = v;
+        } else if (OPT("--peer-device")) {
+            if (r < 0) return CLI_USAGE;
+            if (strcmp(v, "cpu") && strcmp(v, "cuda"))
+                return cli_usage_error(CMD, "--peer-device: '%s': expected cpu or cuda", v);
+            device_opt = v;
         } else if (OPT("--out")) {
             if (r < 0) return CLI_USAGE;
             out_opt = v;
@@ -463,12 +528,25 @@ int cmd_bench(int argc, char **argv) {
         rc = cli_usage_error(CMD, "--workloads: empty list");
         goto done;
     }
+    if ((rc = check_data_options(dataset_opt, train_opt, test_opt, label_opt)) != CLI_OK) goto done;
+    rc = CLI_ERR;
     for (size_t i = 0; i < nwl; i++) {
         const nl_workload_info *wi = nl_workload_find(wl[i]);
+        if (!wi && nl_bench_is_model_file(wl[i])) {
+            if ((rc = check_model_file(wl[i])) != CLI_OK) goto done;
+            rc = CLI_ERR;
+            for (size_t j = 0; j < i; j++)
+                if (!strcmp(wl[i], wl[j])) {
+                    rc = cli_usage_error(CMD, "workload '%s' given twice", wl[i]);
+                    goto done;
+                }
+            continue;
+        }
         if (!wi) {
             rc = cli_usage_error(CMD,
                                  "unknown workload '%s' (known: mnist, cifar10, "
-                                 "mnist-keras-paper, cifar10-keras-paper)",
+                                 "mnist-keras-paper, cifar10-keras-paper, or a model file "
+                                 "FILE.nnm)",
                                  wl[i]);
             goto done;
         }
@@ -480,19 +558,25 @@ int cmd_bench(int argc, char **argv) {
     }
     char data[PATH_MAX];
     if (cli_data_dir(data_opt, data, sizeof data, &err)) {
-        cli_error(CMD, "%s", err.msg);
-        goto done;
+        if (!train_opt) {
+            cli_error(CMD, "%s", err.msg);
+            goto done;
+        }
+        /* own data: no data directory is read, {data} is only passed on */
+        snprintf(data, sizeof data, "%s", data_opt ? data_opt : ".");
     }
-    for (size_t i = 0; i < nwl; i++) {
+    for (size_t i = 0; i < nwl && !train_opt; i++) {
         const nl_workload_info *wi = nl_workload_find(wl[i]);
-        int mn = !strcmp(wi->dataset, "mnist");
+        const char *ds = dataset_opt ? dataset_opt : wi ? wi->dataset : NULL;
+        if (!ds) continue; /* a model file: its `dataset` line, checked by each contestant */
+        int mn = !strcmp(ds, "mnist");
         if (!file_exists(data, mn ? "mnist" : "cifar-10-batches-bin",
                          mn ? "train-images-idx3-ubyte" : "data_batch_1.bin")) {
             cli_error(CMD,
                       "no %s data in %s/%s (the bench never downloads during a run: fetch "
                       "first with 'nnlab data fetch %s --data %s', or give --data DIR)",
-                      mn ? "MNIST" : "CIFAR-10", data, mn ? "mnist" : "cifar-10-batches-bin",
-                      wi->dataset, data);
+                      mn ? "MNIST" : "CIFAR-10", data, mn ? "mnist" : "cifar-10-batches-bin", ds,
+                      data);
             goto done;
         }
     }
@@ -543,6 +627,11 @@ int cmd_bench(int argc, char **argv) {
                            .baseline = baseline,
                            .nnlab_path = self,
                            .root_dir = getenv("NNLAB_ROOT"),
+                           .dataset = dataset_opt,
+                           .train_data = train_opt,
+                           .test_data = test_opt,
+                           .label = label_opt,
+                           .peer_device = device_opt,
                            .interval_s = 0.1,
                            .timeout_s = !timeout_set  ? 0
                                         : timeout > 0 ? timeout

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,10 +316,42 @@ static int is_python(const char *language) {
 
 static void model_for(const nl_bench_config *cfg, const nl_bench_contestant *c, const char *w,
                       char *out, size_t n) {
-    if (cfg->paper && is_python(c->language) && (!strcmp(w, "mnist") || !strcmp(w, "cifar10")))
+    if (nl_bench_is_model_file(w))
+        nl_bench_model_file_name(w, out, n);
+    else if (cfg->paper && is_python(c->language) && (!strcmp(w, "mnist") || !strcmp(w, "cifar10")))
         snprintf(out, n, "%s-keras-paper", w);
     else
         snprintf(out, n, "%s", w);
+}
+
+int nl_bench_is_model_file(const char *workload) {
+    const size_t n = strlen(workload);
+    return strchr(workload, '/') || (n > 4 && !strcmp(workload + n - 4, ".nnm"));
+}
+
+void nl_bench_model_file_name(const char *path, char *out, size_t n) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strlen(base);
+    if (len > 4 && !strcmp(base + len - 4, ".nnm")) len -= 4;
+    snprintf(out, n, "%.*s", (int)len, base);
+}
+
+/* {model} of a group: the model file given, else the shipped MODELS_DIR/NAME.nnm
+ * of the model it trains, else NAME (a contestant that knows the workload by name). */
+static void model_arg(const nl_bench_config *cfg, const char *root, const char *workload,
+                      const char *model, char *out, size_t n) {
+    if (nl_bench_is_model_file(workload)) {
+        snprintf(out, n, "%s", workload);
+        return;
+    }
+    char p[4096];
+    struct stat st;
+    if (cfg->models_dir)
+        snprintf(p, sizeof p, "%s/%s.nnm", cfg->models_dir, model);
+    else
+        snprintf(p, sizeof p, "%s/models/%s.nnm", root, model);
+    snprintf(out, n, "%s", stat(p, &st) == 0 && S_ISREG(st.st_mode) ? p : model);
 }
 
 typedef struct eta_state {
@@ -423,7 +456,10 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             const nl_bench_contestant *ct = &cfg->contestants[c];
             snprintf(g->contestant, sizeof g->contestant, "%s", ct->name);
             snprintf(g->language, sizeof g->language, "%s", ct->language);
-            snprintf(g->workload, sizeof g->workload, "%s", cfg->workloads[w]);
+            if (nl_bench_is_model_file(cfg->workloads[w]))
+                nl_bench_model_file_name(cfg->workloads[w], g->workload, sizeof g->workload);
+            else
+                snprintf(g->workload, sizeof g->workload, "%s", cfg->workloads[w]);
             model_for(cfg, ct, cfg->workloads[w], g->model, sizeof g->model);
             g->pct_vs_baseline = NAN;
             g->runs = calloc((size_t)cfg->runs, sizeof *g->runs);
@@ -474,7 +510,16 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             unlink(events); /* contestants may append */
             snprintf(s_seed, sizeof s_seed, "%llu",
                      (unsigned long long)(cfg->seed + (uint64_t)(warm ? 0 : k - 1)));
+            char model_path[4096];
+            model_arg(cfg, root, cfg->workloads[gi / cfg->ncontestants], g->model, model_path,
+                      sizeof model_path);
             nl_bench_vars vars = {.workload = g->model,
+                                  .model = model_path,
+                                  .dataset = cfg->dataset,
+                                  .train_data = cfg->train_data,
+                                  .test_data = cfg->test_data,
+                                  .label = cfg->label,
+                                  .device = cfg->peer_device,
                                   .data = cfg->data_dir,
                                   .epochs = s_epochs,
                                   .seed = s_seed,

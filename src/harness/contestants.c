@@ -136,6 +136,12 @@ static const char *var_value(const nl_bench_vars *v, const char *name, size_t le
         {"nnlab", offsetof(nl_bench_vars, nnlab)},
         {"root", offsetof(nl_bench_vars, root)},
         {"out", offsetof(nl_bench_vars, out)},
+        {"model", offsetof(nl_bench_vars, model)},
+        {"dataset", offsetof(nl_bench_vars, dataset)},
+        {"train_data", offsetof(nl_bench_vars, train_data)},
+        {"test_data", offsetof(nl_bench_vars, test_data)},
+        {"label", offsetof(nl_bench_vars, label)},
+        {"device", offsetof(nl_bench_vars, device)},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (strlen(vars[i].name) == len && !memcmp(vars[i].name, name, len)) {
@@ -162,7 +168,8 @@ static nl_status substitute(const char *text, const nl_bench_vars *vars, sbuf *o
                     return nl_error_set(err, NL_EFORMAT,
                                         "unknown placeholder {%.*s} (known: {workload} {data} "
                                         "{epochs} {seed} {events} {threads} {limit} {batch} "
-                                        "{nnlab} {root} {out})",
+                                        "{nnlab} {root} {out} {model} {dataset} "
+                                        "{train_data} {test_data} {label} {device})",
                                         (int)(q - p - 1), p + 1);
                 if (!val || !*val)
                     *missing = 1;

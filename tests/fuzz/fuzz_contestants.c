@@ -13,8 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n = 0;
     nl_error err = {0};
     if (nl_bench_contestants_parse(text, "fuzz.txt", &list, &n, &err) == NL_OK) {
-        const nl_bench_vars full = {"mnist", "/d", "3",     "0",  "/e", "2",
-                                    "100",   "32", "nnlab", "/r", "/o"};
+        const nl_bench_vars full = {"mnist", "/d",     "3",      "0",      "/e",  "2",
+                                    "100",   "32",     "nnlab",  "/r",     "/o",  "/m.nnm",
+                                    "mnist", "/t.csv", "/u.csv", "target", "cuda"};
         const nl_bench_vars none = {0};
         for (size_t i = 0; i < n; i++) {
             char **argv = NULL;
