@@ -148,12 +148,13 @@ class ModelFile:
         self.off = 8
         self.data = data
         version = self._u32("format version")
-        if model is not None:  # a .nnm model: its tensors, sized from the file (any version)
+        if version not in MODEL_VERSIONS:
+            if model is None:
+                raise P.PeerError("%s: format version %d at offset 8, this script reads 1 and 2 "
+                                  "(or give the model file: --model)" % (path, version))
+            # another version: the tensors, sized from the .nnm model
             self._read_tensors_only(model, np)
             return
-        if version not in MODEL_VERSIONS:
-            raise P.PeerError("%s: format version %d at offset 8, this script reads 1 and 2 "
-                              "(or give the model file: --model)" % (path, version))
         header = self._u32("header size")
         h, w, c = (self._i32("input shape") for _ in range(3))
         self.input = (h, w, c)
