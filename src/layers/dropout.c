@@ -2,7 +2,8 @@
  * 1 - rate and scaled by 1/(1 - rate); at evaluation it is the identity.
  *
  * The mask comes from a counter-based hash of (seed, step, layer, element), so
- * it does not depend on how threads split the work. It is stored as floats
+ * it does not depend on how threads split the work (nor, with the batch's
+ * first sample in the global batch, on how processes split the batch). It is stored as floats
  * (0 or 1/(1-rate)) in the layer's scratch for the backward pass.
  *   forward:  out = in * mask        backward: din = dout * mask */
 #include <string.h>
@@ -10,13 +11,14 @@
 #include "core/rng.h"
 #include "layers/layer.h"
 
-void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key) {
+void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key,
+                     uint64_t base) {
     const float scale = 1.0f / (1.0f - rate);
     /* keep when the top 24 bits are >= rate * 2^24 */
     const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);
 #pragma omp parallel for schedule(static) if (n >= 65536)
     for (size_t i = 0; i < n; i++) {
-        uint32_t u = (uint32_t)(nl_hash2(key, i) >> 40);
+        uint32_t u = (uint32_t)(nl_hash2(key, base + i) >> 40);
         float m = u >= threshold ? scale : 0.0f;
         mask[i] = m;
         out[i] = in[i] * m;
@@ -47,7 +49,8 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
         return;
     }
     uint64_t key = nl_hash2(nl_hash2(c->seed, c->step), (uint64_t)c->layer_index);
-    dropout_forward(c->out, c->scratch, c->in, n, l->spec.rate, key);
+    dropout_forward(c->out, c->scratch, c->in, n, l->spec.rate, key,
+                    c->sample0 * nl_shape_size(l->in));
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {
