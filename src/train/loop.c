@@ -227,17 +227,11 @@ static nl_status train_step(nl_model *m, nl_optimizer *opt, const batch_buf *bb,
         return NL_OK;
     }
     const size_t n = nl_model_param_slab_size(m);
-    double v[2] = {0.0, 0.0};
-    if (b > 0) {
-        int c = 0;
-        nl_model_forward(m, bb->x, b, 1);
-        v[0] = (double)batch_loss(m, bb, b, 1, &c) * b;
-        v[1] = c;
-        const float w = (float)b / (float)global_b;
-        for (size_t i = 0; i < n; i++) g[i] *= w;
-    } else {
-        memset(g, 0, n * sizeof *g); /* a slice of no samples adds nothing */
-    }
+    int c = 0;
+    nl_model_forward(m, bb->x, b, 1);
+    double v[2] = {(double)batch_loss(m, bb, b, 1, &c) * b, (double)c};
+    const float w = (float)b / (float)global_b;
+    for (size_t i = 0; i < n; i++) g[i] *= w;
     nl_status st = dist->sum_floats(dist->user, g, n, err);
     if (!st) st = dist->sum_doubles(dist->user, v, 2, err);
     if (st) return st;
@@ -271,6 +265,13 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
     const int max_batch = cfg->batch > eval_batch ? cfg->batch : eval_batch;
     if ((st = nl_model_set_max_batch(m, max_batch, err))) return st;
     const nl_train_dist *dist = dist_of(cfg);
+    const size_t last = n % (size_t)B ? n % (size_t)B : (size_t)B; /* the last batch */
+    if (dist && last < (size_t)dist->size)
+        return nl_error_set(err, NL_EINVAL,
+                            "%d processes and a batch of %zu samples (%s): every process needs "
+                            "at least one sample of every batch",
+                            dist->size, last,
+                            last < (size_t)B ? "the last batch of the epoch" : "--batch");
     float *state = nl_model_state(m);
     const size_t nstate = nl_model_num_state(m);
     if (dist &&

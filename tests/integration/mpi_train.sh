@@ -30,6 +30,29 @@ for x, y in zip(a["test_accuracy"], b["test_accuracy"]):
 PY
 done
 
+# cifar10 (batch norm): --sync-bn takes the statistics over the whole global
+# batch and matches one process, fused (conv -> BN -> pool as one step) and
+# not (NNLAB_FUSE=0); without it each rank normalises its own slice (as DDP
+# without SyncBatchNorm), which differs
+if [ -f "$DATA/cifar-10-batches-bin/data_batch_1.bin" ]; then
+  C=(train cifar10 --data "$DATA" --offline --threads 1 --quiet --seed 4 --epochs 1 --limit 320)
+  for fuse in 1 0; do
+    expect_status 0 env NNLAB_FUSE=$fuse "$NNLAB" "${C[@]}" --step-log "$TMP/c1.csv"
+    expect_status 0 env NNLAB_FUSE=$fuse "${MPIRUN[@]}" -np 2 "$NNLAB" "${C[@]}" --sync-bn \
+      --step-log "$TMP/c2.csv"
+    same_losses "$TMP/c1.csv" "$TMP/c2.csv" 1e-5 && ok || bad "cifar10 --sync-bn (NNLAB_FUSE=$fuse)"
+  done
+  expect_status 0 "${MPIRUN[@]}" -np 2 "$NNLAB" "${C[@]}" --step-log "$TMP/c3.csv"
+  same_losses "$TMP/c1.csv" "$TMP/c3.csv" 1e-3 >/dev/null 2>&1 &&
+    bad "cifar10 without --sync-bn matches one process: the statistics are not per rank" || ok
+else
+  bad "no CIFAR-10 in $DATA"
+fi
+
+# a batch that leaves a rank without a sample is refused
+expect_status 1 "${MPIRUN[@]}" -np 2 "$NNLAB" "${T[@]}" --limit 65 --batch 32
+expect_grep 'a batch of 1 samples \(the last batch of the epoch\): every process needs at least one' "$TMP/err"
+
 # bit-identical run after run (2 ranks, 1 thread each)
 R=(--limit 1000 --batch 33)
 for i in 1 2; do
