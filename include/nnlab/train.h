@@ -98,8 +98,9 @@ typedef struct nl_train_hooks {
  * [b*rank/size, b*(rank+1)/size) of each global batch of b samples of the
  * same seeded shuffle (dropout masks by the sample's place in the global
  * batch), weights its mean gradient by its share of the batch and calls
- * sum_floats between the backward pass and the optimizer step; the
- * evaluation is split the same way and its counts summed by sum_doubles.
+ * sum_floats between the backward pass and the optimizer step (the step's
+ * loss and count by sum_doubles); process r evaluates the r-th of `size`
+ * contiguous shares of the evaluation set and the sums are summed.
  * Rank 0's parameters and batch-norm running statistics are given to every
  * process at the start, the statistics before every step (broadcast). The
  * three must return the same values on every rank (a fixed-order sum makes
