@@ -19,6 +19,8 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
   pkgs+=(clang libomp-dev python3-torch chromium fonts-dejavu-core dataset-fashion-mnist)
   # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
   pkgs+=(libclang-rt-dev)
+  # Open MPI: mpirun and the headers (nnlab train under mpirun, tests/integration/mpi_*.sh)
+  pkgs+=(openmpi-bin libopenmpi-dev)
 fi
 if [ "$level" = bench ]; then
   # bench: sysstat (pidstat, compared with nnlab stats in bench/results).

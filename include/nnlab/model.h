@@ -200,6 +200,19 @@ NL_API float nl_model_loss_backward_values(nl_model *m, const float *targets, in
 /* Step counter used to derive per-step dropout masks (set by the trainer). */
 NL_API void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed);
 
+/* Data-parallel training (nl_train_dist, docs/distributed.md): the batches
+ * that follow are samples first, first + 1, ... of the step's global batch,
+ * and dropout masks are the ones of those places (0, the default: a whole
+ * batch). Set by the trainer. */
+NL_API void nl_model_set_sample_offset(nl_model *m, uint64_t first);
+
+/* Synchronised batch norm: sum(user, v, n) replaces v[0..n) by its sum over
+ * every process (the same on each). Set, the batch-norm layers of a training
+ * pass take their statistics over the slices of every process, as one
+ * process would over the whole batch; NULL (the default): each its own. */
+typedef void (*nl_sum_fn)(void *user, double *v, size_t n);
+NL_API void nl_model_set_bn_sync(nl_model *m, nl_sum_fn sum, void *user);
+
 /* Workloads ------------------------------------------------------------------ */
 typedef struct nl_workload_info {
     const char *name;

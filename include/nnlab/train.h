@@ -93,6 +93,30 @@ typedef struct nl_train_hooks {
     void (*epoch_state)(void *user, const nl_train_state *s);
 } nl_train_hooks;
 
+/* Data-parallel training (docs/distributed.md): the loop runs on each of
+ * `size` processes, this one being `rank`. Every process takes its fixed slice
+ * [b*rank/size, b*(rank+1)/size) of each global batch of b samples of the
+ * same seeded shuffle (dropout masks by the sample's place in the global
+ * batch), weights its mean gradient by its share of the batch and calls
+ * sum_floats between the backward pass and the optimizer step (the step's
+ * loss and count by sum_doubles); process r evaluates the r-th of `size`
+ * contiguous shares of the evaluation set and the sums are summed.
+ * Rank 0's parameters and batch-norm running statistics are given to every
+ * process at the start, the statistics before every step (broadcast). The
+ * three must return the same values on every rank (a fixed-order sum makes
+ * runs bit-identical); a non-zero status stops training with it. A process
+ * that takes no part may leave the hooks NULL with size <= 1. */
+typedef struct nl_train_dist {
+    int rank, size;
+    void *user;
+    /* v[0..n) := the sum over every process of its v (the gradient) */
+    nl_status (*sum_floats)(void *user, float *v, size_t n, nl_error *err);
+    /* the same for metrics (losses, counts) */
+    nl_status (*sum_doubles)(void *user, double *v, size_t n, nl_error *err);
+    /* v[0..n) := rank 0's v */
+    nl_status (*broadcast)(void *user, float *v, size_t n, nl_error *err);
+} nl_train_dist;
+
 typedef struct nl_train_config {
     int epochs;           /* default 3 */
     int batch;            /* default 32 */
@@ -110,6 +134,10 @@ typedef struct nl_train_config {
      * step count resume->epoch x steps per epoch (NL_EINVAL naming the first
      * that differs). */
     const nl_train_state *resume;
+    /* NULL (or size <= 1): one process. Else data-parallel (nl_train_dist);
+     * stats, hooks and the events then hold the global figures on every rank
+     * (the caller lets one rank write them). */
+    const nl_train_dist *dist;
 } nl_train_config;
 
 NL_API nl_train_config nl_train_defaults(void);

@@ -13,6 +13,7 @@
 #include "cli/mlperf.h"
 #include "cli/modelsrc.h"
 #include "cli/progress.h"
+#include "dist/dist.h"
 #include "nnlab/core.h"
 #include "nnlab/data.h"
 #include "nnlab/fetch.h"
@@ -87,9 +88,14 @@ static void usage(FILE *f) {
            "  --json             print one JSON object with the results on stdout, with\n"
            "                     the per-epoch \"history\" (loss, accuracy, test_loss,\n"
            "                     test_accuracy, epoch_seconds)\n"
+           "  --sync-bn          under mpirun: batch norm takes its statistics over the\n"
+           "                     whole global batch (default: each rank its own slice's)\n"
            "  --quiet            no progress on stderr\n"
            "  -h, --help         show this help\n\n"
            "Same seed and same thread count give bit-identical results.\n\n"
+           "'mpirun -np N nnlab train ...' trains data-parallel on N processes (a build\n"
+           "with MPI): --batch stays the global batch, rank 0 alone prints and writes\n"
+           "files (docs/distributed.md).\n\n"
            "Your own data (instead of a built-in dataset):\n");
     cli_owndata_help(f);
     cli_print_datasets(f);
@@ -213,6 +219,7 @@ int cmd_train(int argc, char **argv) {
     long warmup = -1, step_size = -1;
     double gamma = -1, beta1 = -1, beta2 = -1, eps = -1;
     int seed_given = 0, batch_given = 0, shuffle_given = 0;
+    int sync_bn = 0; /* data-parallel training (issue 17) */
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -301,6 +308,8 @@ int cmd_train(int argc, char **argv) {
         } else if (OPT("--events")) {
             if (r < 0) return CLI_USAGE;
             events_path = v;
+        } else if (!strcmp(argv[i], "--sync-bn")) {
+            sync_bn = 1;
         } else if (!strcmp(argv[i], "--offline")) {
             offline = 1;
         } else if (!strcmp(argv[i], "--json")) {
@@ -394,6 +403,19 @@ int cmd_train(int argc, char **argv) {
                                             : "--warmup");
 
     /* ---- from here on, errors are runtime errors (exit 1) ---- */
+    /* Data-parallel under mpirun (src/dist): every rank trains its slice of
+     * each batch; rank 0 alone prints and writes files. A missing dataset is
+     * an error on its host (ranks do not download side by side). */
+    dist_ctx *dc = NULL;
+    if (dist_start(CMD, &dc)) return CLI_ERR;
+    if (dc) {
+        offline = 1;
+        if (dist_rank(dc) != 0) {
+            if (!freopen("/dev/null", "w", stdout)) dist_fail(dc, CMD, "cannot close stdout");
+            quiet = 1, events_path = NULL, save = save_init = step_log_path = NULL;
+            save_steps = save_every = NULL;
+        }
+    }
     { /* every output can be written: found out now, not after training */
         nl_error oerr = {0};
         if ((save && cli_check_output("--save", save, "a model is saved", &oerr)) ||
@@ -401,6 +423,7 @@ int cmd_train(int argc, char **argv) {
             (step_log_path &&
              cli_check_output("--step-log", step_log_path, "the step log is written", &oerr)) ||
             (save_steps && cli_check_output("--save-steps", save_steps, NULL, &oerr))) {
+            if (dc) dist_fail(dc, CMD, oerr.msg);
             cli_error(CMD, "%s", oerr.msg);
             return CLI_ERR;
         }
@@ -528,6 +551,8 @@ int cmd_train(int argc, char **argv) {
     tc.events = &ev;
     tc.schedule = sched;
     tc.resume = resume ? &rstate : NULL;
+    tc.dist = dist_train_hooks(dc);
+    if (dc && sync_bn) nl_model_set_bn_sync(m, dist_sum_bn, dc);
     const int first = resume ? rstate.epoch : 0; /* epochs done before this run */
     ui.tc = &tc, ui.samples = train.n, ui.steps = (train.n + (size_t)batch - 1) / (size_t)batch;
     const double t_train = nl_now();
@@ -579,6 +604,8 @@ int cmd_train(int argc, char **argv) {
                first);
         ckpt_json_history(stdout, stats, first, (int)epochs, 1,
                           nl_model_loss_kind(m) == NL_LOSS_MSE);
+        if (dc)
+            printf(", \"ranks\": %d, \"sync_bn\": %s", dist_size(dc), sync_bn ? "true" : "false");
         printf("}\n");
     } else {
         printf("%s on %s, %ld epoch%s, batch %ld, %d thread%s, seed %llu\n", workload, dataset,
@@ -599,7 +626,8 @@ int cmd_train(int argc, char **argv) {
     rc = CLI_OK;
     goto done;
 fail:
-    progress_end_line(&ui.prog); /* an interrupted bar: the message gets its own line */
+    progress_end_line(&ui.prog);         /* an interrupted bar: the message gets its own line */
+    if (dc) dist_fail(dc, CMD, err.msg); /* ends every rank, never a hang */
     cli_error(CMD, "%s", err.msg);
     snprintf(meta, sizeof meta, "{\"status\": \"%s\"}", status);
     nl_event(&ev, "INTERVAL_END", "run_stop", NULL, meta);
@@ -616,5 +644,9 @@ done:
     nl_dataset_free(&train);
     nl_dataset_free(&test);
     free(stats);
+    if (rc == CLI_OK)
+        dist_end(dc);
+    else if (dc)
+        dist_fail(dc, CMD, "the run failed");
     return rc;
 }

@@ -166,9 +166,36 @@ static void channel_affine(float *out, const float *a, const float *b, const flo
     nl_parallel_for(N, nl_parallel_grain(N, (size_t)bn_threads(N, C), 1), affine_chunk, (void *)&j);
 }
 
-void batchnorm_batch_statistics(const double *s1, const double *s2, const float *shift, size_t N,
-                                int C, float eps, float momentum, float *run_mean, float *run_var,
-                                float *mean, float *istd) {
+/* Synchronised batch norm: the sums over every process, each process's in
+ * units of the loss of the global batch (its mean loss weighed by its share
+ * of the samples: times its batch, summed, over its batch again, as the
+ * gradient it flows into); returns the rows of all. */
+static size_t bn_sum_all(const nl_layer_ctx *sync, double *s1, double *s2, size_t N, int C,
+                         double weight) {
+    for (int c = 0; c < C; c++) s1[c] *= weight, s2[c] *= weight;
+    double n = (double)N;
+    sync->bn_sum(sync->bn_user, s1, (size_t)C);
+    sync->bn_sum(sync->bn_user, s2, (size_t)C);
+    sync->bn_sum(sync->bn_user, &n, 1);
+    for (int c = 0; c < C; c++) s1[c] /= weight, s2[c] /= weight;
+    return (size_t)n;
+}
+
+void batchnorm_batch_statistics(double *s1, double *s2, const float *shift, size_t N, int C,
+                                float eps, float momentum, float *run_mean, float *run_var,
+                                float *mean, float *istd, const nl_layer_ctx *sync) {
+    if (sync && sync->bn_sum) {
+        /* to one shift on every process, the running mean (the same on all):
+           sum (x - r) = sum (x - a) + N d, sum (x - r)^2 = sum (x - a)^2 + 2 d sum (x - a)
+           + N d^2 with d = a - r */
+        for (int c = 0; c < C; c++) {
+            const double d = (double)shift[c] - (double)run_mean[c];
+            s2[c] += 2.0 * d * s1[c] + (double)N * d * d;
+            s1[c] += (double)N * d;
+        }
+        N = bn_sum_all(sync, s1, s2, N, C, 1.0);
+        shift = run_mean; /* read before it is updated, channel by channel */
+    }
     for (int c = 0; c < C; c++) {
         const double d = s1[c] / (double)N, mu = (double)shift[c] + d;
         double var = s2[c] / (double)N - d * d;
@@ -182,13 +209,15 @@ void batchnorm_batch_statistics(const double *s1, const double *s2, const float 
 }
 
 void batchnorm_statistics(const float *x, size_t N, int C, float eps, float momentum, int training,
-                          float *run_mean, float *run_var, float *mean, float *istd, bn_work *w) {
+                          float *run_mean, float *run_var, float *mean, float *istd, bn_work *w,
+                          const nl_layer_ctx *sync) {
     if (training) {
         double *s1 = w->s1, *s2 = w->s2, *parts = w->parts;
         /* sums of x - x[0][c]: the first row is a sample of each channel, so
          * the shifted values are of the order of the standard deviation */
         channel_sums(x, NULL, x, NULL, N, C, s1, s2, parts);
-        batchnorm_batch_statistics(s1, s2, x, N, C, eps, momentum, run_mean, run_var, mean, istd);
+        batchnorm_batch_statistics(s1, s2, x, N, C, eps, momentum, run_mean, run_var, mean, istd,
+                                   sync);
     } else {
         for (int c = 0; c < C; c++) {
             mean[c] = run_mean[c];
@@ -209,19 +238,24 @@ void batchnorm_affine(const float *gamma, const float *beta, const float *mean, 
  * mean, istd [C] written for backward. */
 static void batchnorm_forward(float *y, const float *x, const float *gamma, const float *beta,
                               float *run_mean, float *run_var, float *mean, float *istd, size_t N,
-                              int C, float eps, float momentum, int training, bn_work *w) {
-    batchnorm_statistics(x, N, C, eps, momentum, training, run_mean, run_var, mean, istd, w);
+                              int C, float eps, float momentum, int training, bn_work *w,
+                              const nl_layer_ctx *sync) {
+    batchnorm_statistics(x, N, C, eps, momentum, training, run_mean, run_var, mean, istd, w, sync);
     batchnorm_affine(gamma, beta, mean, istd, C, w->k1, w->k2);
     channel_affine(y, x, NULL, w->k1, NULL, w->k2, N, C);
 }
 
-void batchnorm_backward_coeffs(const double *s1, const double *s2, const float *gamma,
-                               const float *mean, const float *istd, size_t N, int C, int training,
-                               float *dgamma, float *dbeta, float *k1, float *k2, float *k3) {
-    const double inv_n = 1.0 / (double)N;
+void batchnorm_backward_coeffs(double *s1, double *s2, const float *gamma, const float *mean,
+                               const float *istd, size_t N, int C, int training, float *dgamma,
+                               float *dbeta, float *k1, float *k2, float *k3,
+                               const nl_layer_ctx *sync) {
     for (int c = 0; c < C; c++) {
         dbeta[c] = (float)s1[c];
         dgamma[c] = (float)s2[c];
+    }
+    if (training && sync && sync->bn_sum) N = bn_sum_all(sync, s1, s2, N, C, sync->batch);
+    const double inv_n = 1.0 / (double)N;
+    for (int c = 0; c < C; c++) {
         /* dx = a * (dy - dbeta/N - (x - mean) * istd * dgamma/N) = k1*dy + k2*x + k3 */
         const double a = (double)gamma[c] * istd[c];
         if (training) {
@@ -240,10 +274,11 @@ void batchnorm_backward_coeffs(const double *s1, const double *s2, const float *
 /* dx may be NULL. dgamma, dbeta [C] are written. mean/istd from forward. */
 static void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                                const float *x, const float *gamma, const float *mean,
-                               const float *istd, size_t N, int C, int training, bn_work *w) {
+                               const float *istd, size_t N, int C, int training, bn_work *w,
+                               const nl_layer_ctx *sync) {
     channel_sums(dy, x, mean, istd, N, C, w->s1, w->s2, w->parts);
     batchnorm_backward_coeffs(w->s1, w->s2, gamma, mean, istd, N, C, training, dgamma, dbeta, w->k1,
-                              w->k2, w->k3);
+                              w->k2, w->k3, sync);
     if (dx) channel_affine(dx, dy, x, w->k1, w->k2, w->k3, N, C);
 }
 
@@ -284,7 +319,7 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
     bn_work w;
     bn_scratch_split(c->scratch, C, &mean, &istd, &w);
     batchnorm_forward(c->out, c->in, c->params, c->params + C, c->state, c->state + C, mean, istd,
-                      N, C, l->spec.eps, l->spec.momentum, c->training, &w);
+                      N, C, l->spec.eps, l->spec.momentum, c->training, &w, c);
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {
@@ -294,7 +329,7 @@ static void backward(const nl_layer *l, const nl_layer_ctx *c) {
     bn_work w;
     bn_scratch_split(c->scratch, C, &mean, &istd, &w);
     batchnorm_backward(c->din, c->grads, c->grads + C, c->dout, c->in, c->params, mean, istd, N, C,
-                       c->training, &w);
+                       c->training, &w, c);
 }
 
 const nl_layer_ops nl_batchnorm_ops = {

@@ -52,17 +52,24 @@ int bn_threads(size_t N, int C);
  * as in bn_work.parts), added in part order: deterministic. */
 void bn_add_partials(const double *parts, int nparts, int C, double *s1, double *s2);
 
+/* sync: the layer's context, whose bn_sum (nl_model_set_bn_sync), when set,
+ * makes the statistics of a training pass those of every process's slice of
+ * the batch (NULL: this batch's alone). */
+struct nl_layer_ctx;
+
 /* mean, istd [C] of x [N][C]: training, the batch's (biased variance) and the
  * running statistics updated (momentum weighs the batch, running variance
  * unbiased); evaluation, the running ones. */
 void batchnorm_statistics(const float *x, size_t N, int C, float eps, float momentum, int training,
-                          float *run_mean, float *run_var, float *mean, float *istd, bn_work *w);
+                          float *run_mean, float *run_var, float *mean, float *istd, bn_work *w,
+                          const struct nl_layer_ctx *sync);
 
 /* The batch's mean and istd from s1 = sum (x - shift), s2 = sum (x - shift)^2 over
- * its N rows, and the running statistics updated (as batchnorm_statistics). */
-void batchnorm_batch_statistics(const double *s1, const double *s2, const float *shift, size_t N,
-                                int C, float eps, float momentum, float *run_mean, float *run_var,
-                                float *mean, float *istd);
+ * its N rows, and the running statistics updated (as batchnorm_statistics).
+ * Synchronised, s1 and s2 become the sums over every process. */
+void batchnorm_batch_statistics(double *s1, double *s2, const float *shift, size_t N, int C,
+                                float eps, float momentum, float *run_mean, float *run_var,
+                                float *mean, float *istd, const struct nl_layer_ctx *sync);
 
 /* y = scale * x + shift per channel: scale = gamma * istd, shift = beta - mean * scale. */
 void batchnorm_affine(const float *gamma, const float *beta, const float *mean, const float *istd,
@@ -71,8 +78,11 @@ void batchnorm_affine(const float *gamma, const float *beta, const float *mean, 
 /* From s1 = sum dy and s2 = sum dy * xhat over the N rows: dbeta, dgamma, and
  * dx = k1 * dy + k2 * x + k3 per channel (training: through the batch
  * statistics; evaluation: k2 = k3 = 0). */
-void batchnorm_backward_coeffs(const double *s1, const double *s2, const float *gamma,
-                               const float *mean, const float *istd, size_t N, int C, int training,
-                               float *dgamma, float *dbeta, float *k1, float *k2, float *k3);
+/* Synchronised (training), dgamma and dbeta stay this process's (the gradient
+ * reduction sums them) and the coefficients come from the sums of all. */
+void batchnorm_backward_coeffs(double *s1, double *s2, const float *gamma, const float *mean,
+                               const float *istd, size_t N, int C, int training, float *dgamma,
+                               float *dbeta, float *k1, float *k2, float *k3,
+                               const struct nl_layer_ctx *sync);
 
 #endif

@@ -87,7 +87,7 @@ void batchnorm_maxpool_begin(const nl_layer *bn, const nl_layer_ctx *cb) {
     for (int t = 0; t < BN_MAX_PARTS; t++) w.tcount[t] = 0.0;
     if (!cb->training) { /* the running statistics: known now */
         batchnorm_statistics(NULL, 0, C, bn->spec.eps, bn->spec.momentum, 0, cb->state,
-                             cb->state + C, mean, istd, &w);
+                             cb->state + C, mean, istd, &w, NULL);
         batchnorm_affine(gamma, gamma + C, mean, istd, C, w.k1, w.k2);
     }
 }
@@ -196,7 +196,7 @@ void batchnorm_maxpool_finish(const nl_layer *bn, const nl_layer *pool, const nl
             w.s1[c] = su, w.s2[c] = sv;
         }
         batchnorm_batch_statistics(w.s1, w.s2, a0, N, C, bn->spec.eps, bn->spec.momentum, cb->state,
-                                   cb->state + C, mean, istd);
+                                   cb->state + C, mean, istd, cb);
         batchnorm_affine(gamma, gamma + C, mean, istd, C, w.k1, w.k2);
     }
     /* the winners' x -> y */
@@ -231,7 +231,7 @@ void batchnorm_maxpool_forward(const nl_layer *bn, const nl_layer *pool, const n
     bn_work w;
     bn_scratch_split(cb->scratch, C, &mean, &istd, &w);
     batchnorm_statistics(cb->in, N, C, bn->spec.eps, bn->spec.momentum, cb->training, cb->state,
-                         cb->state + C, mean, istd, &w);
+                         cb->state + C, mean, istd, &w, cb);
     batchnorm_affine(cb->params, cb->params + C, mean, istd, C, w.k1, w.k2);
     maxpool2d_forward_affine(pool, cb->batch, cp->out, (int32_t *)(void *)cp->scratch, cb->in, w.k1,
                              w.k2);
@@ -319,7 +319,7 @@ void batchnorm_maxpool_backward_params(const nl_layer *bn, const nl_layer *pool,
     /* partials in chunk order, then the coefficients */
     bn_add_partials(w.parts, nused, C, w.s1, w.s2);
     batchnorm_backward_coeffs(w.s1, w.s2, gamma, mean, istd, N, C, cb->training, cb->grads,
-                              cb->grads + C, w.k1, w.k2, w.k3);
+                              cb->grads + C, w.k1, w.k2, w.k3, cb);
 }
 
 /* v where x > 0, else 0: the derivative of the ReLU that made x applied. */

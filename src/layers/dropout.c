@@ -2,7 +2,8 @@
  * 1 - rate and scaled by 1/(1 - rate); at evaluation it is the identity.
  *
  * The mask comes from a counter-based hash of (seed, step, layer, element), so
- * it does not depend on how threads split the work. It is stored as floats
+ * it does not depend on how threads split the work (nor, with the batch's
+ * first sample in the global batch, on how processes split the batch). It is stored as floats
  * (0 or 1/(1-rate)) in the layer's scratch for the backward pass.
  *   forward:  out = in * mask        backward: din = dout * mask */
 #include <string.h>
@@ -20,14 +21,14 @@ typedef struct dropout_job {
     const float *in, *dout, *cmask;
     float scale;
     uint32_t threshold;
-    uint64_t key;
+    uint64_t key, base; /* base: the batch's first element in the global batch */
 } dropout_job;
 
 static void dropout_fwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
     const dropout_job *j = ctx;
     (void)chunk;
     for (size_t i = lo; i < hi; i++) {
-        uint32_t u = (uint32_t)(nl_hash2(j->key, i) >> 40);
+        uint32_t u = (uint32_t)(nl_hash2(j->key, j->base + i) >> 40);
         float m = u >= j->threshold ? j->scale : 0.0f;
         j->mask[i] = m;
         j->out[i] = j->in[i] * m;
@@ -40,9 +41,10 @@ static void dropout_bwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
     for (size_t i = lo; i < hi; i++) j->out[i] = j->dout[i] * j->cmask[i];
 }
 
-void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key) {
+void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key,
+                     uint64_t base) {
     dropout_job j = {0};
-    j.out = out, j.mask = mask, j.in = in, j.key = key;
+    j.out = out, j.mask = mask, j.in = in, j.key = key, j.base = base;
     j.scale = 1.0f / (1.0f - rate);
     /* keep when the top 24 bits are >= rate * 2^24 */
     j.threshold = (uint32_t)((double)rate * 16777216.0);
@@ -74,7 +76,8 @@ static void forward(const nl_layer *l, const nl_layer_ctx *c) {
         return;
     }
     uint64_t key = nl_hash2(nl_hash2(c->seed, c->step), (uint64_t)c->layer_index);
-    dropout_forward(c->out, c->scratch, c->in, n, l->spec.rate, key);
+    dropout_forward(c->out, c->scratch, c->in, n, l->spec.rate, key,
+                    c->sample0 * nl_shape_size(l->in));
 }
 
 static void backward(const nl_layer *l, const nl_layer_ctx *c) {

@@ -64,8 +64,11 @@ typedef struct nl_layer_ctx {
     float *grads;
     float *state;
     float *scratch;
-    uint64_t seed; /* dropout: per-run seed */
-    uint64_t step; /* dropout: step counter, so masks differ per step */
+    uint64_t seed;    /* dropout: per-run seed */
+    uint64_t step;    /* dropout: step counter, so masks differ per step */
+    uint64_t sample0; /* dropout: the batch's first sample in the step's global batch */
+    nl_sum_fn bn_sum; /* batch norm: sums over every process (NULL: this one's statistics) */
+    void *bn_user;
     int layer_index;
 } nl_layer_ctx;
 

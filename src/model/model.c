@@ -55,6 +55,9 @@ struct nl_model {
     int last_batch;  /* batch of the last forward */
     int last_training;
     uint64_t step, seed;
+    uint64_t sample0; /* nl_model_set_sample_offset */
+    nl_sum_fn bn_sum; /* nl_model_set_bn_sync */
+    void *bn_user;
 };
 
 static size_t align_up(size_t n) {
@@ -496,6 +499,15 @@ void nl_model_set_step(nl_model *m, uint64_t step, uint64_t seed) {
     m->seed = seed;
 }
 
+void nl_model_set_sample_offset(nl_model *m, uint64_t first) {
+    m->sample0 = first;
+}
+
+void nl_model_set_bn_sync(nl_model *m, nl_sum_fn sum, void *user) {
+    m->bn_sum = sum;
+    m->bn_user = user;
+}
+
 static nl_layer_ctx make_ctx(const nl_model *m, int i, int batch, int training) {
     const nl_layer *l = &m->layers[i];
     nl_layer_ctx c = {0};
@@ -509,6 +521,9 @@ static nl_layer_ctx make_ctx(const nl_model *m, int i, int batch, int training) 
     c.scratch = m->arena + l->scratch_off;
     c.seed = m->seed;
     c.step = m->step;
+    c.sample0 = m->sample0;
+    c.bn_sum = m->bn_sum;
+    c.bn_user = m->bn_user;
     c.layer_index = i;
     return c;
 }

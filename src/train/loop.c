@@ -86,8 +86,19 @@ static float batch_loss(nl_model *m, const batch_buf *bb, int b, int backward, i
     return nl_model_loss_backward(m, bb->lab, b, backward, correct);
 }
 
+/* A data-parallel run (nl_train_dist) or NULL. */
+static const nl_train_dist *dist_of(const nl_train_config *cfg) {
+    return cfg && cfg->dist && cfg->dist->size > 1 ? cfg->dist : NULL;
+}
+
+/* This process's slice [*lo, *hi) of n items (all of them without dist). */
+static void dist_slice(const nl_train_dist *dist, size_t n, size_t *lo, size_t *hi) {
+    *lo = dist ? n * (size_t)dist->rank / (size_t)dist->size : 0;
+    *hi = dist ? n * (size_t)(dist->rank + 1) / (size_t)dist->size : n;
+}
+
 static nl_status evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy,
-                          double *loss, nl_error *err) {
+                          double *loss, const nl_train_dist *dist, nl_error *err) {
     nl_status st = nl_check_dataset(m, d, "evaluation set", err);
     if (st) return st;
     if (batch <= 0) batch = 256;
@@ -99,10 +110,11 @@ static nl_status evaluate(nl_model *m, const nl_dataset *d, int batch, double *a
         free(idx);
         return nl_error_set(err, NL_ENOMEM, "out of memory for an evaluation batch of %d", batch);
     }
-    size_t right = 0;
+    size_t right = 0, lo, hi;
     double total = 0.0;
-    for (size_t s = 0; s < d->n; s += (size_t)batch) {
-        int b = (int)(d->n - s < (size_t)batch ? d->n - s : (size_t)batch);
+    dist_slice(dist, d->n, &lo, &hi); /* a rank evaluates its share of the set */
+    for (size_t s = lo; s < hi; s += (size_t)batch) {
+        int b = (int)(hi - s < (size_t)batch ? hi - s : (size_t)batch);
         for (int i = 0; i < b; i++) idx[i] = (uint32_t)(s + (size_t)i);
         batch_gather(d, idx, b, &bb);
         nl_model_forward(m, bb.x, b, 0);
@@ -113,6 +125,11 @@ static nl_status evaluate(nl_model *m, const nl_dataset *d, int batch, double *a
     const int mse = bb.y != NULL;
     free(idx);
     batch_free(&bb);
+    if (dist) {
+        double v[2] = {total, (double)right};
+        if ((st = dist->sum_doubles(dist->user, v, 2, err))) return st;
+        total = v[0], right = (size_t)v[1];
+    }
     if (accuracy) *accuracy = mse ? NAN : (double)right / (double)d->n;
     if (loss) *loss = total / (double)d->n;
     return NL_OK;
@@ -195,14 +212,33 @@ static nl_status check_resume(const nl_train_state *r, const nl_train_config *cf
 }
 
 /* One training step on a gathered batch: forward, the loss and its gradient,
- * then the optimizer at learning rate lr. The gradient is complete between
- * the backward pass and the update: a reduction across processes goes there. */
-static float train_step(nl_model *m, nl_optimizer *opt, const batch_buf *bb, int b, float lr,
-                        int *correct) {
+ * then the optimizer at learning rate lr; *loss_sum is the loss times b.
+ * Data-parallel, b is this rank's slice of a global batch of global_b: its
+ * mean gradient, weighted by b / global_b, is summed across ranks between
+ * the backward pass and the update, and so are the loss and the count. */
+static nl_status train_step(nl_model *m, nl_optimizer *opt, const batch_buf *bb, int b,
+                            int global_b, float lr, const nl_train_dist *dist, double *loss_sum,
+                            int *correct, nl_error *err) {
+    float *g = nl_model_grads(m);
+    if (!dist) {
+        nl_model_forward(m, bb->x, b, 1);
+        *loss_sum = (double)batch_loss(m, bb, b, 1, correct) * b;
+        nl_optim_step_lr(opt, lr, nl_model_params(m), g);
+        return NL_OK;
+    }
+    const size_t n = nl_model_param_slab_size(m);
+    int c = 0;
     nl_model_forward(m, bb->x, b, 1);
-    const float l = batch_loss(m, bb, b, 1, correct);
-    nl_optim_step_lr(opt, lr, nl_model_params(m), nl_model_grads(m));
-    return l;
+    double v[2] = {(double)batch_loss(m, bb, b, 1, &c) * b, (double)c};
+    const float w = (float)b / (float)global_b;
+    for (size_t i = 0; i < n; i++) g[i] *= w;
+    nl_status st = dist->sum_floats(dist->user, g, n, err);
+    if (!st) st = dist->sum_doubles(dist->user, v, 2, err);
+    if (st) return st;
+    *loss_sum = v[0];
+    *correct = (int)v[1];
+    nl_optim_step_lr(opt, lr, nl_model_params(m), g);
+    return NL_OK;
 }
 
 /* A JSON number with six decimals, or null when v is not finite (JSON has no NaN). */
@@ -236,6 +272,20 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
     const int eval_batch = cfg->eval_batch > 0 ? cfg->eval_batch : 256;
     const int max_batch = cfg->batch > eval_batch ? cfg->batch : eval_batch;
     if ((st = nl_model_set_max_batch(m, max_batch, err))) return st;
+    const nl_train_dist *dist = dist_of(cfg);
+    const size_t last = n % (size_t)B ? n % (size_t)B : (size_t)B; /* the last batch */
+    if (dist && last < (size_t)dist->size)
+        return nl_error_set(err, NL_EINVAL,
+                            "%d processes and a batch of %zu samples (%s): every process needs "
+                            "at least one sample of every batch",
+                            dist->size, last,
+                            last < (size_t)B ? "the last batch of the epoch" : "--batch");
+    float *state = nl_model_state(m);
+    const size_t nstate = nl_model_num_state(m);
+    if (dist &&
+        ((st = dist->broadcast(dist->user, nl_model_params(m), nl_model_param_slab_size(m), err)) ||
+         (nstate && (st = dist->broadcast(dist->user, state, nstate, err)))))
+        return st;
 
     uint32_t *perm = malloc(n * sizeof *perm);
     batch_buf bb;
@@ -273,18 +323,25 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
                 break;
             }
             const int b = (int)(n - seen < (size_t)B ? n - seen : (size_t)B);
-            batch_gather(train, perm + seen, b, &bb);
+            size_t lo, hi; /* this rank's slice of the batch (all of it in one process) */
+            dist_slice(dist, (size_t)b, &lo, &hi);
+            batch_gather(train, perm + seen + lo, (int)(hi - lo), &bb);
             if (seen + (size_t)b < n) {
-                size_t left = n - seen - (size_t)b;
-                nl_batch_prefetch(train, perm + seen + b,
-                                  (int)(left < (size_t)B ? left : (size_t)B));
+                size_t left = n - seen - (size_t)b, nlo, nhi;
+                dist_slice(dist, left < (size_t)B ? left : (size_t)B, &nlo, &nhi);
+                nl_batch_prefetch(train, perm + seen + b + nlo, (int)(nhi - nlo));
             }
             const float lr =
                 nl_schedule_lr(&cfg->schedule, opt->cfg.lr, opt->t, (uint64_t)steps, total_steps);
             nl_model_set_step(m, global_step++, cfg->seed);
+            nl_model_set_sample_offset(m, lo);
+            /* DDP's buffers: every rank normalises with rank 0's running statistics */
+            if (dist && nstate && (st = dist->broadcast(dist->user, state, nstate, err))) break;
             int c = 0;
-            const float l = train_step(m, opt, &bb, b, lr, &c);
-            loss_sum += (double)l * b;
+            double lsum = 0.0;
+            if ((st = train_step(m, opt, &bb, (int)(hi - lo), b, lr, dist, &lsum, &c, err))) break;
+            const float l = (float)(lsum / b);
+            loss_sum += lsum;
             right += (size_t)c;
             seen += (size_t)b;
             if (hooks->step_end) hooks->step_end(hooks->user, opt->t, l);
@@ -307,7 +364,7 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
             snprintf(meta, sizeof meta, "{\"epoch_num\": %d}", e);
             nl_event(cfg->events, "INTERVAL_START", "eval_start", NULL, meta);
             const double t1 = nl_now();
-            st = evaluate(m, test, eval_batch, &es.test_accuracy, &es.test_loss, err);
+            st = evaluate(m, test, eval_batch, &es.test_accuracy, &es.test_loss, dist, err);
             if (st) break;
             es.eval_seconds = nl_now() - t1;
             nl_event(cfg->events, "INTERVAL_END", "eval_stop", NULL, meta);
@@ -342,7 +399,7 @@ nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accur
                       nl_error *err) {
     nl_fpmode fp;
     nl_fpmode_flush(&fp);
-    nl_status st = evaluate(m, d, batch, accuracy, loss, err);
+    nl_status st = evaluate(m, d, batch, accuracy, loss, NULL, err);
     nl_fpmode_restore(&fp);
     return st;
 }
