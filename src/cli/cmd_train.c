@@ -611,15 +611,28 @@ int cmd_train(int argc, char **argv) {
         printf("%s on %s, %ld epoch%s, batch %ld, %d thread%s, seed %llu\n", workload, dataset,
                epochs, epochs == 1 ? "" : "s", batch, nthreads, nthreads == 1 ? "" : "s",
                (unsigned long long)seed);
-        printf("%5s  %10s  %9s  %9s  %8s  %12s\n", "epoch", "loss", "accuracy", "test acc",
-               "seconds", "samples/s");
-        for (int e = first; e < epochs; e++)
-            printf("%5d  %10.4f  %9.4f  %9.4f  %8.3f  %12.0f\n", e + 1, stats[e].loss,
-                   stats[e].accuracy, stats[e].test_accuracy, stats[e].train_seconds,
-                   (double)stats[e].samples / stats[e].train_seconds);
-        printf("test accuracy %.4f; training %.3f s (%.0f samples/s); whole command %.3f s; "
-               "peak RSS %.1f MiB\n",
-               stats[epochs - 1].test_accuracy, train_s, samples / train_s, total_s, rss);
+        const int mse = nl_model_loss_kind(m) == NL_LOSS_MSE; /* losses, no accuracy */
+        if (mse)
+            printf("%5s  %12s  %12s  %8s  %12s\n", "epoch", "loss", "test loss", "seconds",
+                   "samples/s");
+        else
+            printf("%5s  %10s  %9s  %9s  %8s  %12s\n", "epoch", "loss", "accuracy", "test acc",
+                   "seconds", "samples/s");
+        for (int e = first; e < epochs; e++) {
+            const double sps = (double)stats[e].samples / stats[e].train_seconds;
+            if (mse)
+                printf("%5d  %12.6g  %12.6g  %8.3f  %12.0f\n", e + 1, stats[e].loss,
+                       stats[e].test_loss, stats[e].train_seconds, sps);
+            else
+                printf("%5d  %10.4f  %9.4f  %9.4f  %8.3f  %12.0f\n", e + 1, stats[e].loss,
+                       stats[e].accuracy, stats[e].test_accuracy, stats[e].train_seconds, sps);
+        }
+        if (mse)
+            printf("test loss %.6g", stats[epochs - 1].test_loss);
+        else
+            printf("test accuracy %.4f", stats[epochs - 1].test_accuracy);
+        printf("; training %.3f s (%.0f samples/s); whole command %.3f s; peak RSS %.1f MiB\n",
+               train_s, samples / train_s, total_s, rss);
         if (save) printf("model saved to %s\n", save);
     }
     (void)train_wall;

@@ -1,6 +1,7 @@
 /* Keras-style progress on stderr: a bar per epoch on a terminal (redrawn at
  * most every 100 ms, fitted to the terminal's width), one plain line per
  * epoch otherwise. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +48,20 @@ void progress_format_line(char *out, size_t n, int cols, int step, int steps, co
     snprintf(head, sizeof head, "%*d/%d", snprintf(NULL, 0, "%d", steps), step, steps);
     snprintf(items[0], sizeof items[0], "%s", timing);
     snprintf(items[1], sizeof items[1], "loss: %.4f", loss);
-    snprintf(items[2], sizeof items[2], "accuracy: %.4f", acc);
-    snprintf(items[3], sizeof items[3], "%.0f samples/s", rate);
+    int nitems = NITEMS;
+    if (isnan(acc)) { /* mse: no accuracy */
+        snprintf(items[2], sizeof items[2], "%.0f samples/s", rate);
+        nitems = NITEMS - 1;
+    } else {
+        snprintf(items[2], sizeof items[2], "accuracy: %.4f", acc);
+        snprintf(items[3], sizeof items[3], "%.0f samples/s", rate);
+    }
     const int room = cols - 1;
     int keep = NITEMS, barw = -1;
     /* the widest layout that fits: a bar of BAR_MIN..BAR_MAX cells and as
      * many items as room allows; without a bar when even that is too wide */
     for (int with_bar = 1; with_bar >= 0 && barw < 0; with_bar--)
-        for (keep = NITEMS; keep >= 0; keep--) {
+        for (keep = nitems; keep >= 0; keep--) {
             int len = (int)strlen(head);
             for (int i = 0; i < keep; i++) len += 3 + (int)strlen(items[i]);
             if (!with_bar) {
@@ -147,7 +154,13 @@ void progress_epoch_end(progress *p, const nl_epoch_stats *s) {
     if (!p->enabled) return;
     progress_end_line(p);
     double rate = s->train_seconds > 0 ? (double)s->samples / s->train_seconds : 0.0;
-    if (p->tty)
+    if (isnan(s->accuracy)) /* mse: losses only */
+        fprintf(
+            stderr,
+            "%sepoch %d/%d: %zu samples in %.2fs (%.0f samples/s) - loss %.6g - test loss %.6g\n",
+            p->tty ? "  " : "", s->epoch, p->epochs, s->samples, s->train_seconds, rate, s->loss,
+            s->test_loss);
+    else if (p->tty)
         fprintf(stderr, "  test: accuracy %.4f - loss %.4f (%.2fs)\n", s->test_accuracy,
                 s->test_loss, s->eval_seconds);
     else

@@ -93,4 +93,25 @@ expect_grep "fifo.csv: is a FIFO, not a regular file" "$TMP/err"
 cp "$TMP/three.csv" "$TMP/three.txt"
 bad_data "$TMP/three.txt" "three.txt: unknown kind of data file: expected a name ending in .csv or .npz"
 bad_data "$TMP/missing.csv" "missing.csv: cannot open"
+# regression: a model file with the mse loss on a CSV of y = 3a - 2b + 0.5; the
+# loss falls, the output speaks of losses (no accuracy, no nan), --json's
+# accuracy is null and predict writes one value a row
+python3 - "$TMP/reg.csv" <<'PY'
+import random, sys
+random.seed(1)
+with open(sys.argv[1], "w") as f:
+    f.write("a,b,label\n")
+    for _ in range(400):
+        a, b = random.random(), random.random()
+        f.write("%r,%r,%r\n" % (a, b, 3 * a - 2 * b + 0.5))
+PY
+printf 'input 2\ndense 8 tanh\ndense 1\nloss mse\noptimizer adam lr=0.01\nepochs 20\nbatch 16\n' >"$TMP/reg.nnm"
+expect_status 0 "$NNLAB" train "$TMP/reg.nnm" --train-data "$TMP/reg.csv" --val-split 0.2 --quiet --save "$TMP/reg.nlm"
+"$NNLAB" train "$TMP/reg.nnm" --train-data "$TMP/reg.csv" --val-split 0.2 --quiet >"$TMP/reg.txt" 2>&1
+expect_grep '^test loss 0\.0' "$TMP/reg.txt"
+grep -qi 'nan' "$TMP/reg.txt" && bad "mse output prints nan" || ok
+"$NNLAB" train "$TMP/reg.nnm" --train-data "$TMP/reg.csv" --val-split 0.2 --quiet --json >"$TMP/reg.json" 2>&1
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); h=d['history']; assert h['test_loss'][-1] < h['test_loss'][0] / 10, h['test_loss']; assert 'accuracy' not in h or all(a is None for a in h['accuracy'])" "$TMP/reg.json" && ok || bad "mse --json: history or accuracy wrong"
+"$NNLAB" predict --model "$TMP/reg.nlm" "$TMP/reg.csv" >"$TMP/reg.pred" 2>&1
+[ "$(head -1 "$TMP/reg.pred")" = y0 ] && [ "$(wc -l <"$TMP/reg.pred")" = 401 ] && ok || bad "predict of an mse model: not y0 and 400 rows"
 finish
