@@ -121,9 +121,9 @@ FORCE_INLINE vf act_vec(int kind, vf x, vf alpha) {
         return vtanh(x);
     case NL_ACT_SIGMOID:
         return one / v_add(one, vexp(v_sub(zero, x)));
-    case NL_ACT_GELU: {
+    case NL_ACT_GELU: { /* 0.5 x (1 + tanh u) = x sigmoid(2u): one exp, one division */
         const vf u = v_mul(v_mul(v_set1(GELU_K0), x), v_fma(v_set1(GELU_K1), v_mul(x, x), one));
-        return v_mul(v_mul(v_set1(0.5f), x), v_add(one, vtanh(u)));
+        return x / v_add(one, vexp(v_sub(zero, v_add(u, u))));
     }
     case NL_ACT_LEAKYRELU:
         return vsel(x > zero, x, v_mul(alpha, x));
@@ -142,13 +142,12 @@ FORCE_INLINE vf grad_vec(int kind, vf d, vf x, vf y, vf alpha) {
         return v_mul(d, v_fnma(y, y, one));
     case NL_ACT_SIGMOID:
         return v_mul(d, v_mul(y, v_sub(one, y)));
-    case NL_ACT_GELU: {
-        const vf x2 = v_mul(x, x), half = v_set1(0.5f);
+    case NL_ACT_GELU: { /* with s = sigmoid(2u): gelu' = s + 2 x s (1 - s) u' */
+        const vf x2 = v_mul(x, x);
         const vf u = v_mul(v_mul(v_set1(GELU_K0), x), v_fma(v_set1(GELU_K1), x2, one));
-        const vf t = vtanh(u);
-        const vf du = v_mul(v_set1(GELU_K0), v_fma(v_set1(3.0f * GELU_K1), x2, one));
-        const vf g =
-            v_fma(v_mul(v_mul(half, x), v_fnma(t, t, one)), du, v_mul(half, v_add(one, t)));
+        const vf sg = one / v_add(one, vexp(v_sub(zero, v_add(u, u))));
+        const vf du = v_mul(v_set1(2.0f * GELU_K0), v_fma(v_set1(3.0f * GELU_K1), x2, one));
+        const vf g = v_fma(v_mul(v_mul(x, sg), v_sub(one, sg)), du, sg);
         return v_mul(d, g);
     }
     case NL_ACT_LEAKYRELU:
