@@ -58,7 +58,7 @@ c() { bash -c 'source "$0"; shift; "$@"' "$TMP/comp.bash" "$SRC/completion/nnlab
 [ "$(c "$NNLAB" tr)" = train ] && ok || bad "'nnlab tr' completes to '$(c "$NNLAB" tr)', not train"
 [ "$(c nnlab tr)" = train ] && ok || bad "'nnlab tr' (no nnlab on PATH) completes to '$(c nnlab tr)'"
 [ "$(c "$NNLAB" ev)" = eval ] && ok || bad "'nnlab ev' does not complete to eval"
-[ "$(c "$NNLAB" train --sa)" = "--save --save-init --save-steps" ] && ok || bad "train --sa: '$(c "$NNLAB" train --sa)'"
+[ "$(c "$NNLAB" train --sa)" = "--save --save-init --save-every-epoch --save-steps" ] && ok || bad "train --sa: '$(c "$NNLAB" train --sa)'"
 [ "$(c "$NNLAB" train mnist-k)" = "mnist-keras-paper" ] && ok || bad "workload: '$(c "$NNLAB" train mnist-k)'"
 [ "$(c "$NNLAB" train --dataset fash)" = "fashion-mnist" ] && ok || bad "dataset: '$(c "$NNLAB" train --dataset fash)'"
 [ "$(c "$NNLAB" train --optimizer adamw)" = "adamw" ] && ok || bad "optimizer"
