@@ -435,6 +435,33 @@ static unsigned color_int(const char *hex) {
     return (unsigned)strtoul(hex + 1, NULL, 16);
 }
 
+/* The gnuplot script of a row of bar panels, one per workload, over the data
+ * blocks $tW (bars: x, label, mean, sd, colour, text, text y) and $pW (the
+ * runs' dots). */
+static void bar_panels(sbuf *c, const nl_bench_config *cfg, const char *title, const char *ylabel,
+                       const char *yrange) {
+    fig_line(c, "set multiplot layout 1,%zu title '%s' font ',12'", cfg->nworkloads, title);
+    fig_line(c, "set style fill solid 0.85 noborder");
+    fig_line(c, "set boxwidth 0.6");
+    fig_line(c, "set grid ytics lc rgb '#dddddd'");
+    fig_line(c, "set border 3");
+    fig_line(c, "set tics nomirror");
+    fig_line(c, "set ylabel '%s'", ylabel);
+    fig_line(c, "set yrange %s", yrange);
+    fig_line(c, "set offsets 0.5, 0.5, 0, 0");
+    fig_line(c, "unset key");
+    for (size_t w = 0; w < cfg->nworkloads; w++) {
+        fig_line(c, "set title '%s'", cfg->workloads[w]);
+        fig_line(c,
+                 "plot $t%zu using 1:3:(0.6):5:xtic(2) with boxes lc rgb variable, $t%zu using "
+                 "1:($3-$4):(0):(2*$4) with vectors heads size screen 0.012,90 lc rgb '#333333' "
+                 "lw 1.5, $p%zu using 1:2 with points pt 7 ps 0.5 lc rgb '#222222', $t%zu using "
+                 "1:7:6 with labels offset 0,0.9 font ',9'",
+                 w, w, w, w);
+    }
+    fig_line(c, "unset multiplot");
+}
+
 static void fig_time(plotter *pl, const nl_bench_config *cfg, const nl_bench_results *res) {
     sbuf b;
     sb_init(&b);
@@ -494,29 +521,8 @@ static void fig_time(plotter *pl, const nl_bench_config *cfg, const nl_bench_res
     }
     sbuf c;
     sb_init(&c);
-    fig_line(&c,
-             "set multiplot layout 1,%zu title 'Time-to-train (run_start to run_stop): mean, "
-             "± 1 sd, and each run (dots)' font ',12'",
-             cfg->nworkloads);
-    fig_line(&c, "set style fill solid 0.85 noborder");
-    fig_line(&c, "set boxwidth 0.6");
-    fig_line(&c, "set grid ytics lc rgb '#dddddd'");
-    fig_line(&c, "set border 3");
-    fig_line(&c, "set tics nomirror");
-    fig_line(&c, "set ylabel 'seconds'");
-    fig_line(&c, "set yrange [0:*]");
-    fig_line(&c, "set offsets 0.5, 0.5, 0, 0");
-    fig_line(&c, "unset key");
-    for (size_t w = 0; w < cfg->nworkloads; w++) {
-        fig_line(&c, "set title '%s'", cfg->workloads[w]);
-        fig_line(&c,
-                 "plot $t%zu using 1:3:(0.6):5:xtic(2) with boxes lc rgb variable, $t%zu using "
-                 "1:($3-$4):(0):(2*$4) with vectors heads size screen 0.012,90 lc rgb '#333333' "
-                 "lw 1.5, $p%zu using 1:2 with points pt 7 ps 0.5 lc rgb '#222222', $t%zu using "
-                 "1:7:6 with labels offset 0,0.9 font ',9'",
-                 w, w, w, w);
-    }
-    fig_line(&c, "unset multiplot");
+    bar_panels(&c, cfg, "Time-to-train (run_start to run_stop): mean, ± 1 sd, and each run (dots)",
+               "seconds", "[0:*]");
     int wpx = 120 + 380 * (int)cfg->nworkloads;
     draw(pl, "time", &b, &c, wpx < 700 ? 700 : wpx, 460, "summary", "Time-to-train per workload",
          "Time-to-train (run_stop − run_start from each run's events): bars are the means, "
@@ -590,29 +596,8 @@ static void fig_accuracy_bars(plotter *pl, const nl_bench_config *cfg,
     }
     sbuf c;
     sb_init(&c);
-    fig_line(&c,
-             "set multiplot layout 1,%zu title 'Test accuracy after the epoch: mean, ± 1 sd, "
-             "and each run (dots)' font ',12'",
-             cfg->nworkloads);
-    fig_line(&c, "set style fill solid 0.85 noborder");
-    fig_line(&c, "set boxwidth 0.6");
-    fig_line(&c, "set grid ytics lc rgb '#dddddd'");
-    fig_line(&c, "set border 3");
-    fig_line(&c, "set tics nomirror");
-    fig_line(&c, "set ylabel 'test accuracy'");
-    fig_line(&c, "set yrange [0:1.08]");
-    fig_line(&c, "set offsets 0.5, 0.5, 0, 0");
-    fig_line(&c, "unset key");
-    for (size_t w = 0; w < cfg->nworkloads; w++) {
-        fig_line(&c, "set title '%s'", cfg->workloads[w]);
-        fig_line(&c,
-                 "plot $t%zu using 1:3:(0.6):5:xtic(2) with boxes lc rgb variable, $t%zu using "
-                 "1:($3-$4):(0):(2*$4) with vectors heads size screen 0.012,90 lc rgb '#333333' "
-                 "lw 1.5, $p%zu using 1:2 with points pt 7 ps 0.5 lc rgb '#222222', $t%zu using "
-                 "1:7:6 with labels offset 0,0.9 font ',9'",
-                 w, w, w, w);
-    }
-    fig_line(&c, "unset multiplot");
+    bar_panels(&c, cfg, "Test accuracy after the epoch: mean, ± 1 sd, and each run (dots)",
+               "test accuracy", "[0:1.08]");
     int wpx = 120 + 380 * (int)cfg->nworkloads;
     draw(pl, "accuracy", &b, &c, wpx < 700 ? 700 : wpx, 420, "summary", "Test accuracy",
          "Test accuracy on the test set after the one epoch, from the eval_accuracy events: "
