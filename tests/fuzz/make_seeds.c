@@ -472,41 +472,42 @@ static void table_seeds(void) {
     seed("fuzz_npz", "archive", w, n + 1);
     free(w);
     free(a);
-    /* ---- model files (.nnm): the shipped ones and one with every directive ---- */
-    static void nnm_seeds(void) {
-        for (const nl_shipped_model *s = nl_shipped_models(); s->name; s++)
-            seed("fuzz_nnm", s->name, s->text, s->len);
-        text(
-            "fuzz_nnm", "every-directive",
-            "# every directive\ndataset d\ninput 8 8 2\nconv2d 4 3 relu stride=1 padding=same\n"
-            "batchnorm eps=0.001 momentum=0.2\nmaxpool2d 2 stride=2\navgpool2d 2\n"
-            "conv2d 4 1 leakyrelu alpha=0.2\ntanh\nsigmoid\ngelu\nleakyrelu alpha=0.1\nrelu\n"
-            "globalavgpool2d\nflatten\ndense 6 tanh\nbatchnorm\ndropout 0.25\ndense 3\nsoftmax\n"
-            "loss crossentropy\noptimizer adamw lr=0.002 beta1=0.8 beta2=0.99 eps=1e-8 "
-            "weight_decay=0.05\nschedule step warmup=10 step_size=2 gamma=0.5\nbatch 16\nepochs 5\n"
-            "seed 42\n");
-        text("fuzz_nnm", "mse",
-             "input 3\ndense 4 relu\ndense 2 linear\nloss mse\n"
-             "optimizer sgd lr=0.05 momentum=0.9\nschedule cosine warmup=5\n");
-    }
+}
 
-    int main(int argc, char **argv) {
-        if (argc != 2) {
-            fprintf(stderr, "usage: make_seeds DIR\n");
-            return 2;
-        }
-        g_dir = argv[1];
-        if (mkdir(g_dir, 0755) != 0 && errno != EEXIST) {
-            perror(g_dir);
-            return 1;
-        }
-        nl_set_threads(1);
-        idx_seeds();
-        cifar_seeds();
-        tar_seeds();
-        model_seeds();
-        text_seeds();
-        table_seeds();
-        nnm_seeds();
-        return 0;
+/* ---- model files (.nnm): the shipped ones and one with every directive ---- */
+static void nnm_seeds(void) {
+    for (const nl_shipped_model *s = nl_shipped_models(); s->name; s++)
+        seed("fuzz_nnm", s->name, s->text, s->len);
+    text("fuzz_nnm", "every-directive",
+         "# every directive\ndataset d\ninput 8 8 2\nconv2d 4 3 relu stride=1 padding=same\n"
+         "batchnorm eps=0.001 momentum=0.2\nmaxpool2d 2 stride=2\navgpool2d 2\n"
+         "conv2d 4 1 leakyrelu alpha=0.2\ntanh\nsigmoid\ngelu\nleakyrelu alpha=0.1\nrelu\n"
+         "globalavgpool2d\nflatten\ndense 6 tanh\nbatchnorm\ndropout 0.25\ndense 3\nsoftmax\n"
+         "loss crossentropy\noptimizer adamw lr=0.002 beta1=0.8 beta2=0.99 eps=1e-8 "
+         "weight_decay=0.05\nschedule step warmup=10 step_size=2 gamma=0.5\nbatch 16\nepochs 5\n"
+         "seed 42\n");
+    text("fuzz_nnm", "mse",
+         "input 3\ndense 4 relu\ndense 2 linear\nloss mse\n"
+         "optimizer sgd lr=0.05 momentum=0.9\nschedule cosine warmup=5\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_seeds DIR\n");
+        return 2;
     }
+    g_dir = argv[1];
+    if (mkdir(g_dir, 0755) != 0 && errno != EEXIST) {
+        perror(g_dir);
+        return 1;
+    }
+    nl_set_threads(1);
+    idx_seeds();
+    cifar_seeds();
+    tar_seeds();
+    model_seeds();
+    text_seeds();
+    table_seeds();
+    nnm_seeds();
+    return 0;
+}
