@@ -40,9 +40,9 @@ done
 
 # ---- fuzzing (issue 15; tests/fuzz, scripts/fuzz.sh) ------------------------------
 # Every libFuzzer target (clang, ASan + UBSan) runs the inputs of the bugs it
-# has caught (tests/fuzz/regressions/TARGET/) once, then 20 s on its corpus.
-echo "== fuzz targets: regression inputs, then 20 s each =="
-scripts/fuzz.sh ci 20
+# has caught (tests/fuzz/regressions/TARGET/) once, then 10 s on its corpus.
+echo "== fuzz targets: regression inputs, then 10 s each =="
+scripts/fuzz.sh ci 10
 # ---- end of fuzzing ---------------------------------------------------------------
 
 echo "== all tests =="
