@@ -93,11 +93,22 @@ static inline vf vexp(vf x0) {
     return vsel(num, v_mul(y, (vf)((ni + 127) << 23)), x0);
 }
 
+/* 1 / d for d >= 1 (finite): the ISA's estimate and one Newton step (a few
+ * ulp), where it has one; a division (several times slower) elsewhere */
+static inline vf vrecip(vf d) {
+#if defined(V_HAS_ESTIMATES)
+    const vf r = v_rcp_est(d);
+    return v_mul(r, v_fnma(d, r, v_set1(2.0f)));
+#else
+    return v_set1(1.0f) / d;
+#endif
+}
+
 static inline vf vtanh(vf x) {
     const vint sign = (vint)x & ~0x7fffffff;
     const vf ax = (vf)((vint)x & 0x7fffffff);
     const vf one = v_set1(1.0f);
-    const vf big = v_sub(one, v_set1(2.0f) / v_add(vexp(v_add(ax, ax)), one));
+    const vf big = v_fnma(v_set1(2.0f), vrecip(v_add(vexp(v_add(ax, ax)), one)), one);
     const vf z = v_mul(ax, ax);
     vf p = v_set1(-5.70498872745e-3f);
     p = v_fma(p, z, v_set1(2.06390887954e-2f));
@@ -120,10 +131,10 @@ FORCE_INLINE vf act_vec(int kind, vf x, vf alpha) {
     case NL_ACT_TANH:
         return vtanh(x);
     case NL_ACT_SIGMOID:
-        return one / v_add(one, vexp(v_sub(zero, x)));
-    case NL_ACT_GELU: { /* 0.5 x (1 + tanh u) = x sigmoid(2u): one exp, one division */
+        return vrecip(v_add(one, vexp(v_sub(zero, x))));
+    case NL_ACT_GELU: { /* 0.5 x (1 + tanh u) = x sigmoid(2u): one exp, one reciprocal */
         const vf u = v_mul(v_mul(v_set1(GELU_K0), x), v_fma(v_set1(GELU_K1), v_mul(x, x), one));
-        return x / v_add(one, vexp(v_sub(zero, v_add(u, u))));
+        return v_mul(x, vrecip(v_add(one, vexp(v_sub(zero, v_add(u, u))))));
     }
     case NL_ACT_LEAKYRELU:
         return vsel(x > zero, x, v_mul(alpha, x));
@@ -145,7 +156,7 @@ FORCE_INLINE vf grad_vec(int kind, vf d, vf x, vf y, vf alpha) {
     case NL_ACT_GELU: { /* with s = sigmoid(2u): gelu' = s + 2 x s (1 - s) u' */
         const vf x2 = v_mul(x, x);
         const vf u = v_mul(v_mul(v_set1(GELU_K0), x), v_fma(v_set1(GELU_K1), x2, one));
-        const vf sg = one / v_add(one, vexp(v_sub(zero, v_add(u, u))));
+        const vf sg = vrecip(v_add(one, vexp(v_sub(zero, v_add(u, u)))));
         const vf du = v_mul(v_set1(2.0f * GELU_K0), v_fma(v_set1(3.0f * GELU_K1), x2, one));
         const vf g = v_fma(v_mul(v_mul(x, sg), v_sub(one, sg)), du, sg);
         return v_mul(d, g);
