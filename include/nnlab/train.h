@@ -120,7 +120,7 @@ typedef struct nl_train_dist {
 typedef struct nl_train_config {
     int epochs;           /* default 3 */
     int batch;            /* default 32 */
-    int eval_batch;       /* 0: 256 */
+    int eval_batch;       /* 0: the training batch, at least NL_EVAL_BATCH */
     uint64_t seed;        /* shuffling, init (by the caller), dropout */
     int shuffle;          /* 1 (default): reshuffle every epoch; 0: batches in dataset order */
     nl_schedule schedule; /* the learning rate per step from the optimizer's lr (zeroed:
@@ -156,8 +156,14 @@ NL_API nl_status nl_train(nl_model *m, nl_optimizer *opt, const nl_dataset *trai
                           const nl_dataset *test, const nl_train_config *cfg,
                           const nl_train_hooks *hooks, nl_epoch_stats *stats, nl_error *err);
 
-/* Accuracy and mean loss on all of d, in batches of `batch` samples; the
- * accuracy is NAN for a model trained with mse. */
+/* Evaluation's batch where none is given: small enough that a batch's
+ * activations stay in the caches from one layer to the next (evaluation is
+ * forward only, one image at a time on every layer that is not a GEMM), large
+ * enough to keep every thread busy. */
+#define NL_EVAL_BATCH 32
+
+/* Accuracy and mean loss on all of d, in batches of `batch` samples (<= 0:
+ * NL_EVAL_BATCH); the accuracy is NAN for a model trained with mse. */
 NL_API nl_status nl_evaluate(nl_model *m, const nl_dataset *d, int batch, double *accuracy,
                              double *loss, nl_error *err);
 

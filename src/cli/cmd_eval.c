@@ -69,7 +69,7 @@ int cmd_eval(int argc, char **argv) {
     int rc = CLI_ERR;
     nl_compile_options copt;
     if (cli_compile_options_from_env(CMD, &copt)) return CLI_USAGE;
-    if (nl_model_load(model_path, 256, &m, NULL, workload, sizeof workload, &err) ||
+    if (nl_model_load(model_path, NL_EVAL_BATCH, &m, NULL, workload, sizeof workload, &err) ||
         nl_model_set_options(m, &copt, &err))
         goto fail;
     /* the dataset of the model it was trained as: a shipped model or a .nnm file */
@@ -104,7 +104,7 @@ int cmd_eval(int argc, char **argv) {
                      dataset_opt ? "" : " (pass the dataset it was trained on: --dataset)");
         goto fail;
     }
-    if (nl_evaluate(m, &test, 256, &acc, &loss, &err)) goto fail;
+    if (nl_evaluate(m, &test, NL_EVAL_BATCH, &acc, &loss, &err)) goto fail;
     if (json)
         printf("{\"model\": \"%s\", \"workload\": \"%s\", \"dataset\": \"%s\", \"samples\": %zu, "
                "\"test_accuracy\": %.4f, \"test_loss\": %.6f}\n",

@@ -35,7 +35,7 @@ static void usage(FILE *f) {
                "  --output FILE   write the CSV to FILE (written to a temporary file, synced and\n"
                "                  renamed into place; an existing FILE must be a regular file);\n"
                "                  default: stdout\n"
-               "  --batch N       samples a forward pass (default 256)\n"
+               "  --batch N       samples a forward pass (default 32)\n"
                "  --label COL     the CSV column to ignore as the target (default 'label')\n"
                "  --threads N     threads for nnlab and BLAS (default: all cores)\n"
                "  -h, --help      show this help\n");
@@ -104,7 +104,7 @@ static int write_rows(FILE *f, nl_model *m, const nl_dataset *d, int batch, int 
 
 int cmd_predict(int argc, char **argv) {
     const char *model_path = NULL, *input = NULL, *output = NULL, *label = NULL;
-    long batch = 256, threads = 0;
+    long batch = NL_EVAL_BATCH, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;

@@ -101,7 +101,7 @@ static nl_status evaluate(nl_model *m, const nl_dataset *d, int batch, double *a
                           double *loss, const nl_train_dist *dist, nl_error *err) {
     nl_status st = nl_check_dataset(m, d, "evaluation set", err);
     if (st) return st;
-    if (batch <= 0) batch = 256;
+    if (batch <= 0) batch = NL_EVAL_BATCH;
     st = nl_model_set_max_batch(m, batch, err);
     if (st) return st;
     batch_buf bb;
@@ -269,7 +269,9 @@ static nl_status train_run(nl_model *m, nl_optimizer *opt, const nl_dataset *tra
     const int steps = (int)((n + (size_t)B - 1) / (size_t)B);
     const int start = cfg->resume ? cfg->resume->epoch : 0;
     if (cfg->resume && (st = check_resume(cfg->resume, cfg, n, steps, opt, err))) return st;
-    const int eval_batch = cfg->eval_batch > 0 ? cfg->eval_batch : 256;
+    const int eval_batch = cfg->eval_batch > 0          ? cfg->eval_batch
+                           : cfg->batch > NL_EVAL_BATCH ? cfg->batch
+                                                        : NL_EVAL_BATCH;
     const int max_batch = cfg->batch > eval_batch ? cfg->batch : eval_batch;
     if ((st = nl_model_set_max_batch(m, max_batch, err))) return st;
     const nl_train_dist *dist = dist_of(cfg);
