@@ -27,18 +27,26 @@ typedef struct dropout_job {
 static void dropout_fwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
     const dropout_job *j = ctx;
     (void)chunk;
+    /* locals, so that the stores cannot alias the job and the loop vectorises */
+    float *out = j->out, *restrict mask = j->mask;
+    const float *in = j->in; /* may be out: each element is read before it is written */
+    const uint64_t key = j->key, base = j->base;
+    const uint32_t threshold = j->threshold;
+    const float scale = j->scale;
     for (size_t i = lo; i < hi; i++) {
-        uint32_t u = (uint32_t)(nl_hash2(j->key, j->base + i) >> 40);
-        float m = u >= j->threshold ? j->scale : 0.0f;
-        j->mask[i] = m;
-        j->out[i] = j->in[i] * m;
+        const uint32_t u = (uint32_t)(nl_hash2(key, base + i) >> 40);
+        const float m = u >= threshold ? scale : 0.0f;
+        mask[i] = m;
+        out[i] = in[i] * m;
     }
 }
 
 static void dropout_bwd_chunk(void *ctx, size_t lo, size_t hi, size_t chunk) {
     const dropout_job *j = ctx;
     (void)chunk;
-    for (size_t i = lo; i < hi; i++) j->out[i] = j->dout[i] * j->cmask[i];
+    float *restrict din = j->out;
+    const float *restrict dout = j->dout, *restrict mask = j->cmask;
+    for (size_t i = lo; i < hi; i++) din[i] = dout[i] * mask[i];
 }
 
 void dropout_forward(float *out, float *mask, const float *in, size_t n, float rate, uint64_t key,
