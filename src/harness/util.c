@@ -287,8 +287,14 @@ const char *bench_color_faint(size_t i) {
 }
 
 void bench_threads_text(char *out, size_t n, const nl_bench_config *cfg) {
-    int variants = 0;
-    for (size_t i = 0; i < cfg->ncontestants; i++) variants += cfg->contestants[i].threads > 0;
-    snprintf(out, n, "%d thread%s%s", cfg->threads, cfg->threads == 1 ? "" : "s",
-             variants ? " (NAME-tT: T threads)" : "");
+    int variants = 0, multi = 0;
+    for (size_t i = 0; i < cfg->ncontestants; i++) {
+        variants += cfg->contestants[i].threads > 0;
+        multi += nl_bench_contestant_multiprocess(&cfg->contestants[i]);
+    }
+    snprintf(out, n, "%d thread%s%s%s", cfg->threads, cfg->threads == 1 ? "" : "s",
+             variants ? " (NAME-tT: T threads)" : "",
+             multi ? (variants ? " per process; NAME-rR-tT: R ranks x T threads"
+                               : " per process; NAME-rR: R ranks")
+                   : "");
 }
