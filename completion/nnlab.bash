@@ -40,7 +40,7 @@ _nnlab() {
         return 0
         ;;
     --save | --save-init | --save-every-epoch | --resume | --step-log | --events | --model | \
-        --output | --plot | --contestants-file | --train-data | --test-data)
+        --output | --plot | --contestants-file | --train-data | --test-data | --hostfile)
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -f -- "$cur"))
         return 0
@@ -131,7 +131,7 @@ _nnlab() {
         ;;
     bench)
         opts="--runs --workloads --contestants --contestants-file --list --epochs --threads
-              --limit --data --dataset --train-data --test-data --label --peer-device --out
+              --ranks --hostfile --limit --data --dataset --train-data --test-data --label --peer-device --out
               --warmup --baseline --seed --timeout --wait-idle --max-other-load --retries --load
               --load-command --paper --help"
         for ((i = 2; i < COMP_CWORD; i++)); do

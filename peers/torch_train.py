@@ -11,6 +11,7 @@ See peers/README.md for the options and the output.
 """
 
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -30,6 +31,24 @@ def framework_args(p):
     p.add_argument("--torch2", action="store_true",
                    help="train with PyTorch 2 from the virtual environment .venv-peers/torch2 "
                         "(peers/requirements-torch2.txt) instead of Debian's PyTorch 1.13")
+    p.add_argument("--step-losses", default=None, metavar="FILE",
+                   help="write every step's loss (the mean over its global batch) to FILE as "
+                        "CSV: a header 'step,loss', then one line per step (as nnlab train "
+                        "--step-log)")
+
+
+def world():
+    """(rank, size) of a start by torchrun (its RANK and WORLD_SIZE); (0, 1) alone."""
+    try:
+        size = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+    except ValueError:
+        raise P.PeerError("WORLD_SIZE=%r RANK=%r: expected integers (as torchrun sets them)"
+                          % (os.environ.get("WORLD_SIZE"), os.environ.get("RANK")))
+    if size < 1 or not 0 <= rank < size:
+        raise P.PeerError("RANK=%d of WORLD_SIZE=%d: expected 0 <= RANK < WORLD_SIZE"
+                          % (rank, size))
+    return rank, size
 
 
 def torch_major():
@@ -187,6 +206,14 @@ def main():
         P.skip("PyTorch (module torch)", INSTALL_HINT)
     P.unsupported("PyTorch", UNSUPPORTED, args.nnm)
 
+    rank, size = world()
+    if size > 1:
+        ddp_check(args)
+        if rank > 0:  # only rank 0 writes events, the JSON and progress
+            args.events = os.devnull
+            args.json = False
+            args.quiet = True
+
     P.check_data(args)
     run = P.Run(args, "pytorch")
     try:
@@ -194,6 +221,60 @@ def main():
     except BaseException:
         run.abort()
         raise
+
+
+def ddp_check(args):
+    """Under torchrun with several processes: torch.distributed with gloo, on the CPU
+    (else skipped, exit status 3)."""
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        P.skip_reason("PyTorch %s was built without torch.distributed (no DDP)"
+                      % torch.__version__)
+    if not dist.is_gloo_available():
+        P.skip_reason("PyTorch %s has no gloo backend for torch.distributed (DDP on the CPU)"
+                      % torch.__version__)
+    if args.device != "cpu":
+        P.skip_reason("the PyTorch DDP peer trains on the CPU (gloo), not on %s" % args.device)
+
+
+class Dist:
+    """The data-parallel run under torchrun (docs/distributed.md, as nnlab's MPI): every
+    rank holds the same shuffle and takes the fixed slice [b*r/N, b*(r+1)/N) of every
+    global batch of b samples; rank r evaluates the r-th N-th of the test set."""
+
+    def __init__(self, torch, rank, size):
+        import datetime
+
+        import torch.distributed as dist
+
+        self.torch, self.dist, self.rank, self.size = torch, dist, rank, size
+        dist.init_process_group("gloo", rank=rank, world_size=size,
+                                timeout=datetime.timedelta(seconds=300))
+
+    def slice(self, n):
+        return n * self.rank // self.size, n * (self.rank + 1) // self.size
+
+    def sum(self, values):
+        """values (floats) summed over the ranks, in float64."""
+        t = self.torch.tensor(values, dtype=self.torch.float64)
+        self.dist.all_reduce(t)
+        return t.tolist()
+
+    def broadcast_buffers(self, model):
+        for b in model.buffers():
+            self.dist.broadcast(b, 0)
+
+    def exit(self):
+        """Ends this rank once everything is written. Not through the interpreter's
+        teardown: there PyTorch 1.13 can deadlock destroying DDP's reducer (the gloo
+        group's destructor joins a worker thread that waits for the lock the
+        destructor's thread holds)."""
+        self.dist.barrier()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def to_input(torch, x, data, flat, device):
@@ -227,6 +308,16 @@ def train(args, run):
     m = args.nnm
     flat = input_is_flat(m)
     model = build_model(nn, m, flat_input=flat).to(device)
+    rank, size = world()
+    dd = Dist(torch, rank, size) if size > 1 else None
+    net = model
+    if dd:
+        # DDP gives rank 0's parameters and buffers to every rank, averages the
+        # gradients over the ranks in backward() and (broadcast_buffers) hands rank 0's
+        # batch-norm running statistics to every rank before each forward pass
+        net = nn.parallel.DistributedDataParallel(model)
+        if rank > 0:  # the ranks' dropout masks differ (rank 0 draws as one process)
+            torch.manual_seed(args.seed + rank)
     o = m.optimizer
     if o["name"] == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=o["lr"], betas=(o["beta1"], o["beta2"]),
@@ -252,13 +343,28 @@ def train(args, run):
         raise P.PeerError("no training samples")
     run.data_loaded(n, xte.shape[0])
     ce = m.loss == "crossentropy"
+    bs = args.batch
+    if dd:
+        last = n % bs or bs
+        if last < size:
+            raise P.PeerError("%d processes and a batch of %d samples (%s): every process needs "
+                              "at least one sample of every batch"
+                              % (size, last, "the last batch of the epoch" if last < bs
+                                 else "--batch"))
+    steps_out = None
+    if args.step_losses and rank == 0:
+        try:
+            steps_out = open(args.step_losses, "w", encoding="utf-8")
+        except OSError as e:
+            raise P.PeerError("%s: cannot write the step losses: %s"
+                              % (args.step_losses, e.strerror))
+        steps_out.write("step,loss\n")
 
     def loss_of(out, y):
         return F.cross_entropy(out, y) if ce else F.mse_loss(out, y)
 
     gen = torch.Generator()
     gen.manual_seed(args.seed)
-    bs = args.batch
     step = 0
     for epoch in range(1, args.epochs + 1):
         run.epoch_start(epoch)
@@ -269,25 +375,45 @@ def train(args, run):
         correct = torch.zeros((), dtype=torch.int64, device=device)
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
+            b = idx.shape[0]
+            if dd:
+                lo, hi = dd.slice(b)
+                idx = idx[lo:hi]
             x = to_input(torch, xtr[idx], data, flat, device)
             y = ytr[idx].to(device, non_blocking=True)
             if scheduled:
                 for g in opt.param_groups:
                     g["lr"] = P.lr_at(args, step, n)
-            out = model(x)
+            out = net(x)
             loss = loss_of(out, y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if dd:
+                # DDP averages the ranks' gradients (sum / N): the slice's mean, weighted
+                # by N * b_r / b, makes that the mean over the global batch also when the
+                # slices differ by a sample
+                (loss * (size * y.shape[0] / b)).backward()
+            else:
+                loss.backward()
             opt.step()
             step += 1
             with torch.no_grad():
                 loss_sum += loss * y.shape[0]
                 if ce:
                     correct += (out.argmax(1) == y).sum()
+            if args.step_losses:  # every rank takes part in the sum, rank 0 writes it
+                lb = float(loss) * y.shape[0]
+                if dd:
+                    lb = dd.sum([lb])[0]
+                if steps_out:
+                    steps_out.write("%d,%.9g\n" % (step, lb / b))
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        run.epoch_stop(epoch, n, seconds, float(loss_sum) / n, int(correct) / n if ce else None)
+        if dd:
+            ls, cs = dd.sum([float(loss_sum), float(correct)])
+        else:
+            ls, cs = float(loss_sum), int(correct)
+        run.epoch_stop(epoch, n, seconds, ls / n, int(cs) / n if ce else None)
 
         model.eval()
         nt = xte.shape[0]
@@ -296,19 +422,37 @@ def train(args, run):
             continue
         right = 0
         tloss = 0.0
+        lo, hi = dd.slice(nt) if dd else (0, nt)
+        if dd:  # evaluated with rank 0's batch-norm statistics, as DDP's next forward would
+            dd.broadcast_buffers(model)
         with torch.inference_mode():
-            for i in range(0, nt, P.EVAL_BATCH):
-                x = to_input(torch, xte[i:i + P.EVAL_BATCH], data, flat, device)
-                y = yte[i:i + P.EVAL_BATCH].to(device)
+            for i in range(lo, hi, P.EVAL_BATCH):
+                j = min(i + P.EVAL_BATCH, hi)
+                x = to_input(torch, xte[i:j], data, flat, device)
+                y = yte[i:j].to(device)
                 out = model(x)
                 if ce:
                     right += int((out.argmax(1) == y).sum())
                     tloss += float(F.cross_entropy(out, y, reduction="sum"))
                 else:
                     tloss += float(F.mse_loss(out, y, reduction="sum")) / out.shape[1]
+        if dd:
+            tloss, right = dd.sum([tloss, float(right)])
+            right = int(right)
         run.eval_accuracy(epoch, right / nt if ce else None, tloss / nt)
 
-    run.finish()
+    if steps_out:
+        steps_out.close()
+    if dd:
+        json_out = args.json
+        args.json = False
+        result = run.finish()
+        if json_out:  # the JSON as one process prints it, plus "ranks"
+            result["ranks"] = size
+            sys.stdout.write(json.dumps(result) + "\n")
+        dd.exit()
+    else:
+        run.finish()
 
 
 if __name__ == "__main__":

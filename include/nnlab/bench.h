@@ -244,8 +244,10 @@ NL_API int nl_bench_timeline_check(const nl_bench_timeline *tl, int64_t from_ms,
  * quotes, backslash) but is never run by a shell; placeholders {workload}
  * {data} {epochs} {seed} {events} {threads} {limit} {batch} {nnlab} (this
  * nnlab program) {root} (nnlab's source tree: peers/ is there) {out} {model}
- * {dataset} {train_data} {test_data} {label} {device} (nl_bench_vars) are
- * replaced everywhere, quotes included, and values are never split. An
+ * {dataset} {train_data} {test_data} {label} {device} {ranks} {hostfile}
+ * (nl_bench_vars) are replaced everywhere, quotes included, and values are
+ * never split. A template that uses {ranks} starts several processes under a
+ * launcher (mpirun, torchrun): a multi-process contestant. An
  * unknown {lowercase} word is an error; other braces are literal text. A
  * bracketed group of words "[--limit {limit}]" is dropped when a placeholder
  * in it has no value. */
@@ -255,11 +257,22 @@ typedef struct nl_bench_contestant {
     char command[2048];
     char source[256]; /* "FILE:LINE" it came from */
     int threads;      /* > 0: its {threads}, instead of the bench's (a thread variant) */
+    int ranks;        /* > 0: its {ranks}, instead of the bench's (a rank variant) */
 } nl_bench_contestant;
 
 /* A thread variant of c: named NAME-tTHREADS, run with {threads} = threads. */
 NL_API nl_status nl_bench_contestant_variant(const nl_bench_contestant *c, int threads,
                                              nl_bench_contestant *out, nl_error *err);
+
+/* 1 when c's template uses {ranks}: it runs several processes under a launcher. */
+NL_API int nl_bench_contestant_multiprocess(const nl_bench_contestant *c);
+
+/* A rank variant of c: named NAME-rRANKS, or NAME-rRANKS-tTHREADS with threads
+ * > 0 (0: the bench's threads), run with {ranks} = ranks (>= 1). `nnlab
+ * bench` names every multi-process contestant so, so that the ranks show in
+ * every table and the same contestant can run at several rank counts. */
+NL_API nl_status nl_bench_contestant_ranks(const nl_bench_contestant *c, int ranks, int threads,
+                                           nl_bench_contestant *out, nl_error *err);
 
 /* The built-in list (bench/contestants.txt, compiled in). */
 NL_API const char *nl_bench_builtin_contestants(void);
@@ -287,6 +300,9 @@ typedef struct nl_bench_vars {
        {test_data} {label} (the bench's options, passed through), {device}
        (--peer-device) */
     const char *model, *dataset, *train_data, *test_data, *label, *device;
+    /* {ranks}: the processes a multi-process contestant starts (the bench's --ranks
+       or its own); {hostfile}: the bench's --hostfile, passed to the launcher */
+    const char *ranks, *hostfile;
 } nl_bench_vars;
 
 /* Expands a template into a NULL-terminated argv (free with
@@ -339,7 +355,11 @@ typedef struct nl_bench_config {
     int runs;   /* measured runs per group */
     int warmup; /* unmeasured runs per group before them */
     int epochs;
-    int threads;    /* passed as {threads} */
+    int threads;    /* passed as {threads}: per process (per rank) */
+    int ranks;      /* passed as {ranks} to multi-process contestants (< 1: 1) */
+    const char *hostfile; /* {hostfile}; NULL: none (groups with it dropped) */
+    int nnlab_without_mpi; /* 1: the {nnlab} program has no MPI: a multi-process contestant
+                              that runs it with more than one rank is skipped */
     uint64_t limit; /* 0: no {limit} (groups with it dropped) */
     uint64_t seed;  /* run k gets seed + k - 1 */
     int paper;      /* contestants of language "Python" train W-keras-paper */

@@ -34,12 +34,22 @@ static void usage(FILE *f) {
             "  --contestants LIST    comma-separated names (default: all; a contestant whose\n"
             "                        framework is missing is reported as skipped); NAME@T is\n"
             "                        NAME at T threads, reported as NAME-tT (nnlab,nnlab@1,\n"
-            "                        pytorch@1,pytorch@2 races four)\n"
+            "                        pytorch@1,pytorch@2 races four). The multi-process ones\n"
+            "                        (nnlab-mpi under mpirun, pytorch-ddp under torchrun: their\n"
+            "                        command has {ranks}) are in the default list only with\n"
+            "                        --ranks above 1, and are named NAME-rR (R ranks);\n"
+            "                        NAME@RxT is R ranks of T threads each, NAME-rR-tT\n"
+            "                        (nnlab@2,nnlab-mpi@2x1 races 1 x 2 against 2 x 1)\n"
             "  --contestants-file F  more contestants (format: see --list); a name that is\n"
             "                        already known replaces the built-in one\n"
             "  --list                show the contestants and their command templates, exit\n"
             "  --epochs N            epochs (default 3)\n"
-            "  --threads N           CPU threads for every contestant (default: all, %ld here)\n"
+            "  --threads N           CPU threads for every contestant (default: all, %ld here);\n"
+            "                        per rank for the multi-process ones\n"
+            "  --ranks N             processes of the multi-process contestants ({ranks},\n"
+            "                        default 1)\n"
+            "  --hostfile FILE       the hosts of mpirun's ranks ({hostfile}; default: this\n"
+            "                        machine only)\n"
             "  --limit N             train on the first N training samples only (smoke tests)\n"
             "  --data DIR            data directory (default: $NNLAB_DATA, else the cache);\n"
             "                        nothing is downloaded during the bench\n"
@@ -344,14 +354,14 @@ int cmd_bench(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "compare")) return bench_compare(argc - 1, argv + 1);
     long runs = 5, epochs = 3, threads = 0, warmup = 0;
     double timeout = 0, wait_idle = 0, max_other = 0;
-    long retries = 3, load = 0;
+    long retries = 3, load = 0, ranks = 0;
     const char *load_command = NULL;
     int timeout_set = 0;
     uint64_t limit = 0, seed = 1;
     const char *workloads_opt = NULL, *contestants_opt = NULL, *file_opt = NULL, *out_opt = NULL,
                *data_opt = NULL, *baseline = NULL;
     const char *dataset_opt = NULL, *train_opt = NULL, *test_opt = NULL, *label_opt = NULL,
-               *device_opt = NULL;
+               *device_opt = NULL, *hostfile_opt = NULL;
     int paper = 0, list = 0, runs_set = 0, epochs_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -377,6 +387,12 @@ int cmd_bench(int argc, char **argv) {
             if (r < 0 || cli_parse_int(CMD, "--epochs", v, 1, NL_BENCH_MAX_EPOCHS, &epochs))
                 return CLI_USAGE;
             epochs_set = 1;
+        } else if (OPT("--ranks")) {
+            if (r < 0 || cli_parse_int(CMD, "--ranks", v, 1, 4096, &ranks)) return CLI_USAGE;
+        } else if (OPT("--hostfile")) {
+            if (r < 0) return CLI_USAGE;
+            if (!*v) return cli_usage_error(CMD, "--hostfile needs a file");
+            hostfile_opt = v;
         } else if (OPT("--threads")) {
             if (r < 0 || cli_parse_int(CMD, "--threads", v, 1, 1024, &threads)) return CLI_USAGE;
         } else if (OPT("--limit")) {
@@ -479,11 +495,21 @@ int cmd_bench(int argc, char **argv) {
             goto done;
         }
         for (size_t i = 0; i < n; i++) {
-            long th = 0;
+            long th = 0, rk = 0;
             char *at = strchr(names[i], '@');
             if (at) {
                 *at = '\0';
-                if (cli_parse_int(CMD, "--contestants NAME@THREADS", at + 1, 1, 1024, &th)) {
+                char *x = strchr(at + 1, 'x');
+                if (x) { /* NAME@RxT */
+                    *x = '\0';
+                    if (cli_parse_int(CMD, "--contestants NAME@RANKSxTHREADS", at + 1, 1, 4096,
+                                      &rk) ||
+                        cli_parse_int(CMD, "--contestants NAME@RANKSxTHREADS", x + 1, 1, 1024,
+                                      &th)) {
+                        rc = CLI_USAGE;
+                        goto done;
+                    }
+                } else if (cli_parse_int(CMD, "--contestants NAME@THREADS", at + 1, 1, 1024, &th)) {
                     rc = CLI_USAGE;
                     goto done;
                 }
@@ -499,7 +525,20 @@ int cmd_bench(int argc, char **argv) {
                 goto done;
             }
             nl_bench_contestant c = all[j];
-            if (th > 0 && nl_bench_contestant_variant(&all[j], (int)th, &c, &err)) {
+            if (rk > 0 && !nl_bench_contestant_multiprocess(&all[j])) {
+                rc = cli_usage_error(CMD,
+                                     "--contestants %s@%ldx%ld: %s runs one process (its "
+                                     "command has no {ranks}); give %s@%ld for threads",
+                                     names[i], rk, th, names[i], names[i], th);
+                goto done;
+            }
+            if (nl_bench_contestant_multiprocess(&all[j])
+                    ? nl_bench_contestant_ranks(&all[j],
+                                                (int)(rk > 0      ? rk
+                                                      : ranks > 0 ? ranks
+                                                                  : 1),
+                                                (int)th, &c, &err)
+                    : th > 0 && nl_bench_contestant_variant(&all[j], (int)th, &c, &err)) {
                 rc = cli_usage_error(CMD, "--contestants: %s", err.msg);
                 goto done;
             }
@@ -507,9 +546,18 @@ int cmd_bench(int argc, char **argv) {
             for (size_t k = 0; k < nchosen; k++) dup |= !strcmp(chosen[k].name, c.name);
             if (!dup) chosen[nchosen++] = c;
         }
-    } else {
-        memcpy(chosen, all, nall * sizeof *all);
-        nchosen = nall;
+    } else { /* all; the multi-process ones only with more than one rank */
+        for (size_t j = 0; j < nall; j++) {
+            if (!nl_bench_contestant_multiprocess(&all[j])) {
+                chosen[nchosen++] = all[j];
+            } else if (ranks > 1) {
+                if (nl_bench_contestant_ranks(&all[j], (int)ranks, 0, &chosen[nchosen], &err)) {
+                    rc = cli_usage_error(CMD, "%s", err.msg);
+                    goto done;
+                }
+                nchosen++;
+            }
+        }
     }
     if (baseline) {
         int found = 0;
@@ -619,6 +667,13 @@ int cmd_bench(int argc, char **argv) {
                            .warmup = (int)warmup,
                            .epochs = (int)epochs,
                            .threads = (int)threads,
+                           .ranks = ranks > 0 ? (int)ranks : 1,
+                           .hostfile = hostfile_opt,
+#ifdef NNLAB_HAVE_MPI
+                           .nnlab_without_mpi = 0,
+#else
+                           .nnlab_without_mpi = 1,
+#endif
                            .limit = limit,
                            .seed = seed,
                            .paper = paper,

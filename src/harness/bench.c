@@ -354,6 +354,56 @@ static void model_arg(const nl_bench_config *cfg, const char *root, const char *
     snprintf(out, n, "%s", stat(p, &st) == 0 && S_ISREG(st.st_mode) ? p : model);
 }
 
+/* 1 when the program `prog` can be run: a path to an executable, or a name found
+ * in a directory of PATH (as execvp looks for it). */
+static int program_found(const char *prog) {
+    if (strchr(prog, '/')) return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path;;) {
+        const char *e = strchr(p, ':');
+        const size_t len = e ? (size_t)(e - p) : strlen(p);
+        char f[4096];
+        if (snprintf(f, sizeof f, "%.*s/%s", (int)len, len ? p : ".", prog) < (int)sizeof f &&
+            access(f, X_OK) == 0)
+            return 1;
+        if (!e) return 0;
+        p = e + 1;
+    }
+}
+
+/* Why a contestant cannot run here, before it is started ("skipped: ..." in why):
+ * its program (or launcher) is not installed, or it would run an nnlab built
+ * without MPI as several ranks. 0 when nothing stands in its way. */
+static int cannot_start(const nl_bench_config *cfg, const nl_bench_contestant *ct, char **argv,
+                        const char *nnlab, int ranks, char *why, size_t n) {
+    if (!program_found(argv[0])) {
+        const char *base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        const char *hint = "not found on PATH";
+        if (!strcmp(base, "mpirun") || !strcmp(base, "mpiexec") || !strcmp(base, "orterun") ||
+            !strcmp(base, "prterun"))
+            hint = "not found on PATH: install Open MPI (apt-get install openmpi-bin)";
+        else if (!strcmp(base, "torchrun"))
+            hint = "not found on PATH: install PyTorch (apt-get install python3-torch)";
+        else if (strchr(argv[0], '/'))
+            hint = "not found or not executable";
+        bench_strf(why, n, "skipped: %s %s", argv[0], hint);
+        return 1;
+    }
+    if (cfg->nnlab_without_mpi && ranks > 1 && nl_bench_contestant_multiprocess(ct))
+        for (char **a = argv + 1; *a; a++)
+            if (!strcmp(*a, nnlab)) {
+                bench_strf(why, n,
+                           "skipped: this nnlab was built without MPI and cannot train as %d "
+                           "ranks (install libopenmpi-dev and build it again: "
+                           "docs/distributed.md)",
+                           ranks);
+                return 1;
+            }
+    return 0;
+}
+
 typedef struct eta_state {
     double sum_all;
     int n_all;
@@ -472,7 +522,7 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
             }
         }
 
-    char s_epochs[32], s_threads[32], s_limit[32], s_seed[32];
+    char s_epochs[32], s_threads[32], s_limit[32], s_seed[32], s_ranks[32];
     snprintf(s_epochs, sizeof s_epochs, "%d", cfg->epochs);
     snprintf(s_threads, sizeof s_threads, "%d", cfg->threads);
     snprintf(s_limit, sizeof s_limit, "%llu", (unsigned long long)cfg->limit);
@@ -529,9 +579,13 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
                                   .batch = "32",
                                   .nnlab = cfg->nnlab_path ? cfg->nnlab_path : "nnlab",
                                   .root = root,
-                                  .out = cfg->out_dir};
+                                  .out = cfg->out_dir,
+                                  .ranks = s_ranks,
+                                  .hostfile = cfg->hostfile};
             snprintf(s_threads, sizeof s_threads, "%d",
                      ct->threads > 0 ? ct->threads : cfg->threads);
+            const int ranks = ct->ranks > 0 ? ct->ranks : cfg->ranks > 0 ? cfg->ranks : 1;
+            snprintf(s_ranks, sizeof s_ranks, "%d", ranks);
             const double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s
                                      : cfg->timeout_s == 0
                                          ? nl_bench_default_timeout(g->model, cfg->epochs)
@@ -573,6 +627,12 @@ nl_status nl_bench_execute(const nl_bench_config *cfg, nl_bench_results *res, nl
                 run.exit_status = -1;
                 bench_strf(run.message, sizeof run.message, "command template: %s", e2.msg);
                 run.time_to_train_s = run.wall_s = run.startup_s = NAN;
+            } else if (cannot_start(cfg, ct, child.argv, vars.nnlab, ranks, run.message,
+                                    sizeof run.message)) {
+                run.status = NL_BENCH_SKIPPED;
+                run.exit_status = -1;
+                run.time_to_train_s = run.wall_s = run.startup_s = NAN;
+                nl_bench_argv_free(child.argv);
             } else {
                 bench_load load = {0};
                 if (loaded) st = bench_load_start(&load, cfg->load_procs, cfg->load_command, err);

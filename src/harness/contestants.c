@@ -142,6 +142,8 @@ static const char *var_value(const nl_bench_vars *v, const char *name, size_t le
         {"test_data", offsetof(nl_bench_vars, test_data)},
         {"label", offsetof(nl_bench_vars, label)},
         {"device", offsetof(nl_bench_vars, device)},
+        {"ranks", offsetof(nl_bench_vars, ranks)},
+        {"hostfile", offsetof(nl_bench_vars, hostfile)},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (strlen(vars[i].name) == len && !memcmp(vars[i].name, name, len)) {
@@ -169,7 +171,8 @@ static nl_status substitute(const char *text, const nl_bench_vars *vars, sbuf *o
                                         "unknown placeholder {%.*s} (known: {workload} {data} "
                                         "{epochs} {seed} {events} {threads} {limit} {batch} "
                                         "{nnlab} {root} {out} {model} {dataset} "
-                                        "{train_data} {test_data} {label} {device})",
+                                        "{train_data} {test_data} {label} {device} "
+                                        "{ranks} {hostfile})",
                                         (int)(q - p - 1), p + 1);
                 if (!val || !*val)
                     *missing = 1;
@@ -259,6 +262,26 @@ nl_status nl_bench_contestant_variant(const nl_bench_contestant *c, int threads,
     if (n < 0 || (size_t)n >= sizeof v.name)
         return nl_error_set(err, NL_EINVAL, "%s@%d: name too long", c->name, threads);
     v.threads = threads;
+    *out = v;
+    return NL_OK;
+}
+
+int nl_bench_contestant_multiprocess(const nl_bench_contestant *c) {
+    return strstr(c->command, "{ranks}") != NULL;
+}
+
+nl_status nl_bench_contestant_ranks(const nl_bench_contestant *c, int ranks, int threads,
+                                    nl_bench_contestant *out, nl_error *err) {
+    if (ranks < 1 || threads < 0)
+        return nl_error_set(err, NL_EINVAL, "%s@%dx%d: ranks must be >= 1 and threads >= 1",
+                            c->name, ranks, threads);
+    nl_bench_contestant v = *c;
+    int n = threads > 0 ? snprintf(v.name, sizeof v.name, "%s-r%d-t%d", c->name, ranks, threads)
+                        : snprintf(v.name, sizeof v.name, "%s-r%d", c->name, ranks);
+    if (n < 0 || (size_t)n >= sizeof v.name)
+        return nl_error_set(err, NL_EINVAL, "%s@%dx%d: name too long", c->name, ranks, threads);
+    v.ranks = ranks;
+    if (threads > 0) v.threads = threads;
     *out = v;
     return NL_OK;
 }

@@ -418,7 +418,7 @@ static const char *contestant_status(const nl_bench_results *res, const char *co
 /* The Method section as Markdown bullets (one a line). */
 static void method_md(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
     const char *li = "- ", *end = "\n";
-    char threads[96];
+    char threads[160];
     bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(b,
               "%sEvery contestant ran every workload %d time%s%s, interleaved (A B C A B C "
@@ -562,7 +562,7 @@ static nl_status write_html(const char *path, const char *out_dir, const nl_benc
         sb_puts(&b, ".</p>\n");
     }
     sb_puts(&b, "<p class=\"sub\">");
-    char threads[96];
+    char threads[160];
     bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(&b, "%d run%s each · %d epoch%s · ", cfg->runs, cfg->runs == 1 ? "" : "s",
               cfg->epochs, cfg->epochs == 1 ? "" : "s");
@@ -739,7 +739,7 @@ static nl_status write_md(const char *path, const nl_bench_config *cfg, const nl
     for (size_t w = 0; w < cfg->nworkloads; w++)
         sb_printf(&b, "%s%s", w ? " and " : "", cfg->workloads[w]);
     if (different_models(res)) sb_printf(&b, " (different models)\n\n> **Note:** %s.", paper_note);
-    char threads[96];
+    char threads[160];
     bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(&b, "\n\n%d run%s each, %d epoch%s, %s", cfg->runs, cfg->runs == 1 ? "" : "s",
               cfg->epochs, cfg->epochs == 1 ? "" : "s", threads);

@@ -129,7 +129,7 @@ void bench_problems_md(sbuf *b, const nl_bench_results *res) {
 }
 
 static void table_md_file(sbuf *b, const nl_bench_config *cfg, const nl_bench_results *res) {
-    char threads[96];
+    char threads[160];
     bench_threads_text(threads, sizeof threads, cfg);
     sb_printf(b, "# Table 1: time-to-train\n\n");
     sb_printf(b,
@@ -300,6 +300,8 @@ static json_t *table_json(const nl_bench_config *cfg, const nl_bench_results *re
     json_object_set_new(c, "epochs", json_integer(cfg->epochs));
     json_object_set_new(c, "batch", json_integer(32));
     json_object_set_new(c, "threads", json_integer(cfg->threads));
+    json_object_set_new(c, "ranks", json_integer(cfg->ranks > 0 ? cfg->ranks : 1));
+    json_object_set_new(c, "hostfile", cfg->hostfile ? json_string(cfg->hostfile) : json_null());
     json_object_set_new(c, "limit",
                         cfg->limit ? json_integer((json_int_t)cfg->limit) : json_null());
     json_object_set_new(c, "seed", json_integer((json_int_t)cfg->seed));
@@ -325,10 +327,16 @@ static json_t *table_json(const nl_bench_config *cfg, const nl_bench_results *re
         json_object_set_new(o, "name", json_string(cfg->contestants[i].name));
         json_object_set_new(o, "language", json_string(cfg->contestants[i].language));
         json_object_set_new(o, "command", json_string(cfg->contestants[i].command));
-        json_object_set_new(o, "threads",
-                            json_integer(cfg->contestants[i].threads > 0
-                                             ? cfg->contestants[i].threads
-                                             : cfg->threads));
+        const nl_bench_contestant *ct = &cfg->contestants[i];
+        const int threads = ct->threads > 0 ? ct->threads : cfg->threads;
+        /* processes: a multi-process contestant's ranks, each with `threads` threads */
+        const int ranks = !nl_bench_contestant_multiprocess(ct) ? 1
+                          : ct->ranks > 0                       ? ct->ranks
+                          : cfg->ranks > 0                      ? cfg->ranks
+                                                                : 1;
+        json_object_set_new(o, "threads", json_integer(threads));
+        json_object_set_new(o, "ranks", json_integer(ranks));
+        json_object_set_new(o, "total_threads", json_integer((json_int_t)ranks * threads));
         json_array_append_new(cs, o);
     }
     json_object_set_new(c, "contestants", cs);

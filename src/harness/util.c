@@ -287,8 +287,19 @@ const char *bench_color_faint(size_t i) {
 }
 
 void bench_threads_text(char *out, size_t n, const nl_bench_config *cfg) {
-    int variants = 0;
-    for (size_t i = 0; i < cfg->ncontestants; i++) variants += cfg->contestants[i].threads > 0;
-    snprintf(out, n, "%d thread%s%s", cfg->threads, cfg->threads == 1 ? "" : "s",
-             variants ? " (NAME-tT: T threads)" : "");
+    int variants = 0, multi = 0, multi_t = 0;
+    for (size_t i = 0; i < cfg->ncontestants; i++) {
+        const nl_bench_contestant *c = &cfg->contestants[i];
+        const int mp = nl_bench_contestant_multiprocess(c);
+        variants += !mp && c->threads > 0;
+        multi += mp;
+        multi_t += mp && c->threads > 0;
+    }
+    snprintf(out, n, "%d thread%s%s%s%s%s%s", cfg->threads, cfg->threads == 1 ? "" : "s",
+             multi ? " per process" : "", variants || multi ? " (" : "",
+             variants ? "NAME-tT: T threads" : "", variants && multi ? "; " : "",
+             !multi    ? ""
+             : multi_t ? "NAME-rR-tT: R ranks x T threads)"
+                       : "NAME-rR: R ranks)");
+    if (variants && !multi) strncat(out, ")", n - strlen(out) - 1);
 }

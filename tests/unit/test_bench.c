@@ -352,6 +352,28 @@ static void test_variants_and_limits(void) {
     CHECK(nl_bench_contestant_variant(&c, 2, &v, &err) == NL_OK);
     CHECK(!strcmp(v.name, "pytorch-t2") && v.threads == 2 && !strcmp(v.command, "true"));
     CHECK(nl_bench_contestant_variant(&c, 0, &v, &err) == NL_EINVAL);
+    /* rank variants of a multi-process contestant ({ranks} in its command) */
+    CHECK(!nl_bench_contestant_multiprocess(&c));
+    nl_bench_contestant m = {.name = "ddp", .language = "Python", .command = "run -n {ranks}"};
+    CHECK(nl_bench_contestant_multiprocess(&m));
+    CHECK(nl_bench_contestant_ranks(&m, 2, 1, &v, &err) == NL_OK);
+    CHECK(!strcmp(v.name, "ddp-r2-t1") && v.ranks == 2 && v.threads == 1);
+    CHECK(nl_bench_contestant_ranks(&m, 4, 0, &v, &err) == NL_OK);
+    CHECK(!strcmp(v.name, "ddp-r4") && v.ranks == 4 && v.threads == 0);
+    CHECK(nl_bench_contestant_ranks(&m, 0, 1, &v, &err) == NL_EINVAL);
+    nl_bench_vars rv = {.ranks = "2", .hostfile = NULL};
+    char **argv = NULL;
+    CHECK(nl_bench_expand("mpirun -np {ranks} [--hostfile {hostfile}] x", &rv, &argv, &err) ==
+          NL_OK);
+    const char *w1[] = {"mpirun", "-np", "2", "x", NULL};
+    CHECK(argv && argv_is(argv, w1));
+    nl_bench_argv_free(argv);
+    rv.hostfile = "/h f";
+    CHECK(nl_bench_expand("mpirun -np {ranks} [--hostfile {hostfile}] x", &rv, &argv, &err) ==
+          NL_OK);
+    const char *w2[] = {"mpirun", "-np", "2", "--hostfile", "/h f", "x", NULL};
+    CHECK(argv && argv_is(argv, w2));
+    nl_bench_argv_free(argv);
     /* the default timeout grows with the epochs and is longer on CIFAR-10 */
     CHECK(nl_bench_default_timeout("mnist", 3) == 600 + 3 * 300);
     CHECK(nl_bench_default_timeout("cifar10", 3) == 600 + 3 * 1200);
