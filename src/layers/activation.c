@@ -12,7 +12,8 @@
  *   none, softmax (as a layer: the loss applies softmax)  the identity
  *
  * Vectorised (core/simd.h) with a polynomial exp (Cephes' expf: range
- * reduction by ln 2, a degree-6 polynomial) and tanh (Cephes' tanhf: an odd
+ * reduction by ln 2, a degree-6 polynomial; gelu's argument comes scaled by
+ * log2(e) and takes a plain 2^t) and tanh (Cephes' tanhf: an odd
  * polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above); test_activation
  * bounds both against double precision. Every element goes through the same vector code (a partial
  * last vector with masked loads and stores), so an element's result does not depend on where a
@@ -93,6 +94,38 @@ static inline vf vexp(vf x0) {
     return vsel(num, v_mul(y, (vf)((ni + 127) << 23)), x0);
 }
 
+/* 2^t, t clamped to [-126, 126] (no overflow, no denormal); NaN stays NaN.
+ * For arguments that come scaled by log2(e) already (gelu's): t = n + f with
+ * n the nearest integer, 2^f by its Taylor polynomial of degree 6 on
+ * |f| <= 1/2 (relative error below 2e-7), times 2^n. */
+static inline vf vexp2(vf t) {
+#if defined(__AVX512F__)
+    t = _mm512_min_ps(v_set1(126.0f), _mm512_max_ps(v_set1(-126.0f), t)); /* NaN: t */
+    const vf n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+    const vint num = t == t;
+    t = vsel(t < v_set1(-126.0f), v_set1(-126.0f), t);
+    t = vsel(t > v_set1(126.0f), v_set1(126.0f), t);
+    const vf magic = v_set1(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    const vf r = v_add(t, magic);
+    const vf n = v_sub(r, magic);
+#endif
+    const vf f = v_sub(t, n);
+    vf p = v_set1(1.5403530393381608e-4f); /* ln(2)^k / k!, k = 6 .. 1 */
+    p = v_fma(p, f, v_set1(1.3333558146428443e-3f));
+    p = v_fma(p, f, v_set1(9.6181291076284772e-3f));
+    p = v_fma(p, f, v_set1(5.5504108664821580e-2f));
+    p = v_fma(p, f, v_set1(2.4022650695910071e-1f));
+    p = v_fma(p, f, v_set1(6.9314718055994531e-1f));
+    p = v_fma(p, f, v_set1(1.0f));
+#if defined(__AVX512F__)
+    return _mm512_scalef_ps(p, n);
+#else
+    const vint ni = (vint)r - 0x4B400000; /* the integer n, from r's low mantissa bits */
+    return vsel(num, v_mul(p, (vf)((ni + 127) << 23)), t);
+#endif
+}
+
 /* 1 / d for d >= 1 (finite): the ISA's estimate and one Newton step (a few
  * ulp), where it has one; a division (several times slower) elsewhere */
 static inline vf vrecip(vf d) {
@@ -121,6 +154,9 @@ static inline vf vtanh(vf x) {
 
 #define GELU_K0 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_K1 0.044715f
+/* -2 u log2(e) = x (GELU_C1 + GELU_C2 x^2): exp(-2u) = 2^that */
+#define GELU_C1 (-2.0f * GELU_K0 * 1.4426950408889634f)
+#define GELU_C2 (-2.0f * GELU_K0 * GELU_K1 * 1.4426950408889634f)
 
 /* y = a(x) for one vector (kind a compile-time constant where inlined) */
 FORCE_INLINE vf act_vec(int kind, vf x, vf alpha) {
@@ -132,9 +168,9 @@ FORCE_INLINE vf act_vec(int kind, vf x, vf alpha) {
         return vtanh(x);
     case NL_ACT_SIGMOID:
         return vrecip(v_add(one, vexp(v_sub(zero, x))));
-    case NL_ACT_GELU: { /* 0.5 x (1 + tanh u) = x sigmoid(2u): one exp, one reciprocal */
-        const vf u = v_mul(v_mul(v_set1(GELU_K0), x), v_fma(v_set1(GELU_K1), v_mul(x, x), one));
-        return v_mul(x, vrecip(v_add(one, vexp(v_sub(zero, v_add(u, u))))));
+    case NL_ACT_GELU: { /* 0.5 x (1 + tanh u) = x sigmoid(2u): one exp2, one reciprocal */
+        const vf t = v_mul(x, v_fma(v_set1(GELU_C2), v_mul(x, x), v_set1(GELU_C1)));
+        return v_mul(x, vrecip(v_add(one, vexp2(t))));
     }
     case NL_ACT_LEAKYRELU:
         return vsel(x > zero, x, v_mul(alpha, x));
@@ -155,8 +191,8 @@ FORCE_INLINE vf grad_vec(int kind, vf d, vf x, vf y, vf alpha) {
         return v_mul(d, v_mul(y, v_sub(one, y)));
     case NL_ACT_GELU: { /* with s = sigmoid(2u): gelu' = s + 2 x s (1 - s) u' */
         const vf x2 = v_mul(x, x);
-        const vf u = v_mul(v_mul(v_set1(GELU_K0), x), v_fma(v_set1(GELU_K1), x2, one));
-        const vf sg = vrecip(v_add(one, vexp(v_sub(zero, v_add(u, u)))));
+        const vf sg =
+            vrecip(v_add(one, vexp2(v_mul(x, v_fma(v_set1(GELU_C2), x2, v_set1(GELU_C1))))));
         const vf du = v_mul(v_set1(2.0f * GELU_K0), v_fma(v_set1(3.0f * GELU_K1), x2, one));
         const vf g = v_fma(v_mul(v_mul(x, sg), v_sub(one, sg)), du, sg);
         return v_mul(d, g);
