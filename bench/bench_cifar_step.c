@@ -1,6 +1,6 @@
 /* bench_cifar_step: where the time of a cifar10 training step goes.
  *
- *   bench_cifar_step [--batch N] [--steps N] [--threads N] [--workload NAME]
+ *   bench_cifar_step [--batch N] [--steps N] [--threads N] [--workload NAME|FILE.nnm]
  *
  * 1. Per step: the compiled model's own steps (model/steps.h: a layer, or
  *    layers the model runs as one, such as a convolution with the batch norm
@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--workload") && i + 1 < argc)
             workload = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--batch N] [--steps N] [--threads N] [--workload NAME]\n",
+            fprintf(stderr, "usage: %s [--batch N] [--steps N] [--threads N] [--workload NAME|FILE.nnm]\n",
                     argv[0]);
             return 2;
         }
@@ -105,8 +105,18 @@ int main(int argc, char **argv) {
     copt.wino_tile = env_tile("NNLAB_WINO_TILE");
     copt.wino_dw_tile = env_tile("NNLAB_WINO_DW_TILE");
     copt.wino_dx_tile = env_tile("NNLAB_WINO_DX_TILE");
-    if (nl_workload_build(workload, &m, &err) || nl_model_set_options(m, &copt, &err) ||
-        nl_model_compile(m, B, &err)) {
+    const size_t wl = strlen(workload);
+    nl_nnm file;
+    if (wl > 4 && !strcmp(workload + wl - 4, ".nnm")) { /* a model file */
+        if (nl_nnm_load(workload, &file, &err) || nl_nnm_build(&file, 0, &m, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+    } else if (nl_workload_build(workload, &m, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (nl_model_set_options(m, &copt, &err) || nl_model_compile(m, B, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
