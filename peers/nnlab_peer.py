@@ -253,6 +253,19 @@ def skip_reason(what):
     sys.exit(EXIT_SKIPPED)
 
 
+def require_gloo():
+    """torch.distributed with its gloo backend (DDP on the CPU), else skipped (exit
+    status 3); torch must be importable."""
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        skip_reason("PyTorch %s was built without torch.distributed (no DDP)" % torch.__version__)
+    if not dist.is_gloo_available():
+        skip_reason("PyTorch %s has no gloo backend for torch.distributed (DDP on the CPU)"
+                    % torch.__version__)
+
+
 def skip(what, hint):
     """The framework is missing: one line on stderr, exit status 3."""
     sys.stderr.write("skipped: %s is not installed; install with: %s\n" % (what, hint))

@@ -226,15 +226,7 @@ def main():
 def ddp_check(args):
     """Under torchrun with several processes: torch.distributed with gloo, on the CPU
     (else skipped, exit status 3)."""
-    import torch
-    import torch.distributed as dist
-
-    if not dist.is_available():
-        P.skip_reason("PyTorch %s was built without torch.distributed (no DDP)"
-                      % torch.__version__)
-    if not dist.is_gloo_available():
-        P.skip_reason("PyTorch %s has no gloo backend for torch.distributed (DDP on the CPU)"
-                      % torch.__version__)
+    P.require_gloo()
     if args.device != "cpu":
         P.skip_reason("the PyTorch DDP peer trains on the CPU (gloo), not on %s" % args.device)
 

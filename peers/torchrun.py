@@ -45,15 +45,7 @@ def main():
     if importlib.util.find_spec("torch") is None:
         P.reexec_with("/usr/bin/python3", [os.path.abspath(__file__)] + sys.argv[1:])
         P.skip("PyTorch (module torch)", INSTALL_HINT)
-    import torch
-    import torch.distributed as dist
-
-    if not dist.is_available():
-        P.skip_reason("PyTorch %s was built without torch.distributed (no DDP)"
-                      % torch.__version__)
-    if not dist.is_gloo_available():
-        P.skip_reason("PyTorch %s has no gloo backend for torch.distributed (DDP on the CPU)"
-                      % torch.__version__)
+    P.require_gloo()
     fix_std()
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run

@@ -21,9 +21,11 @@ expect_status 0 "$NNLAB" bench --list
 expect_grep '^nnlab-mpi +C +mpirun -np \{ranks\} \[--hostfile \{hostfile\}\]' "$TMP/out"
 expect_grep '^pytorch-ddp +Python +python3 \{root\}/peers/torchrun.py --standalone --nproc_per_node \{ranks\}' "$TMP/out"
 
+# 8192 samples twice: long enough (a few tenths of a second) that the monitor's
+# 0.1 s samples see both ranks at once (with 512 the ranks could live mostly apart)
 start=$(date +%s)
 expect_status 0 "$NNLAB" bench --runs 1 --workloads mnist --contestants nnlab,nnlab-mpi@2x1,pytorch-ddp@2x1 \
-  --limit 512 --epochs 1 --threads 1 --data "$DATA" --out "$OUT"
+  --limit 8192 --epochs 2 --threads 1 --data "$DATA" --out "$OUT"
 echo "bench at 2 ranks: $(( $(date +%s) - start )) s"
 cp "$TMP/out" "$TMP/stdout"; cp "$TMP/err" "$TMP/stderr"
 for c in nnlab nnlab-mpi-r2-t1 pytorch-ddp-r2-t1; do
@@ -40,7 +42,7 @@ for name in ("nnlab-mpi-r2-t1", "pytorch-ddp-r2-t1"):
     assert cs[name]["ranks"] == 2 and cs[name]["threads"] == 1 and cs[name]["total_threads"] == 2, cs[name]
     # rank 0 alone prints the result (one JSON object) and writes the events (once)
     res = [json.loads(l) for l in open(os.path.join(out, name + "_mnist_run1.out")) if l.startswith("{")]
-    assert len(res) == 1 and res[0]["ranks"] == 2 and res[0]["train_samples"] == 512, res
+    assert len(res) == 1 and res[0]["ranks"] == 2 and res[0]["train_samples"] == 8192, res
     ev = open(os.path.join(out, name + "_mnist_run1.events")).read()
     assert ev.count('"run_start"') == 1 and ev.count('"run_stop"') == 1, name
     # the monitor follows the launcher's whole tree: its peak RSS holds both ranks
